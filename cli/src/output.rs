@@ -1,0 +1,292 @@
+//! Printing results: aligned text for people, JSON (`--json`) for scripts. Nothing here
+//! decides anything; it only formats what the core returned.
+
+use std::path::Path;
+
+use atslegas_core::audit::{AuditEntry, VerifyReport};
+use atslegas_core::config::Paths;
+use atslegas_core::groups::Group;
+use atslegas_core::keylog::{CalendarDay, LogEntry, Summary};
+use atslegas_core::keys::Key;
+use atslegas_core::persons::Person;
+use atslegas_core::time::{iso_utc, local_display};
+use atslegas_core::users::User;
+use serde::Serialize;
+use serde_json::json;
+
+pub struct Out {
+    pub json: bool,
+}
+
+fn print_json<T: Serialize + ?Sized>(v: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("results serialise")
+    );
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("")
+}
+
+/// Prints rows as columns padded to the widest cell (counting characters, so "Bērziņš"
+/// lines up with "Berzins").
+fn table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c}{}", " ".repeat(widths[i] - c.chars().count())))
+            .collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        line(r);
+    }
+}
+
+impl Out {
+    /// The result of a write: the record as JSON, or one sentence.
+    pub fn done<T: Serialize>(&self, value: &T, sentence: &str) {
+        if self.json {
+            print_json(value);
+        } else {
+            println!("{sentence}");
+        }
+    }
+
+    pub fn users(&self, users: &[User]) {
+        if self.json {
+            return print_json(users);
+        }
+        table(
+            &["USERNAME", "ROLE", "ROOT", "ACTIVE", "LAST SIGN-IN"],
+            users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.username.clone(),
+                        u.role.as_str().into(),
+                        if u.is_root { "yes" } else { "" }.into(),
+                        if u.active { "yes" } else { "no" }.into(),
+                        u.last_login_at.map(local_display).unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    pub fn persons(&self, persons: &[Person]) {
+        if self.json {
+            return print_json(persons);
+        }
+        table(
+            &["ID", "NAME", "CODE", "DEPARTMENT", "BADGE", "STATE"],
+            persons
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.id.to_string(),
+                        p.full_name.clone(),
+                        opt(&p.code).into(),
+                        opt(&p.department).into(),
+                        opt(&p.badge).into(),
+                        if p.deleted_at.is_some() {
+                            "deleted"
+                        } else if p.active {
+                            "active"
+                        } else {
+                            "inactive"
+                        }
+                        .into(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    pub fn groups(&self, groups: &[Group]) {
+        if self.json {
+            return print_json(groups);
+        }
+        table(
+            &["NAME", "MEMBERS", "KEYS", "DESCRIPTION"],
+            groups
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.name.clone(),
+                        g.member_count.to_string(),
+                        g.key_count.to_string(),
+                        opt(&g.description).into(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    pub fn keys(&self, keys: &[Key]) {
+        if self.json {
+            return print_json(keys);
+        }
+        table(
+            &["NUMBER", "ROOM", "LOCATION", "STATUS", "HOLDER", "DUE BACK"],
+            keys.iter()
+                .map(|k| {
+                    vec![
+                        k.number.clone(),
+                        opt(&k.name).into(),
+                        opt(&k.location).into(),
+                        if k.deleted_at.is_some() {
+                            "deleted".into()
+                        } else {
+                            k.status.clone()
+                        },
+                        opt(&k.holder_name).into(),
+                        k.due_back_at.map(local_display).unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    pub fn log(&self, rows: &[LogEntry]) {
+        if self.json {
+            return print_json(rows);
+        }
+        table(
+            &["TIME", "ACTION", "KEY", "PERSON", "USER", "COMMENT"],
+            rows.iter()
+                .map(|e| {
+                    vec![
+                        local_display(e.at),
+                        e.action_label().into(),
+                        e.key_number.clone(),
+                        opt(&e.person_name).into(),
+                        e.user_name.clone(),
+                        opt(&e.comment).into(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    /// The reference's key-log JSON: id (as text), action label, keyNumber, at (ISO 8601
+    /// UTC), userName (who handed it out), comment; plus the person and due date.
+    pub fn keylog_reference(&self, rows: &[LogEntry]) {
+        if !self.json {
+            return self.log(rows);
+        }
+        let v: Vec<_> = rows
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.id.to_string(),
+                    "action": e.action_label(),
+                    "keyNumber": e.key_number,
+                    "at": iso_utc(e.at),
+                    "userName": e.user_name,
+                    "comment": e.comment,
+                    "personName": e.person_name,
+                    "dueBackAt": e.due_back_at.map(iso_utc),
+                    "overrideReason": e.override_reason,
+                })
+            })
+            .collect();
+        print_json(&v);
+    }
+
+    pub fn calendar(&self, days: &[CalendarDay], today: chrono::NaiveDate) {
+        if self.json {
+            return print_json(days);
+        }
+        table(
+            &["DATE", "IZSNIEGTI", "ATGRIEZTI", "DUE"],
+            days.iter()
+                .map(|d| {
+                    vec![
+                        format!("{}{}", d.date, if d.date == today { " *" } else { "" }),
+                        d.issued.to_string(),
+                        d.returned.to_string(),
+                        d.due.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    pub fn audit(&self, rows: &[AuditEntry]) {
+        if self.json {
+            return print_json(rows);
+        }
+        table(
+            &["ID", "TIME", "ACTOR", "COMPONENT", "RECORD", "OPERATION"],
+            rows.iter()
+                .map(|a| {
+                    vec![
+                        a.id.to_string(),
+                        local_display(a.at),
+                        a.actor.clone(),
+                        a.component.clone(),
+                        opt(&a.record_id).into(),
+                        a.operation.clone(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    pub fn verify(&self, r: &VerifyReport) {
+        if self.json {
+            return print_json(r);
+        }
+        if r.ok {
+            println!("Audit trail intact: {} rows checked.", r.rows_checked);
+        } else {
+            println!(
+                "AUDIT TRAIL DAMAGED: {} problem(s) in {} rows.",
+                r.problems.len(),
+                r.rows_checked
+            );
+            for p in &r.problems {
+                println!("  row {}: {} - {}", p.id, p.kind, p.detail);
+            }
+        }
+    }
+
+    pub fn status(&self, paths: &Paths, db: &Path, schema: i64, set_up: bool, s: &Summary) {
+        if self.json {
+            return print_json(&json!({
+                "data_dir": paths.data_dir, "config_file": paths.config_file, "portable": paths.portable,
+                "database": db, "schema_version": schema, "set_up": set_up, "summary": s,
+            }));
+        }
+        println!("Data folder:    {}", paths.data_dir.display());
+        println!(
+            "Configuration:  {}{}",
+            paths.config_file.display(),
+            if paths.portable { " (portable)" } else { "" }
+        );
+        println!("Database:       {} (schema {schema})", db.display());
+        println!(
+            "Set up:         {}",
+            if set_up {
+                "yes"
+            } else {
+                "no: run `atslegas-cli init`"
+            }
+        );
+        println!(
+            "Keys:           {} ({} out, {} overdue, {} lost)",
+            s.keys_total, s.keys_out, s.keys_overdue, s.keys_lost
+        );
+        println!("Persons:        {}", s.persons_total);
+    }
+}

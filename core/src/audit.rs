@@ -1,0 +1,338 @@
+//! The append-only audit trail and its hash chain. Owns the `audit_log` table: rows are
+//! only ever added by [`record`], inside the transaction of the change they describe, and
+//! never updated or deleted (the schema's triggers refuse it). [`verify`] recomputes the
+//! chain, so an edited, deleted or reordered row is found even if the triggers were
+//! dropped by someone editing the file.
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+
+/// The `prev_hash` of the first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit row as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub component: String,
+    pub record_id: Option<String>,
+    pub operation: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub hash: String,
+}
+
+/// The hash of one row: SHA-256 over each field, length-prefixed so no two different
+/// rows can encode the same bytes. The id is included so swapping rows breaks the chain.
+#[allow(clippy::too_many_arguments)] // reason: one argument per hashed column, in order
+fn row_hash(
+    id: i64,
+    at: i64,
+    actor: &str,
+    component: &str,
+    record_id: Option<&str>,
+    operation: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    prev_hash: &str,
+) -> String {
+    let mut h = Sha256::new();
+    let mut field = |bytes: Option<&[u8]>| match bytes {
+        None => h.update(u64::MAX.to_le_bytes()),
+        Some(b) => {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        }
+    };
+    field(Some(&id.to_le_bytes()));
+    field(Some(&at.to_le_bytes()));
+    field(Some(actor.as_bytes()));
+    field(Some(component.as_bytes()));
+    field(record_id.map(str::as_bytes));
+    field(Some(operation.as_bytes()));
+    field(before.map(str::as_bytes));
+    field(after.map(str::as_bytes));
+    field(Some(prev_hash.as_bytes()));
+    hex::encode(h.finalize())
+}
+
+/// What to record; built by the module that makes the change.
+pub struct Change<'a> {
+    pub actor: &'a str,
+    pub component: &'a str,
+    pub record_id: Option<String>,
+    pub operation: &'a str,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Appends one audit row on `tx` (the change's own transaction) and returns its id.
+/// The caller holds an IMMEDIATE transaction, so "last row + 1" cannot race.
+pub fn record(tx: &Transaction, at: i64, change: Change) -> Result<i64> {
+    let last: Option<(i64, String)> = tx
+        .prepare_cached("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (id, prev) = match last {
+        Some((id, hash)) => (id + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let before = change.before.as_ref().map(Value::to_string);
+    let after = change.after.as_ref().map(Value::to_string);
+    let hash = row_hash(
+        id,
+        at,
+        change.actor,
+        change.component,
+        change.record_id.as_deref(),
+        change.operation,
+        before.as_deref(),
+        after.as_deref(),
+        &prev,
+    );
+    tx.prepare_cached(
+        "INSERT INTO audit_log (id, at, actor, component, record_id, operation, before, after, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        id,
+        at,
+        change.actor,
+        change.component,
+        change.record_id,
+        change.operation,
+        before,
+        after,
+        prev,
+        hash
+    ])?;
+    Ok(id)
+}
+
+/// Filters of the audit list (the reference's: component, record id, actor, operation,
+/// since, until, limit, offset). Times are Unix seconds, inclusive.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub component: Option<String>,
+    pub record_id: Option<String>,
+    pub actor: Option<String>,
+    pub operation: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// The most rows one listing returns.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// Audit rows matching `f`, newest first, paged in SQL.
+pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    // Only constant clause texts are appended; every value is a bound parameter.
+    let mut sql = String::from(
+        "SELECT id, at, actor, component, record_id, operation, before, after, hash FROM audit_log WHERE 1=1",
+    );
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut text = |clause: &str, v: &Option<String>, sql: &mut String| {
+        if let Some(v) = v {
+            sql.push_str(clause);
+            args.push(v.clone().into());
+        }
+    };
+    text(" AND component = ?", &f.component, &mut sql);
+    text(" AND record_id = ?", &f.record_id, &mut sql);
+    text(" AND actor = ?", &f.actor, &mut sql);
+    text(" AND operation = ?", &f.operation, &mut sql);
+    if let Some(s) = f.since {
+        sql.push_str(" AND at >= ?");
+        args.push(s.into());
+    }
+    if let Some(u) = f.until {
+        sql.push_str(" AND at <= ?");
+        args.push(u.into());
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ? OFFSET ?");
+    args.push(i64::from(f.limit.unwrap_or(100).clamp(1, MAX_LIMIT)).into());
+    args.push(i64::from(f.offset.unwrap_or(0)).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        Ok(AuditEntry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            component: r.get(3)?,
+            record_id: r.get(4)?,
+            operation: r.get(5)?,
+            before: parse(r.get(6)?),
+            after: parse(r.get(7)?),
+            hash: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What `verify` found wrong with one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub id: i64,
+    /// `edited` (the row's contents do not match its hash), `chain_broken` (the row does
+    /// not follow the one before it: a row was deleted, inserted or reordered).
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// The result of checking the whole chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub rows_checked: u64,
+    pub ok: bool,
+    pub problems: Vec<Problem>,
+}
+
+/// Walks the audit log in id order and recomputes every hash. Streams rows, so memory
+/// stays flat however long the trail is.
+pub fn verify(conn: &Connection) -> Result<VerifyReport> {
+    let mut stmt = conn.prepare(
+        "SELECT id, at, actor, component, record_id, operation, before, after, prev_hash, hash
+           FROM audit_log ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut expected_prev = GENESIS.to_string();
+    let mut expected_id = 1i64;
+    let mut report = VerifyReport {
+        rows_checked: 0,
+        ok: true,
+        problems: Vec::new(),
+    };
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let at: i64 = r.get(1)?;
+        let actor: String = r.get(2)?;
+        let component: String = r.get(3)?;
+        let record_id: Option<String> = r.get(4)?;
+        let operation: String = r.get(5)?;
+        let before: Option<String> = r.get(6)?;
+        let after: Option<String> = r.get(7)?;
+        let prev: String = r.get(8)?;
+        let hash: String = r.get(9)?;
+        report.rows_checked += 1;
+        if id != expected_id || prev != expected_prev {
+            report.problems.push(Problem {
+                id,
+                kind: "chain_broken",
+                detail: if id != expected_id {
+                    format!("expected row {expected_id} next, found row {id}: rows are missing")
+                } else {
+                    "does not follow the row before it: a row was deleted, inserted or reordered"
+                        .to_string()
+                },
+            });
+        }
+        let computed = row_hash(
+            id,
+            at,
+            &actor,
+            &component,
+            record_id.as_deref(),
+            &operation,
+            before.as_deref(),
+            after.as_deref(),
+            &prev,
+        );
+        if computed != hash {
+            report.problems.push(Problem {
+                id,
+                kind: "edited",
+                detail: "the row's contents no longer match its hash: it was changed after it was written"
+                    .to_string(),
+            });
+        }
+        expected_prev = hash;
+        expected_id = id + 1;
+    }
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}
+
+/// Number of audit rows (tests and health screens).
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn add(conn: &mut Connection, op: &str) {
+        let tx = conn.transaction().unwrap();
+        record(
+            &tx,
+            100,
+            Change {
+                actor: "tester",
+                component: "keys",
+                record_id: Some("1".into()),
+                operation: op,
+                before: None,
+                after: Some(json!({"n": op})),
+            },
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let mut conn = crate::db::open_in_memory().unwrap();
+        for op in ["create", "update", "delete"] {
+            add(&mut conn, op);
+        }
+        let r = verify(&conn).unwrap();
+        assert!(r.ok, "{:?}", r.problems);
+        assert_eq!(r.rows_checked, 3);
+    }
+
+    #[test]
+    fn the_schema_refuses_to_edit_or_delete_audit_rows() {
+        let mut conn = crate::db::open_in_memory().unwrap();
+        add(&mut conn, "create");
+        let e = conn
+            .execute("UPDATE audit_log SET actor = 'x'", [])
+            .unwrap_err();
+        assert_eq!(crate::error::trigger_code(&e), Some("append_only"));
+        assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+        assert_eq!(count(&conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_edited_a_deleted_and_a_swapped_row_are_each_found() {
+        let mut conn = crate::db::open_in_memory().unwrap();
+        for op in ["a", "b", "c", "d", "e"] {
+            add(&mut conn, op);
+        }
+        conn.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+            .unwrap();
+        conn.execute(
+            "UPDATE audit_log SET after = '{\"n\":\"x\"}' WHERE id = 2",
+            [],
+        )
+        .unwrap();
+        conn.execute("DELETE FROM audit_log WHERE id = 4", [])
+            .unwrap();
+        let r = verify(&conn).unwrap();
+        assert!(!r.ok);
+        assert!(r.problems.iter().any(|p| p.id == 2 && p.kind == "edited"));
+        assert!(r
+            .problems
+            .iter()
+            .any(|p| p.id == 5 && p.kind == "chain_broken"));
+    }
+}

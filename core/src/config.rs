@@ -1,0 +1,401 @@
+//! `config.json`: where it is (portable, override, or the OS folder), its defaults, and
+//! reading it. A malformed file is reported with its line, column and key, and is never
+//! overwritten: only a missing file is created (with defaults).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Environment variable that points the app and the CLI at a data directory.
+pub const DATA_DIR_ENV: &str = "ATSLEGAS_DATA_DIR";
+/// The configuration file's name.
+pub const CONFIG_FILE: &str = "config.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Shown in the window and used in backup file names.
+    pub site_name: String,
+    pub db: DbConfig,
+    pub client_sessions: SessionConfig,
+    /// 0 none, 1 errors, 2 all (the reference engine's levels).
+    pub log_level: u8,
+    pub security: SecurityConfig,
+    pub backup: BackupConfig,
+    pub ui: UiConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DbConfig {
+    /// Relative to the data directory unless absolute.
+    pub db_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// A session ends after this many seconds without activity.
+    pub timeout_seconds: u64,
+    /// `%s` stands for the data directory.
+    pub session_storage_dir: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecurityConfig {
+    /// Failed sign-ins in a row before the account is locked.
+    pub max_failed_logins: u32,
+    /// How long a locked account stays locked.
+    pub lockout_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupConfig {
+    /// Remembered destination folders (drives are remembered by their marker file).
+    pub destinations: Vec<String>,
+    pub keep_last: u32,
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
+    pub keep_monthly: u32,
+    pub encrypt: bool,
+    /// The dashboard warns when the last verified backup is older than this.
+    pub remind_after_days: u32,
+    pub auto_backup_at_exit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    /// `lv` or `en`.
+    pub language: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            site_name: "Atslegas".into(),
+            db: DbConfig::default(),
+            client_sessions: SessionConfig::default(),
+            log_level: 1,
+            security: SecurityConfig::default(),
+            backup: BackupConfig::default(),
+            ui: UiConfig::default(),
+        }
+    }
+}
+impl Default for DbConfig {
+    fn default() -> Self {
+        DbConfig {
+            db_file: "database.db".into(),
+        }
+    }
+}
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            timeout_seconds: 3600,
+            session_storage_dir: "%s/sessions".into(),
+        }
+    }
+}
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            max_failed_logins: 5,
+            lockout_seconds: 300,
+        }
+    }
+}
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            destinations: Vec::new(),
+            keep_last: 10,
+            keep_daily: 7,
+            keep_weekly: 4,
+            keep_monthly: 12,
+            encrypt: true,
+            remind_after_days: 7,
+            auto_backup_at_exit: false,
+        }
+    }
+}
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            language: "lv".into(),
+        }
+    }
+}
+
+/// Where things are for this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub config_file: PathBuf,
+    /// `config.json` sits next to the executable (for example on a USB stick).
+    pub portable: bool,
+}
+
+impl Paths {
+    /// Resolves, in order: an explicit data directory (flag, then the
+    /// `ATSLEGAS_DATA_DIR` variable); portable mode (`config.json` next to the
+    /// executable); the OS folders.
+    pub fn resolve(data_dir_flag: Option<PathBuf>, exe: Option<PathBuf>) -> Paths {
+        let from_env = std::env::var_os(DATA_DIR_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        if let Some(dir) = data_dir_flag.or(from_env) {
+            return Paths {
+                config_file: dir.join(CONFIG_FILE),
+                data_dir: dir,
+                portable: false,
+            };
+        }
+        if let Some(dir) = exe.as_deref().and_then(Path::parent) {
+            if dir.join(CONFIG_FILE).is_file() {
+                return Paths {
+                    data_dir: dir.to_path_buf(),
+                    config_file: dir.join(CONFIG_FILE),
+                    portable: true,
+                };
+            }
+        }
+        let config_dir = dirs::config_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("atslegas");
+        let data_dir = dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("atslegas");
+        Paths {
+            config_file: config_dir.join(CONFIG_FILE),
+            data_dir,
+            portable: false,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`, or creates it with defaults when it does not exist. A file that
+    /// exists but is malformed is an error naming line, column and key; it is left as is.
+    pub fn load_or_create(path: &Path) -> Result<Config> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let c = Config::default();
+                c.write_new(path)?;
+                Ok(c)
+            }
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
+    /// Parses the text of a configuration file (`path` only names it in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            Error::Config {
+                path: path.to_path_buf(),
+                line: inner.line(),
+                column: inner.column(),
+                key: (key != "." && !key.is_empty()).then_some(key),
+                reason: describe_json_error(&inner),
+            }
+        })?;
+        config.validate(path, text)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path, text: &str) -> Result<()> {
+        let bad = |key: &str, reason: String| {
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            let (line, column) = locate_key(text, leaf);
+            Err(Error::Config {
+                path: path.to_path_buf(),
+                line,
+                column,
+                key: Some(key.to_string()),
+                reason,
+            })
+        };
+        if self.log_level > 2 {
+            return bad(
+                "log_level",
+                format!(
+                    "{} is not a level; use 0 (none), 1 (errors) or 2 (all)",
+                    self.log_level
+                ),
+            );
+        }
+        if self.client_sessions.timeout_seconds < 10 {
+            return bad(
+                "client_sessions.timeout_seconds",
+                "must be at least 10 seconds".into(),
+            );
+        }
+        if self.db.db_file.trim().is_empty() {
+            return bad(
+                "db.db_file",
+                "must name a file, for example \"database.db\"".into(),
+            );
+        }
+        if !matches!(self.ui.language.as_str(), "lv" | "en") {
+            return bad(
+                "ui.language",
+                format!(
+                    "\"{}\" is not a language; use \"lv\" or \"en\"",
+                    self.ui.language
+                ),
+            );
+        }
+        if self.security.max_failed_logins == 0 {
+            return bad("security.max_failed_logins", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Writes a new file; refuses to replace an existing one.
+    fn write_new(&self, path: &Path) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io("create the folder", parent, e))?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io("create", path, e))?;
+        let mut text = serde_json::to_string_pretty(self).expect("config serialises");
+        text.push('\n');
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io("write", path, e))
+    }
+
+    /// Saves changed settings: written beside, flushed, then renamed over the old file, so
+    /// a crash leaves either the old or the new file, never half of one.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("json.partial");
+        let mut text = serde_json::to_string_pretty(self).expect("config serialises");
+        text.push('\n');
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+            f.write_all(text.as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| Error::io("write", &tmp, e))?;
+        }
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))
+    }
+
+    /// The database file for `paths`.
+    pub fn db_path(&self, paths: &Paths) -> PathBuf {
+        paths.data_dir.join(&self.db.db_file)
+    }
+
+    /// The session folder for `paths` (`%s` replaced by the data directory).
+    pub fn session_dir(&self, paths: &Paths) -> PathBuf {
+        let raw = self
+            .client_sessions
+            .session_storage_dir
+            .replace("%s", &paths.data_dir.to_string_lossy());
+        paths.data_dir.join(raw)
+    }
+}
+
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let msg = e.to_string();
+    // serde_json appends " at line L column C"; we report those separately.
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    match e.classify() {
+        Category::Syntax => format!("this is not valid JSON ({msg})"),
+        Category::Eof => "the file ends too early (a brace or quote is missing)".to_string(),
+        Category::Data => msg,
+        Category::Io => format!("could not be read ({msg})"),
+    }
+}
+
+/// 1-based line and column of `"key"` in the text, or (1, 1).
+fn locate_key(text: &str, key: &str) -> (usize, usize) {
+    let needle = format!("\"{key}\"");
+    for (i, line) in text.lines().enumerate() {
+        if let Some(col) = line.find(&needle) {
+            return (i + 1, line[..col].chars().count() + 1);
+        }
+    }
+    (1, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_created_with_the_reference_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        let c = Config::load_or_create(&p).unwrap();
+        assert_eq!(c.db.db_file, "database.db");
+        assert_eq!(c.client_sessions.timeout_seconds, 3600);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("\"session_storage_dir\": \"%s/sessions\""));
+        assert_eq!(Config::load_or_create(&p).unwrap(), c);
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line_and_keeps_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        let bad = "{\n  \"db\": {\n    \"db_file\": \"x.db\",\n  }\n}\n";
+        std::fs::write(&p, bad).unwrap();
+        let e = Config::load_or_create(&p).unwrap_err();
+        match &e {
+            Error::Config { line, .. } => assert_eq!(*line, 4),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), bad);
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key() {
+        let e = Config::parse(
+            Path::new("c.json"),
+            "{\n \"client_sessions\": {\"timeout_seconds\": \"soon\"}\n}",
+        )
+        .unwrap_err();
+        match e {
+            Error::Config { key, line, .. } => {
+                assert_eq!(key.as_deref(), Some("client_sessions.timeout_seconds"));
+                assert_eq!(line, 2);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_log_level_names_key_and_line() {
+        let e = Config::parse(Path::new("c.json"), "{\n\n  \"log_level\": 7\n}").unwrap_err();
+        assert!(e.message().contains("line 3"), "{}", e.message());
+        assert!(e.message().contains("log_level"));
+    }
+
+    #[test]
+    fn the_session_dir_expands_the_data_dir() {
+        let paths = Paths {
+            data_dir: PathBuf::from("/d"),
+            config_file: PathBuf::from("/d/config.json"),
+            portable: false,
+        };
+        let c = Config::default();
+        assert_eq!(c.session_dir(&paths), PathBuf::from("/d/sessions"));
+        assert_eq!(c.db_path(&paths), PathBuf::from("/d/database.db"));
+    }
+}

@@ -1,0 +1,224 @@
+//! The one error type of the core. Every variant is something a user can act on; the
+//! message says what happened, where, and how to fix it. Front ends show `message()`
+//! (or translate by `code()`), never a debug dump.
+
+use std::path::PathBuf;
+
+/// Result alias used across the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused or failed an operation we did not expect to fail.
+    #[error("The database reported an error: {0}. Nothing was changed.")]
+    Database(#[from] rusqlite::Error),
+
+    /// A file or folder could not be read or written.
+    #[error("Could not {action} {path}: {source}.")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `config.json` is not valid: bad JSON, a wrong type, or a value out of range.
+    #[error("The configuration file {path} is not valid at line {line}, column {column}{}: {reason}. Fix the file (it was not changed) and start again.", key.as_deref().map(|k| format!(" (key \"{k}\")")).unwrap_or_default())]
+    Config {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: Option<String>,
+        reason: String,
+    },
+
+    /// The database was written by a newer Atslegas than this one.
+    #[error("The database has schema version {found}, but this Atslegas understands versions up to {supported}. Install the newer Atslegas that wrote it.")]
+    NewerSchema { found: i64, supported: i64 },
+
+    /// No root user yet: first-run setup has not been done.
+    #[error("Atslegas is not set up yet: create the root user first (first-run setup, or `atslegas-cli init`).")]
+    NotSetUp,
+
+    /// First-run setup was attempted a second time.
+    #[error("Atslegas is already set up: the root user exists. Sign in instead.")]
+    AlreadySetUp,
+
+    /// A new password is too weak.
+    #[error("The password is too weak: {reason}.")]
+    WeakPassword { reason: String },
+
+    /// Wrong user name or password (deliberately does not say which).
+    #[error("Wrong user name or password.")]
+    InvalidCredentials,
+
+    /// Too many failed sign-ins; the account is locked for a while.
+    #[error("Too many failed sign-ins for \"{username}\": the account is locked for {seconds_left} more seconds. Wait, or ask an admin.")]
+    AccountLocked { username: String, seconds_left: i64 },
+
+    /// The user exists but has been deactivated.
+    #[error("The user \"{username}\" is deactivated. Ask an admin to activate it.")]
+    AccountDisabled { username: String },
+
+    /// The user has no password yet (for example imported); one must be set first.
+    #[error("The user \"{username}\" has no password yet. Ask an admin to set one.")]
+    PasswordNotSet { username: String },
+
+    /// The session ended because nobody used it for longer than the timeout.
+    #[error(
+        "The session timed out after {timeout_seconds} seconds without activity. Sign in again."
+    )]
+    SessionExpired { timeout_seconds: u64 },
+
+    /// The session data is missing, malformed or has been tampered with.
+    #[error("The session is not valid ({reason}). Sign in again.")]
+    SessionInvalid { reason: String },
+
+    /// The actor's role may not do this.
+    #[error("A user with the role \"{role}\" may not {action}. Ask an admin.")]
+    NotAllowed { role: String, action: String },
+
+    /// A record named by the user does not exist (or is deleted).
+    #[error("No {what} \"{id}\" was found. Check the spelling, or add it first.")]
+    NotFound { what: &'static str, id: String },
+
+    /// A field has a bad value.
+    #[error("{field}: {reason}.")]
+    Invalid { field: String, reason: String },
+
+    /// A unique value is taken already.
+    #[error("{field} \"{value}\" is already used by another {what}. Choose another {field}.")]
+    Duplicate {
+        what: &'static str,
+        field: &'static str,
+        value: String,
+    },
+
+    /// Issue refused: the key is out.
+    #[error("Key {key} is already issued to {holder}. Return it first.")]
+    KeyAlreadyIssued { key: String, holder: String },
+
+    /// Return refused: the key is not out.
+    #[error("Key {key} is not issued (it is {status}), so it cannot be returned.")]
+    KeyNotIssued { key: String, status: String },
+
+    /// Issue refused: the key is lost, retired or deleted.
+    #[error("Key {key} cannot be issued: it is {status}.")]
+    KeyNotAvailable { key: String, status: String },
+
+    /// Issue refused: the person is deactivated or deleted.
+    #[error("{person} is not an active person and cannot receive keys. Restore or activate the person first.")]
+    PersonNotActive { person: String },
+
+    /// Issue refused: none of the person's groups allows this key.
+    #[error("{person} has no right to key {key}: none of their groups allows it. Add the key to one of their groups, or have an admin issue it with an override reason.")]
+    NoRights { person: String, key: String },
+
+    /// Delete refused: the key is out.
+    #[error("Key {key} is issued to {holder}; return it before deleting it.")]
+    KeyIsOut { key: String, holder: String },
+
+    /// Delete refused: the person holds keys.
+    #[error("{person} still holds {count} key(s); take them back before deleting the person.")]
+    PersonHoldsKeys { person: String, count: i64 },
+
+    /// Restore refused: the record is not deleted.
+    #[error("{what} \"{id}\" is not deleted, so there is nothing to restore.")]
+    NotDeleted { what: &'static str, id: String },
+}
+
+impl Error {
+    /// Stable machine-readable code: the UI translates messages by it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Database(_) => "database",
+            Error::Io { .. } => "io",
+            Error::Config { .. } => "config_invalid",
+            Error::NewerSchema { .. } => "newer_schema",
+            Error::NotSetUp => "not_set_up",
+            Error::AlreadySetUp => "already_set_up",
+            Error::WeakPassword { .. } => "weak_password",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::AccountLocked { .. } => "account_locked",
+            Error::AccountDisabled { .. } => "account_disabled",
+            Error::PasswordNotSet { .. } => "password_not_set",
+            Error::SessionExpired { .. } => "session_expired",
+            Error::SessionInvalid { .. } => "session_invalid",
+            Error::NotAllowed { .. } => "not_allowed",
+            Error::NotFound { .. } => "not_found",
+            Error::Invalid { .. } => "invalid_input",
+            Error::Duplicate { .. } => "duplicate",
+            Error::KeyAlreadyIssued { .. } => "key_already_issued",
+            Error::KeyNotIssued { .. } => "key_not_issued",
+            Error::KeyNotAvailable { .. } => "key_not_available",
+            Error::PersonNotActive { .. } => "person_not_active",
+            Error::NoRights { .. } => "no_rights",
+            Error::KeyIsOut { .. } => "key_is_out",
+            Error::PersonHoldsKeys { .. } => "person_holds_keys",
+            Error::NotDeleted { .. } => "not_deleted",
+        }
+    }
+
+    /// The user-facing message (English; the UI may translate by `code`).
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+
+    /// Structured details for the UI (field names, values), without secrets.
+    pub fn details(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Error::Config {
+                path,
+                line,
+                column,
+                key,
+                ..
+            } => json!({"path": path, "line": line, "column": column, "key": key}),
+            Error::Invalid { field, .. } => json!({ "field": field }),
+            Error::Duplicate { field, value, .. } => json!({"field": field, "value": value}),
+            Error::KeyAlreadyIssued { key, holder } => json!({"key": key, "holder": holder}),
+            Error::KeyNotIssued { key, status } | Error::KeyNotAvailable { key, status } => {
+                json!({"key": key, "status": status})
+            }
+            Error::NoRights { person, key } => json!({"person": person, "key": key}),
+            Error::NotFound { what, id } => json!({"what": what, "id": id}),
+            Error::AccountLocked { seconds_left, .. } => json!({ "seconds_left": seconds_left }),
+            Error::NotAllowed { role, action } => json!({"role": role, "action": action}),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The message of a `RAISE(ABORT, 'atslegas:...')` in a schema trigger, if this is one.
+pub(crate) fn trigger_code(err: &rusqlite::Error) -> Option<&str> {
+    match err {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.strip_prefix("atslegas:"),
+        _ => None,
+    }
+}
+
+/// True when `err` is a UNIQUE constraint violation.
+pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}

@@ -1,0 +1,249 @@
+//! Access groups: which persons belong together and which keys they may receive. Owns
+//! `groups`, `group_members` and `group_keys`. A person may receive a key when one of
+//! their groups allows it ([`person_may_receive`]).
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Change};
+use crate::error::{is_unique_violation, Error, Result};
+use crate::store::{Actor, Role, Store};
+use crate::util::{optional, required};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub member_count: i64,
+    pub key_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const SELECT: &str = "SELECT g.id, g.name, g.description,
+    (SELECT count(*) FROM group_members m WHERE m.group_id = g.id),
+    (SELECT count(*) FROM group_keys k WHERE k.group_id = g.id),
+    g.created_at, g.updated_at FROM groups g";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Group> {
+    Ok(Group {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        member_count: r.get(3)?,
+        key_count: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+/// A group by name (case-insensitive).
+pub fn find(conn: &Connection, name: &str) -> Result<Group> {
+    conn.prepare_cached(&format!("{SELECT} WHERE g.name = ?1"))?
+        .query_row([name.trim()], from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            what: "group",
+            id: name.trim().to_string(),
+        })
+}
+
+/// All groups by name.
+pub fn list(conn: &Connection) -> Result<Vec<Group>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY g.name"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn audit_group(
+    tx: &Transaction,
+    now: i64,
+    actor: &Actor,
+    g: &Group,
+    op: &str,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+) -> Result<()> {
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: &actor.name,
+            component: "groups",
+            record_id: Some(g.id.to_string()),
+            operation: op,
+            before,
+            after: Some(after),
+        },
+    )?;
+    Ok(())
+}
+
+/// Creates a group (admins).
+pub fn create(
+    store: &mut Store,
+    actor: &Actor,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Group> {
+    let name = required("name", name, 100)?;
+    let description = optional("description", description, 500)?;
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        tx.execute(
+            "INSERT INTO groups (name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+            params![name, description, now],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::Duplicate { what: "group", field: "name", value: name.clone() }
+            } else {
+                e.into()
+            }
+        })?;
+        let g = find(tx, &name)?;
+        audit_group(tx, now, actor, &g, "create", None, json!({"name": g.name, "description": g.description}))?;
+        Ok(g)
+    })
+}
+
+/// Resolves key numbers to ids inside the transaction, failing on the first unknown one.
+fn key_ids(tx: &Transaction, numbers: &[String]) -> Result<Vec<(i64, String)>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT id, number FROM keys WHERE number = ?1 AND deleted_at IS NULL")?;
+    numbers
+        .iter()
+        .map(|n| {
+            stmt.query_row([n.trim()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or_else(|| Error::NotFound {
+                    what: "key",
+                    id: n.trim().to_string(),
+                })
+        })
+        .collect()
+}
+
+/// Allows the group's members to receive these keys (admins). One audit row per call.
+pub fn allow_keys(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    numbers: &[String],
+) -> Result<Group> {
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        let g = find(tx, group)?;
+        let keys = key_ids(tx, numbers)?;
+        let mut ins = tx.prepare_cached(
+            "INSERT OR IGNORE INTO group_keys (group_id, key_id) VALUES (?1, ?2)",
+        )?;
+        let mut added = Vec::new();
+        for (id, number) in &keys {
+            if ins.execute(params![g.id, id])? > 0 {
+                added.push(number.clone());
+            }
+        }
+        tx.execute(
+            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
+            params![g.id, now],
+        )?;
+        let after = find(tx, group)?;
+        audit_group(
+            tx,
+            now,
+            actor,
+            &after,
+            "update",
+            None,
+            json!({"keys_allowed": added}),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Takes keys away from the group (admins).
+pub fn disallow_keys(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    numbers: &[String],
+) -> Result<Group> {
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        let g = find(tx, group)?;
+        let keys = key_ids(tx, numbers)?;
+        let mut del =
+            tx.prepare_cached("DELETE FROM group_keys WHERE group_id = ?1 AND key_id = ?2")?;
+        let mut removed = Vec::new();
+        for (id, number) in &keys {
+            if del.execute(params![g.id, id])? > 0 {
+                removed.push(number.clone());
+            }
+        }
+        tx.execute(
+            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
+            params![g.id, now],
+        )?;
+        let after = find(tx, group)?;
+        audit_group(
+            tx,
+            now,
+            actor,
+            &after,
+            "update",
+            None,
+            json!({"keys_disallowed": removed}),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Adds persons (by person code or badge) to the group (admins).
+pub fn add_members(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    person_codes: &[String],
+) -> Result<Group> {
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        let g = find(tx, group)?;
+        let mut ins = tx.prepare_cached(
+            "INSERT OR IGNORE INTO group_members (group_id, person_id) VALUES (?1, ?2)",
+        )?;
+        let mut added = Vec::new();
+        for code in person_codes {
+            let p = crate::persons::find_by_code(tx, code)?;
+            if p.deleted_at.is_some() {
+                return Err(Error::PersonNotActive { person: p.label() });
+            }
+            if ins.execute(params![g.id, p.id])? > 0 {
+                added.push(json!({"id": p.id, "name": p.full_name}));
+            }
+        }
+        tx.execute(
+            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
+            params![g.id, now],
+        )?;
+        let after = find(tx, group)?;
+        audit_group(
+            tx,
+            now,
+            actor,
+            &after,
+            "update",
+            None,
+            json!({"members_added": added}),
+        )?;
+        Ok(after)
+    })
+}
+
+/// True when one of the person's groups allows the key.
+pub fn person_may_receive(conn: &Connection, person_id: i64, key_id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM group_members m JOIN group_keys k ON k.group_id = m.group_id
+              WHERE m.person_id = ?1 AND k.key_id = ?2 LIMIT 1",
+        )?
+        .exists(params![person_id, key_id])?)
+}

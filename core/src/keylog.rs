@@ -1,0 +1,386 @@
+//! Key movements: issue, return, and reading the key log (ranges, the 37-day calendar,
+//! the dashboard counts). Owns `key_log`, which is append-only; the schema's triggers
+//! refuse a double issue or a return of a key that is not out, and keep the key's status
+//! in step, so these rules hold for every writer, not only this module.
+
+use chrono::{Days, NaiveDate, TimeZone};
+use rusqlite::{params, Connection, Row};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Change};
+use crate::error::{trigger_code, Error, Result};
+use crate::persons::{self, Person};
+use crate::store::{Actor, Role, Store};
+use crate::{groups, keys};
+
+/// How the person receiving a key is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonRef {
+    Id(i64),
+    /// Person code or badge code.
+    Code(String),
+}
+
+/// An issue request.
+#[derive(Debug, Clone, Default)]
+pub struct IssueRequest {
+    pub due_back_at: Option<i64>,
+    pub comment: Option<String>,
+    /// Needed (from an admin) when none of the person's groups allows the key.
+    pub override_reason: Option<String>,
+}
+
+/// One key-log row as read back, with names joined in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogEntry {
+    pub id: i64,
+    /// `issued`, `returned`, `lost`, `found`.
+    pub action: String,
+    pub key_id: i64,
+    pub key_number: String,
+    pub person_id: Option<i64>,
+    pub person_name: Option<String>,
+    pub user_name: String,
+    pub at: i64,
+    pub due_back_at: Option<i64>,
+    pub comment: Option<String>,
+    pub override_reason: Option<String>,
+}
+
+impl LogEntry {
+    /// The reference's label for the action ("Izsniegts" / "Atgriezti").
+    pub fn action_label(&self) -> &'static str {
+        action_label(&self.action)
+    }
+}
+
+/// The reference's labels, used in exports and the reference's JSON shape.
+pub fn action_label(action: &str) -> &'static str {
+    match action {
+        "issued" => "Izsniegts",
+        "returned" => "Atgriezti",
+        "lost" => "Nozaudēts",
+        "found" => "Atrasts",
+        _ => "?",
+    }
+}
+
+const SELECT: &str = "SELECT l.id, l.action, l.key_id, k.number, l.person_id, p.full_name, l.actor,
+    l.at, l.due_back_at, l.comment, l.override_reason
+    FROM key_log l JOIN keys k ON k.id = l.key_id LEFT JOIN persons p ON p.id = l.person_id";
+
+fn from_row(r: &Row) -> rusqlite::Result<LogEntry> {
+    Ok(LogEntry {
+        id: r.get(0)?,
+        action: r.get(1)?,
+        key_id: r.get(2)?,
+        key_number: r.get(3)?,
+        person_id: r.get(4)?,
+        person_name: r.get(5)?,
+        user_name: r.get(6)?,
+        at: r.get(7)?,
+        due_back_at: r.get(8)?,
+        comment: r.get(9)?,
+        override_reason: r.get(10)?,
+    })
+}
+
+fn resolve_person(conn: &Connection, who: &PersonRef) -> Result<Person> {
+    match who {
+        PersonRef::Id(id) => persons::get(conn, *id),
+        PersonRef::Code(c) => persons::find_by_code(conn, c),
+    }
+}
+
+fn clean_comment(c: Option<&str>) -> Result<Option<String>> {
+    crate::util::optional("comment", c, 500)
+}
+
+/// Maps a trigger refusal to the error a user understands (a backstop: the checks
+/// before the insert normally say it first).
+fn map_trigger(e: rusqlite::Error, key: &keys::Key, person: Option<&Person>) -> Error {
+    match trigger_code(&e) {
+        Some("key_not_available") if key.status == "issued" => Error::KeyAlreadyIssued {
+            key: key.number.clone(),
+            holder: key.holder_name.clone().unwrap_or_default(),
+        },
+        Some("key_not_available") => Error::KeyNotAvailable {
+            key: key.number.clone(),
+            status: key.status.clone(),
+        },
+        Some("key_not_issued") => Error::KeyNotIssued {
+            key: key.number.clone(),
+            status: key.status.clone(),
+        },
+        Some("person_not_active") => Error::PersonNotActive {
+            person: person.map(Person::label).unwrap_or_default(),
+        },
+        _ => e.into(),
+    }
+}
+
+/// Issues a key to a person. Refused when the key is out, lost, retired or deleted, the
+/// person is inactive or deleted, or none of their groups allows the key (unless an admin
+/// gives an override reason, which is recorded in the key log and the audit trail).
+pub fn issue(
+    store: &mut Store,
+    actor: &Actor,
+    key_number: &str,
+    to: &PersonRef,
+    req: &IssueRequest,
+) -> Result<LogEntry> {
+    let comment = clean_comment(req.comment.as_deref())?;
+    let reason = crate::util::optional("override_reason", req.override_reason.as_deref(), 500)?;
+    store.write(actor, Role::Operator, "issue keys", |tx, now| {
+        let key = keys::find(tx, key_number)?;
+        if key.deleted_at.is_some() {
+            return Err(Error::KeyNotAvailable { key: key.number, status: "deleted".into() });
+        }
+        match key.status.as_str() {
+            "available" => {}
+            "issued" => {
+                return Err(Error::KeyAlreadyIssued {
+                    key: key.number,
+                    holder: key.holder_name.unwrap_or_default(),
+                })
+            }
+            other => return Err(Error::KeyNotAvailable { key: key.number.clone(), status: other.into() }),
+        }
+        let person = resolve_person(tx, to)?;
+        persons::ensure_active(&person)?;
+        if let Some(due) = req.due_back_at {
+            if due <= now {
+                return Err(Error::invalid("due_back_at", "the due time is in the past; choose a later time"));
+            }
+        }
+        let allowed = groups::person_may_receive(tx, person.id, key.id)?;
+        let override_reason = if allowed {
+            None
+        } else {
+            match &reason {
+                None => return Err(Error::NoRights { person: person.label(), key: key.number }),
+                Some(r) => {
+                    actor.require(Role::Admin, "issue a key outside group rights")?;
+                    Some(r.clone())
+                }
+            }
+        };
+        tx.prepare_cached(
+            "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason)
+             VALUES ('issued', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![key.id, person.id, actor.user_id, actor.name, now, req.due_back_at, comment, override_reason])
+        .map_err(|e| map_trigger(e, &key, Some(&person)))?;
+        let log_id = tx.last_insert_rowid();
+        let after = keys::get_tx(tx, key.id)?;
+        audit::record(
+            tx,
+            now,
+            Change {
+                actor: &actor.name,
+                component: "keys",
+                record_id: Some(key.id.to_string()),
+                operation: "issue",
+                before: Some(key.audit_json()),
+                after: Some(json!({"key": after.audit_json(), "key_log_id": log_id, "override_reason": override_reason})),
+            },
+        )?;
+        get_entry(tx, log_id)
+    })
+}
+
+/// Takes a key back. Refused when the key is not out.
+pub fn return_key(
+    store: &mut Store,
+    actor: &Actor,
+    key_number: &str,
+    comment: Option<&str>,
+) -> Result<LogEntry> {
+    let comment = clean_comment(comment)?;
+    store.write(actor, Role::Operator, "return keys", |tx, now| {
+        let key = keys::find(tx, key_number)?;
+        if key.status != "issued" {
+            return Err(Error::KeyNotIssued {
+                key: key.number,
+                status: key.status,
+            });
+        }
+        tx.prepare_cached(
+            "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, comment)
+             VALUES ('returned', ?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            key.id,
+            key.holder_person_id,
+            actor.user_id,
+            actor.name,
+            now,
+            comment
+        ])
+        .map_err(|e| map_trigger(e, &key, None))?;
+        let log_id = tx.last_insert_rowid();
+        let after = keys::get_tx(tx, key.id)?;
+        audit::record(
+            tx,
+            now,
+            Change {
+                actor: &actor.name,
+                component: "keys",
+                record_id: Some(key.id.to_string()),
+                operation: "return",
+                before: Some(key.audit_json()),
+                after: Some(json!({"key": after.audit_json(), "key_log_id": log_id})),
+            },
+        )?;
+        get_entry(tx, log_id)
+    })
+}
+
+fn get_entry(conn: &Connection, id: i64) -> Result<LogEntry> {
+    Ok(conn
+        .prepare_cached(&format!("{SELECT} WHERE l.id = ?1"))?
+        .query_row([id], from_row)?)
+}
+
+/// Key-log rows with `start <= at < end` (Unix seconds), oldest first, paged.
+pub fn list_range(
+    conn: &Connection,
+    start: i64,
+    end: i64,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE l.at >= ?1 AND l.at < ?2 ORDER BY l.at, l.id LIMIT ?3 OFFSET ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![start, end, i64::from(limit), i64::from(offset)],
+        from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The whole history of one key, newest first.
+pub fn key_history(
+    conn: &Connection,
+    key_id: i64,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE l.key_id = ?1 ORDER BY l.at DESC, l.id DESC LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![key_id, i64::from(limit), i64::from(offset)],
+        from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One day of the calendar strip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarDay {
+    pub date: NaiveDate,
+    /// Local midnight that starts the day, Unix seconds.
+    pub start: i64,
+    pub end: i64,
+    pub issued: i64,
+    pub returned: i64,
+    /// Keys out now that are due back on this day.
+    pub due: i64,
+}
+
+/// Days shown before today and after it (the reference's strip: 7 back, 30 ahead).
+pub const DAYS_BEFORE: u64 = 7;
+pub const DAYS_AFTER: u64 = 30;
+
+/// Local midnight of `date` in `tz` (the first instant of that day, also on DST days).
+fn day_start<Tz: TimeZone>(tz: &Tz, date: NaiveDate) -> i64 {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.timestamp())
+        // A day that starts inside a DST gap starts an hour later.
+        .unwrap_or_else(|| {
+            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+                .map(|t| t.timestamp())
+                .unwrap_or(0)
+        })
+}
+
+/// The 37-day strip around `today` in the time zone `tz`: per local day, the keys issued
+/// and returned, and the keys out now that are due that day. One aggregate query over
+/// the `(action, at)` and `due_back_at` indexes.
+pub fn calendar<Tz: TimeZone>(
+    conn: &Connection,
+    today: NaiveDate,
+    tz: &Tz,
+) -> Result<Vec<CalendarDay>> {
+    let first = today - Days::new(DAYS_BEFORE);
+    let n = DAYS_BEFORE + 1 + DAYS_AFTER;
+    let dates: Vec<NaiveDate> = (0..=n).map(|i| first + Days::new(i)).collect();
+    let bounds: Vec<i64> = dates.iter().map(|d| day_start(tz, *d)).collect();
+    let json_bounds =
+        serde_json::to_string(&bounds.windows(2).map(|w| [w[0], w[1]]).collect::<Vec<_>>())
+            .expect("numbers serialise");
+    let mut stmt = conn.prepare_cached(
+        "WITH d(i, s, e) AS (
+            SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))
+         SELECT d.i,
+            (SELECT count(*) FROM key_log WHERE action = 'issued' AND at >= d.s AND at < d.e),
+            (SELECT count(*) FROM key_log WHERE action = 'returned' AND at >= d.s AND at < d.e),
+            (SELECT count(*) FROM keys WHERE status = 'issued' AND due_back_at >= d.s AND due_back_at < d.e AND deleted_at IS NULL)
+         FROM d ORDER BY d.i",
+    )?;
+    let rows = stmt.query_map([json_bounds], |r| {
+        let i: i64 = r.get(0)?;
+        Ok((i as usize, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    let mut out = Vec::with_capacity(n as usize);
+    for row in rows {
+        let (i, issued, returned, due) = row?;
+        out.push(CalendarDay {
+            date: dates[i],
+            start: bounds[i],
+            end: bounds[i + 1],
+            issued,
+            returned,
+            due,
+        });
+    }
+    Ok(out)
+}
+
+/// Counts for the dashboard and the first window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub keys_total: i64,
+    pub keys_out: i64,
+    pub keys_overdue: i64,
+    pub keys_lost: i64,
+    pub persons_total: i64,
+}
+
+/// The dashboard's counts at `now`.
+pub fn summary(conn: &Connection, now: i64) -> Result<Summary> {
+    Ok(conn.query_row(
+        "SELECT
+            (SELECT count(*) FROM keys WHERE deleted_at IS NULL),
+            (SELECT count(*) FROM keys WHERE status = 'issued' AND deleted_at IS NULL),
+            (SELECT count(*) FROM keys WHERE status = 'issued' AND due_back_at < ?1 AND deleted_at IS NULL),
+            (SELECT count(*) FROM keys WHERE status = 'lost' AND deleted_at IS NULL),
+            (SELECT count(*) FROM persons WHERE deleted_at IS NULL)",
+        [now],
+        |r| {
+            Ok(Summary {
+                keys_total: r.get(0)?,
+                keys_out: r.get(1)?,
+                keys_overdue: r.get(2)?,
+                keys_lost: r.get(3)?,
+                persons_total: r.get(4)?,
+            })
+        },
+    )?)
+}

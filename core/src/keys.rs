@@ -1,0 +1,304 @@
+//! Physical keys: create, edit, retire, soft delete, restore, list. Owns the `keys`
+//! table except its movement columns (status, holder, due), which only the key log's
+//! triggers change (see `keylog`).
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Change};
+use crate::error::{is_unique_violation, Error, Result};
+use crate::store::{Actor, Role, Store};
+use crate::util::{optional, required};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Key {
+    pub id: i64,
+    pub number: String,
+    pub name: Option<String>,
+    pub location: Option<String>,
+    pub key_type: Option<String>,
+    pub copies_note: Option<String>,
+    /// `available`, `issued`, `lost` or `retired`.
+    pub status: String,
+    pub holder_person_id: Option<i64>,
+    /// The holder's name, when issued.
+    pub holder_name: Option<String>,
+    pub issued_at: Option<i64>,
+    pub due_back_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInput {
+    pub number: String,
+    pub name: Option<String>,
+    pub location: Option<String>,
+    pub key_type: Option<String>,
+    pub copies_note: Option<String>,
+}
+
+impl KeyInput {
+    pub fn numbered(number: &str) -> KeyInput {
+        KeyInput {
+            number: number.to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn validated(&self) -> Result<KeyInput> {
+        Ok(KeyInput {
+            number: required("number", &self.number, 32)?,
+            name: optional("name", self.name.as_deref(), 200)?,
+            location: optional("location", self.location.as_deref(), 200)?,
+            key_type: optional("key_type", self.key_type.as_deref(), 64)?,
+            copies_note: optional("copies_note", self.copies_note.as_deref(), 500)?,
+        })
+    }
+}
+
+const COLUMNS: &str = "k.id, k.number, k.name, k.location, k.key_type, k.copies_note, k.status,
+    k.holder_person_id, p.full_name, k.issued_at, k.due_back_at, k.created_at, k.updated_at, k.deleted_at";
+const FROM: &str = "keys k LEFT JOIN persons p ON p.id = k.holder_person_id";
+
+fn from_row(r: &Row) -> rusqlite::Result<Key> {
+    Ok(Key {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        name: r.get(2)?,
+        location: r.get(3)?,
+        key_type: r.get(4)?,
+        copies_note: r.get(5)?,
+        status: r.get(6)?,
+        holder_person_id: r.get(7)?,
+        holder_name: r.get(8)?,
+        issued_at: r.get(9)?,
+        due_back_at: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        deleted_at: r.get(13)?,
+    })
+}
+
+impl Key {
+    pub(crate) fn audit_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("key serialises")
+    }
+}
+
+pub(crate) fn get_tx(conn: &Connection, id: i64) -> Result<Key> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE k.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            what: "key",
+            id: id.to_string(),
+        })
+}
+
+/// A key by its number (deleted ones included; callers decide).
+pub fn find(conn: &Connection, number: &str) -> Result<Key> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE k.number = ?1"))?
+        .query_row([number.trim()], from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            what: "key",
+            id: number.trim().to_string(),
+        })
+}
+
+/// A key by id.
+pub fn get(conn: &Connection, id: i64) -> Result<Key> {
+    get_tx(conn, id)
+}
+
+fn map_unique(e: rusqlite::Error, number: &str) -> Error {
+    if is_unique_violation(&e) {
+        Error::Duplicate {
+            what: "key",
+            field: "number",
+            value: number.to_string(),
+        }
+    } else {
+        e.into()
+    }
+}
+
+fn record(
+    tx: &Transaction,
+    now: i64,
+    actor: &Actor,
+    op: &str,
+    before: Option<&Key>,
+    after: &Key,
+) -> Result<()> {
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: &actor.name,
+            component: "keys",
+            record_id: Some(after.id.to_string()),
+            operation: op,
+            before: before.map(Key::audit_json),
+            after: Some(after.audit_json()),
+        },
+    )?;
+    Ok(())
+}
+
+/// Adds a key (admins).
+pub fn create(store: &mut Store, actor: &Actor, input: &KeyInput) -> Result<Key> {
+    let input = input.validated()?;
+    store.write(actor, Role::Admin, "add keys", |tx, now| {
+        tx.prepare_cached(
+            "INSERT INTO keys (number, name, location, key_type, copies_note, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        )?
+        .execute(params![input.number, input.name, input.location, input.key_type, input.copies_note, now])
+        .map_err(|e| map_unique(e, &input.number))?;
+        let k = get_tx(tx, tx.last_insert_rowid())?;
+        record(tx, now, actor, "create", None, &k)?;
+        Ok(k)
+    })
+}
+
+/// Changes a key's descriptive fields (admins).
+pub fn update(store: &mut Store, actor: &Actor, id: i64, input: &KeyInput) -> Result<Key> {
+    let input = input.validated()?;
+    store.write(actor, Role::Admin, "edit keys", |tx, now| {
+        let before = get_tx(tx, id)?;
+        tx.execute(
+            "UPDATE keys SET number = ?2, name = ?3, location = ?4, key_type = ?5, copies_note = ?6, updated_at = ?7
+             WHERE id = ?1",
+            params![id, input.number, input.name, input.location, input.key_type, input.copies_note, now],
+        )
+        .map_err(|e| map_unique(e, &input.number))?;
+        let after = get_tx(tx, id)?;
+        record(tx, now, actor, "update", Some(&before), &after)?;
+        Ok(after)
+    })
+}
+
+/// Retires an available key (no longer handed out) or brings a retired key back.
+pub fn set_retired(store: &mut Store, actor: &Actor, id: i64, retired: bool) -> Result<Key> {
+    store.write(actor, Role::Admin, "retire keys", |tx, now| {
+        let before = get_tx(tx, id)?;
+        let (from, to) = if retired {
+            ("available", "retired")
+        } else {
+            ("retired", "available")
+        };
+        if before.status != from {
+            return Err(Error::invalid(
+                "status",
+                format!(
+                    "key {} is {}; only an {from} key can become {to}",
+                    before.number, before.status
+                ),
+            ));
+        }
+        tx.execute(
+            "UPDATE keys SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, to, now],
+        )?;
+        let after = get_tx(tx, id)?;
+        record(tx, now, actor, "update", Some(&before), &after)?;
+        Ok(after)
+    })
+}
+
+/// Soft-deletes a key; refused while it is out.
+pub fn delete(store: &mut Store, actor: &Actor, id: i64) -> Result<Key> {
+    store.write(actor, Role::Admin, "delete keys", |tx, now| {
+        let before = get_tx(tx, id)?;
+        if before.deleted_at.is_some() {
+            return Err(Error::NotFound {
+                what: "key",
+                id: before.number,
+            });
+        }
+        if before.status == "issued" {
+            return Err(Error::KeyIsOut {
+                key: before.number,
+                holder: before.holder_name.unwrap_or_default(),
+            });
+        }
+        tx.execute(
+            "UPDATE keys SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        let after = get_tx(tx, id)?;
+        record(tx, now, actor, "delete", Some(&before), &after)?;
+        Ok(after)
+    })
+}
+
+/// Brings back a soft-deleted key.
+pub fn restore(store: &mut Store, actor: &Actor, id: i64) -> Result<Key> {
+    store.write(actor, Role::Admin, "restore keys", |tx, now| {
+        let before = get_tx(tx, id)?;
+        if before.deleted_at.is_none() {
+            return Err(Error::NotDeleted {
+                what: "key",
+                id: before.number,
+            });
+        }
+        tx.execute(
+            "UPDATE keys SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        let after = get_tx(tx, id)?;
+        record(tx, now, actor, "restore", Some(&before), &after)?;
+        Ok(after)
+    })
+}
+
+/// What a key list shows.
+#[derive(Debug, Clone, Default)]
+pub struct KeyQuery {
+    pub status: Option<String>,
+    /// Prefix search over number, room, location, type (diacritics-insensitive).
+    pub search: Option<String>,
+    /// Only keys held by this person.
+    pub holder_person_id: Option<i64>,
+    pub include_deleted: bool,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+const STATUSES: &[&str] = &["available", "issued", "lost", "retired"];
+
+/// Keys matching `q`, by number, paged in SQL.
+pub fn list(conn: &Connection, q: &KeyQuery) -> Result<Vec<Key>> {
+    if let Some(s) = &q.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(Error::invalid(
+                "status",
+                format!("\"{s}\" is not a status; use available, issued, lost or retired"),
+            ));
+        }
+    }
+    let fts = q.search.as_deref().and_then(crate::util::fts_query);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM}
+          WHERE (?1 IS NULL OR k.status = ?1)
+            AND (?2 IS NULL OR k.id IN (SELECT rowid FROM keys_fts WHERE keys_fts MATCH ?2))
+            AND (?3 IS NULL OR k.holder_person_id = ?3)
+            AND (?4 OR k.deleted_at IS NULL)
+          ORDER BY length(k.number), k.number, k.id LIMIT ?5 OFFSET ?6"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            q.status,
+            fts,
+            q.holder_person_id,
+            q.include_deleted,
+            i64::from(q.limit.unwrap_or(100).clamp(1, 1000)),
+            i64::from(q.offset.unwrap_or(0))
+        ],
+        from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,31 @@
+//! Atslegas core: everything a user can do with the keys of a building, as plain functions
+//! over one SQLite file. It knows nothing of Tauri, windows or JSON transport; the desktop
+//! shell and the command-line tool are thin callers of this crate.
+//!
+//! Crate choices (and why):
+//! - `rusqlite` with bundled SQLite: every platform runs the same SQLite (FTS5, trigram,
+//!   the backup API), no system library to match.
+//! - `argon2`: argon2id password hashes with OWASP's parameters (see [`users`]).
+//! - `sha2` + `hmac`: the audit hash chain and the signature on session files.
+//! - `chrono`: UTC storage and local-day arithmetic for the calendar.
+//! - `serde_path_to_error`: a malformed `config.json` is reported with the key's path.
+//! - `thiserror`: one error enum whose variants a user can act on ([`Error`]).
+//! - `dirs`: the OS configuration and data folders on Windows, macOS and Linux.
+//! - `getrandom`: session tokens and secrets straight from the OS.
+
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod groups;
+pub mod keylog;
+pub mod keys;
+pub mod persons;
+pub mod session;
+pub mod store;
+pub mod time;
+pub mod users;
+mod util;
+
+pub use error::{Error, Result};
+pub use store::{Actor, Clock, Role, Store};

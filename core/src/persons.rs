@@ -1,0 +1,336 @@
+//! Key holders (persons): create, edit, soft delete, restore, search. Owns the `persons`
+//! table; every change goes through [`Store::write`] with its audit row.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Change};
+use crate::error::{is_unique_violation, Error, Result};
+use crate::store::{Actor, Role, Store};
+use crate::util::{optional, required};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: i64,
+    pub full_name: String,
+    pub code: Option<String>,
+    pub department: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub badge: Option<String>,
+    pub notes: Option<String>,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// What a user fills in for a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonInput {
+    pub full_name: String,
+    pub code: Option<String>,
+    pub department: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub badge: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PersonInput {
+    pub fn named(name: &str) -> PersonInput {
+        PersonInput {
+            full_name: name.to_string(),
+            active: true,
+            ..Default::default()
+        }
+    }
+
+    fn validated(&self) -> Result<PersonInput> {
+        let email = optional("email", self.email.as_deref(), 200)?;
+        if let Some(e) = &email {
+            if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
+                return Err(Error::invalid(
+                    "email",
+                    format!("\"{e}\" is not an e-mail address"),
+                ));
+            }
+        }
+        Ok(PersonInput {
+            full_name: required("full_name", &self.full_name, 200)?,
+            code: optional("code", self.code.as_deref(), 64)?,
+            department: optional("department", self.department.as_deref(), 200)?,
+            phone: optional("phone", self.phone.as_deref(), 64)?,
+            email,
+            badge: optional("badge", self.badge.as_deref(), 128)?,
+            notes: optional("notes", self.notes.as_deref(), 2000)?,
+            active: self.active,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, full_name, code, department, phone, email, badge, notes, active, created_at, updated_at, deleted_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Person> {
+    Ok(Person {
+        id: r.get(0)?,
+        full_name: r.get(1)?,
+        code: r.get(2)?,
+        department: r.get(3)?,
+        phone: r.get(4)?,
+        email: r.get(5)?,
+        badge: r.get(6)?,
+        notes: r.get(7)?,
+        active: r.get(8)?,
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+        deleted_at: r.get(11)?,
+    })
+}
+
+impl Person {
+    pub(crate) fn audit_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("person serialises")
+    }
+
+    /// "Jānis Bērziņš (E-1001)", for messages.
+    pub fn label(&self) -> String {
+        match &self.code {
+            Some(c) => format!("{} ({c})", self.full_name),
+            None => self.full_name.clone(),
+        }
+    }
+}
+
+pub(crate) fn get_tx(conn: &Connection, id: i64) -> Result<Person> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM persons WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            what: "person",
+            id: id.to_string(),
+        })
+}
+
+/// A person by id (deleted ones included).
+pub fn get(conn: &Connection, id: i64) -> Result<Person> {
+    get_tx(conn, id)
+}
+
+/// A person by person code or badge code (what a scanner reads), deleted ones included.
+pub fn find_by_code(conn: &Connection, code: &str) -> Result<Person> {
+    let code = code.trim();
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM persons WHERE code = ?1 COLLATE NOCASE
+         UNION ALL SELECT {COLUMNS} FROM persons WHERE badge = ?1 COLLATE NOCASE LIMIT 1"
+    ))?
+    .query_row([code], from_row)
+    .optional()?
+    .ok_or_else(|| Error::NotFound {
+        what: "person with code or badge",
+        id: code.to_string(),
+    })
+}
+
+fn map_unique(e: rusqlite::Error, input: &PersonInput) -> Error {
+    if is_unique_violation(&e) {
+        let msg = e.to_string();
+        if msg.contains("badge") {
+            return Error::Duplicate {
+                what: "person",
+                field: "badge",
+                value: input.badge.clone().unwrap_or_default(),
+            };
+        }
+        return Error::Duplicate {
+            what: "person",
+            field: "code",
+            value: input.code.clone().unwrap_or_default(),
+        };
+    }
+    e.into()
+}
+
+fn record(
+    tx: &Transaction,
+    now: i64,
+    actor: &Actor,
+    id: i64,
+    op: &str,
+    before: Option<&Person>,
+    after: Option<&Person>,
+) -> Result<()> {
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: &actor.name,
+            component: "persons",
+            record_id: Some(id.to_string()),
+            operation: op,
+            before: before.map(Person::audit_json),
+            after: after.map(Person::audit_json),
+        },
+    )?;
+    Ok(())
+}
+
+/// Adds a person (operators and admins).
+pub fn create(store: &mut Store, actor: &Actor, input: &PersonInput) -> Result<Person> {
+    let input = input.validated()?;
+    store.write(actor, Role::Operator, "add persons", |tx, now| {
+        tx.prepare_cached(
+            "INSERT INTO persons (full_name, code, department, phone, email, badge, notes, active, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        )?
+        .execute(params![
+            input.full_name, input.code, input.department, input.phone, input.email,
+            input.badge, input.notes, input.active, now
+        ])
+        .map_err(|e| map_unique(e, &input))?;
+        let p = get_tx(tx, tx.last_insert_rowid())?;
+        record(tx, now, actor, p.id, "create", None, Some(&p))?;
+        Ok(p)
+    })
+}
+
+/// Changes a person's fields (operators and admins).
+pub fn update(store: &mut Store, actor: &Actor, id: i64, input: &PersonInput) -> Result<Person> {
+    let input = input.validated()?;
+    store.write(actor, Role::Operator, "edit persons", |tx, now| {
+        let before = get_tx(tx, id)?;
+        tx.execute(
+            "UPDATE persons SET full_name = ?2, code = ?3, department = ?4, phone = ?5, email = ?6,
+                    badge = ?7, notes = ?8, active = ?9, updated_at = ?10 WHERE id = ?1",
+            params![
+                id,
+                input.full_name,
+                input.code,
+                input.department,
+                input.phone,
+                input.email,
+                input.badge,
+                input.notes,
+                input.active,
+                now
+            ],
+        )
+        .map_err(|e| map_unique(e, &input))?;
+        let after = get_tx(tx, id)?;
+        record(tx, now, actor, id, "update", Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}
+
+fn keys_held(tx: &Connection, id: i64) -> Result<i64> {
+    Ok(tx
+        .prepare_cached("SELECT count(*) FROM keys WHERE holder_person_id = ?1")?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// Soft-deletes a person; refused while they hold keys.
+pub fn delete(store: &mut Store, actor: &Actor, id: i64) -> Result<Person> {
+    store.write(actor, Role::Operator, "delete persons", |tx, now| {
+        let before = get_tx(tx, id)?;
+        if before.deleted_at.is_some() {
+            return Err(Error::NotFound {
+                what: "person",
+                id: before.label(),
+            });
+        }
+        let held = keys_held(tx, id)?;
+        if held > 0 {
+            return Err(Error::PersonHoldsKeys {
+                person: before.label(),
+                count: held,
+            });
+        }
+        tx.execute(
+            "UPDATE persons SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        let after = get_tx(tx, id)?;
+        record(tx, now, actor, id, "delete", Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}
+
+/// Brings back a soft-deleted person.
+pub fn restore(store: &mut Store, actor: &Actor, id: i64) -> Result<Person> {
+    store.write(actor, Role::Operator, "restore persons", |tx, now| {
+        let before = get_tx(tx, id)?;
+        if before.deleted_at.is_none() {
+            return Err(Error::NotDeleted {
+                what: "person",
+                id: before.label(),
+            });
+        }
+        tx.execute(
+            "UPDATE persons SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        let after = get_tx(tx, id)?;
+        record(tx, now, actor, id, "restore", Some(&before), Some(&after))?;
+        Ok(after)
+    })
+}
+
+/// What a person list shows.
+#[derive(Debug, Clone, Default)]
+pub struct PersonQuery {
+    /// Diacritics-insensitive prefix search over name, code, department, badge, e-mail.
+    pub search: Option<String>,
+    pub include_deleted: bool,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// Persons matching `q`, by name, paged in SQL; search uses the FTS5 index.
+pub fn list(conn: &Connection, q: &PersonQuery) -> Result<Vec<Person>> {
+    let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
+    let offset = i64::from(q.offset.unwrap_or(0));
+    let deleted = q.include_deleted;
+    let rows = match q.search.as_deref().and_then(crate::util::fts_query) {
+        Some(fts) => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM persons WHERE id IN (SELECT rowid FROM persons_fts WHERE persons_fts MATCH ?1)
+                   AND (?2 OR deleted_at IS NULL)
+                 ORDER BY full_name COLLATE NOCASE, id LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![fts, deleted, limit, offset], from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        }
+        None => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM persons WHERE (?1 OR deleted_at IS NULL)
+                 ORDER BY full_name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
+            ))?;
+            let rows = stmt.query_map(params![deleted, limit, offset], from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        }
+    };
+    Ok(rows)
+}
+
+/// Number of persons not deleted.
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM persons WHERE deleted_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Refuses a deleted or deactivated person (they cannot receive keys).
+pub(crate) fn ensure_active(p: &Person) -> Result<()> {
+    if p.deleted_at.is_some() || !p.active {
+        return Err(Error::PersonNotActive { person: p.label() });
+    }
+    Ok(())
+}

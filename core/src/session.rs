@@ -1,0 +1,303 @@
+//! Signed-in sessions, stored as small files under `session_storage_dir` (so the CLI and
+//! the app see the same sessions, and a restart does not sign everyone out). A file is
+//! named by the SHA-256 of its token, so the folder never reveals a usable token, and
+//! carries an HMAC with a secret kept in the database, so an edited file is detected.
+//! Expiry on inactivity writes a `session_timeout` audit row; malformed or tampered
+//! files are deleted and a `session_rejected` row is written.
+
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, Change};
+use crate::error::{Error, Result};
+use crate::store::{Actor, Store};
+use crate::users::{self, User};
+
+/// The sessions of one data directory.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    dir: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionFile {
+    v: u32,
+    user_id: i64,
+    username: String,
+    created_at: i64,
+    last_seen_at: i64,
+    mac: String,
+}
+
+impl SessionFile {
+    fn signed_fields(&self) -> String {
+        format!(
+            "v{}|{}|{}|{}|{}",
+            self.v, self.user_id, self.username, self.created_at, self.last_seen_at
+        )
+    }
+}
+
+fn secret(store: &Store) -> Result<Vec<u8>> {
+    let s: Option<String> = rusqlite::OptionalExtension::optional(store.conn().query_row(
+        "SELECT value FROM meta WHERE key = 'session_secret'",
+        [],
+        |r| r.get(0),
+    ))?;
+    s.map(String::into_bytes).ok_or(Error::NotSetUp)
+}
+
+fn mac(secret: &[u8], fields: &str) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    m.update(fields.as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}
+
+fn mac_ok(secret: &[u8], fields: &str, given: &str) -> bool {
+    let Ok(given) = hex::decode(given) else {
+        return false;
+    };
+    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    m.update(fields.as_bytes());
+    m.verify_slice(&given).is_ok()
+}
+
+fn is_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Sessions {
+    pub fn new(dir: impl Into<PathBuf>) -> Sessions {
+        Sessions { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, token: &str) -> PathBuf {
+        let name = hex::encode(Sha256::digest(token.as_bytes()));
+        self.dir.join(format!("{name}.json"))
+    }
+
+    fn write_file(&self, path: &Path, f: &SessionFile) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::io("create the session folder", &self.dir, e))?;
+        let tmp = path.with_extension("tmp");
+        let text = serde_json::to_vec(f).expect("session serialises");
+        write_private(&tmp, &text).map_err(|e| Error::io("write", &tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
+    }
+
+    /// Signs a user in: checks the password (with lock-out) and creates a session.
+    /// Returns the token the caller keeps and presents on every later call.
+    pub fn sign_in(
+        &self,
+        store: &mut Store,
+        username: &str,
+        password: &str,
+    ) -> Result<(String, User)> {
+        let user = users::authenticate(store, username, password)?;
+        let token = self.create(store, &user)?;
+        Ok((token, user))
+    }
+
+    /// Creates a session for an authenticated user.
+    pub fn create(&self, store: &Store, user: &User) -> Result<String> {
+        let secret = secret(store)?;
+        let token = crate::util::random_hex(32);
+        let now = store.now();
+        let mut f = SessionFile {
+            v: 1,
+            user_id: user.id,
+            username: user.username.clone(),
+            created_at: now,
+            last_seen_at: now,
+            mac: String::new(),
+        };
+        f.mac = mac(&secret, &f.signed_fields());
+        self.write_file(&self.path(&token), &f)?;
+        Ok(token)
+    }
+
+    /// Checks a session and marks it used: returns the actor to act as. An expired
+    /// session is ended with a `session_timeout` audit row; a malformed or tampered one
+    /// is deleted with a `session_rejected` audit row.
+    pub fn validate(&self, store: &mut Store, token: &str) -> Result<Actor> {
+        if !is_token(token) {
+            self.reject(store, None, "the token is malformed")?;
+            return Err(Error::SessionInvalid {
+                reason: "malformed token".into(),
+            });
+        }
+        let path = self.path(token);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::SessionInvalid {
+                    reason: "no such session; it ended or was signed out".into(),
+                })
+            }
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        let secret = secret(store)?;
+        let file = match serde_json::from_slice::<SessionFile>(&text) {
+            Ok(f) if mac_ok(&secret, &f.signed_fields(), &f.mac) => f,
+            Ok(_) => {
+                let _ = std::fs::remove_file(&path);
+                self.reject(store, Some(&path), "signature does not match (tampered)")?;
+                return Err(Error::SessionInvalid {
+                    reason: "the session data was changed".into(),
+                });
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(&path);
+                self.reject(store, Some(&path), "not a valid session file")?;
+                return Err(Error::SessionInvalid {
+                    reason: "the session data is damaged".into(),
+                });
+            }
+        };
+        let now = store.now();
+        let timeout = store.security.session_timeout_seconds;
+        if now - file.last_seen_at > timeout as i64 {
+            let _ = std::fs::remove_file(&path);
+            self.timed_out(store, &file)?;
+            return Err(Error::SessionExpired {
+                timeout_seconds: timeout,
+            });
+        }
+        let user = users::get(store.conn(), file.user_id)?
+            .filter(|u| u.active && u.username == file.username)
+            .ok_or_else(|| Error::SessionInvalid {
+                reason: "the user no longer exists or was deactivated".into(),
+            })?;
+        if now > file.last_seen_at {
+            let mut f = file;
+            f.last_seen_at = now;
+            f.mac = mac(&secret, &f.signed_fields());
+            self.write_file(&path, &f)?;
+        }
+        Ok(user.actor())
+    }
+
+    /// Signs out: deletes the session and writes a `logout` audit row.
+    pub fn sign_out(&self, store: &mut Store, token: &str) -> Result<()> {
+        let actor = self.validate(store, token)?;
+        let _ = std::fs::remove_file(self.path(token));
+        store.write_unchecked(|tx, now| {
+            audit::record(
+                tx,
+                now,
+                Change {
+                    actor: &actor.name,
+                    component: "session",
+                    record_id: actor.user_id.map(|i| i.to_string()),
+                    operation: "logout",
+                    before: None,
+                    after: None,
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Ends every session idle past the timeout (at start-up), auditing each.
+    pub fn sweep_expired(&self, store: &mut Store) -> Result<usize> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(0);
+        };
+        let Ok(secret) = secret(store) else {
+            return Ok(0);
+        };
+        let now = store.now();
+        let timeout = store.security.session_timeout_seconds as i64;
+        let mut ended = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let Ok(text) = std::fs::read(&path) else {
+                continue;
+            };
+            match serde_json::from_slice::<SessionFile>(&text) {
+                Ok(f) if mac_ok(&secret, &f.signed_fields(), &f.mac) => {
+                    if now - f.last_seen_at > timeout {
+                        let _ = std::fs::remove_file(&path);
+                        self.timed_out(store, &f)?;
+                        ended += 1;
+                    }
+                }
+                _ => {
+                    let _ = std::fs::remove_file(&path);
+                    self.reject(store, Some(&path), "not a valid session file")?;
+                    ended += 1;
+                }
+            }
+        }
+        Ok(ended)
+    }
+
+    fn timed_out(&self, store: &mut Store, f: &SessionFile) -> Result<()> {
+        let (name, id, last) = (f.username.clone(), f.user_id, f.last_seen_at);
+        let timeout = store.security.session_timeout_seconds;
+        store.write_unchecked(|tx, now| {
+            audit::record(
+                tx,
+                now,
+                Change {
+                    actor: &name,
+                    component: "session",
+                    record_id: Some(id.to_string()),
+                    operation: "session_timeout",
+                    before: None,
+                    after: Some(json!({"last_seen_at": last, "timeout_seconds": timeout})),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    fn reject(&self, store: &mut Store, path: Option<&Path>, reason: &str) -> Result<()> {
+        tracing::warn!(?path, reason, "rejected session data");
+        let file = path
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned());
+        let reason = reason.to_string();
+        store.write_unchecked(|tx, now| {
+            audit::record(
+                tx,
+                now,
+                Change {
+                    actor: "system",
+                    component: "session",
+                    record_id: None,
+                    operation: "session_rejected",
+                    before: None,
+                    after: Some(json!({"file": file, "reason": reason})),
+                },
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// Writes a file readable by its owner only, where the OS has such permissions.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}

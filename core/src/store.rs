@@ -1,0 +1,187 @@
+//! The handle every front end holds: one write connection, the clock, the security
+//! settings, and the single write path ([`Store::write`]) through which every mutation
+//! passes: role check, one IMMEDIATE transaction, the change, its audit row, commit.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// What a user may do. Ordered: a higher role may do everything a lower one may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything except users; changes nothing.
+    Viewer,
+    /// Also issues and returns keys, and manages persons.
+    Operator,
+    /// Everything: keys, groups, users, overrides.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "viewer" => Ok(Role::Viewer),
+            "operator" => Ok(Role::Operator),
+            "admin" => Ok(Role::Admin),
+            other => Err(Error::invalid(
+                "role",
+                format!("\"{other}\" is not a role; use admin, operator or viewer"),
+            )),
+        }
+    }
+}
+
+/// Who is acting: recorded in every audit row and key-log row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// The signed-in user, when there is one (the CLI without `--as` has none).
+    pub user_id: Option<i64>,
+    /// The name written to the logs: a username, or `cli:OSNAME`.
+    pub name: String,
+    pub role: Role,
+}
+
+impl Actor {
+    /// The command-line tool run by an operating-system account without `--as`. Whoever
+    /// can run it can already read and write the database file, so it acts as an admin;
+    /// the audit trail records the OS account.
+    pub fn cli(os_user: &str) -> Actor {
+        Actor {
+            user_id: None,
+            name: format!("cli:{os_user}"),
+            role: Role::Admin,
+        }
+    }
+
+    /// Fails unless this actor's role is at least `needed`.
+    pub fn require(&self, needed: Role, action: &str) -> Result<()> {
+        if self.role >= needed {
+            Ok(())
+        } else {
+            Err(Error::NotAllowed {
+                role: self.role.as_str().to_string(),
+                action: action.to_string(),
+            })
+        }
+    }
+}
+
+/// The source of "now" in Unix seconds (UTC). Replaceable so tests can move time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp())
+}
+
+/// Security settings the core enforces (from `config.json`).
+#[derive(Debug, Clone)]
+pub struct Security {
+    pub max_failed_logins: u32,
+    pub lockout_seconds: i64,
+    pub session_timeout_seconds: u64,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        let c = Config::default();
+        Security::from(&c)
+    }
+}
+
+impl From<&Config> for Security {
+    fn from(c: &Config) -> Self {
+        Security {
+            max_failed_logins: c.security.max_failed_logins,
+            lockout_seconds: c.security.lockout_seconds as i64,
+            session_timeout_seconds: c.client_sessions.timeout_seconds,
+        }
+    }
+}
+
+/// One open database with its clock and settings.
+pub struct Store {
+    conn: Connection,
+    clock: Clock,
+    pub security: Security,
+}
+
+impl Store {
+    /// Opens the database file, migrating it if needed.
+    pub fn open(path: &Path, security: Security) -> Result<Store> {
+        Ok(Store {
+            conn: crate::db::open(path)?,
+            clock: system_clock(),
+            security,
+        })
+    }
+
+    /// A fresh in-memory database (tests).
+    pub fn open_in_memory() -> Result<Store> {
+        Ok(Store {
+            conn: crate::db::open_in_memory()?,
+            clock: system_clock(),
+            security: Security::default(),
+        })
+    }
+
+    /// Replaces the clock (tests that need time to pass).
+    pub fn with_clock(mut self, clock: Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, in Unix seconds UTC.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The connection, for reads.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The single write path: checks the role, opens an IMMEDIATE transaction (so the
+    /// read-check-write inside cannot race another writer), runs `f`, commits. `f` must
+    /// write its audit row(s) with [`crate::audit::record`] on the same transaction; if
+    /// anything fails, nothing is written, audit included.
+    pub fn write<T>(
+        &mut self,
+        actor: &Actor,
+        needed: Role,
+        action: &str,
+        f: impl FnOnce(&Transaction, i64) -> Result<T>,
+    ) -> Result<T> {
+        actor.require(needed, action)?;
+        self.write_unchecked(f)
+    }
+
+    /// The write path for writes that have no signed-in actor yet (sign-in attempts,
+    /// first-run setup, session expiry). Still one transaction with its audit row.
+    pub(crate) fn write_unchecked<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction, i64) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx, now)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,112 @@
+//! Reading times people type and writing times for files. Storage is Unix seconds UTC
+//! (see `schema.sql`); this is the only place that turns text into those seconds.
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+use crate::error::{Error, Result};
+
+/// Parses a time a person typed: Unix seconds, RFC 3339 (`2026-11-24T17:00:00Z`,
+/// `...+02:00`), a local date-time (`2026-11-24T17:00`, `2026-11-24 17:00`), or a local
+/// date (`2026-11-24`, meaning the end of that day). `field` names it in errors.
+pub fn parse_user_time<Tz: TimeZone>(field: &str, text: &str, tz: &Tz) -> Result<i64> {
+    let t = text.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse::<i64>().map_err(|_| {
+            Error::invalid(field, format!("\"{t}\" is too large a number of seconds"))
+        });
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.timestamp());
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
+            return local(field, t, tz, naive);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        let end = date.and_hms_opt(23, 59, 59).expect("valid time");
+        return local(field, t, tz, end);
+    }
+    Err(Error::invalid(
+        field,
+        format!("\"{t}\" is not a time; write it like 2026-11-24T17:00 (local), 2026-11-24T15:00:00Z, or 2026-11-24"),
+    ))
+}
+
+fn local<Tz: TimeZone>(field: &str, text: &str, tz: &Tz, naive: NaiveDateTime) -> Result<i64> {
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.timestamp())
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!("{text} does not exist in the local time zone (a clock change skips it)"),
+            )
+        })
+}
+
+/// Parses a time in the desktop's local zone.
+pub fn parse_local(field: &str, text: &str) -> Result<i64> {
+    parse_user_time(field, text, &Local)
+}
+
+/// ISO 8601 in UTC with a `Z`, as in exports and the reference's JSON.
+pub fn iso_utc(ts: i64) -> String {
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// A local date-time for people reading a terminal.
+pub fn local_display(ts: i64) -> String {
+    Local
+        .timestamp_opt(ts, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::FixedOffset;
+
+    #[test]
+    fn the_accepted_forms_all_parse() {
+        let riga = FixedOffset::east_opt(2 * 3600).unwrap();
+        assert_eq!(
+            parse_user_time("t", "1700000000", &riga).unwrap(),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_user_time("t", "2026-01-01T00:00:00Z", &riga).unwrap(),
+            1_767_225_600
+        );
+        assert_eq!(
+            parse_user_time("t", "2026-01-01T02:00", &riga).unwrap(),
+            1_767_225_600
+        );
+        assert_eq!(
+            parse_user_time("t", "2026-01-01 02:00", &riga).unwrap(),
+            1_767_225_600
+        );
+        assert_eq!(
+            parse_user_time("t", "2025-12-31", &riga).unwrap(),
+            1_767_225_600 - 7200 - 1
+        );
+    }
+
+    #[test]
+    fn nonsense_names_the_field_and_the_forms() {
+        let e = parse_user_time("due", "tomorrow", &Utc).unwrap_err();
+        assert!(e.message().starts_with("due:"));
+        assert!(e.message().contains("2026-11-24T17:00"));
+        assert_eq!(iso_utc(1_767_225_600), "2026-01-01T00:00:00Z");
+    }
+}

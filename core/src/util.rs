@@ -1,0 +1,92 @@
+//! Small helpers shared by the concept modules: input normalisation and randomness.
+
+use crate::error::{Error, Result};
+
+/// Trims a text; empty becomes `None`.
+pub(crate) fn clean(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// A required text field: trimmed, non-empty, at most `max` characters.
+pub(crate) fn required(field: &str, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::invalid(field, "is required; it cannot be empty"));
+    }
+    check_len(field, v, max)?;
+    Ok(v.to_string())
+}
+
+/// An optional text field: trimmed, at most `max` characters.
+pub(crate) fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    let v = clean(value);
+    if let Some(v) = &v {
+        check_len(field, v, max)?;
+    }
+    Ok(v)
+}
+
+fn check_len(field: &str, v: &str, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n > max {
+        return Err(Error::invalid(
+            field,
+            format!("is {n} characters long; at most {max} are allowed"),
+        ));
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(
+            field,
+            "contains control characters (tabs, line breaks); remove them",
+        ));
+    }
+    Ok(())
+}
+
+/// `n` random bytes from the OS, hex-encoded.
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("the operating system has no random source");
+    hex::encode(buf)
+}
+
+/// Builds a FTS5 prefix query from what a user typed: each word quoted (so no FTS
+/// syntax can be injected) and made a prefix. `None` when there is nothing to search.
+pub(crate) fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || c == '"')
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if words.is_empty() {
+        None
+    } else {
+        Some(words.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_query_quotes_each_word_as_a_prefix() {
+        assert_eq!(fts_query("  berz  jan ").unwrap(), "\"berz\"* \"jan\"*");
+        assert_eq!(fts_query("a\"OR b").unwrap(), "\"a\"* \"OR\"* \"b\"*");
+        assert!(fts_query("   ").is_none());
+    }
+
+    #[test]
+    fn required_fields_are_trimmed_and_checked() {
+        assert_eq!(required("name", "  Jānis ", 10).unwrap(), "Jānis");
+        assert_eq!(
+            required("name", "  ", 10).unwrap_err().code(),
+            "invalid_input"
+        );
+        assert!(required("name", "ābcdefghijk", 10).is_err());
+        assert!(optional("notes", Some("a\nb"), 10).is_err());
+        assert_eq!(optional("notes", Some("   "), 10).unwrap(), None);
+    }
+}
