@@ -1,0 +1,83 @@
+//! The state the window keeps: the open store (behind a mutex, never held across an
+//! await), the session folder, and the current session token. If the configuration or
+//! the database cannot be opened, the state keeps the error so the window can show it
+//! instead of crashing.
+
+use std::sync::{Mutex, MutexGuard};
+
+use atslegas_core::config::{Config, Paths};
+use atslegas_core::session::Sessions;
+use atslegas_core::store::Security;
+use atslegas_core::{Actor, Store};
+
+use crate::error::{CmdResult, CommandError};
+
+pub struct Opened {
+    pub config: Config,
+    pub store: Mutex<Store>,
+    pub sessions: Sessions,
+    /// The signed-in session; the page never sees the token.
+    pub token: Mutex<Option<String>>,
+}
+
+pub struct AppState {
+    pub paths: Paths,
+    pub opened: Result<Opened, CommandError>,
+}
+
+impl AppState {
+    pub fn open(paths: Paths) -> AppState {
+        let opened = (|| -> atslegas_core::Result<Opened> {
+            let config = Config::load_or_create(&paths.config_file)?;
+            let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
+            let sessions = Sessions::new(config.session_dir(&paths));
+            // Sessions left idle past the timeout while the app was closed end now, with
+            // their audit row.
+            sessions.sweep_expired(&mut store)?;
+            Ok(Opened {
+                config,
+                store: Mutex::new(store),
+                sessions,
+                token: Mutex::new(None),
+            })
+        })()
+        .map_err(CommandError::from);
+        AppState { paths, opened }
+    }
+
+    pub fn config(&self) -> Option<&Config> {
+        self.opened.as_ref().ok().map(|o| &o.config)
+    }
+
+    pub fn opened(&self) -> CmdResult<&Opened> {
+        self.opened.as_ref().map_err(Clone::clone)
+    }
+}
+
+impl Opened {
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves the store usable: every write is a
+        // transaction that was rolled back.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn token(&self) -> MutexGuard<'_, Option<String>> {
+        self.token.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The signed-in actor, checking (and refreshing) the session. An expired or invalid
+    /// session is forgotten, so the UI returns to sign-in.
+    pub fn actor(&self, store: &mut Store) -> CmdResult<Actor> {
+        let mut token = self.token();
+        let Some(t) = token.as_deref() else {
+            return Err(CommandError::not_signed_in());
+        };
+        match self.sessions.validate(store, t) {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                *token = None;
+                Err(e.into())
+            }
+        }
+    }
+}

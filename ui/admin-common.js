@@ -1,0 +1,151 @@
+// Shared by every screen: the one `invoke` wrapper (errors become translated messages),
+// i18n `t(key)`, and the localStorage cache of users, keys and persons with loadData().
+// The cache only speeds up the first paint; the core decides every action.
+
+import { CATALOGS } from './i18n.js';
+
+/** localStorage keys of the cache (documented names: never rename without a new version). */
+export const CACHE_KEYS = {
+  users: 'atslegas_users_v1',
+  keys: 'atslegas_keys_v1',
+  persons: 'atslegas_persons_v1',
+};
+const LANG_KEY = 'atslegas_lang';
+
+let lang = localStorage.getItem(LANG_KEY) || 'lv';
+
+/** @returns {string} the current language code */
+export function language() {
+  return lang;
+}
+
+/**
+ * Switches the language and re-labels the page.
+ * @param {string} code 'lv' or 'en'
+ */
+export function setLanguage(code) {
+  lang = CATALOGS[code] ? code : 'lv';
+  localStorage.setItem(LANG_KEY, lang);
+  document.documentElement.lang = lang;
+  applyI18n(document);
+}
+
+/**
+ * The text for `key` in the current language, with {name} placeholders filled.
+ * @param {string} key
+ * @param {Record<string, unknown>} [vars]
+ */
+export function t(key, vars = {}) {
+  const text = CATALOGS[lang][key] ?? CATALOGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
+}
+
+/**
+ * Fills every element with data-i18n (text), data-i18n-placeholder and data-i18n-aria.
+ * @param {ParentNode} root
+ */
+export function applyI18n(root) {
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  root.querySelectorAll('[data-i18n-aria]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nAria)); });
+  document.title = t('app.title');
+}
+
+/** An error from a command, with the user's-language message. */
+export class AppError extends Error {
+  /** @param {{code: string, message: string, details: any}} raw */
+  constructor(raw) {
+    const code = raw && raw.code ? raw.code : 'unexpected';
+    const key = `err.${code}`;
+    const translated = CATALOGS[lang][key] ? t(key, raw.details || {}) : (raw && raw.message) || String(raw);
+    super(translated);
+    this.code = code;
+    this.details = raw && raw.details;
+  }
+}
+
+const listeners = { sessionEnded: [] };
+
+/**
+ * Calls a core command. Rejects with AppError; a timed-out or invalid session also
+ * notifies the app so it can return to sign-in.
+ * @param {string} cmd
+ * @param {Record<string, unknown>} [args]
+ */
+export async function invoke(cmd, args = {}) {
+  try {
+    return await window.__TAURI__.core.invoke(cmd, args);
+  } catch (raw) {
+    const err = new AppError(typeof raw === 'object' ? raw : { code: 'unexpected', message: String(raw) });
+    if (['session_expired', 'session_invalid', 'not_signed_in'].includes(err.code)) {
+      listeners.sessionEnded.forEach((fn) => fn(err));
+    }
+    throw err;
+  }
+}
+
+/** @param {(err: AppError) => void} fn called when the core says the session ended */
+export function onSessionEnded(fn) {
+  listeners.sessionEnded.push(fn);
+}
+
+/**
+ * Reads a cached list (for the first paint).
+ * @param {'users'|'keys'|'persons'} name
+ * @returns {any[]|null}
+ */
+export function cached(name) {
+  try {
+    const v = JSON.parse(localStorage.getItem(CACHE_KEYS[name]) || 'null');
+    return Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Re-syncs the cache from the core: keys, persons, and (for admins) users. Called on
+ * load, after every change, and by the Reload button.
+ * @param {{role: string}} user the signed-in user
+ * @returns {Promise<{users: any[], keys: any[], persons: any[]}>}
+ */
+export async function loadData(user) {
+  const [keys, persons, users] = await Promise.all([
+    invoke('list_keys', { limit: 1000 }),
+    invoke('list_persons', { limit: 1000 }),
+    user && user.role === 'admin' ? invoke('list_users') : Promise.resolve([]),
+  ]);
+  localStorage.setItem(CACHE_KEYS.keys, JSON.stringify(keys));
+  localStorage.setItem(CACHE_KEYS.persons, JSON.stringify(persons));
+  localStorage.setItem(CACHE_KEYS.users, JSON.stringify(users));
+  return { users, keys, persons };
+}
+
+/** Forgets the cache (sign-out, restore). */
+export function clearCache() {
+  Object.values(CACHE_KEYS).forEach((k) => localStorage.removeItem(k));
+}
+
+/**
+ * Creates an element with text (never HTML) and attributes.
+ * @param {string} tag
+ * @param {Record<string, string>} [attrs]
+ * @param {string} [text]
+ */
+export function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/**
+ * A Unix time in the desktop's local time zone.
+ * @param {number|null|undefined} ts
+ */
+export function localTime(ts) {
+  if (ts === null || ts === undefined) return '';
+  return new Date(ts * 1000).toLocaleString(lang === 'lv' ? 'lv-LV' : 'en-GB', {
+    dateStyle: 'medium', timeStyle: 'short',
+  });
+}
