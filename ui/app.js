@@ -2,7 +2,7 @@
 // sign-in, home), wires the forms, and returns to sign-in when the session ends.
 
 import {
-  applyI18n, cached, clearCache, el, invoke, language, loadData, localTime, onSessionEnded,
+  AppError, applyI18n, cached, clearCache, el, invoke, language, loadData, localTime, onSessionEnded,
   setLanguage, t,
 } from './admin-common.js';
 
@@ -171,7 +171,7 @@ async function start() {
   });
 
   if (status.startup_error) {
-    $('startup-message').textContent = status.startup_error.message;
+    $('startup-message').textContent = new AppError(status.startup_error).message;
     $('startup-data-dir').textContent = status.data_dir;
     show('screen-startup-error');
   } else if (!status.set_up) {

@@ -55,6 +55,7 @@ export const CATALOGS = {
     'err.not_allowed': 'Jūsu lomai (“{role}”) tas nav atļauts.',
     'err.account_disabled': 'Šis lietotājs ir deaktivizēts. Vērsieties pie administratora.',
     'err.password_not_set': 'Šim lietotājam vēl nav paroles. Vērsieties pie administratora.',
+    'err.config_invalid': 'Konfigurācijas fails {path} nav derīgs: {line}. rinda, {column}. kolonna (atslēga “{key}”): {reason}. Izlabojiet failu (tas netika mainīts) un palaidiet Atslēgas vēlreiz.',
     'err.unexpected': 'Negaidīta kļūda',
   },
   en: {

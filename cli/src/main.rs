@@ -340,10 +340,13 @@ fn read_secret_line(flag_given: bool, flag: &str) -> Result<String, Failure> {
     Ok(line)
 }
 
+/// The operating-system account running the tool, for `cli:NAME` in the logs: the login
+/// name the shell reports, else the account the process runs as.
 fn os_user() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(|| whoami::fallible::username().ok())
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -318,9 +318,26 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     match e.classify() {
         Category::Syntax => format!("this is not valid JSON ({msg})"),
         Category::Eof => "the file ends too early (a brace or quote is missing)".to_string(),
-        Category::Data => msg,
+        Category::Data => plain_types(&msg),
         Category::Io => format!("could not be read ({msg})"),
     }
+}
+
+/// Says serde's type names the way a person editing the file thinks of them.
+fn plain_types(msg: &str) -> String {
+    let mut m = msg.to_string();
+    for (from, to) in [
+        ("expected u8", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected text in quotes"),
+        ("expected a sequence", "expected a list in [brackets]"),
+        ("invalid type: ", "wrong kind of value: "),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
 }
 
 /// 1-based line and column of `"key"` in the text, or (1, 1).
@@ -385,6 +402,22 @@ mod tests {
         let e = Config::parse(Path::new("c.json"), "{\n\n  \"log_level\": 7\n}").unwrap_err();
         assert!(e.message().contains("line 3"), "{}", e.message());
         assert!(e.message().contains("log_level"));
+    }
+
+    #[test]
+    fn a_config_beside_the_program_means_portable_mode_and_a_flag_wins_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("atslegas");
+        std::fs::write(dir.path().join(CONFIG_FILE), "{}").unwrap();
+        if std::env::var_os(DATA_DIR_ENV).is_none() {
+            let p = Paths::resolve(None, Some(exe.clone()));
+            assert!(p.portable);
+            assert_eq!(p.data_dir, dir.path());
+        }
+        let other = dir.path().join("elsewhere");
+        let p = Paths::resolve(Some(other.clone()), Some(exe));
+        assert!(!p.portable);
+        assert_eq!(p.config_file, other.join(CONFIG_FILE));
     }
 
     #[test]

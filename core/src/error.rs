@@ -173,8 +173,10 @@ impl Error {
                 line,
                 column,
                 key,
-                ..
-            } => json!({"path": path, "line": line, "column": column, "key": key}),
+                reason,
+            } => {
+                json!({"path": path, "line": line, "column": column, "key": key, "reason": reason})
+            }
             Error::Invalid { field, .. } => json!({ "field": field }),
             Error::Duplicate { field, value, .. } => json!({"field": field, "value": value}),
             Error::KeyAlreadyIssued { key, holder } => json!({"key": key, "holder": holder}),

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Atslegas needs on Debian/Ubuntu, skipping
+# what is already there. Sourced by run.sh and test.sh; safe to run again.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+need_pkgs() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> Installing system packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Building the window (WebKitGTK) and the bundled SQLite.
+BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev)
+# Running it without a display, and driving it end to end.
+TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3)
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+      export PATH="$HOME/.cargo/bin:$PATH"
+    else
+      echo "==> Rust is missing: installing it with rustup (https://rustup.rs)"
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+      export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+  fi
+}
+
+ensure_tauri_driver() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "==> Installing tauri-driver 2.1.0 (WebDriver bridge for the end-to-end tests)"
+    cargo install tauri-driver --version 2.1.0 --locked --quiet
+  fi
+}

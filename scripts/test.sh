@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs every test: formatting, lints, unit and integration
+# tests (core and the real atslegas-cli on real SQLite files), and the end-to-end tests
+# in the real window under Xvfb through WebDriver.
+#   bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+need_pkgs "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+ensure_rust
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+ensure_tauri_driver
+
+echo "==> Format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> Build (the app, and the CLI the integration tests run)"
+cargo build --locked -p atslegas -p atslegas-cli
+
+echo "==> Unit and integration tests"
+cargo test --workspace --locked
+
+echo "==> End-to-end tests in the real window (Xvfb + tauri-driver + WebKitWebDriver)"
+rm -rf tests/e2e/screenshots
+xvfb-run -a -s "-screen 0 1280x800x24" node --test tests/e2e/*.test.mjs
+echo "==> Screenshots: tests/e2e/screenshots/"

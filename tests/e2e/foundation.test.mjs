@@ -1,0 +1,105 @@
+// End to end, in the real window: first-run setup, sign out, a refused sign-in, sign in,
+// and the home screen reading real data from the core. Screenshots go to
+// tests/e2e/screenshots/.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, ROOT } from './webdriver.mjs';
+
+const PASSWORD = 'Zaļā-Tilta-Iela-7';
+const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
+
+test('first-run setup, sign out, sign in, and the home shows real counts', { timeout: 180000 }, async () => {
+  const app = await App.start({ name: 'foundation' });
+  try {
+    // First start with an empty database: the setup screen, no default password anywhere.
+    await app.waitVisible('#screen-setup');
+    await app.screenshot('1-setup');
+
+    // A weak password is refused by the core with its reason shown next to the form.
+    await app.fill('Jaunā parole', 'short');
+    await app.fill('Atkārtojiet paroli', 'short');
+    await app.press('Izveidot galveno lietotāju');
+    await app.waitVisible('#setup-error');
+    assert.match(await app.text('#setup-error'), /par vāju/);
+
+    await app.fill('Jaunā parole', PASSWORD);
+    await app.fill('Atkārtojiet paroli', PASSWORD);
+    await app.press('Izveidot galveno lietotāju');
+    await app.waitVisible('#screen-home');
+    assert.equal(await app.text('#user-name'), 'root');
+    assert.equal(await app.text('#stat-keys-total'), '0');
+    await app.screenshot('2-home-empty');
+
+    // Data added behind the window's back (by the CLI on the same data folder) shows up
+    // after Reload: the home reads the core, not a fixture.
+    const cli = (...args) => execFileSync(CLI, ['--data-dir', app.dataDir, ...args], { encoding: 'utf8' });
+    cli('person', 'add', '--name', 'Jānis Bērziņš', '--code', 'E-1');
+    cli('key', 'add', '101', '--name', 'Telpa 204');
+    cli('key', 'add', '102');
+    cli('issue', '101', '--to', 'E-1', '--override-reason', 'e2e');
+    await app.press('Pārlādēt');
+    await app.waitVisible('#keys-out-table');
+    assert.equal(await app.text('#stat-keys-total'), '2');
+    assert.equal(await app.text('#stat-keys-out'), '1');
+    assert.match(await app.text('#keys-out-body'), /101\s+Telpa 204\s+Jānis Bērziņš/);
+    const cachedKeys = await app.exec("return JSON.parse(localStorage.getItem('atslegas_keys_v1')).length");
+    assert.equal(cachedKeys, 2);
+    await app.screenshot('3-home-with-data');
+
+    // Sign out: back to sign-in, the cache is gone.
+    await app.press('Izrakstīties');
+    await app.waitVisible('#screen-signin');
+    const left = await app.exec(
+      "return ['atslegas_users_v1','atslegas_keys_v1','atslegas_persons_v1'].filter(k => localStorage.getItem(k) !== null)");
+    assert.deepEqual(left, []);
+
+    // A wrong password is refused with a clear message.
+    await app.fill('Lietotājvārds', 'root');
+    await app.fill('Parole', 'not-the-password');
+    await app.press('Pierakstīties');
+    await app.waitVisible('#signin-error');
+    assert.match(await app.text('#signin-error'), /Nepareizs lietotājvārds vai parole/);
+    await app.screenshot('4-signin-refused');
+
+    await app.fill('Lietotājvārds', 'root');
+    await app.fill('Parole', PASSWORD);
+    await app.press('Pierakstīties');
+    await app.waitVisible('#screen-home');
+    assert.equal(await app.text('#stat-keys-out'), '1');
+    await app.screenshot('5-home-after-sign-in');
+
+    // Every step above is in the audit trail, and the chain verifies.
+    const audit = JSON.parse(cli('--json', 'audit', 'list', '--component', 'session'));
+    const ops = audit.map((a) => a.operation);
+    for (const op of ['login', 'logout', 'login_failed']) assert.ok(ops.includes(op), `audit has ${op}: ${ops}`);
+    cli('audit', 'verify');
+    // Sessions live in the session folder, named by a hash, never by the token.
+    assert.ok(existsSync(join(app.dataDir, 'sessions')));
+    assert.equal(readdirSync(join(app.dataDir, 'sessions')).filter((f) => f.endsWith('.json')).length, 1);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a malformed config.json is shown with its line and key, and is not overwritten', { timeout: 120000 }, async () => {
+  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'atslegas-e2e-cfg-'));
+  const bad = '{\n  "log_level": "loud"\n}\n';
+  writeFileSync(join(dir, 'config.json'), bad);
+  const app = await App.start({ name: 'bad-config', dataDir: dir });
+  try {
+    await app.waitVisible('#screen-startup-error');
+    const msg = await app.text('#startup-message');
+    assert.match(msg, /2\. rinda/);
+    assert.match(msg, /log_level/);
+    await app.screenshot('1-startup-error');
+    assert.equal(readFileSync(join(dir, 'config.json'), 'utf8'), bad);
+  } finally {
+    await app.stop();
+  }
+});

@@ -1,0 +1,178 @@
+// A small WebDriver client for driving the real Atslegas window (tauri-driver +
+// WebKitWebDriver) with nothing but Node's fetch. Each test gets its own data directory,
+// its own driver ports and its own app process.
+//
+// tauri-driver only rewrites the new-session request; later requests go straight to
+// WebKitWebDriver's port, which avoids tauri-driver's occasional dropped connection.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(HERE, '..', '..');
+export const SCREENSHOTS = join(HERE, 'screenshots');
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+/** The app binary under test (ATSLEGAS_APP overrides the debug build). */
+export function appPath() {
+  const p = process.env.ATSLEGAS_APP || join(ROOT, 'target', 'debug', 'atslegas');
+  if (!existsSync(p)) throw new Error(`${p} is missing: build it first (cargo build -p atslegas)`);
+  return p;
+}
+
+/** A free TCP port on 127.0.0.1. */
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {any} */ (s.address());
+      s.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `ms` pass. */
+export async function waitFor(fn, what, ms = 15000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+async function portOpen(port) {
+  try {
+    await fetch(`http://127.0.0.1:${port}/status`);
+    return true;
+  } catch { return false; }
+}
+
+export class App {
+  /** @param {{dataDir?: string, name: string}} opts */
+  static async start(opts) {
+    const app = new App();
+    app.name = opts.name;
+    app.dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'atslegas-e2e-'));
+    app.port = await freePort();
+    app.nativePort = await freePort();
+    app.log = '';
+    app.driver = spawn('tauri-driver', ['--port', String(app.port), '--native-port', String(app.nativePort)], {
+      env: { ...process.env, ATSLEGAS_DATA_DIR: app.dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    app.driver.stdout.on('data', (d) => { app.log += d; });
+    app.driver.stderr.on('data', (d) => { app.log += d; });
+    await waitFor(() => portOpen(app.port), 'tauri-driver to listen', 20000);
+    // A binary that crashes at start makes session creation hang: give up after 60 s.
+    const res = await fetch(`http://127.0.0.1:${app.port}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: appPath() } } } }),
+      signal: AbortSignal.timeout(60000),
+    }).then((r) => r.json()).catch((e) => { throw new Error(`no session (${e.message}); driver log:\n${app.log}`); });
+    if (!res.value || !res.value.sessionId) throw new Error(`session refused: ${JSON.stringify(res)}\n${app.log}`);
+    app.session = res.value.sessionId;
+    app.base = `http://127.0.0.1:${app.nativePort}/session/${app.session}`;
+    await app.waitVisible('#busy', false);
+    return app;
+  }
+
+  /** One WebDriver request to WebKitWebDriver; throws with the driver's message. */
+  async req(method, path, body) {
+    const r = await fetch(this.base + path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const j = await r.json();
+    if (j.value && j.value.error) throw new Error(`${method} ${path}: ${j.value.error}: ${j.value.message}`);
+    return j.value;
+  }
+
+  /** Runs a script in the page and returns its result. */
+  exec(script, ...args) {
+    return this.req('POST', '/execute/sync', { script, args });
+  }
+
+  async find(using, value) {
+    const v = await this.req('POST', '/element', { using, value });
+    return v[ELEMENT];
+  }
+
+  /** The input a user finds by its visible label text. */
+  async byLabel(text) {
+    return waitFor(async () => {
+      const id = await this.exec(
+        `const l = [...document.querySelectorAll('label')].find(l => l.offsetParent && l.textContent.trim() === arguments[0]);
+         return l ? (l.htmlFor || (l.querySelector('input,select,textarea') || {}).id || null) : null;`, text);
+      return id ? this.find('css selector', `#${id}`) : null;
+    }, `a visible field labelled "${text}"`);
+  }
+
+  /** A visible button found by its text. */
+  async button(text) {
+    return waitFor(async () => {
+      const id = await this.exec(
+        `const b = [...document.querySelectorAll('button')].find(b => b.offsetParent && !b.disabled && b.textContent.trim() === arguments[0]);
+         if (!b) return null; if (!b.id) b.id = 'b' + Math.random().toString(36).slice(2); return b.id;`, text);
+      return id ? this.find('css selector', `#${id}`) : null;
+    }, `a visible button "${text}"`);
+  }
+
+  async type(elementId, text) {
+    await this.req('POST', `/element/${elementId}/clear`, {});
+    await this.req('POST', `/element/${elementId}/value`, { text });
+  }
+
+  async click(elementId) {
+    await this.req('POST', `/element/${elementId}/click`, {});
+  }
+
+  async fill(label, text) {
+    await this.type(await this.byLabel(label), text);
+  }
+
+  async press(buttonText) {
+    await this.click(await this.button(buttonText));
+  }
+
+  /** Waits until the element matching `css` is shown (or hidden, with visible=false). */
+  async waitVisible(css, visible = true, ms = 15000) {
+    await waitFor(() => this.exec(
+      'const e = document.querySelector(arguments[0]); return !!e && (!!e.offsetParent === arguments[1]);', css, visible,
+    ), `${css} to be ${visible ? 'shown' : 'hidden'}`, ms);
+  }
+
+  /** The visible text of an element (innerText keeps line breaks). */
+  text(css) {
+    return this.exec('const e = document.querySelector(arguments[0]); return e ? e.innerText : null;', css);
+  }
+
+  /** Saves a PNG of the window under tests/e2e/screenshots/. */
+  async screenshot(label) {
+    await sleep(500);
+    const b64 = await this.req('GET', '/screenshot');
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const file = join(SCREENSHOTS, `${this.name}-${label}.png`);
+    writeFileSync(file, Buffer.from(b64, 'base64'));
+    return file;
+  }
+
+  async stop() {
+    try { await fetch(this.base, { method: 'DELETE' }); } catch { /* already gone */ }
+    this.driver.kill('SIGTERM');
+    await sleep(300);
+  }
+}
