@@ -313,8 +313,50 @@ fn usage(message: impl Into<String>) -> Failure {
     }
 }
 
+/// Parses the arguments. `--help` and `--version` print as clap writes them; any other
+/// argument error becomes the one-line reason every error gets.
+fn parse_args() -> Result<Cli, Failure> {
+    Cli::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        if matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            let _ = e.print();
+            std::process::exit(
+                if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    2
+                } else {
+                    0
+                },
+            );
+        }
+        let text = e.render().to_string();
+        let line = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| {
+                !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        usage(format!(
+            "{} (see --help)",
+            line.trim_start_matches("error: ")
+        ))
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(c) => c,
+        Err(f) => {
+            eprintln!("atslegas-cli: {}", f.message);
+            return ExitCode::from(f.code);
+        }
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
@@ -562,6 +604,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     status,
                     search,
                     holder_person_id: None,
+                    overdue_at: None,
                     include_deleted,
                     limit: Some(limit),
                     offset: Some(offset),

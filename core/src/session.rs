@@ -34,12 +34,20 @@ struct SessionFile {
 }
 
 impl SessionFile {
-    fn signed_fields(&self) -> String {
+    /// The signed text. It includes the file's own name (the hash of its token), so a
+    /// valid file copied over another session's file does not validate there.
+    fn signed_fields(&self, file_name: &str) -> String {
         format!(
-            "v{}|{}|{}|{}|{}",
-            self.v, self.user_id, self.username, self.created_at, self.last_seen_at
+            "v{}|{}|{}|{}|{}|{}",
+            self.v, self.user_id, self.username, self.created_at, self.last_seen_at, file_name
         )
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn secret(store: &Store) -> Result<Vec<u8>> {
@@ -119,8 +127,9 @@ impl Sessions {
             last_seen_at: now,
             mac: String::new(),
         };
-        f.mac = mac(&secret, &f.signed_fields());
-        self.write_file(&self.path(&token), &f)?;
+        let path = self.path(&token);
+        f.mac = mac(&secret, &f.signed_fields(&file_name(&path)));
+        self.write_file(&path, &f)?;
         Ok(token)
     }
 
@@ -146,7 +155,7 @@ impl Sessions {
         };
         let secret = secret(store)?;
         let file = match serde_json::from_slice::<SessionFile>(&text) {
-            Ok(f) if mac_ok(&secret, &f.signed_fields(), &f.mac) => f,
+            Ok(f) if mac_ok(&secret, &f.signed_fields(&file_name(&path)), &f.mac) => f,
             Ok(_) => {
                 let _ = std::fs::remove_file(&path);
                 self.reject(store, Some(&path), "signature does not match (tampered)")?;
@@ -179,7 +188,7 @@ impl Sessions {
         if now > file.last_seen_at {
             let mut f = file;
             f.last_seen_at = now;
-            f.mac = mac(&secret, &f.signed_fields());
+            f.mac = mac(&secret, &f.signed_fields(&file_name(&path)));
             self.write_file(&path, &f)?;
         }
         Ok(user.actor())
@@ -226,7 +235,7 @@ impl Sessions {
                 continue;
             };
             match serde_json::from_slice::<SessionFile>(&text) {
-                Ok(f) if mac_ok(&secret, &f.signed_fields(), &f.mac) => {
+                Ok(f) if mac_ok(&secret, &f.signed_fields(&file_name(&path)), &f.mac) => {
                     if now - f.last_seen_at > timeout {
                         let _ = std::fs::remove_file(&path);
                         self.timed_out(store, &f)?;

@@ -404,11 +404,16 @@ pub fn authenticate(store: &mut Store, username: &str, password: &str) -> Result
         let uid = user.map(|u| u.id);
         store.write_unchecked(|tx, now| {
             if let Some(id) = uid {
+                // A lock that has run out is cleared and the count starts again at 1.
                 tx.execute(
-                    "UPDATE users SET failed_logins = failed_logins + 1,
-                        locked_until = CASE WHEN ?2 THEN ?3 ELSE locked_until END
+                    "UPDATE users SET
+                        failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
+                                             THEN 1 ELSE failed_logins + 1 END,
+                        locked_until = CASE WHEN ?2 THEN ?3
+                                            WHEN locked_until IS NOT NULL AND locked_until <= ?4 THEN NULL
+                                            ELSE locked_until END
                       WHERE id = ?1",
-                    params![id, lock, now + lockout],
+                    params![id, lock, now + lockout, now],
                 )?;
             }
             audit::record(
@@ -452,8 +457,12 @@ pub fn authenticate(store: &mut Store, username: &str, password: &str) -> Result
         });
     };
     if !verify_password(&hash, password) {
-        // A lock that has run out starts a new count.
-        let failed = if locked_until.is_some() { 0 } else { failed };
+        // A lock that has run out starts a new count (the update above clears it).
+        let failed = if locked_until.is_some_and(|u| u <= now) {
+            0
+        } else {
+            failed
+        };
         let lock = failed + 1 >= max;
         fail(store, Some(&user), "wrong password", lock)?;
         if lock {

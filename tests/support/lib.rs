@@ -1,1 +1,366 @@
+//! Helpers shared by the integration tests: a fresh core database in a temporary folder,
+//! the real `atslegas-cli` binary run against its own temporary data directory, and
+//! snapshots of the tables so a refused action can be shown to have changed nothing.
+//!
+//! Everything runs on real SQLite files; nothing is mocked.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use atslegas_core::store::Security;
+use atslegas_core::{Actor, Role, Store};
+use rusqlite::Connection;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The root password the CLI tests set up with (strong enough for the core's rule).
+pub const ROOT_PASSWORD: &str = "Tilts-Upe-42";
+
+// ---------------------------------------------------------------------------------------
+// The core on a real file
+
+/// A fresh database file in its own temporary folder, opened through the core.
+pub struct CoreDb {
+    /// Kept so the folder lives as long as the database.
+    pub dir: TempDir,
+    pub path: PathBuf,
+    pub store: Store,
+}
+
+impl CoreDb {
+    /// A new, empty database with the default security settings.
+    pub fn new() -> CoreDb {
+        CoreDb::with_security(Security::default())
+    }
+
+    pub fn with_security(security: Security) -> CoreDb {
+        let dir = tempfile::tempdir().expect("create a temporary folder");
+        let path = dir.path().join("database.db");
+        let store = Store::open(&path, security).expect("open a new database file");
+        CoreDb { dir, path, store }
+    }
+
+    /// A second, plain connection to the same file, for assertions and raw SQL.
+    pub fn raw(&self) -> Connection {
+        open_raw(&self.path)
+    }
+}
+
+impl Default for CoreDb {
+    fn default() -> Self {
+        CoreDb::new()
+    }
+}
+
+/// Opens a database file with rusqlite directly (no migrations, no core).
+pub fn open_raw(path: &Path) -> Connection {
+    let conn = Connection::open(path)
+        .unwrap_or_else(|e| panic!("open {} with rusqlite: {e}", path.display()));
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("set busy timeout");
+    conn
+}
+
+/// An actor with `role` that is not a stored user (the core checks roles on the actor).
+pub fn actor(name: &str, role: Role) -> Actor {
+    Actor {
+        user_id: None,
+        name: name.to_string(),
+        role,
+    }
+}
+
+pub fn admin() -> Actor {
+    actor("admin-tester", Role::Admin)
+}
+
+pub fn operator() -> Actor {
+    actor("operator-tester", Role::Operator)
+}
+
+pub fn viewer() -> Actor {
+    actor("viewer-tester", Role::Viewer)
+}
+
+// ---------------------------------------------------------------------------------------
+// Table snapshots
+
+/// Number of rows in a table.
+pub fn count(conn: &Connection, table: &str) -> i64 {
+    // Table names come from the tests themselves, never from input.
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("count {table}: {e}"))
+}
+
+/// One audit row as stored, with its JSON parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub component: String,
+    pub record_id: Option<String>,
+    pub operation: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// The newest audit row.
+pub fn last_audit(conn: &Connection) -> AuditRow {
+    conn.query_row(
+        "SELECT id, at, actor, component, record_id, operation, before, after
+           FROM audit_log ORDER BY id DESC LIMIT 1",
+        [],
+        |r| {
+            let json =
+                |s: Option<String>| s.map(|s| serde_json::from_str(&s).expect("audit JSON parses"));
+            Ok(AuditRow {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                component: r.get(3)?,
+                record_id: r.get(4)?,
+                operation: r.get(5)?,
+                before: json(r.get(6)?),
+                after: json(r.get(7)?),
+            })
+        },
+    )
+    .expect("the audit log has a row")
+}
+
+/// The operations of all audit rows, oldest first.
+pub fn audit_operations(conn: &Connection) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT operation FROM audit_log ORDER BY id")
+        .unwrap();
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// One key as a snapshot sees it: (number, status, holder, due_back_at, deleted_at).
+pub type KeyState = (String, String, Option<i64>, Option<i64>, Option<i64>);
+
+/// Everything a key-handling action could change, to compare before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub audit_rows: i64,
+    pub key_log_rows: i64,
+    /// Per key, by id.
+    pub keys: Vec<KeyState>,
+    /// (full_name, active, deleted_at) per person, by id.
+    pub persons: Vec<(String, bool, Option<i64>)>,
+    pub users: i64,
+    pub groups: i64,
+    pub group_members: i64,
+    pub group_keys: i64,
+}
+
+pub fn snapshot(conn: &Connection) -> Snapshot {
+    let mut keys = conn
+        .prepare("SELECT number, status, holder_person_id, due_back_at, deleted_at FROM keys ORDER BY id")
+        .unwrap();
+    let keys = keys
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let mut persons = conn
+        .prepare("SELECT full_name, active, deleted_at FROM persons ORDER BY id")
+        .unwrap();
+    let persons = persons
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    Snapshot {
+        audit_rows: count(conn, "audit_log"),
+        key_log_rows: count(conn, "key_log"),
+        keys,
+        persons,
+        users: count(conn, "users"),
+        groups: count(conn, "groups"),
+        group_members: count(conn, "group_members"),
+        group_keys: count(conn, "group_keys"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The real command-line tool
+
+/// The built `atslegas-cli`: `$ATSLEGAS_CLI`, else `target/debug/atslegas-cli` beside the
+/// test executable (which runs from `target/debug/deps/`).
+pub fn cli_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("ATSLEGAS_CLI").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "ATSLEGAS_CLI points at {}, which does not exist",
+            p.display()
+        );
+        return p;
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let debug = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable lives in target/<profile>/deps");
+    let cli = debug.join(format!("atslegas-cli{}", std::env::consts::EXE_SUFFIX));
+    if !cli.is_file() {
+        panic!(
+            "atslegas-cli not found at {}: build it first: cargo build -p atslegas-cli \
+             (or point ATSLEGAS_CLI at the binary)",
+            cli.display()
+        );
+    }
+    cli
+}
+
+/// `atslegas-cli` with its own temporary data directory. Every run gets
+/// `--data-dir DIR`, `USER=tester` (so the actor is `cli:tester`) and no
+/// `ATSLEGAS_DATA_DIR`.
+pub struct Cli {
+    dir: TempDir,
+}
+
+impl Cli {
+    /// An empty data directory: no config, no database, not set up.
+    pub fn new() -> Cli {
+        Cli {
+            dir: tempfile::tempdir().expect("create a temporary data folder"),
+        }
+    }
+
+    /// A data directory set up with `init` and [`ROOT_PASSWORD`].
+    pub fn initialised() -> Cli {
+        let cli = Cli::new();
+        let out = cli.run_stdin(
+            &["init", "--root-password-stdin"],
+            &format!("{ROOT_PASSWORD}\n"),
+        );
+        assert_success(&out, "init");
+        cli
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.data_dir().join("config.json")
+    }
+
+    /// The database file with the default configuration.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir().join("database.db")
+    }
+
+    /// The same database, opened with rusqlite directly.
+    pub fn db(&self) -> Connection {
+        open_raw(&self.db_path())
+    }
+
+    /// A command for the binary with the test environment but no arguments.
+    pub fn bare_command() -> Command {
+        let mut c = Command::new(cli_path());
+        c.env("USER", "tester")
+            .env_remove("ATSLEGAS_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Cli::bare_command();
+        c.arg("--data-dir").arg(self.data_dir()).args(args);
+        c
+    }
+
+    /// Runs with no standard input.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run atslegas-cli")
+    }
+
+    /// Runs with `stdin` on standard input.
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut c = self.command(args);
+        c.stdin(Stdio::piped());
+        let mut child = c.spawn().expect("start atslegas-cli");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(stdin.as_bytes())
+            .expect("write to atslegas-cli's stdin");
+        child.wait_with_output().expect("wait for atslegas-cli")
+    }
+
+    /// Runs with `--json`, asserts success, and parses standard output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        assert_success(&out, &args.join(" "));
+        parse_json(&out)
+    }
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Cli::new()
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn parse_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(out)))
+}
+
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "`atslegas-cli {what}` failed with {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// Asserts the run failed with exit code `code` and exactly one line on standard error
+/// starting `atslegas-cli: `; returns that line.
+pub fn assert_fails(out: &Output, code: i32) -> String {
+    let err = stderr(out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit code {code}\nstdout:\n{}\nstderr:\n{err}",
+        stdout(out)
+    );
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stderr, got:\n{err}"
+    );
+    assert!(
+        lines[0].starts_with("atslegas-cli: "),
+        "stderr does not start with \"atslegas-cli: \": {err}"
+    );
+    assert!(
+        err.ends_with('\n'),
+        "stderr line is not terminated: {err:?}"
+    );
+    lines[0].to_string()
+}

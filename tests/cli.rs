@@ -1,0 +1,729 @@
+//! The real `atslegas-cli` binary on a real data directory: setup, persons, keys, groups,
+//! issue and return, the key log and calendar in the reference's JSON, roles with `--as`,
+//! error lines and exit codes, and `audit verify` against a tampered file.
+//!
+//! Build the binary first: `cargo build -p atslegas-cli`.
+
+use atslegas_tests::{
+    assert_fails, assert_success, count, parse_json, snapshot, stderr, stdout, Cli, ROOT_PASSWORD,
+};
+use chrono::TimeZone;
+use serde_json::{json, Value};
+
+/// A set-up data directory with Jānis (code E-1, badge B-1) and Ļena (E-3, badge B-3),
+/// keys 101 "Room 204" and 102, and the group "Staff" that lets Jānis receive both.
+fn site() -> Cli {
+    let cli = Cli::initialised();
+    cli.json(&[
+        "person",
+        "add",
+        "--name",
+        "Jānis Bērziņš",
+        "--code",
+        "E-1",
+        "--badge",
+        "B-1",
+    ]);
+    cli.json(&[
+        "person",
+        "add",
+        "--name",
+        "Ļena Šņore",
+        "--code",
+        "E-3",
+        "--badge",
+        "B-3",
+    ]);
+    cli.json(&[
+        "key",
+        "add",
+        "101",
+        "--name",
+        "Room 204",
+        "--location",
+        "Cabinet A, hook 3",
+    ]);
+    cli.json(&["key", "add", "102"]);
+    cli.json(&["group", "add", "Staff", "--description", "front desk"]);
+    cli.json(&["group", "allow", "Staff", "101", "102"]);
+    cli.json(&["group", "member", "Staff", "E-1"]);
+    cli
+}
+
+fn key_json(cli: &Cli, number: &str) -> Value {
+    let keys = cli.json(&["key", "list", "--include-deleted"]);
+    keys.as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["number"] == number)
+        .unwrap_or_else(|| panic!("key {number} not listed: {keys}"))
+        .clone()
+}
+
+fn is_iso_utc(s: &str) -> bool {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").is_ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// Setup
+
+#[test]
+fn init_reads_the_root_password_from_stdin() {
+    let cli = Cli::new();
+    let out = cli.run_stdin(
+        &["init", "--root-password-stdin", "--json"],
+        &format!("{ROOT_PASSWORD}\n"),
+    );
+    assert_success(&out, "init");
+    let root = parse_json(&out);
+    assert_eq!(root["username"], "root");
+    assert_eq!(root["role"], "admin");
+    assert_eq!(root["is_root"], true);
+    assert_eq!(root["has_password"], true);
+    assert!(!stdout(&out).contains(ROOT_PASSWORD));
+
+    let status = cli.json(&["status"]);
+    assert_eq!(status["set_up"], true);
+    let db = cli.db();
+    let hash: String = db
+        .query_row(
+            "SELECT password_hash FROM users WHERE is_root = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+    assert!(!hash.contains(ROOT_PASSWORD));
+    let users = cli.json(&["user", "list"]);
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(users[0]["username"], "root");
+}
+
+#[test]
+fn init_without_the_stdin_flag_fails_with_one_line_and_sets_up_nothing() {
+    let cli = Cli::new();
+    let out = cli.run(&["init"]);
+    let msg = assert_fails(&out, 2);
+    assert!(msg.contains("--root-password-stdin"), "{msg}");
+    assert_eq!(cli.json(&["status"])["set_up"], false);
+    assert_eq!(count(&cli.db(), "users"), 0);
+}
+
+#[test]
+fn init_with_a_weak_password_fails_and_sets_up_nothing() {
+    let cli = Cli::new();
+    let out = cli.run_stdin(&["init", "--root-password-stdin"], "short\n");
+    let msg = assert_fails(&out, 3);
+    assert!(msg.contains("too weak"), "{msg}");
+    assert_eq!(count(&cli.db(), "users"), 0);
+}
+
+#[test]
+fn a_second_init_fails_and_keeps_the_first_root() {
+    let cli = Cli::initialised();
+    let db = cli.db();
+    let before: String = db
+        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+        .unwrap();
+    let audit_before = count(&db, "audit_log");
+    let out = cli.run_stdin(&["init", "--root-password-stdin"], "Another-Pass-99\n");
+    let msg = assert_fails(&out, 3);
+    assert!(msg.contains("already set up"), "{msg}");
+    let after: String = db
+        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, before);
+    assert_eq!(count(&db, "users"), 1);
+    assert_eq!(count(&db, "audit_log"), audit_before);
+}
+
+// ---------------------------------------------------------------------------------------
+// Persons, keys, groups
+
+#[test]
+fn person_add_and_list_give_the_person_field_by_field() {
+    let cli = Cli::initialised();
+    let p = cli.json(&[
+        "person",
+        "add",
+        "--name",
+        "Ģirts Ķēniņš",
+        "--code",
+        "E-2",
+        "--department",
+        "Saimniecības daļa",
+        "--phone",
+        "+371 20000000",
+        "--email",
+        "girts@example.lv",
+        "--badge",
+        "B-2",
+        "--notes",
+        "nakts maiņa",
+    ]);
+    assert!(p["id"].is_i64());
+    assert_eq!(p["full_name"], "Ģirts Ķēniņš");
+    assert_eq!(p["code"], "E-2");
+    assert_eq!(p["department"], "Saimniecības daļa");
+    assert_eq!(p["phone"], "+371 20000000");
+    assert_eq!(p["email"], "girts@example.lv");
+    assert_eq!(p["badge"], "B-2");
+    assert_eq!(p["notes"], "nakts maiņa");
+    assert_eq!(p["active"], true);
+    assert_eq!(p["deleted_at"], Value::Null);
+    assert!(p["created_at"].is_i64());
+
+    let found = cli.json(&["person", "list", "--search", "kenins"]);
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0], p);
+    let name: String = cli
+        .db()
+        .query_row("SELECT full_name FROM persons", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name.as_bytes(), "Ģirts Ķēniņš".as_bytes());
+}
+
+#[test]
+fn key_add_and_group_setup_are_listed_with_their_counts() {
+    let cli = site();
+    let k = key_json(&cli, "101");
+    assert_eq!(k["name"], "Room 204");
+    assert_eq!(k["location"], "Cabinet A, hook 3");
+    assert_eq!(k["status"], "available");
+    assert_eq!(k["holder_person_id"], Value::Null);
+    assert_eq!(k["deleted_at"], Value::Null);
+
+    let groups = cli.json(&["group", "list"]);
+    assert_eq!(groups.as_array().unwrap().len(), 1);
+    let g = &groups[0];
+    assert_eq!(g["name"], "Staff");
+    assert_eq!(g["description"], "front desk");
+    assert_eq!(g["member_count"], 1);
+    assert_eq!(g["key_count"], 2);
+
+    let g = cli.json(&["group", "disallow", "Staff", "102"]);
+    assert_eq!(g["key_count"], 1);
+}
+
+#[test]
+fn a_duplicate_key_number_is_refused_and_changes_nothing() {
+    let cli = site();
+    let before = snapshot(&cli.db());
+    let msg = assert_fails(&cli.run(&["key", "add", "101"]), 3);
+    assert!(msg.contains("101"), "{msg}");
+    assert_eq!(snapshot(&cli.db()), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue, return, key log, calendar
+
+#[test]
+fn issue_and_return_change_the_key_and_are_logged() {
+    let cli = site();
+    let e = cli.json(&[
+        "issue",
+        "101",
+        "--to",
+        "E-1",
+        "--comment",
+        "for the weekend",
+    ]);
+    assert_eq!(e["action"], "issued");
+    assert_eq!(e["key_number"], "101");
+    assert_eq!(e["person_name"], "Jānis Bērziņš");
+    assert_eq!(e["user_name"], "cli:tester");
+    assert_eq!(e["comment"], "for the weekend");
+    let k = key_json(&cli, "101");
+    assert_eq!(k["status"], "issued");
+    assert_eq!(k["holder_name"], "Jānis Bērziņš");
+    assert_eq!(k["holder_person_id"], e["person_id"]);
+
+    let r = cli.json(&["return", "101", "--comment", "all good"]);
+    assert_eq!(r["action"], "returned");
+    assert_eq!(r["person_name"], "Jānis Bērziņš");
+    assert_eq!(r["comment"], "all good");
+    let k = key_json(&cli, "101");
+    assert_eq!(k["status"], "available");
+    assert_eq!(k["holder_person_id"], Value::Null);
+
+    let history = cli.json(&["key", "history", "101"]);
+    let actions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["returned", "issued"]);
+    assert_eq!(count(&cli.db(), "key_log"), 2);
+}
+
+#[test]
+fn an_issue_with_a_due_time_stores_it() {
+    let cli = site();
+    let e = cli.json(&[
+        "issue",
+        "101",
+        "--to",
+        "E-1",
+        "--due",
+        "2099-01-02T03:04:05Z",
+    ]);
+    let due = chrono::Utc
+        .with_ymd_and_hms(2099, 1, 2, 3, 4, 5)
+        .unwrap()
+        .timestamp();
+    assert_eq!(e["due_back_at"], due);
+    assert_eq!(key_json(&cli, "101")["due_back_at"], due);
+}
+
+#[test]
+fn the_keylog_json_has_the_reference_shape() {
+    let cli = site();
+    let issued = cli.json(&[
+        "issue",
+        "101",
+        "--to",
+        "B-1",
+        "--comment",
+        "Atslēga uz katlu telpu",
+    ]);
+    cli.json(&["return", "101"]);
+    let at = issued["at"].as_i64().unwrap();
+    let log = cli.json(&[
+        "keylog",
+        "--start",
+        &(at - 60).to_string(),
+        "--end",
+        &(at + 3600).to_string(),
+    ]);
+    let rows = log.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{log}");
+    let (i, r) = (&rows[0], &rows[1]);
+
+    assert_eq!(i["id"], json!(issued["id"].as_i64().unwrap().to_string()));
+    assert!(i["id"].is_string());
+    assert_eq!(i["action"], "Izsniegts");
+    assert_eq!(i["keyNumber"], "101");
+    assert_eq!(i["userName"], "cli:tester");
+    assert_eq!(i["comment"], "Atslēga uz katlu telpu");
+    assert_eq!(i["personName"], "Jānis Bērziņš");
+    let i_at = i["at"].as_str().unwrap();
+    assert!(i_at.ends_with('Z') && is_iso_utc(i_at), "{i_at}");
+    assert_eq!(
+        chrono::NaiveDateTime::parse_from_str(i_at, "%Y-%m-%dT%H:%M:%SZ")
+            .unwrap()
+            .and_utc()
+            .timestamp(),
+        at
+    );
+
+    assert!(r["id"].is_string());
+    assert_ne!(r["id"], i["id"]);
+    assert_eq!(r["action"], "Atgriezti");
+    assert_eq!(r["keyNumber"], "101");
+    assert_eq!(r["userName"], "cli:tester");
+    assert_eq!(r["comment"], Value::Null);
+    assert!(is_iso_utc(r["at"].as_str().unwrap()));
+
+    // Outside the range: nothing.
+    let none = cli.json(&["keylog", "--start", "0", "--end", "1000"]);
+    assert_eq!(none, json!([]));
+}
+
+#[test]
+fn the_calendar_json_shows_todays_issue_and_return() {
+    let cli = site();
+    let e = cli.json(&["issue", "101", "--to", "E-1"]);
+    cli.json(&["return", "101"]);
+    cli.json(&["issue", "102", "--to", "E-1"]);
+    // The CLI counts local days; take "today" from the issue itself so the test
+    // cannot straddle midnight.
+    let at = e["at"].as_i64().unwrap();
+    let today = chrono::Local.timestamp_opt(at, 0).unwrap().date_naive();
+    let today_s = today.format("%Y-%m-%d").to_string();
+    let days = cli.json(&["calendar", "--today", &today_s]);
+    let days = days.as_array().unwrap();
+    // (The strip's length is checked by the_calendar_json_has_37_days.)
+    let first = (today - chrono::Days::new(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(days[0]["date"], first);
+    let d = days
+        .iter()
+        .find(|d| d["date"] == today_s)
+        .expect("today is in the strip");
+    assert_eq!(d["issued"], 2);
+    assert_eq!(d["returned"], 1);
+    assert!(d["start"].as_i64().unwrap() <= at && at < d["end"].as_i64().unwrap());
+    for other in days.iter().filter(|d| d["date"] != today_s) {
+        assert_eq!(other["issued"], 0, "{other}");
+        assert_eq!(other["returned"], 0, "{other}");
+    }
+    // Consecutive days, each starting where the one before ended.
+    for w in days.windows(2) {
+        assert_eq!(w[0]["end"], w[1]["start"]);
+    }
+}
+
+#[test]
+fn the_calendar_json_has_37_days() {
+    let cli = site();
+    let days = cli.json(&["calendar", "--today", "2026-03-15"]);
+    assert_eq!(days.as_array().unwrap().len(), 37);
+    assert_eq!(days[0]["date"], "2026-03-08");
+}
+
+#[test]
+fn the_person_argument_accepts_the_person_code_or_the_badge() {
+    let cli = site();
+    let by_badge = cli.json(&["issue", "101", "--to", "B-1"]);
+    cli.json(&["return", "101"]);
+    let by_code = cli.json(&["issue", "101", "--to", "e-1"]);
+    assert_eq!(by_badge["person_id"], by_code["person_id"]);
+    assert_eq!(by_code["person_name"], "Jānis Bērziņš");
+    cli.json(&["return", "101"]);
+
+    // Delete by badge, restore by code.
+    let p = cli.json(&["person", "delete", "B-3"]);
+    assert_eq!(p["full_name"], "Ļena Šņore");
+    assert!(p["deleted_at"].is_i64());
+    let p = cli.json(&["person", "restore", "E-3"]);
+    assert_eq!(p["deleted_at"], Value::Null);
+
+    let msg = assert_fails(&cli.run(&["issue", "101", "--to", "NOBODY"]), 3);
+    assert!(msg.contains("NOBODY"), "{msg}");
+}
+
+#[test]
+fn without_as_the_actor_is_the_os_account() {
+    let cli = site();
+    cli.json(&["issue", "101", "--to", "E-1"]);
+    let rows = cli.json(&["audit", "list", "--limit", "1000"]);
+    let rows = rows.as_array().unwrap();
+    // Everything after setup was done as cli:tester.
+    for r in rows.iter().filter(|r| r["actor"] != "setup") {
+        assert_eq!(r["actor"], "cli:tester", "{r}");
+    }
+    assert_eq!(rows[0]["operation"], "issue");
+    assert_eq!(rows[0]["component"], "keys");
+    let actor: String = cli
+        .db()
+        .query_row("SELECT actor FROM key_log", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(actor, "cli:tester");
+}
+
+#[test]
+fn with_as_a_viewer_issuing_is_refused_with_exit_4_and_changes_nothing() {
+    let cli = site();
+    let out = cli.run_stdin(
+        &[
+            "user",
+            "add",
+            "v",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            "--json",
+        ],
+        "Zila-Jura-77\n",
+    );
+    assert_success(&out, "user add v");
+    assert_eq!(parse_json(&out)["role"], "viewer");
+
+    let before = snapshot(&cli.db());
+    for args in [
+        &["--as", "v", "issue", "101", "--to", "E-1"][..],
+        &["--as", "v", "key", "add", "103"],
+        &["--as", "v", "person", "add", "--name", "Anna Liepa"],
+        &["--as", "v", "person", "delete", "E-3"],
+        &["--as", "v", "group", "add", "Night"],
+        &["--as", "v", "user", "list"],
+    ] {
+        let msg = assert_fails(&cli.run(args), 4);
+        assert!(msg.contains("viewer"), "{args:?}: {msg}");
+    }
+    assert_eq!(snapshot(&cli.db()), before);
+    assert_eq!(key_json(&cli, "101")["status"], "available");
+    // A viewer may read.
+    let keys = cli.json(&["--as", "v", "key", "list"]);
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
+    let cli = site();
+    let out = cli.run_stdin(
+        &[
+            "user",
+            "add",
+            "ops",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        "Zila-Jura-77\n",
+    );
+    assert_success(&out, "user add ops");
+    let e = cli.json(&["--as", "ops", "issue", "101", "--to", "E-1"]);
+    assert_eq!(e["user_name"], "ops");
+    let (actor, user_id): (String, Option<i64>) = cli
+        .db()
+        .query_row("SELECT actor, user_id FROM key_log", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(actor, "ops");
+    assert!(user_id.is_some());
+    let last = &cli.json(&["audit", "list", "--limit", "1"])[0];
+    assert_eq!(last["actor"], "ops");
+
+    let before = snapshot(&cli.db());
+    assert_fails(&cli.run(&["--as", "ops", "key", "add", "103"]), 4);
+    // Ļena has no rights to 102, and an operator may not override.
+    assert_fails(
+        &cli.run(&[
+            "--as",
+            "ops",
+            "issue",
+            "102",
+            "--to",
+            "E-3",
+            "--override-reason",
+            "x",
+        ]),
+        4,
+    );
+    assert_eq!(snapshot(&cli.db()), before);
+}
+
+#[test]
+fn an_admin_override_needs_a_reason_and_records_it() {
+    let cli = site();
+    let before = snapshot(&cli.db());
+    let msg = assert_fails(&cli.run(&["issue", "102", "--to", "E-3"]), 5);
+    assert!(msg.contains("no right"), "{msg}");
+    assert_eq!(snapshot(&cli.db()), before);
+
+    let e = cli.json(&[
+        "issue",
+        "102",
+        "--to",
+        "E-3",
+        "--override-reason",
+        "locksmith visit",
+    ]);
+    assert_eq!(e["override_reason"], "locksmith visit");
+    let log = cli.json(&["keylog", "--start", "0", "--end", "99999999999"]);
+    assert_eq!(log[0]["overrideReason"], "locksmith visit");
+}
+
+#[test]
+fn every_error_exits_non_zero_with_one_line_on_stderr() {
+    let cli = site();
+    cli.json(&["issue", "101", "--to", "E-1"]);
+    let before = snapshot(&cli.db());
+    // (arguments, exit code, a word the message must contain)
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["issue", "101", "--to", "E-1"], 5, "already issued"),
+        (&["return", "102"], 5, "not issued"),
+        (&["issue", "999", "--to", "E-1"], 3, "999"),
+        (&["issue", "102", "--to", "E-404"], 3, "E-404"),
+        (&["issue", "102", "--to", "E-3"], 5, "no right"),
+        (
+            &["issue", "102", "--to", "E-1", "--due", "tomorrow"],
+            3,
+            "due",
+        ),
+        (
+            &[
+                "issue",
+                "102",
+                "--to",
+                "E-1",
+                "--due",
+                "2001-01-01T00:00:00Z",
+            ],
+            3,
+            "past",
+        ),
+        (&["person", "delete", "E-1"], 5, "holds"),
+        (&["key", "delete", "101"], 5, "issued"),
+        (&["key", "add", "102"], 3, "102"),
+        (&["person", "restore", "E-3"], 3, "not deleted"),
+        (&["person", "add", "--name", "   "], 3, "full_name"),
+        (&["person", "add", "--name", "X", "--code", "E-1"], 3, "E-1"),
+        (&["group", "allow", "Nope", "101"], 3, "Nope"),
+        (&["calendar", "--today", "15.03.2026"], 3, "--today"),
+        (&["keylog", "--start", "100", "--end", "50"], 3, "--end"),
+        (&["key", "list", "--status", "gone"], 3, "gone"),
+        (&["--as", "nobody", "key", "list"], 3, "nobody"),
+        (&["user", "add", "x", "--role", "boss"], 3, "boss"),
+        (
+            &["user", "add", "x", "--role", "viewer"],
+            2,
+            "--password-stdin",
+        ),
+    ];
+    for (args, code, word) in cases {
+        let out = cli.run(args);
+        let msg = assert_fails(&out, *code);
+        assert!(
+            msg.to_lowercase().contains(&word.to_lowercase()),
+            "{args:?}: {msg}"
+        );
+        assert!(
+            stdout(&out).is_empty(),
+            "{args:?} printed: {}",
+            stdout(&out)
+        );
+    }
+    assert_eq!(snapshot(&cli.db()), before);
+}
+
+#[test]
+fn the_same_errors_are_one_line_with_json_too() {
+    let cli = site();
+    let out = cli.run(&["return", "101", "--json"]);
+    assert_fails(&out, 5);
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn a_usage_error_is_one_line_on_stderr() {
+    let cli = site();
+    assert_fails(&cli.run(&["issue", "101"]), 2);
+    assert_fails(&cli.run(&["frobnicate"]), 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Soft delete through the CLI
+
+#[test]
+fn a_deleted_key_cannot_be_issued_until_restored() {
+    let cli = site();
+    let k = cli.json(&["key", "delete", "102"]);
+    assert!(k["deleted_at"].is_i64());
+    let listed = cli.json(&["key", "list"]);
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["number"] != "102"));
+    let before = snapshot(&cli.db());
+    assert_fails(&cli.run(&["issue", "102", "--to", "E-1"]), 5);
+    assert_eq!(snapshot(&cli.db()), before);
+    cli.json(&["key", "restore", "102"]);
+    let e = cli.json(&["issue", "102", "--to", "E-1"]);
+    assert_eq!(e["action"], "issued");
+}
+
+// ---------------------------------------------------------------------------------------
+// The audit trail
+
+#[test]
+fn audit_list_filters_by_component_and_operation() {
+    let cli = site();
+    cli.json(&["issue", "101", "--to", "E-1"]);
+    cli.json(&["return", "101"]);
+    let rows = cli.json(&[
+        "audit",
+        "list",
+        "--component",
+        "keys",
+        "--operation",
+        "issue",
+    ]);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["actor"], "cli:tester");
+    assert_eq!(rows[0]["before"]["status"], "available");
+    assert_eq!(rows[0]["after"]["key"]["status"], "issued");
+    assert!(rows[0]["hash"].as_str().unwrap().len() == 64);
+    let persons = cli.json(&["audit", "list", "--component", "persons"]);
+    assert_eq!(persons.as_array().unwrap().len(), 2);
+    assert!(persons
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["operation"] == "create"));
+}
+
+#[test]
+fn audit_verify_passes_on_an_intact_database() {
+    let cli = site();
+    cli.json(&["issue", "101", "--to", "E-1"]);
+    let out = cli.run(&["audit", "verify"]);
+    assert_success(&out, "audit verify");
+    assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
+    let r = cli.json(&["audit", "verify"]);
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["problems"], json!([]));
+    assert_eq!(r["rows_checked"], count(&cli.db(), "audit_log"));
+}
+
+#[test]
+fn audit_verify_exits_7_after_an_audit_row_is_edited_with_plain_sql() {
+    let cli = site();
+    cli.json(&["issue", "101", "--to", "E-1"]);
+    {
+        let db = cli.db();
+        // The schema refuses the edit until its trigger is dropped.
+        assert!(db
+            .execute("UPDATE audit_log SET actor = 'nobody' WHERE id = 3", [])
+            .is_err());
+        db.execute_batch("DROP TRIGGER audit_log_no_update")
+            .unwrap();
+        let changed = db
+            .execute("UPDATE audit_log SET actor = 'nobody' WHERE id = 3", [])
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let out = cli.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(7), "stderr: {}", stderr(&out));
+    assert!(stdout(&out).contains("row 3"), "{}", stdout(&out));
+
+    let out = cli.run(&["audit", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(7));
+    let r = parse_json(&out);
+    assert_eq!(r["ok"], false);
+    let problems = r["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["id"] == 3 && p["kind"] == "edited"),
+        "{r}"
+    );
+}
+
+#[test]
+fn audit_verify_exits_7_after_an_audit_row_is_deleted_with_plain_sql() {
+    let cli = site();
+    cli.json(&["issue", "101", "--to", "E-1"]);
+    cli.json(&["return", "101"]);
+    {
+        let db = cli.db();
+        assert!(db
+            .execute("DELETE FROM audit_log WHERE id = 4", [])
+            .is_err());
+        db.execute_batch("DROP TRIGGER audit_log_no_delete")
+            .unwrap();
+        assert_eq!(
+            db.execute("DELETE FROM audit_log WHERE id = 4", [])
+                .unwrap(),
+            1
+        );
+    }
+    let out = cli.run(&["audit", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(7), "stderr: {}", stderr(&out));
+    let r = parse_json(&out);
+    assert_eq!(r["ok"], false);
+    assert!(
+        r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == 5 && p["kind"] == "chain_broken"),
+        "{r}"
+    );
+}

@@ -1,0 +1,622 @@
+//! First-run setup, sign-in with lock-out, and sessions (timeout, tampering, sign-out)
+//! on a real database file and a real session folder. Time is moved with a test clock.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use atslegas_core::session::Sessions;
+use atslegas_core::store::Security;
+use atslegas_core::{users, Error, Role, Store};
+use atslegas_tests::{audit_operations, count, last_audit, open_raw};
+use tempfile::TempDir;
+
+const ROOT_PW: &str = "Tilts-Upe-42";
+const START: i64 = 1_800_000_000;
+
+/// A database file, a session folder beside it, and a clock the test moves.
+struct Desk {
+    _dir: TempDir,
+    db_path: PathBuf,
+    store: Store,
+    sessions: Sessions,
+    clock: Arc<AtomicI64>,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        Desk::with(Security {
+            max_failed_logins: 3,
+            lockout_seconds: 300,
+            session_timeout_seconds: 600,
+        })
+    }
+
+    fn with(security: Security) -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("database.db");
+        let clock = Arc::new(AtomicI64::new(START));
+        let c = clock.clone();
+        let store = Store::open(&db_path, security)
+            .unwrap()
+            .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+        let sessions = Sessions::new(dir.path().join("sessions"));
+        Desk {
+            _dir: dir,
+            db_path,
+            store,
+            sessions,
+            clock,
+        }
+    }
+
+    fn set_up() -> Desk {
+        let mut d = Desk::new();
+        users::init_root(&mut d.store, ROOT_PW).unwrap();
+        d
+    }
+
+    fn advance(&self, seconds: i64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    fn raw(&self) -> rusqlite::Connection {
+        open_raw(&self.db_path)
+    }
+
+    fn audit_rows(&self) -> i64 {
+        count(self.store.conn(), "audit_log")
+    }
+
+    fn session_files(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.sessions.dir()) {
+            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn only_session_file(&self) -> PathBuf {
+        let files = self.session_files();
+        assert_eq!(files.len(), 1, "expected one session file: {files:?}");
+        files.into_iter().next().unwrap()
+    }
+
+    fn failed_logins(&self) -> (i64, Option<i64>) {
+        self.raw()
+            .query_row(
+                "SELECT failed_logins, locked_until FROM users WHERE username = 'root'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> &'static str {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.code(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// First-run setup
+
+#[test]
+fn a_fresh_database_has_no_users_and_no_default_password() {
+    let mut d = Desk::new();
+    assert!(!users::is_set_up(d.store.conn()).unwrap());
+    assert_eq!(count(d.store.conn(), "users"), 0);
+    for (name, pw) in [
+        ("root", ""),
+        ("root", "root"),
+        ("admin", "admin"),
+        ("root", "password"),
+        ("root", ROOT_PW),
+    ] {
+        let r = d.sessions.sign_in(&mut d.store, name, pw);
+        assert_eq!(code(r), "invalid_credentials", "{name}/{pw}");
+    }
+    assert!(d.session_files().is_empty());
+    // Each attempt is recorded, and nothing else was created.
+    assert_eq!(audit_operations(d.store.conn()), vec!["login_failed"; 5]);
+    assert_eq!(count(d.store.conn(), "users"), 0);
+}
+
+#[test]
+fn first_run_setup_happens_once_only() {
+    let mut d = Desk::new();
+    let root = users::init_root(&mut d.store, ROOT_PW).unwrap();
+    assert_eq!(root.username, "root");
+    assert!(root.is_root && root.active && root.has_password);
+    assert_eq!(root.role, Role::Admin);
+    assert!(users::is_set_up(d.store.conn()).unwrap());
+    let hash_before: String = d
+        .raw()
+        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert!(hash_before.starts_with("$argon2id$"), "{hash_before}");
+    assert!(!hash_before.contains(ROOT_PW));
+    let audit_before = d.audit_rows();
+
+    let r = users::init_root(&mut d.store, "Another-Pass-99");
+    assert_eq!(code(r), "already_set_up");
+    assert_eq!(count(d.store.conn(), "users"), 1);
+    let hash_after: String = d
+        .raw()
+        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(hash_after, hash_before);
+    assert_eq!(d.audit_rows(), audit_before);
+    // The first password still works, the second does not.
+    assert!(d.sessions.sign_in(&mut d.store, "root", ROOT_PW).is_ok());
+    let r = d.sessions.sign_in(&mut d.store, "root", "Another-Pass-99");
+    assert_eq!(code(r), "invalid_credentials");
+}
+
+#[test]
+fn a_weak_root_password_is_refused_and_nothing_is_set_up() {
+    let mut d = Desk::new();
+    for pw in ["short", "aaaaaaaaaaaa", "password123"] {
+        assert_eq!(code(users::init_root(&mut d.store, pw)), "weak_password");
+    }
+    assert!(!users::is_set_up(d.store.conn()).unwrap());
+    assert_eq!(count(d.store.conn(), "users"), 0);
+    assert_eq!(d.audit_rows(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Signing in
+
+#[test]
+fn signing_in_with_the_right_password_starts_a_session_and_is_audited() {
+    let mut d = Desk::set_up();
+    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    assert_eq!(user.username, "root");
+    assert_eq!(user.last_login_at, Some(START));
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let row = last_audit(d.store.conn());
+    assert_eq!(
+        (
+            row.actor.as_str(),
+            row.component.as_str(),
+            row.operation.as_str()
+        ),
+        ("root", "session", "login")
+    );
+    assert_eq!(row.at, START);
+
+    let actor = d.sessions.validate(&mut d.store, &token).unwrap();
+    assert_eq!(actor.name, "root");
+    assert_eq!(actor.role, Role::Admin);
+    assert_eq!(actor.user_id, Some(user.id));
+    assert_eq!(d.session_files().len(), 1);
+}
+
+#[test]
+fn user_names_are_matched_without_regard_to_case() {
+    let mut d = Desk::set_up();
+    let (_, user) = d.sessions.sign_in(&mut d.store, " ROOT ", ROOT_PW).unwrap();
+    assert_eq!(user.username, "root");
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_audited_as_login_failed() {
+    let mut d = Desk::set_up();
+    let before = d.audit_rows();
+    let r = d.sessions.sign_in(&mut d.store, "root", "Tilts-Upe-43");
+    assert_eq!(code(r), "invalid_credentials");
+    assert_eq!(d.audit_rows(), before + 1);
+    let row = last_audit(d.store.conn());
+    assert_eq!(row.operation, "login_failed");
+    assert_eq!(row.component, "session");
+    assert_eq!(row.actor, "root");
+    assert_eq!(row.after.unwrap()["reason"], "wrong password");
+    assert_eq!(d.failed_logins(), (1, None));
+    assert!(d.session_files().is_empty());
+
+    // An unknown user gets the same answer, and is audited too.
+    let r = d.sessions.sign_in(&mut d.store, "mallory", ROOT_PW);
+    assert_eq!(code(r), "invalid_credentials");
+    let row = last_audit(d.store.conn());
+    assert_eq!(
+        (row.actor.as_str(), row.operation.as_str()),
+        ("mallory", "login_failed")
+    );
+    assert_eq!(row.after.unwrap()["reason"], "unknown user");
+}
+
+#[test]
+fn a_success_resets_the_count_of_failures() {
+    let mut d = Desk::set_up();
+    for _ in 0..2 {
+        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        assert_eq!(code(r), "invalid_credentials");
+    }
+    assert_eq!(d.failed_logins(), (2, None));
+    d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    assert_eq!(d.failed_logins(), (0, None));
+    // Two more failures do not lock: the count started again.
+    for _ in 0..2 {
+        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        assert_eq!(code(r), "invalid_credentials");
+    }
+    assert!(d.sessions.sign_in(&mut d.store, "root", ROOT_PW).is_ok());
+}
+
+#[test]
+fn repeated_failures_lock_the_account_even_for_the_right_password() {
+    let mut d = Desk::set_up();
+    for _ in 0..2 {
+        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        assert_eq!(code(r), "invalid_credentials");
+    }
+    // The third failure (max_failed_logins = 3) locks.
+    let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+    assert_eq!(code(r), "account_locked");
+    assert_eq!(d.failed_logins(), (3, Some(START + 300)));
+
+    d.advance(299);
+    let before = d.audit_rows();
+    match d.sessions.sign_in(&mut d.store, "root", ROOT_PW) {
+        Err(Error::AccountLocked { seconds_left, .. }) => assert_eq!(seconds_left, 1),
+        other => panic!("expected account_locked, got {other:?}"),
+    }
+    assert!(d.session_files().is_empty());
+    assert_eq!(d.audit_rows(), before + 1);
+    let row = last_audit(d.store.conn());
+    assert_eq!(row.operation, "login_failed");
+    assert_eq!(row.after.unwrap()["reason"], "account locked");
+    assert_eq!(
+        audit_operations(d.store.conn())
+            .iter()
+            .filter(|o| *o == "login")
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn a_lock_expires_after_the_lockout_time() {
+    let mut d = Desk::set_up();
+    for _ in 0..3 {
+        let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+    }
+    assert_eq!(
+        code(d.sessions.sign_in(&mut d.store, "root", ROOT_PW)),
+        "account_locked"
+    );
+    d.advance(301);
+    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    assert_eq!(user.last_login_at, Some(START + 301));
+    assert_eq!(d.failed_logins(), (0, None));
+    assert!(d.sessions.validate(&mut d.store, &token).is_ok());
+}
+
+#[test]
+fn after_a_lock_expires_one_wrong_password_does_not_lock_again() {
+    let mut d = Desk::set_up();
+    for _ in 0..3 {
+        let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+    }
+    d.advance(301);
+    let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+    assert_eq!(code(r), "invalid_credentials");
+    assert!(d.sessions.sign_in(&mut d.store, "root", ROOT_PW).is_ok());
+}
+
+#[test]
+fn after_a_lock_expires_repeated_failures_lock_the_account_again() {
+    let mut d = Desk::set_up();
+    for _ in 0..3 {
+        let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+    }
+    d.advance(301);
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        codes.push(code(d.sessions.sign_in(
+            &mut d.store,
+            "root",
+            "wrong-password-1",
+        )));
+    }
+    assert_eq!(
+        codes,
+        [
+            "invalid_credentials",
+            "invalid_credentials",
+            "account_locked"
+        ]
+    );
+    assert_eq!(
+        code(d.sessions.sign_in(&mut d.store, "root", ROOT_PW)),
+        "account_locked"
+    );
+}
+
+#[test]
+fn a_deactivated_user_cannot_sign_in_and_loses_their_session() {
+    let mut d = Desk::set_up();
+    let root = users::find(d.store.conn(), "root")
+        .unwrap()
+        .unwrap()
+        .actor();
+    users::add(
+        &mut d.store,
+        &root,
+        "anna",
+        Role::Operator,
+        Some("Zila-Jura-77"),
+    )
+    .unwrap();
+    let (token, _) = d
+        .sessions
+        .sign_in(&mut d.store, "anna", "Zila-Jura-77")
+        .unwrap();
+    users::update(&mut d.store, &root, "anna", None, Some(false)).unwrap();
+    assert_eq!(
+        code(d.sessions.sign_in(&mut d.store, "anna", "Zila-Jura-77")),
+        "account_disabled"
+    );
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &token)),
+        "session_invalid"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions
+
+#[test]
+fn a_session_expires_after_the_timeout_without_activity() {
+    let mut d = Desk::set_up();
+    let (token, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    d.advance(601);
+    let before = d.audit_rows();
+    match d.sessions.validate(&mut d.store, &token) {
+        Err(Error::SessionExpired { timeout_seconds }) => assert_eq!(timeout_seconds, 600),
+        other => panic!("expected session_expired, got {other:?}"),
+    }
+    assert_eq!(d.audit_rows(), before + 1);
+    let row = last_audit(d.store.conn());
+    assert_eq!(row.operation, "session_timeout");
+    assert_eq!(row.actor, "root");
+    assert_eq!(row.component, "session");
+    assert_eq!(row.after.unwrap()["last_seen_at"], START);
+    assert!(d.session_files().is_empty(), "the expired session was kept");
+    // It stays ended, without another timeout row.
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &token)),
+        "session_invalid"
+    );
+    assert_eq!(d.audit_rows(), before + 1);
+}
+
+#[test]
+fn activity_within_the_timeout_keeps_a_session_alive() {
+    let mut d = Desk::set_up();
+    let (token, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let before = d.audit_rows();
+    // 4 × 550 s = 2200 s in all, far past the 600 s timeout, but never 600 s idle.
+    for _ in 0..4 {
+        d.advance(550);
+        let actor = d.sessions.validate(&mut d.store, &token).unwrap();
+        assert_eq!(actor.name, "root");
+    }
+    // Exactly at the timeout is still alive; one second more is not.
+    d.advance(600);
+    assert!(d.sessions.validate(&mut d.store, &token).is_ok());
+    assert_eq!(
+        d.audit_rows(),
+        before,
+        "validating a live session is not audited"
+    );
+    d.advance(601);
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &token)),
+        "session_expired"
+    );
+}
+
+#[test]
+fn a_session_file_edited_on_disk_is_rejected_deleted_and_audited() {
+    let mut d = Desk::set_up();
+    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let file = d.only_session_file();
+    // Someone extends their session by editing the file; the signature no longer fits.
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(v["user_id"], user.id);
+    v["last_seen_at"] = serde_json::json!(START + 100_000);
+    std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+
+    let before = d.audit_rows();
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &token)),
+        "session_invalid"
+    );
+    assert!(!file.exists(), "the tampered file was kept");
+    assert_eq!(d.audit_rows(), before + 1);
+    let row = last_audit(d.store.conn());
+    assert_eq!(row.operation, "session_rejected");
+    assert_eq!(row.component, "session");
+    let after = row.after.unwrap();
+    assert!(
+        after["reason"].as_str().unwrap().contains("tampered"),
+        "{after}"
+    );
+    // The token is not in the audit trail.
+    assert!(!after.to_string().contains(&token));
+}
+
+#[test]
+fn a_session_file_claiming_another_user_is_rejected() {
+    let mut d = Desk::set_up();
+    let root = users::find(d.store.conn(), "root")
+        .unwrap()
+        .unwrap()
+        .actor();
+    users::add(
+        &mut d.store,
+        &root,
+        "vera",
+        Role::Viewer,
+        Some("Zila-Jura-77"),
+    )
+    .unwrap();
+    let (token, _) = d
+        .sessions
+        .sign_in(&mut d.store, "vera", "Zila-Jura-77")
+        .unwrap();
+    let file = d.only_session_file();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let root_id = users::find(d.store.conn(), "root").unwrap().unwrap().id;
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["user_id"] = serde_json::json!(root_id);
+    v["username"] = serde_json::json!("root");
+    std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &token)),
+        "session_invalid"
+    );
+    assert!(!file.exists());
+    assert_eq!(last_audit(d.store.conn()).operation, "session_rejected");
+}
+
+#[test]
+fn a_session_file_copied_from_another_users_session_is_rejected() {
+    let mut d = Desk::set_up();
+    let root = users::find(d.store.conn(), "root")
+        .unwrap()
+        .unwrap()
+        .actor();
+    users::add(
+        &mut d.store,
+        &root,
+        "vera",
+        Role::Viewer,
+        Some("Zila-Jura-77"),
+    )
+    .unwrap();
+    let (vera_token, _) = d
+        .sessions
+        .sign_in(&mut d.store, "vera", "Zila-Jura-77")
+        .unwrap();
+    let vera_file = d.only_session_file();
+    d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let root_file = d
+        .session_files()
+        .into_iter()
+        .find(|f| *f != vera_file)
+        .unwrap();
+    // Vera cannot read root's token, but she can copy root's signed file over her own.
+    std::fs::copy(&root_file, &vera_file).unwrap();
+    let r = d.sessions.validate(&mut d.store, &vera_token);
+    assert!(
+        !matches!(&r, Ok(a) if a.role == Role::Admin),
+        "a viewer's token now acts as {r:?}"
+    );
+    assert_eq!(code(r), "session_invalid");
+}
+
+#[test]
+fn a_session_file_replaced_with_garbage_is_rejected_deleted_and_audited() {
+    let mut d = Desk::set_up();
+    let (token, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let file = d.only_session_file();
+    std::fs::write(&file, b"\x00\xffnot json at all{{{").unwrap();
+    let before = d.audit_rows();
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &token)),
+        "session_invalid"
+    );
+    assert!(!file.exists(), "the damaged file was kept");
+    assert_eq!(d.audit_rows(), before + 1);
+    let row = last_audit(d.store.conn());
+    assert_eq!(row.operation, "session_rejected");
+    assert_eq!(row.actor, "system");
+}
+
+#[test]
+fn a_malformed_token_is_rejected_and_audited() {
+    let mut d = Desk::set_up();
+    d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let before = d.audit_rows();
+    for bad in ["", "../../etc/passwd", &"z".repeat(64)] {
+        assert_eq!(
+            code(d.sessions.validate(&mut d.store, bad)),
+            "session_invalid"
+        );
+    }
+    assert_eq!(d.audit_rows(), before + 3);
+    assert_eq!(last_audit(d.store.conn()).operation, "session_rejected");
+    // The real session is untouched.
+    assert_eq!(d.session_files().len(), 1);
+}
+
+#[test]
+fn signing_out_ends_the_session_and_writes_logout() {
+    let mut d = Desk::set_up();
+    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let before = d.audit_rows();
+    d.sessions.sign_out(&mut d.store, &token).unwrap();
+    assert!(d.session_files().is_empty());
+    assert_eq!(d.audit_rows(), before + 1);
+    let row = last_audit(d.store.conn());
+    assert_eq!(row.operation, "logout");
+    assert_eq!(row.actor, "root");
+    assert_eq!(row.record_id, Some(user.id.to_string()));
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &token)),
+        "session_invalid"
+    );
+}
+
+#[test]
+fn session_files_are_not_named_by_the_token_and_do_not_contain_it() {
+    let mut d = Desk::set_up();
+    let (t1, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (t2, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    assert_ne!(t1, t2);
+    let files = d.session_files();
+    assert_eq!(files.len(), 2);
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(f).unwrap();
+        for t in [&t1, &t2] {
+            assert!(
+                !name.contains(t.as_str()),
+                "file {name} is named by a token"
+            );
+            assert!(!text.contains(t.as_str()), "file {name} contains a token");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name} is readable by others");
+        }
+    }
+    // Each token still finds its own session.
+    assert!(d.sessions.validate(&mut d.store, &t1).is_ok());
+    assert!(d.sessions.validate(&mut d.store, &t2).is_ok());
+}
+
+#[test]
+fn sweeping_at_start_up_ends_idle_sessions_with_a_timeout_row() {
+    let mut d = Desk::set_up();
+    let (old, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    d.advance(500);
+    let (fresh, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    d.advance(200); // old: 700 s idle; fresh: 200 s
+    let before = d.audit_rows();
+    assert_eq!(d.sessions.sweep_expired(&mut d.store).unwrap(), 1);
+    assert_eq!(d.audit_rows(), before + 1);
+    assert_eq!(last_audit(d.store.conn()).operation, "session_timeout");
+    assert_eq!(d.session_files().len(), 1);
+    assert!(d.sessions.validate(&mut d.store, &fresh).is_ok());
+    assert_eq!(
+        code(d.sessions.validate(&mut d.store, &old)),
+        "session_invalid"
+    );
+}
