@@ -202,11 +202,19 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
+            // A syntax error's path ends in "?" (the key it could not read): name the
+            // enclosing key instead, if there is one.
+            let key = key
+                .split('.')
+                .filter(|seg| !seg.is_empty() && *seg != "?")
+                .collect::<Vec<_>>()
+                .join(".");
+            let at_key = !key.is_empty();
             Error::Config {
                 path: path.to_path_buf(),
-                line: inner.line(),
-                column: inner.column(),
-                key: (key != "." && !key.is_empty()).then_some(key),
+                line: inner.line().max(1),
+                column: inner.column().max(1),
+                key: at_key.then_some(key),
                 reason: describe_json_error(&inner),
             }
         })?;
@@ -431,4 +439,84 @@ mod tests {
         assert_eq!(c.session_dir(&paths), PathBuf::from("/d/sessions"));
         assert_eq!(c.db_path(&paths), PathBuf::from("/d/database.db"));
     }
+}
+
+/// Settings an admin changes from the window (the rest is edited in the file).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SettingsChange {
+    pub site_name: Option<String>,
+    pub language: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub remind_after_days: Option<u32>,
+}
+
+/// Applies `change` to `config`, writes `config.json` (atomically) and records the change
+/// in the audit trail, all or nothing: the audit row is written first and the file after
+/// it inside the same transaction, so a failed write rolls the audit row back.
+pub fn update_settings(
+    store: &mut crate::Store,
+    actor: &crate::Actor,
+    path: &Path,
+    config: &Config,
+    change: &SettingsChange,
+) -> Result<Config> {
+    let mut next = config.clone();
+    if let Some(name) = &change.site_name {
+        next.site_name = crate::util::required("site_name", name, 100)?;
+    }
+    if let Some(lang) = &change.language {
+        if !matches!(lang.as_str(), "lv" | "en") {
+            return Err(Error::invalid(
+                "language",
+                format!("\"{lang}\" is not a language; use lv or en"),
+            ));
+        }
+        next.ui.language = lang.clone();
+    }
+    if let Some(t) = change.timeout_seconds {
+        if !(60..=86_400).contains(&t) {
+            return Err(Error::invalid(
+                "timeout_seconds",
+                "must be between 60 seconds and 24 hours (86400)",
+            ));
+        }
+        next.client_sessions.timeout_seconds = t;
+    }
+    if let Some(d) = change.remind_after_days {
+        if !(1..=365).contains(&d) {
+            return Err(Error::invalid(
+                "remind_after_days",
+                "must be between 1 and 365 days",
+            ));
+        }
+        next.backup.remind_after_days = d;
+    }
+    let before = serde_json::json!({
+        "site_name": config.site_name, "language": config.ui.language,
+        "timeout_seconds": config.client_sessions.timeout_seconds,
+        "remind_after_days": config.backup.remind_after_days,
+    });
+    let after = serde_json::json!({
+        "site_name": next.site_name, "language": next.ui.language,
+        "timeout_seconds": next.client_sessions.timeout_seconds,
+        "remind_after_days": next.backup.remind_after_days,
+    });
+    store.write(actor, crate::Role::Admin, "change settings", |tx, now| {
+        crate::audit::record(
+            tx,
+            now,
+            crate::audit::Change {
+                actor: &actor.name,
+                component: "config",
+                record_id: None,
+                operation: "update",
+                before: Some(before),
+                after: Some(after),
+            },
+        )?;
+        next.save(path)?;
+        Ok(())
+    })?;
+    store.security.session_timeout_seconds = next.client_sessions.timeout_seconds;
+    Ok(next)
 }

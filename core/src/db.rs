@@ -124,3 +124,37 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 }
+
+/// What the About screen shows about the database.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    /// "ok", or the first problems `PRAGMA integrity_check` found.
+    pub integrity: String,
+    pub ok: bool,
+    pub size_bytes: u64,
+    pub wal_bytes: u64,
+    pub schema_version: i64,
+    pub sqlite_version: String,
+}
+
+/// Runs `PRAGMA integrity_check` and reads the file sizes. Takes a moment on a large
+/// database; call it when the user opens About, not on every paint.
+pub fn health(conn: &Connection, path: &Path) -> Result<Health> {
+    let problems: Vec<String> = {
+        let mut stmt = conn.prepare("PRAGMA integrity_check(20)")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let integrity = problems.join("; ");
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    Ok(Health {
+        ok: integrity == "ok",
+        integrity,
+        size_bytes: size(path),
+        wal_bytes: size(Path::new(&wal)),
+        schema_version: schema_version(conn)?,
+        sqlite_version: rusqlite::version().to_string(),
+    })
+}

@@ -247,3 +247,130 @@ pub fn person_may_receive(conn: &Connection, person_id: i64, key_id: i64) -> Res
         )?
         .exists(params![person_id, key_id])?)
 }
+
+/// The group's members, by name.
+pub fn members(conn: &Connection, group_id: i64) -> Result<Vec<crate::persons::Person>> {
+    crate::persons::in_group(conn, group_id)
+}
+
+/// The keys the group's members may receive, by number.
+pub fn allowed_keys(conn: &Connection, group_id: i64) -> Result<Vec<crate::keys::Key>> {
+    crate::keys::allowed_for_group(conn, group_id)
+}
+
+/// The groups a person belongs to.
+pub fn of_person(conn: &Connection, person_id: i64) -> Result<Vec<Group>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE g.id IN (SELECT group_id FROM group_members WHERE person_id = ?1) ORDER BY g.name"
+    ))?;
+    let rows = stmt.query_map([person_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Removes persons (by id) from the group (admins).
+pub fn remove_members(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    person_ids: &[i64],
+) -> Result<Group> {
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        let g = find(tx, group)?;
+        let mut del =
+            tx.prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND person_id = ?2")?;
+        let mut removed = Vec::new();
+        for id in person_ids {
+            if del.execute(params![g.id, id])? > 0 {
+                removed.push(*id);
+            }
+        }
+        tx.execute(
+            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
+            params![g.id, now],
+        )?;
+        let after = find(tx, group)?;
+        audit_group(
+            tx,
+            now,
+            actor,
+            &after,
+            "update",
+            None,
+            json!({"members_removed": removed}),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Renames a group or changes its description (admins).
+pub fn update(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Group> {
+    let name = required("name", name, 100)?;
+    let description = optional("description", description, 500)?;
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        let before = find(tx, group)?;
+        tx.execute(
+            "UPDATE groups SET name = ?2, description = ?3, updated_at = ?4 WHERE id = ?1",
+            params![before.id, name, description, now],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::Duplicate {
+                    what: "group",
+                    field: "name",
+                    value: name.clone(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        let after = find(tx, &name)?;
+        audit_group(
+            tx,
+            now,
+            actor,
+            &after,
+            "update",
+            Some(json!({"name": before.name, "description": before.description})),
+            json!({"name": after.name, "description": after.description}),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Deletes a group with its memberships and rights (admins). Persons and keys stay; the
+/// audit row keeps what the group held.
+pub fn delete(store: &mut Store, actor: &Actor, group: &str) -> Result<()> {
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        let g = find(tx, group)?;
+        let members: Vec<i64> = {
+            let mut s = tx.prepare_cached("SELECT person_id FROM group_members WHERE group_id = ?1")?;
+            let r = s.query_map([g.id], |r| r.get(0))?;
+            r.collect::<rusqlite::Result<_>>()?
+        };
+        let keys: Vec<i64> = {
+            let mut s = tx.prepare_cached("SELECT key_id FROM group_keys WHERE group_id = ?1")?;
+            let r = s.query_map([g.id], |r| r.get(0))?;
+            r.collect::<rusqlite::Result<_>>()?
+        };
+        tx.execute("DELETE FROM groups WHERE id = ?1", [g.id])?;
+        audit::record(
+            tx,
+            now,
+            Change {
+                actor: &actor.name,
+                component: "groups",
+                record_id: Some(g.id.to_string()),
+                operation: "delete",
+                before: Some(json!({"name": g.name, "description": g.description, "member_ids": members, "key_ids": keys})),
+                after: None,
+            },
+        )?;
+        Ok(())
+    })
+}

@@ -291,9 +291,12 @@ pub struct CalendarDay {
     pub due: i64,
 }
 
-/// Days shown before today and after it (the reference's strip: 7 back, 30 ahead).
+/// The reference's strip is 37 days: 7 back and 30 ahead, today being the first of the
+/// 30 (7 + today + 29 = 37).
 pub const DAYS_BEFORE: u64 = 7;
-pub const DAYS_AFTER: u64 = 30;
+pub const DAYS_AFTER: u64 = 29;
+/// Days in the strip.
+pub const CALENDAR_DAYS: u64 = DAYS_BEFORE + 1 + DAYS_AFTER;
 
 /// Local midnight of `date` in `tz` (the first instant of that day, also on DST days).
 fn day_start<Tz: TimeZone>(tz: &Tz, date: NaiveDate) -> i64 {
@@ -383,4 +386,64 @@ pub fn summary(conn: &Connection, now: i64) -> Result<Summary> {
             })
         },
     )?)
+}
+
+/// Filters of the key-log screen and export. Times are Unix seconds, `start <= at < end`.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub key_id: Option<i64>,
+    pub person_id: Option<i64>,
+    /// The user who did it, as recorded (username or cli:NAME).
+    pub actor: Option<String>,
+    /// `issued`, `returned`, `lost`, `found`.
+    pub action: Option<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// Key-log rows matching `f`, newest first, paged in SQL. Each filter narrows through an
+/// index (`at`, `key_id`, `person_id`, `action`).
+pub fn search(conn: &Connection, f: &LogFilter) -> Result<Vec<LogEntry>> {
+    // Only constant clause texts are appended; every value is a bound parameter.
+    let mut sql = format!("{SELECT} WHERE 1=1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut add = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
+        sql.push_str(clause);
+        args.push(v);
+    };
+    if let Some(s) = f.start {
+        add(" AND l.at >= ?", s.into(), &mut sql);
+    }
+    if let Some(e) = f.end {
+        add(" AND l.at < ?", e.into(), &mut sql);
+    }
+    if let Some(k) = f.key_id {
+        add(" AND l.key_id = ?", k.into(), &mut sql);
+    }
+    if let Some(p) = f.person_id {
+        add(" AND l.person_id = ?", p.into(), &mut sql);
+    }
+    if let Some(a) = &f.actor {
+        add(" AND l.actor = ?", a.clone().into(), &mut sql);
+    }
+    if let Some(a) = &f.action {
+        add(" AND l.action = ?", a.clone().into(), &mut sql);
+    }
+    sql.push_str(" ORDER BY l.at DESC, l.id DESC LIMIT ? OFFSET ?");
+    args.push(i64::from(f.limit.unwrap_or(100).clamp(1, 1000)).into());
+    args.push(i64::from(f.offset.unwrap_or(0)).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The distinct names that appear as "who did it" in the key log (for the filter list).
+pub fn actors(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT username FROM users UNION SELECT DISTINCT actor FROM key_log WHERE user_id IS NULL ORDER BY 1",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -263,6 +263,8 @@ pub struct KeyQuery {
     pub search: Option<String>,
     /// Only keys held by this person.
     pub holder_person_id: Option<i64>,
+    /// Only keys out and due back before this time (overdue at that moment).
+    pub overdue_at: Option<i64>,
     pub include_deleted: bool,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
@@ -287,6 +289,7 @@ pub fn list(conn: &Connection, q: &KeyQuery) -> Result<Vec<Key>> {
             AND (?2 IS NULL OR k.id IN (SELECT rowid FROM keys_fts WHERE keys_fts MATCH ?2))
             AND (?3 IS NULL OR k.holder_person_id = ?3)
             AND (?4 OR k.deleted_at IS NULL)
+            AND (?7 IS NULL OR (k.status = 'issued' AND k.due_back_at < ?7))
           ORDER BY length(k.number), k.number, k.id LIMIT ?5 OFFSET ?6"
     ))?;
     let rows = stmt.query_map(
@@ -296,9 +299,21 @@ pub fn list(conn: &Connection, q: &KeyQuery) -> Result<Vec<Key>> {
             q.holder_person_id,
             q.include_deleted,
             i64::from(q.limit.unwrap_or(100).clamp(1, 1000)),
-            i64::from(q.offset.unwrap_or(0))
+            i64::from(q.offset.unwrap_or(0)),
+            q.overdue_at
         ],
         from_row,
     )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The keys a group allows, by number (one query).
+pub fn allowed_for_group(conn: &Connection, group_id: i64) -> Result<Vec<Key>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM}
+          WHERE k.id IN (SELECT key_id FROM group_keys WHERE group_id = ?1)
+          ORDER BY length(k.number), k.number"
+    ))?;
+    let rows = stmt.query_map([group_id], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

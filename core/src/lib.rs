@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod desk;
 pub mod error;
 pub mod groups;
 pub mod keylog;

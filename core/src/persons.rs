@@ -307,11 +307,18 @@ pub fn list(conn: &Connection, q: &PersonQuery) -> Result<Vec<Person>> {
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         }
         None => {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM persons WHERE (?1 OR deleted_at IS NULL)
-                 ORDER BY full_name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
-            ))?;
-            let rows = stmt.query_map(params![deleted, limit, offset], from_row)?;
+            // Two texts rather than "(?1 OR deleted_at IS NULL)", so the usual list reads
+            // the partial name index in order and stops after one page.
+            let sql = if deleted {
+                format!("SELECT {COLUMNS} FROM persons ORDER BY full_name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2")
+            } else {
+                format!(
+                    "SELECT {COLUMNS} FROM persons WHERE deleted_at IS NULL
+                     ORDER BY full_name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"
+                )
+            };
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![limit, offset], from_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         }
     };
@@ -333,4 +340,15 @@ pub(crate) fn ensure_active(p: &Person) -> Result<()> {
         return Err(Error::PersonNotActive { person: p.label() });
     }
     Ok(())
+}
+
+/// The members of a group, by name (one query).
+pub fn in_group(conn: &Connection, group_id: i64) -> Result<Vec<Person>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM persons
+          WHERE id IN (SELECT person_id FROM group_members WHERE group_id = ?1)
+          ORDER BY full_name COLLATE NOCASE, id"
+    ))?;
+    let rows = stmt.query_map([group_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
