@@ -21,6 +21,9 @@ cargo build --locked -p atslegas -p atslegas-cli
 echo "==> Unit and integration tests"
 cargo test --workspace --locked
 
+echo "==> UI checks (catalogues) without a window"
+node --test tests/ui/*.test.mjs
+
 echo "==> End-to-end tests in the real window (Xvfb + tauri-driver + WebKitWebDriver)"
 rm -rf tests/e2e/screenshots
 xvfb-run -a -s "-screen 0 1280x800x24" node --test tests/e2e/*.test.mjs

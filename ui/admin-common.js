@@ -103,16 +103,20 @@ export function cached(name) {
   }
 }
 
+/** How many rows of each list the cache keeps: the first page, enough for a first paint. */
+export const CACHE_ROWS = 50;
+
 /**
- * Re-syncs the cache from the core: keys, persons, and (for admins) users. Called on
- * load, after every change, and by the Reload button.
+ * Re-syncs the cache from the core: the first page of keys, persons and (for admins)
+ * users. Called on load, after every change, and by the Reload button. Lists never read
+ * whole tables: they page through the core; the cache only paints their first page.
  * @param {{role: string}} user the signed-in user
  * @returns {Promise<{users: any[], keys: any[], persons: any[]}>}
  */
 export async function loadData(user) {
   const [keys, persons, users] = await Promise.all([
-    invoke('list_keys', { limit: 1000 }),
-    invoke('list_persons', { limit: 1000 }),
+    invoke('list_keys', { args: { limit: CACHE_ROWS + 1 } }),
+    invoke('list_persons', { args: { limit: CACHE_ROWS + 1 } }),
     user && user.role === 'admin' ? invoke('list_users') : Promise.resolve([]),
   ]);
   localStorage.setItem(CACHE_KEYS.keys, JSON.stringify(keys));

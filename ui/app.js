@@ -1,24 +1,38 @@
 // The page's entry: decides which screen to show (startup error, first-run setup,
-// sign-in, home), wires the forms, and returns to sign-in when the session ends.
+// sign-in, the signed-in app), wires the forms and the navigation, and returns to
+// sign-in when the session ends. Each screen is a module in screens/.
 
 import {
-  AppError, applyI18n, cached, clearCache, el, invoke, language, loadData, localTime, onSessionEnded,
+  AppError, applyI18n, clearCache, el, invoke, language, loadData, onSessionEnded,
   setLanguage, t,
 } from './admin-common.js';
+import * as dashboard from './screens/dashboard.js';
+import * as desk from './screens/desk.js';
+import * as keys from './screens/keys.js';
+import * as persons from './screens/persons.js';
+import * as groups from './screens/groups.js';
+import * as users from './screens/users.js';
+import * as logs from './screens/logs.js';
+import * as settings from './screens/settings.js';
+import { toast } from './components.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-home'];
+const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-app'];
+const MODULES = [dashboard, desk, keys, persons, groups, users, logs, settings];
+const RANK = { viewer: 0, operator: 1, admin: 2 };
 
 /** @type {{username: string, role: string} | null} */
 let currentUser = null;
+let currentScreen = 'dashboard';
 let idleTimer = 0;
 let timeoutSeconds = 3600;
 
-/** @param {string} id the screen to show; the others are hidden */
+/** @param {string} id the top-level screen to show; the others are hidden */
 function show(id) {
   $('busy').hidden = true;
   SCREENS.forEach((s) => { $(s).hidden = s !== id; });
-  $('user-box').hidden = id !== 'screen-home';
+  $('user-box').hidden = id !== 'screen-app';
+  $('main').classList.toggle('wide', id === 'screen-app');
   const first = $(id).querySelector('input');
   if (first) first.focus();
 }
@@ -59,7 +73,7 @@ async function onSetup(ev) {
   try {
     currentUser = await invoke('setup_root', { password: pw });
     form.reset();
-    await enterHome();
+    await enterApp();
   } catch (err) {
     $('setup-error').textContent = err.message;
   } finally {
@@ -79,7 +93,7 @@ async function onSignIn(ev) {
       password: /** @type {HTMLInputElement} */ ($('signin-password')).value,
     });
     form.reset();
-    await enterHome();
+    await enterApp();
   } catch (err) {
     $('signin-error').textContent = err.message;
     /** @type {HTMLInputElement} */ ($('signin-password')).value = '';
@@ -94,6 +108,9 @@ function toSignIn(noticeKey) {
   currentUser = null;
   clearCache();
   window.clearTimeout(idleTimer);
+  const d = /** @type {HTMLDialogElement|null} */ (document.getElementById('dialog'));
+  if (d && d.open) d.close();
+  $('view').replaceChildren();
   show('screen-signin');
   $('signin-notice').textContent = noticeKey ? t(noticeKey) : '';
 }
@@ -103,39 +120,48 @@ async function onSignOut() {
   toSignIn('signin.signed_out');
 }
 
-/** Renders the keys-out table from a key list (cached or fresh). */
-function renderKeysOut(keys) {
-  const out = keys.filter((k) => k.status === 'issued');
-  const body = $('keys-out-body');
-  body.replaceChildren(...out.map((k) => {
-    const tr = el('tr');
-    tr.append(el('td', {}, k.number), el('td', {}, k.name || ''), el('td', {}, k.holder_name || ''),
-      el('td', {}, localTime(k.due_back_at)));
-    return tr;
+/** The screens this user's role may open. */
+function allowedModules() {
+  return MODULES.filter((m) => RANK[currentUser.role] >= RANK[m.screen.minRole]);
+}
+
+function renderNav() {
+  const nav = $('nav');
+  nav.replaceChildren(...allowedModules().map((m, i) => {
+    const b = el('button', { type: 'button', class: 'nav-item', 'data-screen': m.screen.id, title: `Alt+${i + 1}` }, t(m.screen.navKey));
+    if (m.screen.id === currentScreen) b.setAttribute('aria-current', 'page');
+    b.addEventListener('click', () => openScreen(m.screen.id));
+    return b;
   }));
-  $('keys-out-table').hidden = out.length === 0;
-  $('keys-out-empty').hidden = out.length !== 0;
 }
 
-async function refreshHome() {
-  const [summary, data] = await Promise.all([invoke('home_summary'), loadData(currentUser)]);
-  $('stat-keys-total').textContent = String(summary.keys_total);
-  $('stat-keys-out').textContent = String(summary.keys_out);
-  $('stat-keys-overdue').textContent = String(summary.keys_overdue);
-  $('stat-persons-total').textContent = String(summary.persons_total);
-  renderKeysOut(data.keys);
+/** Called by screens after every change: re-syncs the cache from the core. */
+function changed() {
+  loadData(currentUser).catch(() => { /* a session error returns to sign-in */ });
 }
 
-async function enterHome() {
+/** @param {string} id */
+async function openScreen(id) {
+  const mod = allowedModules().find((m) => m.screen.id === id) || dashboard;
+  currentScreen = mod.screen.id;
+  renderNav();
+  const view = $('view');
+  try {
+    await mod.render(view, { user: currentUser, changed });
+  } catch (err) {
+    if (err instanceof AppError && ['session_expired', 'session_invalid', 'not_signed_in'].includes(err.code)) return;
+    view.replaceChildren(el('h1', {}, t(mod.screen.navKey)), el('p', { class: 'error', role: 'alert' }, err.message));
+  }
+}
+
+async function enterApp() {
   $('user-name').textContent = currentUser.username;
   $('user-role').textContent = `(${t(`role.${currentUser.role}`)})`;
-  show('screen-home');
-  const keys = cached('keys');
-  if (keys) renderKeysOut(keys);
+  show('screen-app');
   resetIdle();
-  try {
-    await refreshHome();
-  } catch { /* a session error returns to sign-in through onSessionEnded */ }
+  // The cache paints lists at once; loadData re-syncs it from the core.
+  changed();
+  await openScreen(currentScreen);
 }
 
 /** After timeout_seconds without input, ask the core: it ends the session and says so. */
@@ -153,10 +179,20 @@ async function start() {
   if (!localStorage.getItem('atslegas_lang')) setLanguage(status.language);
   else setLanguage(language());
   sel.value = language();
-  sel.addEventListener('change', () => {
+  const brand = () => {
+    // The product's name, and the site's when one is configured.
+    const site = status.site_name && status.site_name !== 'Atslegas' ? ` · ${status.site_name}` : '';
+    $('site-name').textContent = t('app.title') + site;
+  };
+  brand();
+  sel.addEventListener('change', async () => {
     setLanguage(sel.value);
-    if (currentUser) $('user-role').textContent = `(${t(`role.${currentUser.role}`)})`;
+    brand();
     updateStrength();
+    if (currentUser) {
+      $('user-role').textContent = `(${t(`role.${currentUser.role}`)})`;
+      await openScreen(currentScreen);
+    }
   });
   timeoutSeconds = status.timeout_seconds || 3600;
 
@@ -164,8 +200,19 @@ async function start() {
   $('setup-password').addEventListener('input', updateStrength);
   $('signin-form').addEventListener('submit', onSignIn);
   $('sign-out').addEventListener('click', onSignOut);
-  $('reload').addEventListener('click', () => refreshHome().catch(() => {}));
+  $('reload').addEventListener('click', async () => {
+    await loadData(currentUser);
+    await openScreen(currentScreen);
+    toast(t('common.reloaded'));
+  });
   ['keydown', 'pointerdown'].forEach((e) => document.addEventListener(e, resetIdle, { passive: true }));
+  document.addEventListener('keydown', (e) => {
+    // Alt+1..9 opens the n-th screen: keyboard only, no mouse needed.
+    if (!currentUser || !e.altKey || document.querySelector('dialog[open]')) return;
+    const n = Number(e.key);
+    const mods = allowedModules();
+    if (n >= 1 && n <= mods.length) { e.preventDefault(); openScreen(mods[n - 1].screen.id); }
+  });
   onSessionEnded((err) => {
     if (currentUser) toSignIn(err.code === 'session_expired' ? 'signin.timed_out' : undefined);
   });
@@ -178,7 +225,7 @@ async function start() {
     show('screen-setup');
   } else if (status.user) {
     currentUser = status.user;
-    await enterHome();
+    await enterApp();
   } else {
     show('screen-signin');
   }

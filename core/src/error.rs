@@ -177,7 +177,15 @@ impl Error {
             } => {
                 json!({"path": path, "line": line, "column": column, "key": key, "reason": reason})
             }
-            Error::Invalid { field, .. } => json!({ "field": field }),
+            Error::Invalid { field, reason } => json!({ "field": field, "reason": reason }),
+            Error::PersonNotActive { person } => json!({ "person": person }),
+            Error::KeyIsOut { key, holder } => json!({"key": key, "holder": holder}),
+            Error::PersonHoldsKeys { person, count } => json!({"person": person, "count": count}),
+            Error::NotDeleted { what, id } => json!({"what": what, "id": id}),
+            Error::SessionExpired { timeout_seconds } => {
+                json!({ "timeout_seconds": timeout_seconds })
+            }
+            Error::WeakPassword { reason } => json!({ "reason": reason }),
             Error::Duplicate { field, value, .. } => json!({"field": field, "value": value}),
             Error::KeyAlreadyIssued { key, holder } => json!({"key": key, "holder": holder}),
             Error::KeyNotIssued { key, status } | Error::KeyNotAvailable { key, status } => {

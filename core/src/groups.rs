@@ -205,14 +205,46 @@ pub fn add_members(
     group: &str,
     person_codes: &[String],
 ) -> Result<Group> {
+    let refs: Vec<PersonKey> = person_codes
+        .iter()
+        .map(|c| PersonKey::Code(c.clone()))
+        .collect();
+    add_members_raw(store, actor, group, &refs)
+}
+
+/// Adds persons (by id, as the window picks them) to the group (admins).
+pub fn add_member_ids(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    person_ids: &[i64],
+) -> Result<Group> {
+    let refs: Vec<PersonKey> = person_ids.iter().map(|i| PersonKey::Id(*i)).collect();
+    add_members_raw(store, actor, group, &refs)
+}
+
+enum PersonKey {
+    Id(i64),
+    Code(String),
+}
+
+fn add_members_raw(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    refs: &[PersonKey],
+) -> Result<Group> {
     store.write(actor, Role::Admin, "manage groups", |tx, now| {
         let g = find(tx, group)?;
         let mut ins = tx.prepare_cached(
             "INSERT OR IGNORE INTO group_members (group_id, person_id) VALUES (?1, ?2)",
         )?;
         let mut added = Vec::new();
-        for code in person_codes {
-            let p = crate::persons::find_by_code(tx, code)?;
+        for r in refs {
+            let p = match r {
+                PersonKey::Id(id) => crate::persons::get(tx, *id)?,
+                PersonKey::Code(c) => crate::persons::find_by_code(tx, c)?,
+            };
             if p.deleted_at.is_some() {
                 return Err(Error::PersonNotActive { person: p.label() });
             }

@@ -272,8 +272,45 @@ pub struct KeyQuery {
 
 const STATUSES: &[&str] = &["available", "issued", "lost", "retired"];
 
+/// The orders a key list offers (column name -> ORDER BY text).
+const SORTS: &[(&str, &str)] = &[
+    ("number", "length(k.number), k.number, k.id"),
+    ("-number", "length(k.number) DESC, k.number DESC, k.id DESC"),
+    ("name", "k.name COLLATE NOCASE, length(k.number), k.number"),
+    (
+        "-name",
+        "k.name COLLATE NOCASE DESC, length(k.number), k.number",
+    ),
+    ("status", "k.status, length(k.number), k.number"),
+    ("-status", "k.status DESC, length(k.number), k.number"),
+    (
+        "due",
+        "k.due_back_at IS NULL, k.due_back_at, length(k.number), k.number",
+    ),
+    (
+        "-due",
+        "k.due_back_at IS NULL, k.due_back_at DESC, length(k.number), k.number",
+    ),
+];
+
 /// Keys matching `q`, by number, paged in SQL.
 pub fn list(conn: &Connection, q: &KeyQuery) -> Result<Vec<Key>> {
+    list_sorted(conn, q, "number")
+}
+
+/// Like [`list`], in the order `sort` names: `number`, `name`, `status`, `due`, each with
+/// a leading `-` for descending.
+pub fn list_sorted(conn: &Connection, q: &KeyQuery, sort: &str) -> Result<Vec<Key>> {
+    let order = SORTS
+        .iter()
+        .find(|(k, _)| *k == sort)
+        .map(|(_, o)| *o)
+        .ok_or_else(|| {
+            Error::invalid(
+                "sort",
+                format!("\"{sort}\" is not a column to sort keys by"),
+            )
+        })?;
     if let Some(s) = &q.status {
         if !STATUSES.contains(&s.as_str()) {
             return Err(Error::invalid(
@@ -290,7 +327,7 @@ pub fn list(conn: &Connection, q: &KeyQuery) -> Result<Vec<Key>> {
             AND (?3 IS NULL OR k.holder_person_id = ?3)
             AND (?4 OR k.deleted_at IS NULL)
             AND (?7 IS NULL OR (k.status = 'issued' AND k.due_back_at < ?7))
-          ORDER BY length(k.number), k.number, k.id LIMIT ?5 OFFSET ?6"
+          ORDER BY {order} LIMIT ?5 OFFSET ?6"
     ))?;
     let rows = stmt.query_map(
         params![

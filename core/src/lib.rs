@@ -14,6 +14,7 @@
 //! - `getrandom`: session tokens and secrets straight from the OS.
 
 pub mod audit;
+pub mod backups;
 pub mod config;
 pub mod db;
 pub mod desk;

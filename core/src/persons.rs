@@ -291,17 +291,50 @@ pub struct PersonQuery {
     pub offset: Option<u32>,
 }
 
+/// The orders a person list offers (column name -> ORDER BY text).
+const SORTS: &[(&str, &str)] = &[
+    ("name", "full_name COLLATE NOCASE, id"),
+    ("-name", "full_name COLLATE NOCASE DESC, id DESC"),
+    ("code", "code COLLATE NOCASE, id"),
+    ("-code", "code COLLATE NOCASE DESC, id DESC"),
+    (
+        "department",
+        "department COLLATE NOCASE, full_name COLLATE NOCASE, id",
+    ),
+    (
+        "-department",
+        "department COLLATE NOCASE DESC, full_name COLLATE NOCASE, id",
+    ),
+];
+
 /// Persons matching `q`, by name, paged in SQL; search uses the FTS5 index.
 pub fn list(conn: &Connection, q: &PersonQuery) -> Result<Vec<Person>> {
+    list_sorted(conn, q, "name")
+}
+
+/// Like [`list`], in the order `sort` names: `name`, `code`, `department`, each with a
+/// leading `-` for descending.
+pub fn list_sorted(conn: &Connection, q: &PersonQuery, sort: &str) -> Result<Vec<Person>> {
+    let order = SORTS
+        .iter()
+        .find(|(k, _)| *k == sort)
+        .map(|(_, o)| *o)
+        .ok_or_else(|| {
+            Error::invalid(
+                "sort",
+                format!("\"{sort}\" is not a column to sort persons by"),
+            )
+        })?;
     let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
     let offset = i64::from(q.offset.unwrap_or(0));
     let deleted = q.include_deleted;
+    // Only constant texts (from SORTS) are put into the SQL; values are bound.
     let rows = match q.search.as_deref().and_then(crate::util::fts_query) {
         Some(fts) => {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM persons WHERE id IN (SELECT rowid FROM persons_fts WHERE persons_fts MATCH ?1)
                    AND (?2 OR deleted_at IS NULL)
-                 ORDER BY full_name COLLATE NOCASE, id LIMIT ?3 OFFSET ?4"
+                 ORDER BY {order} LIMIT ?3 OFFSET ?4"
             ))?;
             let rows = stmt.query_map(params![fts, deleted, limit, offset], from_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
@@ -310,11 +343,11 @@ pub fn list(conn: &Connection, q: &PersonQuery) -> Result<Vec<Person>> {
             // Two texts rather than "(?1 OR deleted_at IS NULL)", so the usual list reads
             // the partial name index in order and stops after one page.
             let sql = if deleted {
-                format!("SELECT {COLUMNS} FROM persons ORDER BY full_name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2")
+                format!("SELECT {COLUMNS} FROM persons ORDER BY {order} LIMIT ?1 OFFSET ?2")
             } else {
                 format!(
                     "SELECT {COLUMNS} FROM persons WHERE deleted_at IS NULL
-                     ORDER BY full_name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"
+                     ORDER BY {order} LIMIT ?1 OFFSET ?2"
                 )
             };
             let mut stmt = conn.prepare_cached(&sql)?;

@@ -1,11 +1,18 @@
-//! Tauri commands: glue only. Each takes the state, makes one core call, returns its
-//! result or its error. Roles are enforced by the core, not here.
+//! Tauri commands: glue only. Each takes the state, makes one core call as the signed-in
+//! actor, and returns its result or its error. Roles are enforced by the core, not here.
+//! Argument structs that the page sends are the shell's own (`*Args`), converted by hand
+//! into core types.
 
-use atslegas_core::keylog::{self, Summary};
-use atslegas_core::keys::{self, Key, KeyQuery};
-use atslegas_core::persons::{self, Person, PersonQuery};
+use atslegas_core::audit::{self, AuditEntry, AuditFilter};
+use atslegas_core::config::{self, SettingsChange};
+use atslegas_core::desk::{self, Match, Outcome};
+use atslegas_core::groups::{self, Group};
+use atslegas_core::keylog::{self, CalendarDay, IssueRequest, LogEntry, LogFilter, Summary};
+use atslegas_core::keys::{self, Key, KeyInput, KeyQuery};
+use atslegas_core::persons::{self, Person, PersonInput, PersonQuery};
 use atslegas_core::users::{self, User};
-use serde::Serialize;
+use atslegas_core::{backups, db, time, Role};
+use serde::{Deserialize, Serialize};
 use tauri::State;
 
 use crate::error::{CmdResult, CommandError};
@@ -41,6 +48,7 @@ pub fn app_status(state: State<'_, AppState>) -> AppStatus {
             }
         }
     };
+    let config = opened.config();
     let mut store = opened.store();
     let set_up = users::is_set_up(store.conn()).unwrap_or(false);
     let user = opened
@@ -52,9 +60,9 @@ pub fn app_status(state: State<'_, AppState>) -> AppStatus {
         startup_error: None,
         set_up,
         user,
-        language: opened.config.ui.language.clone(),
-        site_name: opened.config.site_name.clone(),
-        timeout_seconds: opened.config.client_sessions.timeout_seconds,
+        language: config.ui.language,
+        site_name: config.site_name,
+        timeout_seconds: config.client_sessions.timeout_seconds,
         data_dir,
     }
 }
@@ -93,56 +101,480 @@ pub fn sign_out(state: State<'_, AppState>) -> CmdResult<()> {
 
 #[tauri::command]
 pub fn home_summary(state: State<'_, AppState>) -> CmdResult<Summary> {
-    let opened = state.opened()?;
-    let mut store = opened.store();
-    opened.actor(&mut store)?;
-    Ok(keylog::summary(store.conn(), store.now())?)
+    state
+        .opened()?
+        .act(|s, _| keylog::summary(s.conn(), s.now()))
+}
+
+// ---------------------------------------------------------------- dashboard
+
+#[derive(Serialize)]
+pub struct Dashboard {
+    summary: Summary,
+    calendar: Vec<CalendarDay>,
+    /// Keys out now, the soonest due first (overdue ones on top).
+    keys_out: Vec<Key>,
+    last_verified_backup: Option<i64>,
+    remind_after_days: u32,
+    now: i64,
 }
 
 #[tauri::command]
-pub fn list_keys(
+pub fn dashboard(state: State<'_, AppState>, today: Option<String>) -> CmdResult<Dashboard> {
+    let opened = state.opened()?;
+    let remind_after_days = opened.config().backup.remind_after_days;
+    opened.act(|s, _| {
+        let today = match today {
+            Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .map_err(|_| atslegas_core::Error::invalid("today", "is not a date"))?,
+            None => chrono::Local::now().date_naive(),
+        };
+        let now = s.now();
+        let q = KeyQuery {
+            status: Some("issued".into()),
+            limit: Some(50),
+            ..Default::default()
+        };
+        Ok(Dashboard {
+            summary: keylog::summary(s.conn(), now)?,
+            calendar: keylog::calendar(s.conn(), today, &chrono::Local)?,
+            keys_out: keys::list_sorted(s.conn(), &q, "due")?,
+            last_verified_backup: backups::last_verified(s.conn())?,
+            remind_after_days,
+            now,
+        })
+    })
+}
+
+#[tauri::command]
+pub fn day_actions(state: State<'_, AppState>, start: i64, end: i64) -> CmdResult<Vec<LogEntry>> {
+    state
+        .opened()?
+        .act(|s, _| keylog::list_range(s.conn(), start, end, 1000, 0))
+}
+
+// ---------------------------------------------------------------- desk
+
+#[tauri::command]
+pub fn desk_lookup(
     state: State<'_, AppState>,
+    text: String,
+    person_chosen: bool,
+) -> CmdResult<Match> {
+    state
+        .opened()?
+        .act(|s, _| desk::lookup(s.conn(), &text, person_chosen))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanArgs {
+    key_number: String,
+    person_id: Option<i64>,
+    /// As typed: "2026-11-24T17:00" (local) or empty.
+    due: Option<String>,
+    comment: Option<String>,
+    override_reason: Option<String>,
+}
+
+#[tauri::command]
+pub fn desk_scan(state: State<'_, AppState>, args: ScanArgs) -> CmdResult<Outcome> {
+    state.opened()?.act(|s, a| {
+        let due_back_at = match args.due.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(time::parse_local("due_back_at", d)?),
+            None => None,
+        };
+        let req = IssueRequest {
+            due_back_at,
+            comment: args.comment,
+            override_reason: args.override_reason,
+        };
+        desk::scan_key(s, a, &args.key_number, args.person_id, &req)
+    })
+}
+
+// ---------------------------------------------------------------- keys
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ListArgs {
     search: Option<String>,
     status: Option<String>,
+    sort: Option<String>,
+    include_deleted: Option<bool>,
+    holder_person_id: Option<i64>,
     limit: Option<u32>,
     offset: Option<u32>,
-) -> CmdResult<Vec<Key>> {
-    let opened = state.opened()?;
-    let mut store = opened.store();
-    opened.actor(&mut store)?;
-    let q = KeyQuery {
-        status,
-        search,
-        limit,
-        offset,
-        ..Default::default()
-    };
-    Ok(keys::list(store.conn(), &q)?)
 }
 
 #[tauri::command]
-pub fn list_persons(
-    state: State<'_, AppState>,
-    search: Option<String>,
-    limit: Option<u32>,
-    offset: Option<u32>,
-) -> CmdResult<Vec<Person>> {
-    let opened = state.opened()?;
-    let mut store = opened.store();
-    opened.actor(&mut store)?;
-    let q = PersonQuery {
-        search,
-        limit,
-        offset,
-        ..Default::default()
-    };
-    Ok(persons::list(store.conn(), &q)?)
+pub fn list_keys(state: State<'_, AppState>, args: Option<ListArgs>) -> CmdResult<Vec<Key>> {
+    let a = args.unwrap_or_default();
+    state.opened()?.act(|s, _| {
+        let q = KeyQuery {
+            status: a.status.filter(|v| !v.is_empty()),
+            search: a.search,
+            holder_person_id: a.holder_person_id,
+            overdue_at: None,
+            include_deleted: a.include_deleted.unwrap_or(false),
+            limit: a.limit,
+            offset: a.offset,
+        };
+        keys::list_sorted(s.conn(), &q, a.sort.as_deref().unwrap_or("number"))
+    })
 }
+
+#[tauri::command]
+pub fn key_save(state: State<'_, AppState>, id: Option<i64>, input: KeyInput) -> CmdResult<Key> {
+    state.opened()?.act(|s, a| match id {
+        Some(id) => keys::update(s, a, id, &input),
+        None => keys::create(s, a, &input),
+    })
+}
+
+#[tauri::command]
+pub fn key_delete(state: State<'_, AppState>, id: i64) -> CmdResult<Key> {
+    state.opened()?.act(|s, a| keys::delete(s, a, id))
+}
+
+#[tauri::command]
+pub fn key_restore(state: State<'_, AppState>, id: i64) -> CmdResult<Key> {
+    state.opened()?.act(|s, a| keys::restore(s, a, id))
+}
+
+#[tauri::command]
+pub fn key_set_retired(state: State<'_, AppState>, id: i64, retired: bool) -> CmdResult<Key> {
+    state
+        .opened()?
+        .act(|s, a| keys::set_retired(s, a, id, retired))
+}
+
+#[tauri::command]
+pub fn key_history(
+    state: State<'_, AppState>,
+    id: i64,
+    offset: Option<u32>,
+) -> CmdResult<Vec<LogEntry>> {
+    state
+        .opened()?
+        .act(|s, _| keylog::key_history(s.conn(), id, 51, offset.unwrap_or(0)))
+}
+
+// ---------------------------------------------------------------- persons
+
+#[tauri::command]
+pub fn list_persons(state: State<'_, AppState>, args: Option<ListArgs>) -> CmdResult<Vec<Person>> {
+    let a = args.unwrap_or_default();
+    state.opened()?.act(|s, _| {
+        let q = PersonQuery {
+            search: a.search,
+            include_deleted: a.include_deleted.unwrap_or(false),
+            limit: a.limit,
+            offset: a.offset,
+        };
+        persons::list_sorted(s.conn(), &q, a.sort.as_deref().unwrap_or("name"))
+    })
+}
+
+#[tauri::command]
+pub fn person_save(
+    state: State<'_, AppState>,
+    id: Option<i64>,
+    input: PersonInput,
+) -> CmdResult<Person> {
+    state.opened()?.act(|s, a| match id {
+        Some(id) => persons::update(s, a, id, &input),
+        None => persons::create(s, a, &input),
+    })
+}
+
+#[tauri::command]
+pub fn person_delete(state: State<'_, AppState>, id: i64) -> CmdResult<Person> {
+    state.opened()?.act(|s, a| persons::delete(s, a, id))
+}
+
+#[tauri::command]
+pub fn person_restore(state: State<'_, AppState>, id: i64) -> CmdResult<Person> {
+    state.opened()?.act(|s, a| persons::restore(s, a, id))
+}
+
+#[derive(Serialize)]
+pub struct PersonDetail {
+    person: Person,
+    keys: Vec<Key>,
+    groups: Vec<Group>,
+    history: Vec<LogEntry>,
+}
+
+#[tauri::command]
+pub fn person_detail(state: State<'_, AppState>, id: i64) -> CmdResult<PersonDetail> {
+    state.opened()?.act(|s, _| {
+        let held = KeyQuery {
+            holder_person_id: Some(id),
+            limit: Some(1000),
+            ..Default::default()
+        };
+        let f = LogFilter {
+            person_id: Some(id),
+            limit: Some(50),
+            ..Default::default()
+        };
+        Ok(PersonDetail {
+            person: persons::get(s.conn(), id)?,
+            keys: keys::list(s.conn(), &held)?,
+            groups: groups::of_person(s.conn(), id)?,
+            history: keylog::search(s.conn(), &f)?,
+        })
+    })
+}
+
+// ---------------------------------------------------------------- groups
+
+#[tauri::command]
+pub fn list_groups(state: State<'_, AppState>) -> CmdResult<Vec<Group>> {
+    state.opened()?.act(|s, _| groups::list(s.conn()))
+}
+
+#[derive(Serialize)]
+pub struct GroupDetail {
+    members: Vec<Person>,
+    keys: Vec<Key>,
+}
+
+#[tauri::command]
+pub fn group_detail(state: State<'_, AppState>, id: i64) -> CmdResult<GroupDetail> {
+    state.opened()?.act(|s, _| {
+        Ok(GroupDetail {
+            members: groups::members(s.conn(), id)?,
+            keys: groups::allowed_keys(s.conn(), id)?,
+        })
+    })
+}
+
+#[tauri::command]
+pub fn group_save(
+    state: State<'_, AppState>,
+    original: Option<String>,
+    name: String,
+    description: Option<String>,
+) -> CmdResult<Group> {
+    state.opened()?.act(|s, a| match original {
+        Some(o) => groups::update(s, a, &o, &name, description.as_deref()),
+        None => groups::create(s, a, &name, description.as_deref()),
+    })
+}
+
+#[tauri::command]
+pub fn group_delete(state: State<'_, AppState>, name: String) -> CmdResult<()> {
+    state.opened()?.act(|s, a| groups::delete(s, a, &name))
+}
+
+#[tauri::command]
+pub fn group_allow(
+    state: State<'_, AppState>,
+    name: String,
+    keys: Vec<String>,
+    allow: bool,
+) -> CmdResult<Group> {
+    state.opened()?.act(|s, a| {
+        if allow {
+            groups::allow_keys(s, a, &name, &keys)
+        } else {
+            groups::disallow_keys(s, a, &name, &keys)
+        }
+    })
+}
+
+#[tauri::command]
+pub fn group_members(
+    state: State<'_, AppState>,
+    name: String,
+    person_ids: Vec<i64>,
+    add: bool,
+) -> CmdResult<Group> {
+    state.opened()?.act(|s, a| {
+        if add {
+            groups::add_member_ids(s, a, &name, &person_ids)
+        } else {
+            groups::remove_members(s, a, &name, &person_ids)
+        }
+    })
+}
+
+// ---------------------------------------------------------------- users
 
 #[tauri::command]
 pub fn list_users(state: State<'_, AppState>) -> CmdResult<Vec<User>> {
+    state.opened()?.act(|s, a| users::list(s.conn(), a))
+}
+
+#[tauri::command]
+pub fn user_create(
+    state: State<'_, AppState>,
+    username: String,
+    role: String,
+    password: String,
+) -> CmdResult<User> {
+    state.opened()?.act(|s, a| {
+        let role = Role::parse(&role)?;
+        users::add(s, a, &username, role, Some(&password))
+    })
+}
+
+#[tauri::command]
+pub fn user_update(
+    state: State<'_, AppState>,
+    username: String,
+    role: Option<String>,
+    active: Option<bool>,
+) -> CmdResult<User> {
+    state.opened()?.act(|s, a| {
+        let role = role.as_deref().map(Role::parse).transpose()?;
+        users::update(s, a, &username, role, active)
+    })
+}
+
+#[tauri::command]
+pub fn user_set_password(
+    state: State<'_, AppState>,
+    username: String,
+    password: String,
+) -> CmdResult<()> {
+    state
+        .opened()?
+        .act(|s, a| users::set_password(s, a, &username, &password))
+}
+
+// ---------------------------------------------------------------- logs
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyLogArgs {
+    start: Option<i64>,
+    end: Option<i64>,
+    key_number: Option<String>,
+    person_id: Option<i64>,
+    actor: Option<String>,
+    action: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+#[tauri::command]
+pub fn keylog_search(state: State<'_, AppState>, args: KeyLogArgs) -> CmdResult<Vec<LogEntry>> {
+    state.opened()?.act(|s, _| {
+        let key_id = match nonempty(args.key_number) {
+            Some(n) => Some(keys::find(s.conn(), &n)?.id),
+            None => None,
+        };
+        let f = LogFilter {
+            start: args.start,
+            end: args.end,
+            key_id,
+            person_id: args.person_id,
+            actor: nonempty(args.actor),
+            action: nonempty(args.action),
+            limit: args.limit,
+            offset: args.offset,
+        };
+        keylog::search(s.conn(), &f)
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditArgs {
+    component: Option<String>,
+    record_id: Option<String>,
+    actor: Option<String>,
+    operation: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+#[tauri::command]
+pub fn audit_search(state: State<'_, AppState>, args: AuditArgs) -> CmdResult<Vec<AuditEntry>> {
+    state.opened()?.act(|s, a| {
+        a.require(Role::Admin, "read the audit trail")?;
+        let f = AuditFilter {
+            component: nonempty(args.component),
+            record_id: nonempty(args.record_id),
+            actor: nonempty(args.actor),
+            operation: nonempty(args.operation),
+            since: args.since,
+            until: args.until,
+            limit: args.limit,
+            offset: args.offset,
+        };
+        audit::list(s.conn(), &f)
+    })
+}
+
+#[tauri::command]
+pub fn log_actors(state: State<'_, AppState>) -> CmdResult<Vec<String>> {
+    state.opened()?.act(|s, _| keylog::actors(s.conn()))
+}
+
+// ---------------------------------------------------------------- settings, about
+
+#[derive(Serialize)]
+pub struct Settings {
+    site_name: String,
+    language: String,
+    timeout_seconds: u64,
+    remind_after_days: u32,
+}
+
+#[tauri::command]
+pub fn settings_get(state: State<'_, AppState>) -> CmdResult<Settings> {
     let opened = state.opened()?;
-    let mut store = opened.store();
-    let actor = opened.actor(&mut store)?;
-    Ok(users::list(store.conn(), &actor)?)
+    opened.act(|_, _| Ok(()))?;
+    let c = opened.config();
+    Ok(Settings {
+        site_name: c.site_name,
+        language: c.ui.language,
+        timeout_seconds: c.client_sessions.timeout_seconds,
+        remind_after_days: c.backup.remind_after_days,
+    })
+}
+
+#[tauri::command]
+pub fn settings_update(state: State<'_, AppState>, change: SettingsChange) -> CmdResult<()> {
+    let opened = state.opened()?;
+    let current = opened.config();
+    let path = state.paths.config_file.clone();
+    let next = opened.act(|s, a| config::update_settings(s, a, &path, &current, &change))?;
+    *opened.config.write().unwrap_or_else(|p| p.into_inner()) = next;
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct About {
+    version: &'static str,
+    data_dir: String,
+    config_file: String,
+    database: String,
+    portable: bool,
+    health: db::Health,
+}
+
+#[tauri::command]
+pub fn about(state: State<'_, AppState>) -> CmdResult<About> {
+    let opened = state.opened()?;
+    let db_path = opened.config().db_path(&state.paths);
+    let health = opened.act(|s, _| db::health(s.conn(), &db_path))?;
+    Ok(About {
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: state.paths.data_dir.display().to_string(),
+        config_file: state.paths.config_file.display().to_string(),
+        database: db_path.display().to_string(),
+        portable: state.paths.portable,
+        health,
+    })
 }

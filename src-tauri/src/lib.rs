@@ -11,7 +11,7 @@ mod state;
 
 use std::path::PathBuf;
 
-use atslegas_core::config::{Config, Paths};
+use atslegas_core::config::Paths;
 
 /// The data directory given as `--data-dir DIR` (or `--data-dir=DIR`) on the command line.
 fn data_dir_arg() -> Option<PathBuf> {
@@ -28,8 +28,8 @@ fn data_dir_arg() -> Option<PathBuf> {
     None
 }
 
-fn init_logging(config: Option<&Config>) {
-    let level = match config.map(|c| c.log_level).unwrap_or(1) {
+fn init_logging(log_level: u8) {
+    let level = match log_level {
         0 => return,
         1 => tracing::Level::ERROR,
         _ => tracing::Level::DEBUG,
@@ -43,7 +43,7 @@ fn init_logging(config: Option<&Config>) {
 pub fn run() {
     let paths = Paths::resolve(data_dir_arg(), std::env::current_exe().ok());
     let app_state = state::AppState::open(paths);
-    init_logging(app_state.config());
+    init_logging(app_state.log_level());
 
     tauri::Builder::default()
         .manage(app_state)
@@ -53,9 +53,37 @@ pub fn run() {
             commands::sign_in,
             commands::sign_out,
             commands::home_summary,
+            commands::dashboard,
+            commands::day_actions,
+            commands::desk_lookup,
+            commands::desk_scan,
             commands::list_keys,
+            commands::key_save,
+            commands::key_delete,
+            commands::key_restore,
+            commands::key_set_retired,
+            commands::key_history,
             commands::list_persons,
+            commands::person_save,
+            commands::person_delete,
+            commands::person_restore,
+            commands::person_detail,
+            commands::list_groups,
+            commands::group_detail,
+            commands::group_save,
+            commands::group_delete,
+            commands::group_allow,
+            commands::group_members,
             commands::list_users,
+            commands::user_create,
+            commands::user_update,
+            commands::user_set_password,
+            commands::keylog_search,
+            commands::audit_search,
+            commands::log_actors,
+            commands::settings_get,
+            commands::settings_update,
+            commands::about,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Atslegas window");

@@ -3,7 +3,7 @@
 //! the database cannot be opened, the state keeps the error so the window can show it
 //! instead of crashing.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use atslegas_core::config::{Config, Paths};
 use atslegas_core::session::Sessions;
@@ -13,7 +13,7 @@ use atslegas_core::{Actor, Store};
 use crate::error::{CmdResult, CommandError};
 
 pub struct Opened {
-    pub config: Config,
+    pub config: RwLock<Config>,
     pub store: Mutex<Store>,
     pub sessions: Sessions,
     /// The signed-in session; the page never sees the token.
@@ -35,7 +35,7 @@ impl AppState {
             // their audit row.
             sessions.sweep_expired(&mut store)?;
             Ok(Opened {
-                config,
+                config: RwLock::new(config),
                 store: Mutex::new(store),
                 sessions,
                 token: Mutex::new(None),
@@ -45,8 +45,12 @@ impl AppState {
         AppState { paths, opened }
     }
 
-    pub fn config(&self) -> Option<&Config> {
-        self.opened.as_ref().ok().map(|o| &o.config)
+    /// The configured log level (1, errors, when the configuration could not be read).
+    pub fn log_level(&self) -> u8 {
+        self.opened
+            .as_ref()
+            .map(|o| o.config().log_level)
+            .unwrap_or(1)
     }
 
     pub fn opened(&self) -> CmdResult<&Opened> {
@@ -55,6 +59,14 @@ impl AppState {
 }
 
 impl Opened {
+    /// A copy of the current configuration.
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock leaves the store usable: every write is a
         // transaction that was rolled back.
@@ -79,5 +91,15 @@ impl Opened {
                 Err(e.into())
             }
         }
+    }
+
+    /// Runs `f` as the signed-in actor: the glue of almost every command.
+    pub fn act<T>(
+        &self,
+        f: impl FnOnce(&mut Store, &Actor) -> atslegas_core::Result<T>,
+    ) -> CmdResult<T> {
+        let mut store = self.store();
+        let actor = self.actor(&mut store)?;
+        Ok(f(&mut store, &actor)?)
     }
 }

@@ -115,7 +115,7 @@ export class App {
   async byLabel(text) {
     return waitFor(async () => {
       const id = await this.exec(
-        `const l = [...document.querySelectorAll('label')].find(l => l.offsetParent && l.textContent.trim() === arguments[0]);
+        `const l = [...document.querySelectorAll('label')].find(l => l.offsetParent && l.textContent.trim().replace(/\\s*\\*$/, '') === arguments[0]);
          return l ? (l.htmlFor || (l.querySelector('input,select,textarea') || {}).id || null) : null;`, text);
       return id ? this.find('css selector', `#${id}`) : null;
     }, `a visible field labelled "${text}"`);
@@ -134,6 +134,26 @@ export class App {
   async type(elementId, text) {
     await this.req('POST', `/element/${elementId}/clear`, {});
     await this.req('POST', `/element/${elementId}/value`, { text });
+  }
+
+  /** Types into whatever has the focus, as a keyboard (or a barcode scanner) would. */
+  async keys(text) {
+    const active = await this.req('GET', '/element/active');
+    await this.req('POST', `/element/${active[ELEMENT]}/value`, { text });
+  }
+
+  /** The id attribute of the focused element. */
+  focusedId() {
+    return this.exec('return document.activeElement ? document.activeElement.id : null;');
+  }
+
+  /** Calls a core command from the page, as the UI does; resolves to {ok} or {refused} (the core's error). */
+  invoke(cmd, args = {}) {
+    return this.req('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1];
+        window.__TAURI__.core.invoke(arguments[0], arguments[1]).then(v => done({ ok: v }), e => done({ refused: e }));`,
+      args: [cmd, args],
+    });
   }
 
   async click(elementId) {

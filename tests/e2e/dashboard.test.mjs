@@ -1,0 +1,199 @@
+// End to end, the office admin's day in the real window: set up, add a group, a person
+// with a Latvian name and two keys through the screens; issue at the Desk with the
+// keyboard only; see it in "keys out" and today's calendar; be refused a double issue;
+// return it; search "berzins"; switch the language; sign out (the cache goes); and a
+// viewer cannot open Users. Screenshots of every screen go to tests/e2e/screenshots/.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, waitFor } from './webdriver.mjs';
+
+const PASSWORD = 'Zaļā-Tilta-Iela-7';
+const ENTER = '\uE007';
+
+/** Today's cell of the calendar strip, as {issued, returned} read from its label. */
+async function todayCounts(app) {
+  const label = await app.exec("return document.querySelector('.day.today').getAttribute('aria-label')");
+  const n = (word) => Number(new RegExp(`${word} (\\d+)`).exec(label)[1]);
+  return { issued: n('Izsniegti'), returned: n('Atgriezti') };
+}
+
+async function nav(app, text) {
+  await app.press(text);
+  await app.waitVisible('#view h1');
+  await waitFor(async () => (await app.text('#view h1')) === text, `the ${text} screen`);
+}
+
+test('an office day: setup, data, desk issue and return, calendar, search, language, roles', { timeout: 300000 }, async () => {
+  const app = await App.start({ name: 'dashboard' });
+  try {
+    await app.waitVisible('#screen-setup');
+    await app.fill('Jaunā parole', PASSWORD);
+    await app.fill('Atkārtojiet paroli', PASSWORD);
+    await app.press('Izveidot galveno lietotāju');
+    await app.waitVisible('#screen-app');
+    await app.waitVisible('.calendar');
+    assert.equal(await app.exec("return document.querySelectorAll('.calendar .day').length"), 37);
+    assert.match(await app.text('#keys-out-panel'), /neviena atslēga nav izsniegta/);
+    await app.screenshot('01-dashboard-empty');
+
+    // Keys: the empty state says what to do; add two keys.
+    await nav(app, 'Atslēgas');
+    await waitFor(async () => /pievienojiet pirmo/.test(await app.text('#view')), 'the empty state');
+    await app.screenshot('02-keys-empty');
+    for (const [number, room] of [['101', 'Telpa 204'], ['102', 'Arhīvs']]) {
+      await app.press('Jauna atslēga');
+      await app.fill('Numurs', number);
+      await app.fill('Telpa', room);
+      await app.press('Saglabāt');
+      await waitFor(async () => (await app.text('#view tbody') || '').includes(number), `key ${number} in the list`);
+    }
+    // A duplicate number is refused next to the field.
+    await app.press('Jauna atslēga');
+    await app.fill('Numurs', '101');
+    await app.press('Saglabāt');
+    await app.waitVisible('#f-number-error');
+    assert.match(await app.text('#f-number-error'), /101/);
+    await app.screenshot('03-keys-duplicate-refused');
+    await app.press('Atcelt');
+
+    // Persons: a Latvian name, with a code a scanner would read.
+    await nav(app, 'Personas');
+    await app.press('Jauna persona');
+    await app.fill('Vārds, uzvārds', 'Jānis Bērziņš');
+    await app.fill('Personas kods / darba nr.', 'E-1001');
+    await app.fill('Nodaļa', 'Grāmatvedība');
+    await app.press('Saglabāt');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('Jānis Bērziņš'), 'the person in the list');
+    await app.press('Jauna persona');
+    await app.fill('Vārds, uzvārds', 'Ģirts Ķēniņš');
+    await app.fill('Personas kods / darba nr.', 'E-1002');
+    await app.press('Saglabāt');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('Ģirts Ķēniņš'), 'the second person');
+    await app.screenshot('04-persons');
+
+    // Groups: the person may receive key 101 (not 102).
+    await nav(app, 'Grupas');
+    await app.press('Jauna grupa');
+    await app.fill('Nosaukums', 'Grāmatvedība');
+    await app.press('Saglabāt');
+    await app.waitVisible('#group-detail');
+    await app.fill('Pievienot personu (meklēt)', 'berz');
+    await app.press('+ Jānis Bērziņš (E-1001)');
+    await waitFor(async () => (await app.text('#group-members') || '').includes('Jānis Bērziņš'), 'the member');
+    await app.fill('Atļaut atslēgas (numuri)', '101');
+    await app.press('Atļaut');
+    await waitFor(async () => (await app.text('#group-keys') || '').includes('101'), 'the allowed key');
+    await app.screenshot('05-groups');
+
+    // Desk, keyboard only: person code, Enter, key number, Enter.
+    await nav(app, 'Izsniegšana');
+    assert.equal(await app.focusedId(), 'desk-input');
+    await app.keys(`E-1001${ENTER}`);
+    await waitFor(async () => (await app.text('#desk-person') || '').includes('Jānis Bērziņš'), 'the person chosen');
+    assert.equal(await app.focusedId(), 'desk-input');
+    await app.keys(`101${ENTER}`);
+    await waitFor(async () => /Izsniegta atslēga 101/.test(await app.text('#desk-message')), 'the issue confirmed');
+    assert.equal(await app.focusedId(), 'desk-input');
+    // Key 102 is outside the person's rights: refused inline, with what to do.
+    await app.keys(`102${ENTER}`);
+    await waitFor(async () => /nav tiesību/.test(await app.text('#desk-message')), 'the refusal');
+    await app.screenshot('06-desk-issued-and-refused');
+    await app.keys('\uE00C'); // Escape: finish with this person
+    await waitFor(async () => /nav izvēlēta/.test(await app.text('#desk-person')), 'no person chosen');
+
+    // Issuing the same key again (to someone else) is refused: it is out.
+    await app.keys(`E-1002${ENTER}`);
+    await waitFor(async () => (await app.text('#desk-person') || '').includes('Ģirts Ķēniņš'), 'the second person chosen');
+    await app.keys(`101${ENTER}`);
+    await waitFor(async () => /jau ir izsniegta: to tur Jānis Bērziņš/.test(await app.text('#desk-message')), 'the double-issue refusal');
+    await app.screenshot('07-desk-double-issue-refused');
+    await app.keys('\uE00C');
+
+    // Dashboard: the key is out and today's count says one issued.
+    await nav(app, 'Pārskats');
+    await waitFor(async () => (await app.text('#keys-out-panel') || '').includes('Jānis Bērziņš'), 'the key in keys out');
+    assert.equal(await app.text('#stat-keys-out .stat-value'), '1');
+    assert.deepEqual(await todayCounts(app), { issued: 1, returned: 0 });
+    assert.match(await app.text('#day-panel'), /101[\s\S]*Jānis Bērziņš[\s\S]*root/);
+    await app.screenshot('08-dashboard-key-out');
+
+    // The core refuses it too, whatever the page sends.
+    const again = await app.invoke('desk_scan', { args: { keyNumber: '101', personId: 2 } });
+    assert.equal(again.refused.code, 'key_already_issued');
+
+    // Return: scan the key with no person chosen.
+    await nav(app, 'Izsniegšana');
+    await app.keys(`101${ENTER}`);
+    await waitFor(async () => /Atgriezta atslēga 101/.test(await app.text('#desk-message')), 'the return confirmed');
+    await nav(app, 'Pārskats');
+    await waitFor(async () => (await todayCounts(app)).returned === 1, 'the returned count');
+    assert.deepEqual(await todayCounts(app), { issued: 1, returned: 1 });
+    await app.screenshot('08-dashboard-returned');
+
+    // Search without diacritics finds the Latvian name (in the core's index).
+    await nav(app, 'Personas');
+    await app.fill('Meklēt personas', 'berzins');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('Jānis Bērziņš'), 'the search result');
+    await app.fill('Meklēt personas', 'kalnins');
+    await waitFor(async () => /Personu vēl nav/.test(await app.text('#view')), 'no match');
+
+    // Logs: the key log and the audit trail with before/after.
+    await nav(app, 'Žurnāli');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('Atgriezts'), 'the key log');
+    await app.screenshot('09-logs-keylog');
+    await app.press('Audita žurnāls');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('return'), 'the audit trail');
+    await app.screenshot('10-logs-audit');
+
+    // Users: an admin adds a viewer.
+    await nav(app, 'Lietotāji');
+    await app.press('Jauns lietotājs');
+    await app.fill('Lietotājvārds', 'skatitajs');
+    await app.exec("document.getElementById('f-role').value = 'viewer'");
+    await app.fill('Parole', 'Skatītāja-Parole-1');
+    await app.press('Saglabāt');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('skatitajs'), 'the new user');
+    await app.screenshot('11-users');
+
+    // Settings and About.
+    await nav(app, 'Iestatījumi');
+    await waitFor(async () => /kārtībā/.test(await app.text('#about')), 'the health check');
+    await app.screenshot('12-settings-about');
+
+    // Switch the language: every visible label changes.
+    await app.exec("const s = document.getElementById('lang-select'); s.value = 'en'; s.dispatchEvent(new Event('change'));");
+    await waitFor(async () => (await app.text('#view h1')) === 'Settings', 'English');
+    assert.match(await app.text('#nav'), /Dashboard[\s\S]*Desk[\s\S]*Keys/);
+    await app.press('Dashboard');
+    await waitFor(async () => /Keys out now/.test(await app.text('#view')), 'the English dashboard');
+    await app.screenshot('13-dashboard-english');
+    await app.exec("const s = document.getElementById('lang-select'); s.value = 'lv'; s.dispatchEvent(new Event('change'));");
+
+    // Sign out: the cache is gone.
+    assert.notEqual(await app.exec("return localStorage.getItem('atslegas_keys_v1')"), null);
+    await app.press('Izrakstīties');
+    await app.waitVisible('#screen-signin');
+    const left = await app.exec(
+      "return ['atslegas_users_v1','atslegas_keys_v1','atslegas_persons_v1'].filter(k => localStorage.getItem(k) !== null)");
+    assert.deepEqual(left, []);
+
+    // A viewer sees no Users screen, and the core refuses the call anyway.
+    await app.fill('Lietotājvārds', 'skatitajs');
+    await app.fill('Parole', 'Skatītāja-Parole-1');
+    await app.press('Pierakstīties');
+    await app.waitVisible('#screen-app');
+    const navText = await app.text('#nav');
+    assert.doesNotMatch(navText, /Lietotāji/);
+    assert.doesNotMatch(navText, /Izsniegšana/);
+    const refused = await app.invoke('list_users');
+    assert.equal(refused.refused.code, 'not_allowed');
+    const issue = await app.invoke('desk_scan', { args: { keyNumber: '101', personId: 1 } });
+    assert.equal(issue.refused.code, 'not_allowed');
+    await nav(app, 'Atslēgas');
+    assert.equal(await app.exec("return [...document.querySelectorAll('button')].some(b => b.textContent === 'Jauna atslēga')"), false);
+    await app.screenshot('14-viewer-keys');
+  } finally {
+    await app.stop();
+  }
+});

@@ -1,0 +1,68 @@
+// Every text the page shows comes from both catalogues: a key used in the markup or in a
+// screen module that is missing in Latvian or English would show as a raw key.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const UI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui');
+const { CATALOGS } = await import(join(UI, 'i18n.js'));
+
+function sources() {
+  const files = ['index.html', ...readdirSync(UI).filter((f) => f.endsWith('.js')),
+    ...readdirSync(join(UI, 'screens')).map((f) => join('screens', f))];
+  return files.map((f) => [f, readFileSync(join(UI, f), 'utf8')]);
+}
+
+/** Keys named literally: data-i18n="k", t('k'), and the *Key: 'k' options of components. */
+function usedKeys() {
+  const keys = new Map();
+  const patterns = [
+    /data-i18n(?:-[a-z]+)?="([a-z_]+\.[a-z_.]+)"/g,
+    /\bt\('([a-z_]+\.[a-z_.]+)'/g,
+    /(?:labelKey|titleKey|submitKey|emptyKey|hintKey|navKey|confirmKey|noticeKey): '([a-z_]+\.[a-z_.]+)'/g,
+    /button\('([a-z_]+\.[a-z_.]+)'/g,
+    /(?:searchBox|field|select)\([^)]*?'([a-z_]+\.[a-z_]+)'/g,
+  ];
+  for (const [file, text] of sources()) {
+    for (const re of patterns) {
+      for (const m of text.matchAll(re)) keys.set(m[1], file);
+    }
+  }
+  return keys;
+}
+
+test('every key the page uses exists in Latvian and in English', () => {
+  const used = usedKeys();
+  assert.ok(used.size > 150, `found only ${used.size} keys: the scan is broken`);
+  const missing = [];
+  for (const [key, file] of used) {
+    for (const lang of ['lv', 'en']) {
+      if (!(key in CATALOGS[lang])) missing.push(`${lang}: ${key} (${file})`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
+test('both catalogues have the same keys, apart from translated error messages', () => {
+  const lv = Object.keys(CATALOGS.lv).filter((k) => !k.startsWith('err.'));
+  const en = Object.keys(CATALOGS.en).filter((k) => !k.startsWith('err.'));
+  assert.deepEqual(lv.filter((k) => !en.includes(k)), []);
+  assert.deepEqual(en.filter((k) => !lv.includes(k)), []);
+});
+
+test('status, action, role and component labels exist for every value the core sends', () => {
+  const values = {
+    status: ['available', 'issued', 'lost', 'retired', 'deleted', 'active', 'inactive'],
+    action: ['issued', 'returned', 'lost', 'found'],
+    role: ['admin', 'operator', 'viewer'],
+    component: ['keys', 'persons', 'groups', 'users', 'session', 'config', 'demo'],
+  };
+  for (const [prefix, list] of Object.entries(values)) {
+    for (const v of list) {
+      for (const lang of ['lv', 'en']) assert.ok(`${prefix}.${v}` in CATALOGS[lang], `${lang}: ${prefix}.${v}`);
+    }
+  }
+});

@@ -1,0 +1,315 @@
+// Building blocks shared by the screens: a paged, sortable table fed by the core; a form
+// dialog that shows the core's validation errors next to the field they name; a
+// confirmation dialog; and a status line. All DOM is built with createElement and
+// textContent, never from HTML strings.
+
+import { el, t } from './admin-common.js';
+
+/**
+ * @typedef {{labelKey: string, sort?: string, cell: (row: any) => (string|Node), className?: string}} Column
+ */
+
+/**
+ * A table whose rows come from the core one page at a time. `fetch` gets
+ * {limit, offset, sort} and returns rows; one extra row is asked for to know whether a
+ * next page exists, so no count of the whole table is needed.
+ * @param {{columns: Column[], fetch: (q: {limit: number, offset: number, sort?: string}) => Promise<any[]>,
+ *   emptyKey: string, pageSize?: number, sort?: string, caption?: string, rowClass?: (row: any) => string,
+ *   initial?: any[]|null}} opts
+ */
+export function pagedTable(opts) {
+  const pageSize = opts.pageSize || 50;
+  let offset = 0;
+  let sort = opts.sort;
+  let rows = [];
+  const wrap = el('div', { class: 'table-wrap' });
+  const table = el('table');
+  if (opts.caption) table.append(el('caption', { class: 'sr-only' }, opts.caption));
+  const thead = el('thead');
+  const tbody = el('tbody');
+  const empty = el('p', { class: 'empty' });
+  const pager = el('div', { class: 'pager' });
+  const prev = el('button', { type: 'button', class: 'secondary' });
+  const next = el('button', { type: 'button', class: 'secondary' });
+  const pageInfo = el('span', { class: 'muted' });
+  pager.append(prev, pageInfo, next);
+  table.append(thead, tbody);
+  wrap.append(table, empty, pager);
+
+  function header() {
+    const tr = el('tr');
+    for (const c of opts.columns) {
+      const th = el('th', { scope: 'col' });
+      if (c.sort) {
+        const active = sort === c.sort || sort === `-${c.sort}`;
+        const desc = sort === `-${c.sort}`;
+        th.setAttribute('aria-sort', active ? (desc ? 'descending' : 'ascending') : 'none');
+        const b = el('button', { type: 'button', class: 'th-sort' }, t(c.labelKey) + (active ? (desc ? ' ▼' : ' ▲') : ''));
+        b.addEventListener('click', () => {
+          sort = sort === c.sort ? `-${c.sort}` : c.sort;
+          offset = 0;
+          refresh();
+        });
+        th.append(b);
+      } else {
+        th.textContent = t(c.labelKey);
+      }
+      tr.append(th);
+    }
+    thead.replaceChildren(tr);
+  }
+
+  /** @param {any[]} got up to pageSize + 1 rows */
+  function paint(got) {
+    header();
+    rows = got.slice(0, pageSize);
+    tbody.replaceChildren(...rows.map((r) => {
+      const tr = el('tr', opts.rowClass ? { class: opts.rowClass(r) } : {});
+      for (const c of opts.columns) {
+        const td = el('td', c.className ? { class: c.className } : {});
+        const v = c.cell(r);
+        if (v instanceof Node) td.append(v); else td.textContent = v ?? '';
+        tr.append(td);
+      }
+      return tr;
+    }));
+    table.hidden = rows.length === 0;
+    empty.hidden = rows.length !== 0;
+    empty.textContent = t(opts.emptyKey);
+    prev.textContent = t('list.prev');
+    next.textContent = t('list.next');
+    prev.disabled = offset === 0;
+    next.disabled = got.length <= pageSize;
+    pager.hidden = offset === 0 && got.length <= pageSize;
+    pageInfo.textContent = t('list.page', { n: Math.floor(offset / pageSize) + 1 });
+  }
+
+  async function refresh() {
+    paint(await opts.fetch({ limit: pageSize + 1, offset, sort }));
+  }
+  // First paint from the cache (if the screen has one), then the core's answer replaces it.
+  if (opts.initial && opts.initial.length) paint(opts.initial);
+  prev.addEventListener('click', () => { offset = Math.max(0, offset - pageSize); refresh(); });
+  next.addEventListener('click', () => { offset += pageSize; refresh(); });
+
+  return {
+    element: wrap,
+    refresh,
+    /** Back to the first page (after the search changes). */
+    reset() { offset = 0; return refresh(); },
+    get rows() { return rows; },
+  };
+}
+
+/** The dialog element all dialogs share (one at a time). */
+function dialogHost() {
+  let d = /** @type {HTMLDialogElement} */ (document.getElementById('dialog'));
+  if (!d) {
+    d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'dialog', 'aria-modal': 'true' }));
+    document.body.append(d);
+  }
+  return d;
+}
+
+/**
+ * @typedef {{name: string, labelKey: string, type?: string, required?: boolean,
+ *   options?: {value: string, labelKey?: string, label?: string}[], hintKey?: string}} Field
+ */
+
+/**
+ * A modal form. `onSubmit(values)` calls the core; its error is shown next to the field
+ * the core names (details.field), or under the form. Resolves with onSubmit's result, or
+ * null when cancelled.
+ * @param {{titleKey: string, fields: Field[], values?: Record<string, any>, submitKey: string,
+ *   onSubmit: (v: Record<string, any>) => Promise<any>, extra?: Node}} opts
+ */
+export function formDialog(opts) {
+  const d = dialogHost();
+  return new Promise((resolve) => {
+    const form = el('form', { class: 'dialog-form', novalidate: '' });
+    const title = el('h2', { id: 'dialog-title' }, t(opts.titleKey));
+    d.setAttribute('aria-labelledby', 'dialog-title');
+    form.append(title);
+    if (opts.extra) form.append(opts.extra);
+    /** @type {Record<string, {input: HTMLInputElement|HTMLSelectElement|HTMLTextAreaElement, error: HTMLElement}>} */
+    const inputs = {};
+    for (const f of opts.fields) {
+      const id = `f-${f.name}`;
+      const row = el('div', { class: f.type === 'checkbox' ? 'field check' : 'field' });
+      const label = el('label', { for: id }, t(f.labelKey) + (f.required ? ' *' : ''));
+      let input;
+      if (f.type === 'select') {
+        input = el('select', { id, name: f.name });
+        for (const o of f.options || []) {
+          const opt = el('option', { value: o.value }, o.labelKey ? t(o.labelKey) : (o.label ?? o.value));
+          input.append(opt);
+        }
+      } else if (f.type === 'textarea') {
+        input = el('textarea', { id, name: f.name, rows: '3' });
+      } else {
+        input = el('input', { id, name: f.name, type: f.type || 'text' });
+        if (f.type === 'password') input.setAttribute('autocomplete', 'new-password');
+      }
+      const v = opts.values ? opts.values[f.name] : undefined;
+      if (f.type === 'checkbox') input.checked = v === undefined ? true : !!v;
+      else if (v !== undefined && v !== null) input.value = String(v);
+      const error = el('p', { class: 'field-error', id: `${id}-error`, role: 'alert' });
+      input.setAttribute('aria-describedby', `${id}-error`);
+      if (f.type === 'checkbox') row.append(input, label, error);
+      else row.append(label, input, error);
+      if (f.hintKey) row.append(el('p', { class: 'hint' }, t(f.hintKey)));
+      inputs[f.name] = { input, error };
+      form.append(row);
+    }
+    const formError = el('p', { class: 'error', role: 'alert' });
+    const buttons = el('div', { class: 'dialog-buttons' });
+    const cancel = el('button', { type: 'button', class: 'secondary' }, t('common.cancel'));
+    const submit = el('button', { type: 'submit' }, t(opts.submitKey));
+    buttons.append(cancel, submit);
+    form.append(formError, buttons);
+    d.replaceChildren(form);
+
+    const close = (result) => { d.close(); resolve(result); };
+    cancel.addEventListener('click', () => close(null));
+    d.oncancel = (e) => { e.preventDefault(); close(null); };
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      Object.values(inputs).forEach((i) => { i.error.textContent = ''; i.input.removeAttribute('aria-invalid'); });
+      formError.textContent = '';
+      const values = {};
+      for (const f of opts.fields) {
+        const inp = inputs[f.name].input;
+        values[f.name] = f.type === 'checkbox' ? /** @type {HTMLInputElement} */ (inp).checked : inp.value;
+      }
+      for (const f of opts.fields) {
+        if (f.required && f.type !== 'checkbox' && !String(values[f.name]).trim()) {
+          inputs[f.name].error.textContent = t('form.required');
+          inputs[f.name].input.setAttribute('aria-invalid', 'true');
+          inputs[f.name].input.focus();
+          return;
+        }
+      }
+      submit.disabled = true;
+      try {
+        close(await opts.onSubmit(values));
+      } catch (err) {
+        const field = err.details && err.details.field;
+        if (field && inputs[field]) {
+          inputs[field].error.textContent = err.message;
+          inputs[field].input.setAttribute('aria-invalid', 'true');
+          inputs[field].input.focus();
+        } else {
+          formError.textContent = err.message;
+        }
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    d.showModal();
+    const first = form.querySelector('input, select, textarea');
+    if (first) /** @type {HTMLElement} */ (first).focus();
+  });
+}
+
+/**
+ * Asks before something destructive. Resolves true when confirmed.
+ * @param {string} message already translated
+ * @param {string} confirmKey label of the confirming button
+ */
+export function confirmDialog(message, confirmKey) {
+  const d = dialogHost();
+  return new Promise((resolve) => {
+    const box = el('div', { class: 'dialog-form' });
+    box.append(el('h2', { id: 'dialog-title' }, t('confirm.title')), el('p', {}, message));
+    const buttons = el('div', { class: 'dialog-buttons' });
+    const no = el('button', { type: 'button', class: 'secondary' }, t('common.cancel'));
+    const yes = el('button', { type: 'button', class: 'danger' }, t(confirmKey));
+    buttons.append(no, yes);
+    box.append(buttons);
+    d.replaceChildren(box);
+    d.setAttribute('aria-labelledby', 'dialog-title');
+    const close = (v) => { d.close(); resolve(v); };
+    no.addEventListener('click', () => close(false));
+    yes.addEventListener('click', () => close(true));
+    d.oncancel = (e) => { e.preventDefault(); close(false); };
+    d.showModal();
+    no.focus();
+  });
+}
+
+/**
+ * Shows content (a table, details) in the dialog with a Close button.
+ * @param {string} title already translated
+ * @param {Node} content
+ */
+export function infoDialog(title, content) {
+  const d = dialogHost();
+  return new Promise((resolve) => {
+    const box = el('div', { class: 'dialog-form wide' });
+    const close = el('button', { type: 'button' }, t('common.close'));
+    const buttons = el('div', { class: 'dialog-buttons' });
+    buttons.append(close);
+    box.append(el('h2', { id: 'dialog-title' }, title), content, buttons);
+    d.replaceChildren(box);
+    d.setAttribute('aria-labelledby', 'dialog-title');
+    const done = () => { d.close(); resolve(undefined); };
+    close.addEventListener('click', done);
+    d.oncancel = (e) => { e.preventDefault(); done(); };
+    d.showModal();
+    close.focus();
+  });
+}
+
+/**
+ * A one-line status message at the bottom of the window.
+ * @param {string} text already translated
+ * @param {'ok'|'error'} [kind]
+ */
+export function toast(text, kind = 'ok') {
+  const box = document.getElementById('toast');
+  if (!box) return;
+  box.textContent = text;
+  box.className = `toast ${kind}`;
+  box.hidden = false;
+  window.clearTimeout(Number(box.dataset.timer || 0));
+  box.dataset.timer = String(window.setTimeout(() => { box.hidden = true; }, kind === 'error' ? 8000 : 4000));
+}
+
+/**
+ * A labelled search box that calls `onSearch` as the user types (debounced).
+ * @param {string} labelKey
+ * @param {(text: string) => void} onSearch
+ */
+export function searchBox(labelKey, onSearch) {
+  const id = `search-${labelKey.replace(/\W/g, '-')}`;
+  const wrap = el('div', { class: 'field inline' });
+  const label = el('label', { for: id }, t(labelKey));
+  const input = /** @type {HTMLInputElement} */ (el('input', { id, type: 'search', autocomplete: 'off', spellcheck: 'false' }));
+  let timer = 0;
+  input.addEventListener('input', () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => onSearch(input.value), 120);
+  });
+  wrap.append(label, input);
+  return { element: wrap, input };
+}
+
+/**
+ * A small button.
+ * @param {string} labelKey
+ * @param {() => void} onClick
+ * @param {string} [cls]
+ */
+export function button(labelKey, onClick, cls = 'secondary small') {
+  const b = el('button', { type: 'button', class: cls }, t(labelKey));
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/**
+ * A status badge with a translated label.
+ * @param {string} status available / issued / lost / retired / deleted
+ */
+export function statusBadge(status) {
+  return el('span', { class: `badge ${status}` }, t(`status.${status}`));
+}

@@ -1,0 +1,156 @@
+// Logs: the key log and the audit trail with their filters and paging. The audit view
+// shows what a change was before and after.
+
+import { el, invoke, localTime, t } from '../admin-common.js';
+import { button, infoDialog, pagedTable } from '../components.js';
+
+export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
+
+/** Local date input value ("2026-11-23") -> Unix seconds at local midnight. */
+function dayStart(v) {
+  return v ? Math.floor(new Date(`${v}T00:00:00`).getTime() / 1000) : null;
+}
+
+/** @param {string} id @param {string} labelKey @param {string} type */
+function field(id, labelKey, type = 'text') {
+  const wrap = el('div', { class: 'field inline' });
+  const input = /** @type {HTMLInputElement} */ (el('input', { id, type }));
+  wrap.append(el('label', { for: id }, t(labelKey)), input);
+  return { wrap, input };
+}
+
+/** @param {string} id @param {string} labelKey @param {{value: string, label: string}[]} options */
+function select(id, labelKey, options) {
+  const wrap = el('div', { class: 'field inline' });
+  const s = /** @type {HTMLSelectElement} */ (el('select', { id }));
+  options.forEach((o) => s.append(el('option', { value: o.value }, o.label)));
+  wrap.append(el('label', { for: id }, t(labelKey)), s);
+  return { wrap, input: s };
+}
+
+/** @param {any} v */
+function pretty(v) {
+  return v === null || v === undefined ? '—' : JSON.stringify(v, null, 2);
+}
+
+/**
+ * @param {HTMLElement} view
+ * @param {{user: {role: string}}} ctx
+ */
+export async function render(view, ctx) {
+  const admin = ctx.user.role === 'admin';
+  const tabs = el('div', { class: 'tabs', role: 'tablist' });
+  const panel = el('div', { role: 'tabpanel' });
+  const tabKey = el('button', { type: 'button', role: 'tab', id: 'tab-keylog' }, t('logs.keylog'));
+  const tabAudit = el('button', { type: 'button', role: 'tab', id: 'tab-audit' }, t('logs.audit'));
+  tabs.append(tabKey);
+  if (admin) tabs.append(tabAudit);
+
+  async function keyLog() {
+    tabKey.setAttribute('aria-selected', 'true');
+    tabAudit.setAttribute('aria-selected', 'false');
+    const actors = await invoke('log_actors');
+    const from = field('kl-from', 'logs.from', 'date');
+    const to = field('kl-to', 'logs.to', 'date');
+    const key = field('kl-key', 'logs.key');
+    const person = field('kl-person', 'logs.person');
+    const user = select('kl-user', 'logs.user', [{ value: '', label: t('logs.anyone') }, ...actors.map((a) => ({ value: a, label: a }))]);
+    const action = select('kl-action', 'logs.action', [{ value: '', label: t('logs.any_action') },
+      ...['issued', 'returned', 'lost', 'found'].map((a) => ({ value: a, label: t(`action.${a}`) }))]);
+    const error = el('p', { class: 'error', role: 'alert' });
+    const table = pagedTable({
+      caption: t('logs.keylog'),
+      columns: [
+        { labelKey: 'dash.col.time', cell: (r) => localTime(r.at) },
+        { labelKey: 'dash.col.action', cell: (r) => t(`action.${r.action}`) },
+        { labelKey: 'dash.col.key', cell: (r) => r.key_number, className: 'strong' },
+        { labelKey: 'dash.col.person', cell: (r) => r.person_name || '' },
+        { labelKey: 'dash.col.user', cell: (r) => r.user_name },
+        { labelKey: 'keys.due', cell: (r) => localTime(r.due_back_at) },
+        { labelKey: 'dash.col.comment', cell: (r) => [r.comment, r.override_reason && `${t('keys.override')}: ${r.override_reason}`].filter(Boolean).join(' · ') },
+      ],
+      fetch: async (q) => {
+        error.textContent = '';
+        let personId = null;
+        if (person.input.value.trim()) {
+          const m = await invoke('desk_lookup', { text: person.input.value, personChosen: false });
+          if (m.kind === 'person') personId = m.person.id;
+          else if (m.kind === 'candidates' && m.persons.length === 1) personId = m.persons[0].id;
+          else { error.textContent = t('logs.person_unknown'); return []; }
+        }
+        const end = dayStart(to.input.value);
+        return invoke('keylog_search', {
+          args: {
+            start: dayStart(from.input.value), end: end === null ? null : end + 86400,
+            keyNumber: key.input.value || null, personId, actor: user.input.value || null,
+            action: action.input.value || null, limit: q.limit, offset: q.offset,
+          },
+        }).catch((e) => { error.textContent = e.message; return []; });
+      },
+      emptyKey: 'logs.empty',
+    });
+    const filters = el('form', { class: 'toolbar filters' });
+    filters.append(from.wrap, to.wrap, key.wrap, person.wrap, user.wrap, action.wrap, el('button', { type: 'submit', class: 'secondary' }, t('logs.apply')));
+    filters.addEventListener('submit', (e) => { e.preventDefault(); table.reset(); });
+    [from, to, user, action].forEach((f) => f.input.addEventListener('change', () => table.reset()));
+    panel.replaceChildren(filters, error, table.element);
+    await table.refresh();
+  }
+
+  async function audit() {
+    tabKey.setAttribute('aria-selected', 'false');
+    tabAudit.setAttribute('aria-selected', 'true');
+    const from = field('au-from', 'logs.from', 'date');
+    const to = field('au-to', 'logs.to', 'date');
+    const component = select('au-component', 'logs.component', [{ value: '', label: t('logs.any_component') },
+      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'demo'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
+    const operation = field('au-operation', 'logs.operation');
+    const actor = field('au-actor', 'logs.user');
+    const record = field('au-record', 'logs.record');
+    const table = pagedTable({
+      caption: t('logs.audit'),
+      columns: [
+        { labelKey: 'dash.col.time', cell: (r) => localTime(r.at) },
+        { labelKey: 'logs.user', cell: (r) => r.actor },
+        { labelKey: 'logs.component', cell: (r) => t(`component.${r.component}`) },
+        { labelKey: 'logs.record', cell: (r) => r.record_id || '' },
+        { labelKey: 'logs.operation', cell: (r) => r.operation, className: 'strong' },
+        { labelKey: 'common.actions', cell: (r) => button('logs.show_change', () => showChange(r)), className: 'actions' },
+      ],
+      fetch: (q) => {
+        const end = dayStart(to.input.value);
+        return invoke('audit_search', {
+          args: {
+            component: component.input.value || null, operation: operation.input.value || null,
+            actor: actor.input.value || null, recordId: record.input.value || null,
+            since: dayStart(from.input.value), until: end === null ? null : end + 86399,
+            limit: q.limit, offset: q.offset,
+          },
+        });
+      },
+      emptyKey: 'logs.empty',
+    });
+    const filters = el('form', { class: 'toolbar filters' });
+    filters.append(from.wrap, to.wrap, component.wrap, operation.wrap, actor.wrap, record.wrap, el('button', { type: 'submit', class: 'secondary' }, t('logs.apply')));
+    filters.addEventListener('submit', (e) => { e.preventDefault(); table.reset(); });
+    [from, to, component].forEach((f) => f.input.addEventListener('change', () => table.reset()));
+    panel.replaceChildren(filters, table.element);
+    await table.refresh();
+  }
+
+  /** @param {any} r */
+  function showChange(r) {
+    const box = el('div', { class: 'two-col diff' });
+    const before = el('section', {});
+    before.append(el('h3', {}, t('logs.before')), el('pre', { id: 'audit-before' }, pretty(r.before)));
+    const after = el('section', {});
+    after.append(el('h3', {}, t('logs.after')), el('pre', { id: 'audit-after' }, pretty(r.after)));
+    box.append(before, after);
+    return infoDialog(`${r.operation} · ${t(`component.${r.component}`)} ${r.record_id || ''} · ${localTime(r.at)}`, box);
+  }
+
+  tabKey.addEventListener('click', keyLog);
+  tabAudit.addEventListener('click', audit);
+  view.replaceChildren(el('h1', {}, t('nav.logs')), tabs, panel);
+  await keyLog();
+}

@@ -1,0 +1,130 @@
+// Persons (key holders): instant search ("berzins" finds "Bērziņš"), sort, paging,
+// create, edit, soft delete and restore, and a person's keys in hand, groups and history.
+
+import { cached, el, invoke, localTime, t } from '../admin-common.js';
+import { button, confirmDialog, formDialog, infoDialog, pagedTable, searchBox, statusBadge, toast } from '../components.js';
+
+export const screen = { id: 'persons', navKey: 'nav.persons', minRole: 'viewer' };
+
+const FIELDS = [
+  { name: 'full_name', labelKey: 'persons.name', required: true },
+  { name: 'code', labelKey: 'persons.code' },
+  { name: 'department', labelKey: 'persons.department' },
+  { name: 'phone', labelKey: 'persons.phone' },
+  { name: 'email', labelKey: 'persons.email', type: 'email' },
+  { name: 'badge', labelKey: 'persons.badge' },
+  { name: 'notes', labelKey: 'persons.notes', type: 'textarea' },
+  { name: 'active', labelKey: 'persons.active', type: 'checkbox' },
+];
+
+/** @param {any} p */
+async function showDetail(p) {
+  const d = await invoke('person_detail', { id: p.id });
+  const box = el('div', { class: 'detail' });
+  const facts = el('dl', { class: 'facts' });
+  for (const [k, v] of [['persons.code', d.person.code], ['persons.department', d.person.department],
+    ['persons.phone', d.person.phone], ['persons.email', d.person.email], ['persons.badge', d.person.badge],
+    ['persons.notes', d.person.notes]]) {
+    if (v) facts.append(el('dt', {}, t(k)), el('dd', {}, v));
+  }
+  box.append(facts);
+  box.append(el('h3', {}, t('persons.keys_in_hand')));
+  if (!d.keys.length) box.append(el('p', { class: 'empty' }, t('persons.no_keys')));
+  else {
+    const ul = el('ul', { id: 'person-keys' });
+    d.keys.forEach((k) => ul.append(el('li', {}, `${k.number}${k.name ? ` · ${k.name}` : ''}${k.due_back_at ? ` — ${t('keys.due')}: ${localTime(k.due_back_at)}` : ''}`)));
+    box.append(ul);
+  }
+  box.append(el('h3', {}, t('persons.groups')));
+  box.append(el('p', {}, d.groups.length ? d.groups.map((g) => g.name).join(', ') : t('persons.no_groups')));
+  box.append(el('h3', {}, t('persons.history')));
+  if (!d.history.length) box.append(el('p', { class: 'empty' }, t('persons.no_history')));
+  else {
+    const ul = el('ul', { class: 'history' });
+    d.history.forEach((h) => ul.append(el('li', {}, `${localTime(h.at)} — ${t(`action.${h.action}`)} ${h.key_number} (${h.user_name})`)));
+    box.append(ul);
+  }
+  await infoDialog(d.person.full_name, box);
+}
+
+/**
+ * @param {HTMLElement} view
+ * @param {{user: {role: string}, changed: () => void}} ctx
+ */
+export async function render(view, ctx) {
+  const canEdit = ctx.user.role !== 'viewer';
+  let search = '';
+  let includeDeleted = false;
+
+  const table = pagedTable({
+    caption: t('nav.persons'),
+    sort: 'name',
+    columns: [
+      { labelKey: 'persons.name', sort: 'name', cell: (r) => r.full_name, className: 'strong' },
+      { labelKey: 'persons.code', sort: 'code', cell: (r) => r.code || '' },
+      { labelKey: 'persons.department', sort: 'department', cell: (r) => r.department || '' },
+      { labelKey: 'persons.badge', cell: (r) => r.badge || '' },
+      { labelKey: 'persons.state', cell: (r) => statusBadge(r.deleted_at ? 'deleted' : (r.active ? 'active' : 'inactive')) },
+      { labelKey: 'common.actions', cell: actions, className: 'actions' },
+    ],
+    fetch: (q) => invoke('list_persons', { args: { ...q, search, includeDeleted } }),
+    initial: cached('persons'),
+    emptyKey: canEdit ? 'persons.empty_edit' : 'persons.empty',
+  });
+
+  async function act(fn, doneKey, vars) {
+    try {
+      await fn();
+      toast(t(doneKey, vars));
+      ctx.changed();
+      await table.refresh();
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  }
+
+  function actions(r) {
+    const box = el('div', { class: 'row-actions' });
+    box.append(button('common.details', () => showDetail(r)));
+    if (!canEdit) return box;
+    if (r.deleted_at) {
+      box.append(button('common.restore', () => act(() => invoke('person_restore', { id: r.id }), 'persons.restored', { name: r.full_name })));
+      return box;
+    }
+    box.append(button('common.edit', () => edit(r)));
+    box.append(button('common.delete', async () => {
+      if (await confirmDialog(t('persons.confirm_delete', { name: r.full_name }), 'common.delete')) {
+        await act(() => invoke('person_delete', { id: r.id }), 'persons.deleted', { name: r.full_name });
+      }
+    }, 'secondary small danger-text'));
+    return box;
+  }
+
+  async function edit(row) {
+    const saved = await formDialog({
+      titleKey: row ? 'persons.edit_title' : 'persons.new_title',
+      fields: FIELDS,
+      values: row || { active: true },
+      submitKey: 'common.save',
+      onSubmit: (v) => invoke('person_save', { id: row ? row.id : null, input: v }),
+    });
+    if (saved) {
+      toast(t('persons.saved', { name: saved.full_name }));
+      ctx.changed();
+      await table.refresh();
+    }
+  }
+
+  const toolbar = el('div', { class: 'toolbar' });
+  const sb = searchBox('persons.search', (v) => { search = v; table.reset(); });
+  const delWrap = el('div', { class: 'field check inline' });
+  const del = /** @type {HTMLInputElement} */ (el('input', { id: 'persons-deleted', type: 'checkbox' }));
+  del.addEventListener('change', () => { includeDeleted = del.checked; table.reset(); });
+  delWrap.append(del, el('label', { for: 'persons-deleted' }, t('common.show_deleted')));
+  toolbar.append(sb.element, delWrap);
+  if (canEdit) toolbar.append(button('persons.new', () => edit(null), 'primary'));
+
+  view.replaceChildren(el('h1', {}, t('nav.persons')), toolbar, table.element);
+  await table.refresh();
+  sb.input.focus();
+}

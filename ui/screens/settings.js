@@ -1,0 +1,92 @@
+// Settings (admins change them; everyone sees them) and About: version, where the data
+// is, and the database's health.
+
+import { el, invoke, setLanguage, t } from '../admin-common.js';
+import { toast } from '../components.js';
+
+export const screen = { id: 'settings', navKey: 'nav.settings', minRole: 'viewer' };
+
+/** @param {number} n */
+function size(n) {
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * @param {HTMLElement} view
+ * @param {{user: {role: string}, changed: () => void}} ctx
+ */
+export async function render(view, ctx) {
+  const admin = ctx.user.role === 'admin';
+  const [s, about] = await Promise.all([invoke('settings_get'), invoke('about')]);
+
+  const form = el('form', { class: 'card settings', novalidate: '' });
+  form.append(el('h2', {}, t('settings.title')));
+  const row = (id, labelKey, input, hintKey) => {
+    const w = el('div', { class: 'field' });
+    input.id = id;
+    w.append(el('label', { for: id }, t(labelKey)), input, el('p', { class: 'field-error', role: 'alert', id: `${id}-error` }));
+    if (hintKey) w.append(el('p', { class: 'hint' }, t(hintKey)));
+    form.append(w);
+    return input;
+  };
+  const site = row('set-site', 'settings.site_name', el('input', { type: 'text', value: s.site_name }));
+  const lang = row('set-language', 'settings.language', el('select'));
+  for (const l of ['lv', 'en']) lang.append(el('option', { value: l }, t(`lang.${l}`)));
+  lang.value = s.language;
+  const timeout = row('set-timeout', 'settings.timeout', el('input', { type: 'number', min: '1', max: '1440', value: String(Math.round(s.timeout_seconds / 60)) }), 'settings.timeout_hint');
+  const remind = row('set-remind', 'settings.remind', el('input', { type: 'number', min: '1', max: '365', value: String(s.remind_after_days) }));
+  const error = el('p', { class: 'error', role: 'alert' });
+  const save = el('button', { type: 'submit' }, t('common.save'));
+  form.append(error, save);
+  if (!admin) {
+    form.querySelectorAll('input, select, button').forEach((e) => { e.disabled = true; });
+    form.append(el('p', { class: 'hint' }, t('settings.admin_only')));
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    form.querySelectorAll('.field-error').forEach((e) => { e.textContent = ''; });
+    try {
+      await invoke('settings_update', {
+        change: {
+          site_name: site.value,
+          language: lang.value,
+          timeout_seconds: Math.round(Number(timeout.value) * 60),
+          remind_after_days: Number(remind.value),
+        },
+      });
+      setLanguage(lang.value);
+      document.getElementById('site-name').textContent = site.value && site.value !== 'Atslegas' ? `${t('app.title')} · ${site.value}` : t('app.title');
+      toast(t('settings.saved'));
+      ctx.changed();
+      await render(view, ctx);
+    } catch (err) {
+      const map = { site_name: 'set-site', language: 'set-language', timeout_seconds: 'set-timeout', remind_after_days: 'set-remind' };
+      const target = err.details && map[err.details.field];
+      if (target) document.getElementById(`${target}-error`).textContent = err.message;
+      else error.textContent = err.message;
+    }
+  });
+
+  const info = el('section', { class: 'card about', id: 'about' });
+  info.append(el('h2', {}, t('about.title')));
+  const dl = el('dl', { class: 'facts' });
+  const h = about.health;
+  for (const [k, v] of [
+    ['about.version', about.version],
+    ['about.data_dir', about.data_dir + (about.portable ? ` (${t('about.portable')})` : '')],
+    ['about.config_file', about.config_file],
+    ['about.database', about.database],
+    ['about.db_size', size(h.size_bytes + h.wal_bytes)],
+    ['about.schema', String(h.schema_version)],
+    ['about.sqlite', h.sqlite_version],
+    ['about.integrity', h.ok ? t('about.integrity_ok') : `${t('about.integrity_bad')}: ${h.integrity}`],
+  ]) {
+    dl.append(el('dt', {}, t(k)), el('dd', { class: k === 'about.integrity' ? (h.ok ? 'ok-text' : 'danger-text') : '' }, v));
+  }
+  info.append(dl);
+  const cols = el('div', { class: 'two-col' });
+  cols.append(form, info);
+  view.replaceChildren(el('h1', {}, t('nav.settings')), cols);
+}
