@@ -29,9 +29,10 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
     await app.fill('Jaunā parole', PASSWORD);
     await app.fill('Atkārtojiet paroli', PASSWORD);
     await app.press('Izveidot galveno lietotāju');
-    await app.waitVisible('#screen-home');
+    await app.waitVisible('#screen-app');
     assert.equal(await app.text('#user-name'), 'root');
-    assert.equal(await app.text('#stat-keys-total'), '0');
+    await app.waitVisible('#stat-keys-total');
+    assert.equal(await app.text('#stat-keys-total .stat-value'), '0');
     await app.screenshot('2-home-empty');
 
     // Data added behind the window's back (by the CLI on the same data folder) shows up
@@ -43,9 +44,9 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
     cli('issue', '101', '--to', 'E-1', '--override-reason', 'e2e');
     await app.press('Pārlādēt');
     await app.waitVisible('#keys-out-table');
-    assert.equal(await app.text('#stat-keys-total'), '2');
-    assert.equal(await app.text('#stat-keys-out'), '1');
-    assert.match(await app.text('#keys-out-body'), /101\s+Telpa 204\s+Jānis Bērziņš/);
+    assert.equal(await app.text('#stat-keys-total .stat-value'), '2');
+    assert.equal(await app.text('#stat-keys-out .stat-value'), '1');
+    assert.match(await app.text('#keys-out-table tbody'), /101 · Telpa 204\s+Jānis Bērziņš/);
     const cachedKeys = await app.exec("return JSON.parse(localStorage.getItem('atslegas_keys_v1')).length");
     assert.equal(cachedKeys, 2);
     await app.screenshot('3-home-with-data');
@@ -68,8 +69,9 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
     await app.fill('Lietotājvārds', 'root');
     await app.fill('Parole', PASSWORD);
     await app.press('Pierakstīties');
-    await app.waitVisible('#screen-home');
-    assert.equal(await app.text('#stat-keys-out'), '1');
+    await app.waitVisible('#screen-app');
+    await app.waitVisible('#stat-keys-out');
+    assert.equal(await app.text('#stat-keys-out .stat-value'), '1');
     await app.screenshot('5-home-after-sign-in');
 
     // Every step above is in the audit trail, and the chain verifies.
@@ -99,6 +101,32 @@ test('a malformed config.json is shown with its line and key, and is not overwri
     assert.match(msg, /log_level/);
     await app.screenshot('1-startup-error');
     assert.equal(readFileSync(join(dir, 'config.json'), 'utf8'), bad);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('after the inactivity timeout the window returns to sign-in and the core refuses the old session', { timeout: 120000 }, async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'atslegas-e2e-timeout-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ client_sessions: { timeout_seconds: 10 } }));
+  execFileSync(CLI, ['--data-dir', dir, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
+  const app = await App.start({ name: 'timeout', dataDir: dir });
+  try {
+    await app.waitVisible('#screen-signin');
+    await app.fill('Lietotājvārds', 'root');
+    await app.fill('Parole', PASSWORD);
+    await app.press('Pierakstīties');
+    await app.waitVisible('#screen-app');
+    // Nobody touches anything for longer than the timeout.
+    await app.waitVisible('#screen-signin', true, 30000);
+    assert.match(await app.text('#signin-notice'), /neaktivitātes dēļ/);
+    await app.screenshot('1-timed-out');
+    const refused = await app.invoke('home_summary');
+    assert.ok(refused.refused, 'the core refuses the expired session');
+    const audit = JSON.parse(execFileSync(CLI, ['--data-dir', dir, '--json', 'audit', 'list', '--operation', 'session_timeout'], { encoding: 'utf8' }));
+    assert.equal(audit.length, 1);
   } finally {
     await app.stop();
   }
