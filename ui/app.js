@@ -14,11 +14,12 @@ import * as groups from './screens/groups.js';
 import * as users from './screens/users.js';
 import * as logs from './screens/logs.js';
 import * as settings from './screens/settings.js';
+import * as backupScreen from './screens/backup.js';
 import { toast } from './components.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-app'];
-const MODULES = [dashboard, desk, keys, persons, groups, users, logs, settings];
+const MODULES = [dashboard, desk, keys, persons, groups, users, logs, backupScreen, settings];
 const RANK = { viewer: 0, operator: 1, admin: 2 };
 
 /** @type {{username: string, role: string} | null} */

@@ -5,6 +5,7 @@
 //! `clap` (derive) parses the arguments: it gives `--help`, typo suggestions and usage
 //! errors for free.
 
+mod backup_cmd;
 mod output;
 
 use std::io::Read;
@@ -12,7 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use atslegas_core::audit::AuditFilter;
+use atslegas_core::bench::{self, BenchOptions};
 use atslegas_core::config::{Config, Paths};
+use atslegas_core::demo::{self, DemoOptions};
 use atslegas_core::keylog::{IssueRequest, PersonRef};
 use atslegas_core::keys::{KeyInput, KeyQuery};
 use atslegas_core::persons::{PersonInput, PersonQuery};
@@ -24,8 +27,8 @@ use output::Out;
 
 const EXIT_CODES: &str =
     "Exit codes: 0 done; 1 unexpected failure (disk, database); 2 wrong arguments; \
-3 bad input or configuration; 4 not allowed or not signed in; 5 refused by a rule \
-(key already out, not out, no rights, ...); 7 `audit verify` found tampering.";
+3 bad input, configuration or a damaged backup; 4 not allowed or not signed in; 5 refused by a rule \
+(key already out, not out, no rights, ...); 6 wrong or missing backup passphrase; 7 `audit verify` found tampering.";
 
 #[derive(Parser)]
 #[command(name = "atslegas-cli", version, about = "Atslegas without a window: keys, persons, users, key log and audit trail.", after_help = EXIT_CODES)]
@@ -94,6 +97,37 @@ enum Command {
     Audit(AuditCmd),
     /// Where the data is, schema version and counts.
     Status,
+    /// Verified backups, restore, verify, list.
+    #[command(subcommand)]
+    Backup(backup_cmd::BackupCmd),
+    /// Fill an EMPTY register with realistic demo data (admins): persons, keys, groups and
+    /// years of key movements ending now. The defaults are the benchmark's reference data
+    /// set (SPEC §8).
+    Demo(DemoArgs),
+    /// Measure the core on a demo database (see `demo`) against SPEC §8's targets. It
+    /// issues and returns keys, so it refuses a database not made by `demo`.
+    Bench {
+        /// Calls per figure (issue and return: pairs).
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[arg(long, default_value_t = 10_000)]
+    persons: u64,
+    #[arg(long, default_value_t = 3_000)]
+    keys: u64,
+    /// Key-log rows in all (issued, returned, lost).
+    #[arg(long, default_value_t = 1_000_000)]
+    log_rows: u64,
+    /// Years of history, ending now.
+    #[arg(long, default_value_t = 5)]
+    years: u32,
+    /// The same seed gives the same names and pattern of movements.
+    #[arg(long, default_value_t = DemoOptions::default().seed)]
+    seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -278,7 +312,7 @@ enum AuditCmd {
 }
 
 /// A failure with the exit code it maps to.
-struct Failure {
+pub(crate) struct Failure {
     message: String,
     code: u8,
 }
@@ -288,6 +322,8 @@ impl From<Error> for Failure {
         let code = match e.code() {
             "invalid_input" | "config_invalid" | "weak_password" | "not_found" | "duplicate"
             | "newer_schema" | "not_set_up" | "already_set_up" | "not_deleted" => 3,
+            "corrupt_archive" | "newer_backup" => 3,
+            "wrong_passphrase" | "passphrase_required" => 6,
             "not_allowed"
             | "invalid_credentials"
             | "account_locked"
@@ -306,7 +342,7 @@ impl From<Error> for Failure {
     }
 }
 
-fn usage(message: impl Into<String>) -> Failure {
+pub(crate) fn usage(message: impl Into<String>) -> Failure {
     Failure {
         message: message.into(),
         code: 2,
@@ -737,11 +773,45 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
             }
         },
+        Command::Backup(cmd) => {
+            let loc = atslegas_core::backup::Locations {
+                database: config.db_path(&paths),
+                config_file: paths.config_file.clone(),
+                data_dir: paths.data_dir.clone(),
+            };
+            return backup_cmd::run(cmd, &mut store, &actor, &loc, &config, &out);
+        }
         Command::Status => {
             let s = keylog::summary(store.conn(), store.now())?;
             let v = atslegas_core::db::schema_version(store.conn())?;
             let set_up = users::is_set_up(store.conn())?;
             out.status(&paths, &config.db_path(&paths), v, set_up, &s);
+        }
+        Command::Demo(a) => {
+            let DemoArgs {
+                persons,
+                keys,
+                log_rows,
+                years,
+                seed,
+            } = a;
+            let opts = DemoOptions {
+                persons,
+                keys,
+                log_rows,
+                years,
+                seed,
+            };
+            let started = std::time::Instant::now();
+            let report = demo::generate(&mut store, &actor, &opts, &mut output::progress("demo"))?;
+            let elapsed = started.elapsed();
+            let db = config.db_path(&paths);
+            out.demo(&report, elapsed, &db);
+        }
+        Command::Bench { iterations } => {
+            let opts = BenchOptions { iterations };
+            let report = bench::run(&mut store, &actor, &opts, &mut output::progress("bench"))?;
+            out.bench(&report);
         }
     }
     Ok(0)

@@ -3,8 +3,13 @@
 
 use std::path::Path;
 
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
 use atslegas_core::audit::{AuditEntry, VerifyReport};
+use atslegas_core::bench::BenchReport;
 use atslegas_core::config::Paths;
+use atslegas_core::demo::DemoReport;
 use atslegas_core::groups::Group;
 use atslegas_core::keylog::{CalendarDay, LogEntry, Summary};
 use atslegas_core::keys::Key;
@@ -288,5 +293,110 @@ impl Out {
             s.keys_total, s.keys_out, s.keys_overdue, s.keys_lost
         );
         println!("Persons:        {}", s.persons_total);
+    }
+}
+
+/// A progress reporter for long work, on standard error only: a line that updates in
+/// place on a terminal, else one line per 10% (so logs of cron jobs stay short).
+pub fn progress(label: &'static str) -> impl FnMut(u64, u64) {
+    let tty = std::io::stderr().is_terminal();
+    let mut shown: Option<u64> = None;
+    move |done, total| {
+        let pct = (done.min(total) * 100).checked_div(total).unwrap_or(100);
+        let step = if tty { pct } else { pct / 10 * 10 };
+        if shown == Some(step) {
+            return;
+        }
+        shown = Some(step);
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let _ = write!(err, "\r{label}: {pct:3}%");
+            if pct == 100 {
+                let _ = writeln!(err);
+            }
+        } else {
+            let _ = writeln!(err, "{label}: {step}%");
+        }
+        let _ = err.flush();
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+impl Out {
+    pub fn demo(&self, r: &DemoReport, elapsed: Duration, db: &Path) {
+        let size = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+        if self.json {
+            return print_json(&json!({
+                "report": r, "seconds": elapsed.as_secs_f64(), "database": db, "db_bytes": size,
+            }));
+        }
+        println!(
+            "Demo data generated in {:.1} s: {} persons, {} keys, {} groups, {} key-log rows.",
+            elapsed.as_secs_f64(),
+            r.persons,
+            r.keys,
+            r.groups,
+            r.log_rows
+        );
+        println!(
+            "Keys out: {} ({} due in the next 30 days, {} overdue); {} lost, {} retired.",
+            r.keys_out, r.keys_due_soon, r.keys_overdue, r.keys_lost, r.keys_retired
+        );
+        println!("Database: {} ({})", db.display(), mib(size));
+    }
+
+    pub fn bench(&self, r: &BenchReport) {
+        if self.json {
+            return print_json(r);
+        }
+        if !r.optimized_build {
+            println!(
+                "WARNING: a debug build; build with --release for figures that mean anything."
+            );
+        }
+        println!(
+            "Data: {} persons, {} keys, {} key-log rows, {} audit rows, database {} ({} journal, synchronous={}).",
+            r.persons,
+            r.keys,
+            r.key_log_rows,
+            r.audit_rows,
+            mib(r.db_bytes.max(0) as u64),
+            r.journal_mode,
+            match r.synchronous {
+                0 => "OFF",
+                1 => "NORMAL",
+                2 => "FULL",
+                _ => "EXTRA",
+            }
+        );
+        let ms = |v: f64| format!("{v:.2}");
+        table(
+            &[
+                "FIGURE",
+                "N",
+                "P50 MS",
+                "P99 MS",
+                "MAX MS",
+                "TARGET (P99)",
+                "OK",
+            ],
+            r.figures
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.name.clone(),
+                        f.samples.to_string(),
+                        ms(f.p50_ms),
+                        ms(f.p99_ms),
+                        ms(f.max_ms),
+                        format!("< {} ms  {}", f.target_ms, f.target),
+                        if f.met { "yes" } else { "NO" }.into(),
+                    ]
+                })
+                .collect(),
+        );
     }
 }

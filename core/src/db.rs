@@ -13,7 +13,20 @@ pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Numbered migrations after the base schema: `(version it produces, SQL)`. Append only.
 /// The base schema produces version 1.
-const MIGRATIONS: &[(i64, &str)] = &[];
+const MIGRATIONS: &[(i64, &str)] = &[(2, MIGRATION_2_FILTER_INDEXES)];
+
+/// Version 2: indexes for the log screens' filters, found with `atslegas-cli bench` and
+/// `EXPLAIN QUERY PLAN` on the reference data set (docs/BENCHMARK.md; tests/query_plans.rs
+/// keeps them in use). Without them, filtering the key log by a user with few rows read
+/// the whole log (350 ms at 1M rows), and the audit list (newest first, by time) sorted
+/// every row of a component before showing one page. One record's audit history keeps
+/// its own index, now ending in the time so it is read in order too.
+const MIGRATION_2_FILTER_INDEXES: &str = "
+CREATE INDEX key_log_actor          ON key_log (actor, at);
+CREATE INDEX audit_component_at     ON audit_log (component, at);
+DROP INDEX audit_component;
+CREATE INDEX audit_component_record ON audit_log (component, record_id, at);
+";
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
@@ -110,6 +123,32 @@ mod tests {
         }
         let err = open(&path).unwrap_err();
         assert_eq!(err.code(), "newer_schema");
+    }
+
+    #[test]
+    fn a_version_1_database_gets_the_filter_indexes_of_version_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_SQL).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+        let index = |name: &str| -> bool {
+            conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+                == 1
+        };
+        assert!(index("key_log_actor"));
+        assert!(index("audit_component_at"));
+        assert!(index("audit_component_record"));
+        assert!(!index("audit_component"));
     }
 
     #[test]

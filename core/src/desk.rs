@@ -81,6 +81,18 @@ pub fn scan_key(
         let entry = keylog::return_key(store, actor, &key.number, req.comment.as_deref())?;
         return Ok(Outcome::Returned { entry });
     }
+    // A lost, retired or deleted key can be neither returned nor issued: say that, rather
+    // than asking for a person who could not take it either.
+    if key.deleted_at.is_some() || !matches!(key.status.as_str(), "available" | "issued") {
+        return Err(Error::KeyNotAvailable {
+            status: if key.deleted_at.is_some() {
+                "deleted".into()
+            } else {
+                key.status.clone()
+            },
+            key: key.number,
+        });
+    }
     let Some(pid) = person_id else {
         return Err(Error::invalid(
             "person",

@@ -122,6 +122,50 @@ pub enum Error {
     #[error("{person} still holds {count} key(s); take them back before deleting the person.")]
     PersonHoldsKeys { person: String, count: i64 },
 
+    /// The backup passphrase does not open the archive (the file itself may be fine).
+    #[error("The passphrase is wrong: it does not open this backup. Check it (letters, case, dashes) and try again; the backup file was not changed.")]
+    WrongPassphrase,
+
+    /// The backup is encrypted and no passphrase was given.
+    #[error("This backup is encrypted: give its passphrase (the recovery passphrase shown when it was made).")]
+    PassphraseRequired,
+
+    /// A backup archive is damaged, truncated, or not an Atslegas backup.
+    #[error("The backup {file} is damaged or not an Atslegas backup ({entry}: {reason}). Nothing was changed; use another backup.")]
+    CorruptArchive {
+        file: String,
+        entry: String,
+        reason: String,
+    },
+
+    /// A backup made by a newer Atslegas (its schema is newer than this one knows).
+    #[error("The backup {file} was made by a newer Atslegas (schema {found}; this one knows up to {supported}). Install the newer Atslegas to restore it.")]
+    NewerBackup {
+        file: String,
+        found: i64,
+        supported: i64,
+    },
+
+    /// Not enough room on the destination.
+    #[error("Not enough free space on {path}: the backup needs about {needed} bytes, {available} are free. Free some space or choose another drive.")]
+    NoSpace {
+        path: PathBuf,
+        needed: u64,
+        available: u64,
+    },
+
+    /// The file would be larger than the destination file system allows (FAT32: 4 GiB).
+    #[error("The backup would be {size} bytes, larger than the 4 GiB a FAT32 drive can hold in one file. Use a drive formatted as exFAT or NTFS.")]
+    TooLargeForFat32 { size: u64 },
+
+    /// A backup or restore step failed; nothing that existed before was harmed.
+    #[error("The {step} step failed: {reason}. Earlier backups and the live data are untouched.")]
+    BackupFailed { step: String, reason: String },
+
+    /// The user cancelled long work; nothing was changed.
+    #[error("Cancelled. Nothing was changed.")]
+    Cancelled,
+
     /// Restore refused: the record is not deleted.
     #[error("{what} \"{id}\" is not deleted, so there is nothing to restore.")]
     NotDeleted { what: &'static str, id: String },
@@ -156,6 +200,14 @@ impl Error {
             Error::KeyIsOut { .. } => "key_is_out",
             Error::PersonHoldsKeys { .. } => "person_holds_keys",
             Error::NotDeleted { .. } => "not_deleted",
+            Error::WrongPassphrase => "wrong_passphrase",
+            Error::PassphraseRequired => "passphrase_required",
+            Error::CorruptArchive { .. } => "corrupt_archive",
+            Error::NewerBackup { .. } => "newer_backup",
+            Error::NoSpace { .. } => "no_space",
+            Error::TooLargeForFat32 { .. } => "too_large_for_fat32",
+            Error::BackupFailed { .. } => "backup_failed",
+            Error::Cancelled => "cancelled",
         }
     }
 
@@ -186,6 +238,28 @@ impl Error {
                 json!({ "timeout_seconds": timeout_seconds })
             }
             Error::WeakPassword { reason } => json!({ "reason": reason }),
+            Error::CorruptArchive {
+                file,
+                entry,
+                reason,
+            } => {
+                json!({"file": file, "entry": entry, "reason": reason})
+            }
+            Error::NewerBackup {
+                file,
+                found,
+                supported,
+            } => {
+                json!({"file": file, "found": found, "supported": supported})
+            }
+            Error::NoSpace {
+                path,
+                needed,
+                available,
+            } => {
+                json!({"path": path, "needed": needed, "available": available})
+            }
+            Error::BackupFailed { step, reason } => json!({"step": step, "reason": reason}),
             Error::Duplicate { field, value, .. } => json!({"field": field, "value": value}),
             Error::KeyAlreadyIssued { key, holder } => json!({"key": key, "holder": holder}),
             Error::KeyNotIssued { key, status } | Error::KeyNotAvailable { key, status } => {

@@ -313,6 +313,19 @@ fn day_start<Tz: TimeZone>(tz: &Tz, date: NaiveDate) -> i64 {
         })
 }
 
+/// The calendar's one query. `?1` is a JSON array of `[start, end)` pairs, one per day.
+/// The key-log counts read the `(action, at)` index; the due count names `keys_due`
+/// because without statistics the planner prefers `keys_status` and then reads every key
+/// that is out once per day (10-16 ms instead of 0.2 on the reference data set).
+pub const CALENDAR_SQL: &str = "WITH d(i, s, e) AS (
+        SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))
+     SELECT d.i,
+        (SELECT count(*) FROM key_log WHERE action = 'issued' AND at >= d.s AND at < d.e),
+        (SELECT count(*) FROM key_log WHERE action = 'returned' AND at >= d.s AND at < d.e),
+        (SELECT count(*) FROM keys INDEXED BY keys_due
+          WHERE status = 'issued' AND due_back_at >= d.s AND due_back_at < d.e AND deleted_at IS NULL)
+     FROM d ORDER BY d.i";
+
 /// The 37-day strip around `today` in the time zone `tz`: per local day, the keys issued
 /// and returned, and the keys out now that are due that day. One aggregate query over
 /// the `(action, at)` and `due_back_at` indexes.
@@ -328,15 +341,7 @@ pub fn calendar<Tz: TimeZone>(
     let json_bounds =
         serde_json::to_string(&bounds.windows(2).map(|w| [w[0], w[1]]).collect::<Vec<_>>())
             .expect("numbers serialise");
-    let mut stmt = conn.prepare_cached(
-        "WITH d(i, s, e) AS (
-            SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))
-         SELECT d.i,
-            (SELECT count(*) FROM key_log WHERE action = 'issued' AND at >= d.s AND at < d.e),
-            (SELECT count(*) FROM key_log WHERE action = 'returned' AND at >= d.s AND at < d.e),
-            (SELECT count(*) FROM keys WHERE status = 'issued' AND due_back_at >= d.s AND due_back_at < d.e AND deleted_at IS NULL)
-         FROM d ORDER BY d.i",
-    )?;
+    let mut stmt = conn.prepare_cached(CALENDAR_SQL)?;
     let rows = stmt.query_map([json_bounds], |r| {
         let i: i64 = r.get(0)?;
         Ok((i as usize, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -404,8 +409,16 @@ pub struct LogFilter {
 }
 
 /// Key-log rows matching `f`, newest first, paged in SQL. Each filter narrows through an
-/// index (`at`, `key_id`, `person_id`, `action`).
+/// index (`at`, `key_id`, `person_id`, `actor`, `action`).
 pub fn search(conn: &Connection, f: &LogFilter) -> Result<Vec<LogEntry>> {
+    let (sql, args) = search_sql(f);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The SQL [`search`] runs for `f`, with its parameters (the query-plan tests read it).
+pub fn search_sql(f: &LogFilter) -> (String, Vec<rusqlite::types::Value>) {
     // Only constant clause texts are appended; every value is a bound parameter.
     let mut sql = format!("{SELECT} WHERE 1=1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
@@ -434,9 +447,7 @@ pub fn search(conn: &Connection, f: &LogFilter) -> Result<Vec<LogEntry>> {
     sql.push_str(" ORDER BY l.at DESC, l.id DESC LIMIT ? OFFSET ?");
     args.push(i64::from(f.limit.unwrap_or(100).clamp(1, 1000)).into());
     args.push(i64::from(f.offset.unwrap_or(0)).into());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    (sql, args)
 }
 
 /// The distinct names that appear as "who did it" in the key log (for the filter list).

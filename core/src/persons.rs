@@ -315,6 +315,16 @@ pub fn list(conn: &Connection, q: &PersonQuery) -> Result<Vec<Person>> {
 /// Like [`list`], in the order `sort` names: `name`, `code`, `department`, each with a
 /// leading `-` for descending.
 pub fn list_sorted(conn: &Connection, q: &PersonQuery, sort: &str) -> Result<Vec<Person>> {
+    let (sql, args) = list_sql(q, sort)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The SQL [`list_sorted`] runs for `q` in the order `sort` names, with its parameters
+/// (the query-plan tests read it). Only constant texts go into the
+/// SQL; values are bound.
+pub fn list_sql(q: &PersonQuery, sort: &str) -> Result<(String, Vec<rusqlite::types::Value>)> {
     let order = SORTS
         .iter()
         .find(|(k, _)| *k == sort)
@@ -327,35 +337,29 @@ pub fn list_sorted(conn: &Connection, q: &PersonQuery, sort: &str) -> Result<Vec
         })?;
     let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
     let offset = i64::from(q.offset.unwrap_or(0));
-    let deleted = q.include_deleted;
-    // Only constant texts (from SORTS) are put into the SQL; values are bound.
-    let rows = match q.search.as_deref().and_then(crate::util::fts_query) {
-        Some(fts) => {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM persons WHERE id IN (SELECT rowid FROM persons_fts WHERE persons_fts MATCH ?1)
-                   AND (?2 OR deleted_at IS NULL)
-                 ORDER BY {order} LIMIT ?3 OFFSET ?4"
-            ))?;
-            let rows = stmt.query_map(params![fts, deleted, limit, offset], from_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        }
-        None => {
-            // Two texts rather than "(?1 OR deleted_at IS NULL)", so the usual list reads
-            // the partial name index in order and stops after one page.
-            let sql = if deleted {
-                format!("SELECT {COLUMNS} FROM persons ORDER BY {order} LIMIT ?1 OFFSET ?2")
-            } else {
-                format!(
-                    "SELECT {COLUMNS} FROM persons WHERE deleted_at IS NULL
-                     ORDER BY {order} LIMIT ?1 OFFSET ?2"
-                )
-            };
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![limit, offset], from_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        }
+    // A constant clause rather than "(? OR deleted_at IS NULL)", so the usual list reads
+    // the partial name index in order and stops after one page.
+    let alive = if q.include_deleted {
+        ""
+    } else {
+        " AND deleted_at IS NULL"
     };
-    Ok(rows)
+    Ok(match q.search.as_deref().and_then(crate::util::fts_query) {
+        Some(fts) => (
+            format!(
+                "SELECT {COLUMNS} FROM persons
+                  WHERE id IN (SELECT rowid FROM persons_fts WHERE persons_fts MATCH ?){alive}
+                  ORDER BY {order} LIMIT ? OFFSET ?"
+            ),
+            vec![fts.into(), limit.into(), offset.into()],
+        ),
+        None => (
+            format!(
+                "SELECT {COLUMNS} FROM persons WHERE 1=1{alive} ORDER BY {order} LIMIT ? OFFSET ?"
+            ),
+            vec![limit.into(), offset.into()],
+        ),
+    })
 }
 
 /// Number of persons not deleted.

@@ -155,6 +155,11 @@ impl Store {
         &self.conn
     }
 
+    /// The connection itself, for the restore's backup-API copy into the live database.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// The single write path: checks the role, opens an IMMEDIATE transaction (so the
     /// read-check-write inside cannot race another writer), runs `f`, commits. `f` must
     /// write its audit row(s) with [`crate::audit::record`] on the same transaction; if

@@ -5,6 +5,7 @@
 //! session token (never handed to the page), and the translation of core errors into
 //! `{ code, message, details }` for the UI.
 
+mod backup_commands;
 mod commands;
 mod error;
 mod state;
@@ -84,6 +85,13 @@ pub fn run() {
             commands::settings_get,
             commands::settings_update,
             commands::about,
+            backup_commands::backup_overview,
+            backup_commands::pick_folder,
+            backup_commands::pick_backup_file,
+            backup_commands::backup_run,
+            backup_commands::backup_list,
+            backup_commands::restore_preview,
+            backup_commands::restore_run,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Atslegas window");

@@ -115,7 +115,9 @@ export class App {
   async byLabel(text) {
     return waitFor(async () => {
       const id = await this.exec(
-        `const l = [...document.querySelectorAll('label')].find(l => l.offsetParent && l.textContent.trim().replace(/\\s*\\*$/, '') === arguments[0]);
+        `const scope = document.querySelector('dialog[open]') || document;
+         const shown = (e) => e.getClientRects().length > 0;
+         const l = [...scope.querySelectorAll('label')].find(l => shown(l) && l.textContent.trim().replace(/\\s*\\*$/, '') === arguments[0]);
          return l ? (l.htmlFor || (l.querySelector('input,select,textarea') || {}).id || null) : null;`, text);
       return id ? this.find('css selector', `#${id}`) : null;
     }, `a visible field labelled "${text}"`);
@@ -125,7 +127,8 @@ export class App {
   async button(text) {
     return waitFor(async () => {
       const id = await this.exec(
-        `const b = [...document.querySelectorAll('button')].find(b => b.offsetParent && !b.disabled && b.textContent.trim() === arguments[0]);
+        `const scope = document.querySelector('dialog[open]') || document;
+         const b = [...scope.querySelectorAll('button')].find(b => b.getClientRects().length > 0 && !b.disabled && b.textContent.trim() === arguments[0]);
          if (!b) return null; if (!b.id) b.id = 'b' + Math.random().toString(36).slice(2); return b.id;`, text);
       return id ? this.find('css selector', `#${id}`) : null;
     }, `a visible button "${text}"`);
@@ -171,7 +174,8 @@ export class App {
   /** Waits until the element matching `css` is shown (or hidden, with visible=false). */
   async waitVisible(css, visible = true, ms = 15000) {
     await waitFor(() => this.exec(
-      'const e = document.querySelector(arguments[0]); return !!e && (!!e.offsetParent === arguments[1]);', css, visible,
+      // offsetParent is null for fixed elements such as an open <dialog>; getClientRects works for both.
+      'const e = document.querySelector(arguments[0]); return !!e && ((e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden") === arguments[1]);', css, visible,
     ), `${css} to be ${visible ? 'shown' : 'hidden'}`, ms);
   }
 

@@ -103,7 +103,7 @@ export async function render(view, ctx) {
     const from = field('au-from', 'logs.from', 'date');
     const to = field('au-to', 'logs.to', 'date');
     const component = select('au-component', 'logs.component', [{ value: '', label: t('logs.any_component') },
-      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'demo'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
+      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
     const operation = field('au-operation', 'logs.operation');
     const actor = field('au-actor', 'logs.user');
     const record = field('au-record', 'logs.record');

@@ -1,0 +1,305 @@
+//! `atslegas-cli backup ...`: the reference's create_backup / restore_backup, plus
+//! verify, list and prune. Passphrases come from standard input or the
+//! `ATSLEGAS_BACKUP_PASSPHRASE` variable, never from an argument.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use atslegas_core::backup::restore::{self, Components};
+use atslegas_core::backup::{self, AesMode, BackupRequest, Cancel, Kind, Locations, Progress};
+use atslegas_core::config::Config;
+use atslegas_core::{Actor, Error, Store};
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::output::Out;
+use crate::Failure;
+
+/// The variable a scheduled job can hold the passphrase in.
+pub const PASSPHRASE_ENV: &str = "ATSLEGAS_BACKUP_PASSPHRASE";
+
+#[derive(Subcommand)]
+pub enum BackupCmd {
+    /// Make a verified backup into a folder or drive.
+    Create {
+        /// Destination folder (a USB drive, a network share, a folder).
+        #[arg(long)]
+        to: PathBuf,
+        /// full (database and configuration), database, or config.
+        #[arg(long = "type", default_value = "full")]
+        kind: String,
+        /// Why (shown in the history).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Encrypt (AES-256). Without a passphrase on stdin or in the environment, a
+        /// recovery passphrase is generated and printed once.
+        #[arg(long)]
+        encrypt: bool,
+        /// Use AES-128 instead of AES-256.
+        #[arg(long, requires = "encrypt")]
+        aes128: bool,
+        /// Read the passphrase from standard input.
+        #[arg(long, requires = "encrypt")]
+        passphrase_stdin: bool,
+        /// Say what would be written and how large; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check a backup completely: checksums, passphrase, database integrity, counts.
+    Verify {
+        file: PathBuf,
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// List the backups in a folder, whichever machine made them.
+    List { dir: PathBuf },
+    /// Restore a backup into this data folder (a pinned safety backup is made first).
+    Restore {
+        file: PathBuf,
+        /// database, config (default: both).
+        #[arg(long, num_args = 1..)]
+        components: Vec<String>,
+        /// Show what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Go on past warnings that are not damage (older backup, fewer movements).
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+}
+
+fn read_passphrase(stdin: bool) -> Result<Option<String>, Failure> {
+    if stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            crate::usage(format!(
+                "could not read the passphrase from standard input: {e}"
+            ))
+        })?;
+        return Ok(Some(s.lines().next().unwrap_or("").to_string()));
+    }
+    Ok(std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()))
+}
+
+/// Progress on stderr, only for a person watching a terminal.
+fn progress_printer() -> impl FnMut(Progress) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = (String::new(), 0u64);
+    move |p: Progress| {
+        if !tty {
+            return;
+        }
+        let pct = p.done * 100 / p.total.max(1);
+        if last.0 != p.step || pct >= last.1 + 10 || pct == 100 {
+            eprintln!("  {} {pct}%", p.step);
+            last = (p.step.to_string(), pct);
+        }
+    }
+}
+
+pub fn run(
+    cmd: BackupCmd,
+    store: &mut Store,
+    actor: &Actor,
+    loc: &Locations,
+    config: &Config,
+    out: &Out,
+) -> Result<u8, Failure> {
+    let cancel = Cancel::new();
+    match cmd {
+        BackupCmd::Create {
+            to,
+            kind,
+            reason,
+            encrypt,
+            aes128,
+            passphrase_stdin,
+            dry_run,
+        } => {
+            let kind = Kind::parse(&kind)?;
+            let (passphrase, generated) = if encrypt {
+                match read_passphrase(passphrase_stdin)? {
+                    Some(p) => (Some(p), false),
+                    None => (Some(backup::generate_passphrase()), true),
+                }
+            } else {
+                (None, false)
+            };
+            let req = BackupRequest {
+                kind,
+                destination: to,
+                site: config.site_name.clone(),
+                reason,
+                passphrase: passphrase.clone(),
+                aes: if aes128 {
+                    AesMode::Aes128
+                } else {
+                    AesMode::Aes256
+                },
+                dry_run,
+                pinned: false,
+            };
+            let r = backup::create(store, actor, loc, &req, &mut progress_printer(), &cancel)?;
+            if out.json {
+                let mut v = serde_json::to_value(&r).expect("report serialises");
+                if generated {
+                    v["recovery_passphrase"] = json!(passphrase);
+                }
+                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            } else if r.dry_run {
+                println!(
+                    "Would write {} (about {} bytes, {}), {}.",
+                    r.file.display(),
+                    r.estimated_size,
+                    kind.as_str(),
+                    if r.encrypted {
+                        "encrypted"
+                    } else {
+                        "not encrypted"
+                    }
+                );
+            } else {
+                println!("Backup written and verified: {}", r.file.display());
+                println!("  size {} bytes, SHA-256 {}", r.size, r.sha256);
+                if generated {
+                    println!("  RECOVERY PASSPHRASE (shown once; print it and keep it apart from the drive):");
+                    println!("  {}", passphrase.unwrap_or_default());
+                }
+                println!(
+                    "  Eject the drive before unplugging it: USB sticks may still be writing."
+                );
+            }
+        }
+        BackupCmd::Verify {
+            file,
+            passphrase_stdin,
+        } => {
+            let p = read_passphrase(passphrase_stdin)?;
+            let m = backup::verify(loc, &file, p.as_deref(), store.now(), &actor.name)?;
+            out.done(
+                &m,
+                &format!(
+                    "{} is intact: made {} on {} ({}), schema {}, {} key movements.",
+                    file.display(),
+                    m.created_at_iso,
+                    m.source_machine,
+                    m.kind,
+                    m.schema_version,
+                    m.counts.get("key_log").copied().unwrap_or(0)
+                ),
+            );
+        }
+        BackupCmd::List { dir } => {
+            let found = backup::list(&dir)?;
+            if out.json {
+                println!("{}", serde_json::to_string_pretty(&found).expect("json"));
+            } else if found.is_empty() {
+                println!("No Atslegas backups in {}.", dir.display());
+            } else {
+                for f in found {
+                    match (&f.manifest, &f.problem) {
+                        (Some(m), _) => println!(
+                            "{}  {}  {}  {} bytes{}{}{}",
+                            f.file.file_name().unwrap_or_default().to_string_lossy(),
+                            m.created_at_iso,
+                            m.kind,
+                            f.size,
+                            if m.encrypted { "  encrypted" } else { "" },
+                            if f.verified_sidecar {
+                                "  verified"
+                            } else {
+                                "  NOT VERIFIED"
+                            },
+                            if f.pinned { "  pinned" } else { "" },
+                        ),
+                        (None, Some(p)) => println!(
+                            "{}  UNREADABLE: {p}",
+                            f.file.file_name().unwrap_or_default().to_string_lossy()
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        BackupCmd::Restore {
+            file,
+            components,
+            dry_run,
+            force,
+            passphrase_stdin,
+        } => {
+            let comps = if components.is_empty() {
+                Components::default()
+            } else {
+                let mut c = Components {
+                    database: false,
+                    config: false,
+                };
+                for name in &components {
+                    match name.as_str() {
+                        "database" => c.database = true,
+                        "config" => c.config = true,
+                        other => {
+                            return Err(Error::invalid(
+                                "--components",
+                                format!(
+                                    "\"{other}\" is not a component; use database and/or config"
+                                ),
+                            )
+                            .into())
+                        }
+                    }
+                }
+                c
+            };
+            let p = read_passphrase(passphrase_stdin)?;
+            let preview = if dry_run {
+                restore::preview(store, loc, &file, p.as_deref())?
+            } else {
+                restore::restore(
+                    store,
+                    actor,
+                    loc,
+                    &file,
+                    p.as_deref(),
+                    comps,
+                    force,
+                    &mut progress_printer(),
+                    &cancel,
+                )?
+            };
+            if out.json {
+                println!("{}", serde_json::to_string_pretty(&preview).expect("json"));
+            } else {
+                println!(
+                    "{} {} (made {}).",
+                    if preview.applied {
+                        "Restored"
+                    } else {
+                        "Would restore"
+                    },
+                    file.display(),
+                    preview.manifest.created_at_iso
+                );
+                println!("  {:<14} {:>10} {:>10}", "table", "now", "backup");
+                for (t, n) in &preview.counts_backup {
+                    println!(
+                        "  {:<14} {:>10} {:>10}",
+                        t,
+                        preview.counts_now.get(t).copied().unwrap_or(0),
+                        n
+                    );
+                }
+                for w in &preview.warnings {
+                    println!("  warning: {w}");
+                }
+                if let Some(s) = &preview.safety_backup {
+                    println!("  The database as it was is kept in {}.", s.display());
+                }
+            }
+        }
+    }
+    Ok(0)
+}

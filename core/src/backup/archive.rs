@@ -1,0 +1,456 @@
+//! The backup file: a `.zip` holding `database.db`, `config.json` and `manifest.json`
+//! (WinZip AES-256 on the first two when encrypted, so 7-Zip can open it as a last
+//! resort), and reading one back with every check: entry names, sizes, SHA-256, the
+//! passphrase, and SQLite's own checks on the extracted database.
+//!
+//! `zip` (8.x) writes and reads the archive: deflate through zlib-rs, and WinZip AES.
+//! Never trust an archive: names are checked against path traversal, and every entry
+//! is read through a limit taken from the manifest, so a size bomb stops early.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zip::result::ZipError;
+use zip::write::SimpleFileOptions;
+use zip::{AesMode, CompressionMethod, ZipArchive, ZipWriter};
+
+use super::{Cancel, Progress};
+use crate::error::{Error, Result};
+
+pub const DB_ENTRY: &str = "database.db";
+pub const CONFIG_ENTRY: &str = "config.json";
+pub const MANIFEST_ENTRY: &str = "manifest.json";
+/// The archive format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// No manifest is this large; a bigger one is an attack or damage.
+const MAX_MANIFEST: u64 = 1 << 20;
+const CHUNK: usize = 1 << 20;
+
+/// Tables counted in the manifest (and compared after a restore).
+pub const COUNTED_TABLES: &[&str] = &[
+    "users",
+    "persons",
+    "keys",
+    "groups",
+    "group_members",
+    "group_keys",
+    "key_log",
+    "audit_log",
+    "backups",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub app_version: String,
+    pub schema_version: i64,
+    /// Unix seconds UTC.
+    pub created_at: i64,
+    pub created_at_iso: String,
+    pub site: String,
+    /// For display only; never used to decide anything.
+    pub source_machine: String,
+    /// `full`, `database`, `config`.
+    pub kind: String,
+    pub reason: Option<String>,
+    pub encrypted: bool,
+    pub entries: Vec<Entry>,
+    /// Rows per table in the database entry.
+    pub counts: std::collections::BTreeMap<String, i64>,
+}
+
+/// Row counts of the counted tables.
+pub fn table_counts(conn: &Connection) -> Result<std::collections::BTreeMap<String, i64>> {
+    let mut out = std::collections::BTreeMap::new();
+    for t in COUNTED_TABLES {
+        // Table names are constants above, never user input.
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+        out.insert((*t).to_string(), n);
+    }
+    Ok(out)
+}
+
+/// Content to put into an archive.
+pub(crate) struct Contents<'a> {
+    pub database: Option<&'a Path>,
+    pub config: Option<&'a [u8]>,
+    pub manifest: Manifest,
+}
+
+fn corrupt(file: &Path, entry: &str, reason: impl Into<String>) -> Error {
+    Error::CorruptArchive {
+        file: file.display().to_string(),
+        entry: entry.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Writes the archive to `out` (a `.partial` file the caller renames when done), with
+/// the manifest last, so its hashes describe exactly what was written.
+pub(crate) fn write(
+    out: &Path,
+    mut contents: Contents,
+    passphrase: Option<(&str, AesMode)>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<()> {
+    let file = create_private(out).map_err(|e| Error::io("create", out, e))?;
+    let mut zip = ZipWriter::new(BufWriter::with_capacity(CHUNK, file));
+    let base = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .unix_permissions(0o600);
+    let secret = match passphrase {
+        Some((p, mode)) => base.with_aes_encryption(mode, p),
+        None => base,
+    };
+    let mut entries = Vec::new();
+    let zerr = |e: ZipError| Error::BackupFailed {
+        step: "write".into(),
+        reason: e.to_string(),
+    };
+    let werr = |e: std::io::Error| Error::io("write", out, e);
+    if let Some(db) = contents.database {
+        let size = std::fs::metadata(db)
+            .map_err(|e| Error::io("read", db, e))?
+            .len();
+        zip.start_file(DB_ENTRY, secret.large_file(size >= 0xFFFF_0000))
+            .map_err(zerr)?;
+        let mut f = File::open(db).map_err(|e| Error::io("read", db, e))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; CHUNK];
+        let mut done = 0u64;
+        loop {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let n = f.read(&mut buf).map_err(|e| Error::io("read", db, e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            zip.write_all(&buf[..n]).map_err(werr)?;
+            done += n as u64;
+            progress(Progress::new("write", done, size.max(1)));
+        }
+        entries.push(Entry {
+            name: DB_ENTRY.into(),
+            size: done,
+            sha256: hex::encode(h.finalize()),
+        });
+    }
+    if let Some(cfg) = contents.config {
+        zip.start_file(CONFIG_ENTRY, secret).map_err(zerr)?;
+        zip.write_all(cfg).map_err(werr)?;
+        entries.push(Entry {
+            name: CONFIG_ENTRY.into(),
+            size: cfg.len() as u64,
+            sha256: hex::encode(Sha256::digest(cfg)),
+        });
+    }
+    contents.manifest.entries = entries;
+    zip.start_file(MANIFEST_ENTRY, base).map_err(zerr)?;
+    let text = serde_json::to_vec_pretty(&contents.manifest).expect("manifest serialises");
+    zip.write_all(&text).map_err(werr)?;
+    let writer = zip.finish().map_err(zerr)?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::io("write", out, e.into_error()))?;
+    // The bytes are on the drive before anyone renames the file to its final name.
+    file.sync_all().map_err(|e| Error::io("flush", out, e))?;
+    Ok(())
+}
+
+/// Creates a file only its owner can read, where the OS has such permissions.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+/// Asks the OS to forget its cached copy of `file`, so the next read comes from the
+/// drive itself (counterfeit sticks keep only part of what they accept).
+pub(crate) fn drop_cache(file: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = file.sync_all();
+        let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        // macOS (F_NOCACHE) and Windows (unbuffered reads) are not done yet: the read
+        // back may come from the cache there. See ARCHITECTURE.md.
+        let _ = file;
+    }
+}
+
+/// SHA-256 of a whole file, read from the drive.
+pub(crate) fn file_sha256(path: &Path) -> Result<(String, u64)> {
+    let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
+    drop_cache(&f);
+    let mut r = BufReader::with_capacity(CHUNK, f);
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut n_total = 0u64;
+    loop {
+        let n = r.read(&mut buf).map_err(|e| Error::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        n_total += n as u64;
+    }
+    Ok((hex::encode(h.finalize()), n_total))
+}
+
+/// What reading a backup back found.
+#[derive(Debug)]
+pub struct Checked {
+    pub manifest: Manifest,
+    /// The extracted database (in `work_dir`), when the archive has one.
+    pub database: Option<PathBuf>,
+    pub config: Option<Vec<u8>>,
+}
+
+fn zip_error(file: &Path, entry: &str, e: ZipError) -> Error {
+    match e {
+        ZipError::InvalidPassword => Error::WrongPassphrase,
+        ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
+            Error::PassphraseRequired
+        }
+        ZipError::Io(io) => corrupt(file, entry, io.to_string()),
+        other => corrupt(file, entry, other.to_string()),
+    }
+}
+
+/// Copies at most `limit` bytes of an entry to `out`, hashing them; more than `limit`
+/// means the archive lies about its sizes.
+fn copy_limited(
+    file: &Path,
+    name: &str,
+    r: &mut dyn Read,
+    out: &mut dyn Write,
+    limit: u64,
+) -> Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = r.read(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidInput => Error::WrongPassphrase,
+            _ => corrupt(file, name, e.to_string()),
+        })?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > limit {
+            return Err(corrupt(
+                file,
+                name,
+                "the entry is larger than its manifest says",
+            ));
+        }
+        h.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| Error::io("write", name, e))?;
+    }
+    Ok((hex::encode(h.finalize()), total))
+}
+
+/// Reads a backup and checks everything: the entry names (no paths), the manifest, each
+/// entry's size and SHA-256 (decrypting with `passphrase` if needed), and then SQLite's
+/// `quick_check` and `foreign_key_check` on the extracted database and its row counts.
+/// The database is extracted into `work_dir`.
+pub fn check(
+    path: &Path,
+    passphrase: Option<&str>,
+    work_dir: &Path,
+    cancel: &Cancel,
+) -> Result<Checked> {
+    let f = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    drop_cache(&f);
+    let mut zip = ZipArchive::new(BufReader::with_capacity(CHUNK, f))
+        .map_err(|e| zip_error(path, "archive", e))?;
+    // Only our three names, each at most once, none with a folder or a drive in it.
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| zip_error(path, "archive", e))?;
+        let name = entry.name().to_string();
+        if ![DB_ENTRY, CONFIG_ENTRY, MANIFEST_ENTRY].contains(&name.as_str())
+            || entry.enclosed_name().is_none()
+        {
+            return Err(corrupt(
+                path,
+                &name,
+                "unexpected entry (a path, or a file that is not part of a backup)",
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(corrupt(path, &name, "the entry appears twice"));
+        }
+    }
+    let manifest: Manifest = {
+        let entry = zip.by_name(MANIFEST_ENTRY).map_err(|e| match e {
+            ZipError::FileNotFound => corrupt(path, MANIFEST_ENTRY, "missing"),
+            other => zip_error(path, MANIFEST_ENTRY, other),
+        })?;
+        let mut text = Vec::new();
+        entry
+            .take(MAX_MANIFEST + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
+        if text.len() as u64 > MAX_MANIFEST {
+            return Err(corrupt(path, MANIFEST_ENTRY, "too large"));
+        }
+        parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))?
+    };
+    if manifest.format_version > FORMAT_VERSION {
+        return Err(corrupt(
+            path,
+            MANIFEST_ENTRY,
+            format!(
+                "archive format {} is newer than this Atslegas reads",
+                manifest.format_version
+            ),
+        ));
+    }
+    if manifest.schema_version > crate::db::SCHEMA_VERSION {
+        return Err(Error::NewerBackup {
+            file: path.display().to_string(),
+            found: manifest.schema_version,
+            supported: crate::db::SCHEMA_VERSION,
+        });
+    }
+    let mut checked = Checked {
+        manifest: manifest.clone(),
+        database: None,
+        config: None,
+    };
+    for e in &manifest.entries {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        if !seen.contains(&e.name) || e.name == MANIFEST_ENTRY {
+            return Err(corrupt(
+                path,
+                &e.name,
+                "listed in the manifest but not in the archive",
+            ));
+        }
+        let mut entry = match passphrase {
+            Some(p) => zip.by_name_decrypt(&e.name, p.as_bytes()),
+            None => zip.by_name(&e.name),
+        }
+        .map_err(|err| zip_error(path, &e.name, err))?;
+        let (sha, size) = if e.name == DB_ENTRY {
+            let target = work_dir.join("restore-check.db");
+            let _ = std::fs::remove_file(&target);
+            let mut out = BufWriter::new(
+                create_private(&target).map_err(|err| Error::io("create", &target, err))?,
+            );
+            let r = copy_limited(path, &e.name, &mut entry, &mut out, e.size)?;
+            out.flush()
+                .map_err(|err| Error::io("write", &target, err))?;
+            checked.database = Some(target);
+            r
+        } else {
+            let mut buf = Vec::new();
+            let r = copy_limited(path, &e.name, &mut entry, &mut buf, e.size)?;
+            checked.config = Some(buf);
+            r
+        };
+        if size != e.size || sha != e.sha256 {
+            return Err(corrupt(
+                path,
+                &e.name,
+                "the content does not match its checksum",
+            ));
+        }
+    }
+    if let Some(db) = &checked.database {
+        check_database(path, db, &manifest)?;
+    }
+    Ok(checked)
+}
+
+fn parse_manifest(text: &[u8]) -> std::result::Result<Manifest, String> {
+    serde_json::from_slice(text).map_err(|e| format!("not a valid manifest ({e})"))
+}
+
+/// SQLite's own checks on an extracted database, and its counts against the manifest.
+fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> {
+    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let quick: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| corrupt(archive, DB_ENTRY, e.to_string()))?;
+    if quick != "ok" {
+        return Err(corrupt(
+            archive,
+            DB_ENTRY,
+            format!("integrity check failed: {quick}"),
+        ));
+    }
+    let fk_problems: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| corrupt(archive, DB_ENTRY, e.to_string()))?;
+    if fk_problems > 0 {
+        return Err(corrupt(
+            archive,
+            DB_ENTRY,
+            format!("{fk_problems} broken references between tables"),
+        ));
+    }
+    let version = crate::db::schema_version(&conn)?;
+    if version != manifest.schema_version {
+        return Err(corrupt(
+            archive,
+            DB_ENTRY,
+            "the schema version differs from the manifest's",
+        ));
+    }
+    let counts = table_counts(&conn).map_err(|e| corrupt(archive, DB_ENTRY, e.to_string()))?;
+    if counts != manifest.counts {
+        return Err(corrupt(
+            archive,
+            DB_ENTRY,
+            "the row counts differ from the manifest's",
+        ));
+    }
+    Ok(())
+}
+
+/// Opens an archive only far enough to read its manifest (for listing a drive).
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let f = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let mut zip = ZipArchive::new(BufReader::new(f)).map_err(|e| zip_error(path, "archive", e))?;
+    let entry = zip
+        .by_name(MANIFEST_ENTRY)
+        .map_err(|e| zip_error(path, MANIFEST_ENTRY, e))?;
+    let mut text = Vec::new();
+    entry
+        .take(MAX_MANIFEST + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
+    parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))
+}

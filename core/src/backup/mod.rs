@@ -1,0 +1,653 @@
+//! Backups that never lose data: an online snapshot, a `.zip` written as `.partial`,
+//! flushed, renamed, the folder flushed, then read back from the drive and verified
+//! before it counts as done; a detached `.sha256`; history in the database and in an
+//! operations journal beside it (which survives a restore); restore through the backup
+//! API into the live database, after a pinned safety backup.
+//!
+//! Never: copy the live database file, call a backup done before its read-back check,
+//! rename anything over the live database, or write a passphrase anywhere.
+
+pub mod archive;
+pub mod restore;
+mod snapshot;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Change};
+use crate::error::{Error, Result};
+use crate::store::{Actor, Role, Store};
+pub use archive::Manifest;
+pub use zip::AesMode;
+
+/// Progress of long work: a step name and how far it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub step: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+impl Progress {
+    pub fn new(step: &'static str, done: u64, total: u64) -> Progress {
+        Progress { step, done, total }
+    }
+}
+
+/// A flag the caller sets to stop long work where that is safe.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What a backup holds (the reference's types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Database and configuration.
+    Full,
+    Database,
+    Config,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Result<Kind> {
+        match s {
+            "full" => Ok(Kind::Full),
+            "database" => Ok(Kind::Database),
+            "config" => Ok(Kind::Config),
+            other => Err(Error::invalid(
+                "type",
+                format!("\"{other}\" is not a backup type; use full, database or config"),
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Full => "full",
+            Kind::Database => "database",
+            Kind::Config => "config",
+        }
+    }
+}
+
+/// Where things are for a backup or restore.
+#[derive(Debug, Clone)]
+pub struct Locations {
+    pub database: PathBuf,
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Locations {
+    /// The operations journal beside the database: one JSON line per backup, verify or
+    /// restore, appended and flushed, so it survives restoring an older database.
+    pub fn journal(&self) -> PathBuf {
+        self.data_dir.join("operations-journal.jsonl")
+    }
+    /// Pinned safety backups taken before each restore.
+    pub fn safety_dir(&self) -> PathBuf {
+        self.data_dir.join("safety-backups")
+    }
+    fn work_dir(&self) -> PathBuf {
+        self.data_dir.join(".backup-work")
+    }
+}
+
+/// A backup to make.
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    pub kind: Kind,
+    pub destination: PathBuf,
+    pub site: String,
+    pub reason: Option<String>,
+    /// Encrypt with this passphrase (WinZip AES inside the zip).
+    pub passphrase: Option<String>,
+    pub aes: AesMode,
+    /// Say what would be written and how large, write nothing.
+    pub dry_run: bool,
+    /// Pinned backups are never pruned (safety backups before a restore).
+    pub pinned: bool,
+}
+
+/// What a backup did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupReport {
+    pub file: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+    pub encrypted: bool,
+    pub verified: bool,
+    pub dry_run: bool,
+    pub manifest: Manifest,
+    /// Estimated size when `dry_run`.
+    pub estimated_size: u64,
+}
+
+/// The strength rule for a passphrase a person chooses: long, because WinZip AES derives
+/// its key with few PBKDF2 rounds.
+pub fn check_passphrase(p: &str) -> Result<()> {
+    let n = p.chars().count();
+    if n < 16 {
+        return Err(Error::WeakPassword {
+            reason: "a backup passphrase needs at least 16 characters (or use the generated recovery passphrase)".into(),
+        });
+    }
+    crate::users::check_password_strength(p)
+}
+
+/// A recovery passphrase: 6 groups of 5 letters and digits without look-alikes (about
+/// 150 bits), easy to read aloud and to type from a printout.
+pub fn generate_passphrase() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 30];
+    getrandom::fill(&mut bytes).expect("the operating system has no random source");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// `atslegas-<site>-<UTC timestamp>.zip`; only characters every file system accepts.
+pub fn file_name(site: &str, at: i64, pinned: bool) -> String {
+    let slug: String = site
+        .chars()
+        .map(|c| match c {
+            'ā' | 'Ā' => 'a',
+            'č' | 'Č' => 'c',
+            'ē' | 'Ē' => 'e',
+            'ģ' | 'Ģ' => 'g',
+            'ī' | 'Ī' => 'i',
+            'ķ' | 'Ķ' => 'k',
+            'ļ' | 'Ļ' => 'l',
+            'ņ' | 'Ņ' => 'n',
+            'š' | 'Š' => 's',
+            'ū' | 'Ū' => 'u',
+            'ž' | 'Ž' => 'z',
+            c if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
+            _ => '-',
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let ts = chrono::DateTime::from_timestamp(at, 0)
+        .map(|t| t.format("%Y%m%d-%H%M%SZ").to_string())
+        .unwrap_or_else(|| at.to_string());
+    let site = if slug.is_empty() || slug == "atslegas" {
+        String::new()
+    } else {
+        format!("{slug}-")
+    };
+    format!(
+        "atslegas-{site}{ts}{}.zip",
+        if pinned { "-pinned" } else { "" }
+    )
+}
+
+/// FAT32 cannot hold a file of 4 GiB or more.
+const FAT32_LIMIT: u64 = 4 * 1024 * 1024 * 1024 - 1;
+
+fn fsync_dir(dir: &Path) {
+    // Makes the rename durable. Windows has no directory handles to flush.
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Appends one line to the operations journal and flushes it.
+pub(crate) fn journal(loc: &Locations, at: i64, actor: &str, op: &str, detail: serde_json::Value) {
+    use std::io::Write;
+    let line = json!({"at": at, "at_iso": crate::time::iso_utc(at), "actor": actor, "operation": op, "detail": detail});
+    let path = loc.journal();
+    let res = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| {
+            writeln!(f, "{line}")?;
+            f.sync_all()
+        });
+    if let Err(e) = res {
+        tracing::error!(path = %path.display(), error = %e, "could not write the operations journal");
+    }
+}
+
+/// The journal's lines (for re-adding history after a restore and for the UI).
+pub fn read_journal(loc: &Locations) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(loc.journal())
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+struct WorkDir(PathBuf);
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn work_dir(loc: &Locations, now: i64) -> Result<WorkDir> {
+    let dir = loc
+        .work_dir()
+        .join(format!("{now}-{}", crate::util::random_hex(4)));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the folder", &dir, e))?;
+    Ok(WorkDir(dir))
+}
+
+/// Makes a backup: snapshot, archive, `.partial` → flush → rename → flush the folder,
+/// read back from the drive and verify, then the `.sha256` beside it, the history row
+/// and its audit row. Only then is it reported done. On any failure no file with the
+/// final name is left behind.
+pub fn create(
+    store: &mut Store,
+    actor: &Actor,
+    loc: &Locations,
+    req: &BackupRequest,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<BackupReport> {
+    actor.require(Role::Admin, "make backups")?;
+    if let Some(p) = &req.passphrase {
+        check_passphrase(p)?;
+    }
+    let now = store.now();
+    // Two backups in the same second get -2, -3, ... rather than failing.
+    let mut name = file_name(&req.site, now, req.pinned);
+    for n in 2..100 {
+        if !req.destination.join(&name).exists() {
+            break;
+        }
+        name = file_name(&req.site, now, req.pinned).replace(".zip", &format!("-{n}.zip"));
+    }
+    let final_path = req.destination.join(&name);
+    let partial = req.destination.join(format!("{name}.partial"));
+    let mut renamed = false;
+    let result = create_inner(
+        loc,
+        req,
+        &final_path,
+        &partial,
+        &mut renamed,
+        now,
+        progress,
+        cancel,
+    );
+    let _ = std::fs::remove_file(&partial);
+    match result {
+        Ok(report) => {
+            if !req.dry_run {
+                record(store, actor, loc, req, &report, "verified", None)?;
+            }
+            Ok(report)
+        }
+        Err(e) => {
+            // A file that did not verify must not look like a backup.
+            if renamed {
+                let _ = std::fs::remove_file(&final_path);
+            }
+            let failed = BackupReport {
+                file: final_path.clone(),
+                size: 0,
+                sha256: String::new(),
+                encrypted: req.passphrase.is_some(),
+                verified: false,
+                dry_run: req.dry_run,
+                manifest: empty_manifest(req, now),
+                estimated_size: 0,
+            };
+            if !req.dry_run && !matches!(e, Error::NotAllowed { .. }) {
+                let status = if matches!(e, Error::Cancelled) {
+                    "cancelled"
+                } else {
+                    "failed"
+                };
+                let _ = record(store, actor, loc, req, &failed, status, Some(&e.message()));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn empty_manifest(req: &BackupRequest, now: i64) -> Manifest {
+    Manifest {
+        format_version: archive::FORMAT_VERSION,
+        app_version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: crate::db::SCHEMA_VERSION,
+        created_at: now,
+        created_at_iso: crate::time::iso_utc(now),
+        site: req.site.clone(),
+        source_machine: gethostname::gethostname().to_string_lossy().into_owned(),
+        kind: req.kind.as_str().into(),
+        reason: req.reason.clone(),
+        encrypted: req.passphrase.is_some(),
+        entries: Vec::new(),
+        counts: Default::default(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // reason: the steps share these; a struct would only rename them
+fn create_inner(
+    loc: &Locations,
+    req: &BackupRequest,
+    final_path: &Path,
+    partial: &Path,
+    renamed: &mut bool,
+    now: i64,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<BackupReport> {
+    let dest = &req.destination;
+    if !dest.is_dir() {
+        return Err(Error::BackupFailed {
+            step: "destination".into(),
+            reason: format!(
+                "{} is not a folder that exists (is the drive plugged in?)",
+                dest.display()
+            ),
+        });
+    }
+    let with_db = req.kind != Kind::Config;
+    let with_config = req.kind != Kind::Database;
+    let db_size = std::fs::metadata(&loc.database)
+        .map(|m| m.len())
+        .unwrap_or(0)
+        + std::fs::metadata(format!("{}-wal", loc.database.display()))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    let estimate = if with_db { db_size } else { 0 } + 64 * 1024;
+    let available =
+        fs4::available_space(dest).map_err(|e| Error::io("check the free space of", dest, e))?;
+    // Room for the archive (at most the database's size: deflate never grows it much).
+    if available < estimate + estimate / 50 {
+        return Err(Error::NoSpace {
+            path: dest.clone(),
+            needed: estimate,
+            available,
+        });
+    }
+    if estimate > FAT32_LIMIT && is_fat(dest) {
+        return Err(Error::TooLargeForFat32 { size: estimate });
+    }
+    let mut manifest = empty_manifest(req, now);
+    if req.dry_run {
+        return Ok(BackupReport {
+            file: final_path.to_path_buf(),
+            size: 0,
+            sha256: String::new(),
+            encrypted: req.passphrase.is_some(),
+            verified: false,
+            dry_run: true,
+            manifest,
+            estimated_size: estimate,
+        });
+    }
+    if final_path.exists() {
+        return Err(Error::BackupFailed {
+            step: "destination".into(),
+            reason: format!("{} already exists", final_path.display()),
+        });
+    }
+    let work = work_dir(loc, now)?;
+    let snap = work.0.join("snapshot.db");
+    if with_db {
+        snapshot::snapshot(&loc.database, &snap, progress, cancel)?;
+        let conn = rusqlite::Connection::open(&snap)?;
+        manifest.counts = archive::table_counts(&conn)?;
+        manifest.schema_version = crate::db::schema_version(&conn)?;
+    }
+    let config_bytes = if with_config {
+        Some(std::fs::read(&loc.config_file).map_err(|e| Error::io("read", &loc.config_file, e))?)
+    } else {
+        None
+    };
+    let contents = archive::Contents {
+        database: with_db.then_some(snap.as_path()),
+        config: config_bytes.as_deref(),
+        manifest,
+    };
+    let pass = req.passphrase.as_deref().map(|p| (p, req.aes));
+    archive::write(partial, contents, pass, progress, cancel)
+        .map_err(|e| map_write_error(e, dest))?;
+    std::fs::rename(partial, final_path).map_err(|e| Error::io("rename", partial, e))?;
+    *renamed = true;
+    fsync_dir(dest);
+
+    // Read back from the drive, not from memory, and check everything.
+    progress(Progress::new("verify", 0, 1));
+    let (sha256, size) = archive::file_sha256(final_path)?;
+    let checked = archive::check(final_path, req.passphrase.as_deref(), &work.0, cancel)?;
+    write_sidecar(final_path, &sha256)?;
+    progress(Progress::new("verify", 1, 1));
+    Ok(BackupReport {
+        file: final_path.to_path_buf(),
+        size,
+        sha256,
+        encrypted: req.passphrase.is_some(),
+        verified: true,
+        dry_run: false,
+        manifest: checked.manifest,
+        estimated_size: estimate,
+    })
+}
+
+/// A full drive or a read-only one answers writes with these; say so plainly.
+fn map_write_error(e: Error, dest: &Path) -> Error {
+    match e {
+        Error::Io { source, .. }
+            if source.raw_os_error() == Some(28)
+                || source.kind() == std::io::ErrorKind::StorageFull =>
+        {
+            Error::NoSpace {
+                path: dest.to_path_buf(),
+                needed: 0,
+                available: fs4::available_space(dest).unwrap_or(0),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `NAME.zip.sha256` in the format `sha256sum -c` reads.
+fn write_sidecar(archive_path: &Path, sha256: &str) -> Result<()> {
+    use std::io::Write;
+    let name = archive_path
+        .file_name()
+        .expect("archive has a name")
+        .to_string_lossy();
+    let side = archive_path.with_file_name(format!("{name}.sha256"));
+    let tmp = archive_path.with_file_name(format!("{name}.sha256.partial"));
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let mut f = archive::create_private(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+        writeln!(f, "{sha256}  {name}")
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io("write", &tmp, e))?;
+    }
+    std::fs::rename(&tmp, &side).map_err(|e| Error::io("rename", &tmp, e))?;
+    if let Some(dir) = archive_path.parent() {
+        fsync_dir(dir);
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn is_fat(dir: &Path) -> bool {
+    // MSDOS_SUPER_MAGIC; fuse-mounted FAT reports the fuse type and is caught by the
+    // write failing instead.
+    #[allow(clippy::useless_conversion)] // reason: f_type is i64 on x86_64 but u32 or i32 elsewhere
+    rustix::fs::statfs(dir)
+        .map(|s| i64::from(s.f_type) == 0x4d44)
+        .unwrap_or(false)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_fat(_dir: &Path) -> bool {
+    false
+}
+
+/// The history row and its audit row, in one transaction; and the journal line.
+fn record(
+    store: &mut Store,
+    actor: &Actor,
+    loc: &Locations,
+    req: &BackupRequest,
+    r: &BackupReport,
+    status: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    let file_name = r.file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let detail = json!({
+        "file": file_name, "destination": req.destination, "size": r.size, "sha256": r.sha256,
+        "encrypted": r.encrypted, "status": status, "error": error, "kind": req.kind.as_str(),
+        "pinned": req.pinned, "reason": req.reason,
+    });
+    journal(loc, store.now(), &actor.name, "backup", detail.clone());
+    store.write(actor, Role::Admin, "make backups", |tx, now| {
+        tx.execute(
+            "INSERT INTO backups (kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned, status, steps, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            rusqlite::params![
+                req.kind.as_str(),
+                r.manifest.created_at,
+                now,
+                req.destination.display().to_string(),
+                file_name,
+                r.size as i64,
+                r.sha256,
+                r.encrypted,
+                req.pinned,
+                status,
+                json!([{"name": "snapshot", "status": if status == "verified" { "ok" } else { status }},
+                       {"name": "write", "status": if status == "verified" { "ok" } else { status }},
+                       {"name": "verify", "status": if status == "verified" { "ok" } else { status }}]).to_string(),
+                error,
+            ],
+        )?;
+        audit::record(
+            tx,
+            now,
+            Change {
+                actor: &actor.name,
+                component: "backup",
+                record_id: Some(tx.last_insert_rowid().to_string()),
+                operation: "backup",
+                before: None,
+                after: Some(detail),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// One backup found on a medium.
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub file: PathBuf,
+    pub size: u64,
+    /// The manifest, or why it could not be read.
+    pub manifest: Option<Manifest>,
+    pub problem: Option<String>,
+    /// A `.sha256` beside it (written only after verification).
+    pub verified_sidecar: bool,
+    pub pinned: bool,
+}
+
+/// Every Atslegas backup in a folder, whichever machine made it, newest first.
+pub fn list(dir: &Path) -> Result<Vec<Found>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read the folder", dir, e))?;
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("atslegas-") || !name.ends_with(".zip") {
+            continue;
+        }
+        let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+        let (manifest, problem) = match archive::read_manifest(&path) {
+            Ok(m) => (Some(m), None),
+            Err(err) => (None, Some(err.message())),
+        };
+        out.push(Found {
+            verified_sidecar: path.with_file_name(format!("{name}.sha256")).is_file(),
+            pinned: name.contains("-pinned"),
+            file: path,
+            size,
+            manifest,
+            problem,
+        });
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.manifest.as_ref().map(|m| m.created_at).unwrap_or(0)));
+    Ok(out)
+}
+
+/// Checks a backup file completely (the same checks as after writing it), including the
+/// `.sha256` beside it when there is one. Writes a journal line.
+pub fn verify(
+    loc: &Locations,
+    file: &Path,
+    passphrase: Option<&str>,
+    now: i64,
+    actor: &str,
+) -> Result<Manifest> {
+    let work = work_dir(loc, now)?;
+    let result = (|| {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let side = file.with_file_name(format!("{name}.sha256"));
+        if let Ok(text) = std::fs::read_to_string(&side) {
+            let expected = text.split_whitespace().next().unwrap_or("");
+            let (actual, _) = archive::file_sha256(file)?;
+            if actual != expected {
+                return Err(Error::CorruptArchive {
+                    file: file.display().to_string(),
+                    entry: "archive".into(),
+                    reason: "the file does not match its .sha256 checksum".into(),
+                });
+            }
+        }
+        archive::check(file, passphrase, &work.0, &Cancel::new()).map(|c| c.manifest)
+    })();
+    journal(
+        loc,
+        now,
+        actor,
+        "verify",
+        json!({"file": file, "ok": result.is_ok(), "error": result.as_ref().err().map(|e| e.message())}),
+    );
+    result
+}
+
+/// When the last verified backup was made, for the dashboard.
+pub fn last_verified(conn: &rusqlite::Connection) -> Result<Option<i64>> {
+    crate::backups::last_verified(conn)
+}

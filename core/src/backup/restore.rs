@@ -1,0 +1,242 @@
+//! Restoring a backup: verify it completely, migrate an older schema forward on the
+//! extracted copy (a newer one is refused), take a pinned safety backup of the live
+//! database, then copy the verified database into the live one with SQLite's backup
+//! API. That copy is one write transaction on the live file: a crash at any instant
+//! leaves the old contents or the new, never a mix, and the live file is never renamed
+//! (renaming over an open database is not atomic on Windows).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::backup::Backup;
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{
+    archive, journal, work_dir, BackupRequest, Cancel, Kind, Locations, Manifest, Progress,
+};
+use crate::audit::{self, Change};
+use crate::error::{Error, Result};
+use crate::store::{Actor, Role, Store};
+
+/// Which parts to restore (the reference's component selection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Components {
+    pub database: bool,
+    pub config: bool,
+}
+
+impl Default for Components {
+    fn default() -> Self {
+        Components {
+            database: true,
+            config: true,
+        }
+    }
+}
+
+/// What a restore would do or did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestorePreview {
+    pub file: PathBuf,
+    pub manifest: Manifest,
+    /// Rows per table now, and in the backup.
+    pub counts_now: std::collections::BTreeMap<String, i64>,
+    pub counts_backup: std::collections::BTreeMap<String, i64>,
+    /// Things worth a second look that are not damage (older schema, other site).
+    pub warnings: Vec<String>,
+    pub safety_backup: Option<PathBuf>,
+    pub applied: bool,
+}
+
+/// Verifies `file` and says what restoring it would change, without changing anything.
+pub fn preview(
+    store: &Store,
+    loc: &Locations,
+    file: &Path,
+    passphrase: Option<&str>,
+) -> Result<RestorePreview> {
+    let work = work_dir(loc, store.now())?;
+    let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
+    build_preview(store, file, &checked.manifest)
+}
+
+fn build_preview(store: &Store, file: &Path, m: &Manifest) -> Result<RestorePreview> {
+    let mut warnings = Vec::new();
+    if m.schema_version < crate::db::SCHEMA_VERSION {
+        warnings.push(format!(
+            "the backup has schema {}; it will be brought up to {} while restoring",
+            m.schema_version,
+            crate::db::SCHEMA_VERSION
+        ));
+    }
+    let counts_now = archive::table_counts(store.conn())?;
+    if m.counts.get("key_log").copied().unwrap_or(0)
+        < counts_now.get("key_log").copied().unwrap_or(0)
+    {
+        warnings.push("the backup has fewer key movements than the database now: newer movements will be lost".into());
+    }
+    Ok(RestorePreview {
+        file: file.to_path_buf(),
+        manifest: m.clone(),
+        counts_now,
+        counts_backup: m.counts.clone(),
+        warnings,
+        safety_backup: None,
+        applied: false,
+    })
+}
+
+/// Restores `file`. Refused without `force` when the preview has warnings. On success
+/// the live database holds the backup's data plus one `restore_backup` audit row and the
+/// operations journal's history since the backup was made.
+#[allow(clippy::too_many_arguments)] // reason: each is one decision the user made
+pub fn restore(
+    store: &mut Store,
+    actor: &Actor,
+    loc: &Locations,
+    file: &Path,
+    passphrase: Option<&str>,
+    components: Components,
+    force: bool,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<RestorePreview> {
+    actor.require(Role::Admin, "restore backups")?;
+    let now = store.now();
+    let work = work_dir(loc, now)?;
+    progress(Progress::new("verify", 0, 1));
+    let checked = archive::check(file, passphrase, &work.0, cancel)?;
+    let mut preview = build_preview(store, file, &checked.manifest)?;
+    if !preview.warnings.is_empty() && !force {
+        return Err(Error::invalid(
+            "force",
+            format!(
+                "{}; restore anyway with --force",
+                preview.warnings.join("; ")
+            ),
+        ));
+    }
+    if components.database && checked.database.is_none() {
+        return Err(Error::invalid(
+            "components",
+            "this backup holds no database (it is a config-only backup)",
+        ));
+    }
+    if components.config && checked.config.is_none() && !components.database {
+        return Err(Error::invalid(
+            "components",
+            "this backup holds no configuration",
+        ));
+    }
+    // Bring an older database up to this version on the extracted copy, never on the
+    // live file.
+    if let Some(db) = &checked.database {
+        let mut conn = Connection::open(db)?;
+        crate::db::migrate(&mut conn)?;
+    }
+    progress(Progress::new("verify", 1, 1));
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+
+    // The pinned safety backup of what is live now.
+    progress(Progress::new("safety backup", 0, 1));
+    std::fs::create_dir_all(loc.safety_dir())
+        .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
+    let safety = super::create(
+        store,
+        actor,
+        loc,
+        &BackupRequest {
+            kind: Kind::Full,
+            destination: loc.safety_dir(),
+            site: "safety".into(),
+            reason: Some(format!("before restoring {}", file.display())),
+            passphrase: None,
+            aes: zip::AesMode::Aes256,
+            dry_run: false,
+            pinned: true,
+        },
+        &mut |_| {},
+        cancel,
+    )?;
+    preview.safety_backup = Some(safety.file.clone());
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+
+    // Past this point the work is not cancelled: it is one transaction.
+    progress(Progress::new("apply", 0, 1));
+    if components.database {
+        let db = checked.database.as_ref().expect("checked above");
+        let src = Connection::open(db)?;
+        let live = store.conn_mut();
+        let backup = Backup::new(&src, live)?;
+        // All pages in one step: one write transaction on the live database.
+        let mut retries = 0;
+        loop {
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => break,
+                rusqlite::backup::StepResult::Busy | rusqlite::backup::StepResult::Locked
+                    if retries < 200 =>
+                {
+                    retries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                rusqlite::backup::StepResult::More => {}
+                _ => {
+                    return Err(Error::BackupFailed {
+                        step: "apply".into(),
+                        reason:
+                            "the database stayed locked by another program; close it and try again"
+                                .into(),
+                    })
+                }
+            }
+        }
+    }
+    if components.config {
+        if let Some(cfg) = &checked.config {
+            let text = String::from_utf8_lossy(cfg);
+            let parsed = crate::config::Config::parse(&loc.config_file, &text)?;
+            parsed.save(&loc.config_file)?;
+        }
+    }
+    progress(Progress::new("apply", 1, 1));
+
+    // The restored database does not know it was restored, nor what happened since the
+    // backup was made: write both into its audit trail.
+    let since: Vec<serde_json::Value> = super::read_journal(loc)
+        .into_iter()
+        .filter(|l| l["at"].as_i64().unwrap_or(0) >= checked.manifest.created_at)
+        .collect();
+    let detail = json!({
+        "file": file, "backup_created_at": checked.manifest.created_at_iso,
+        "components": components, "safety_backup": safety.file, "journal_since_backup": since,
+    });
+    journal(
+        loc,
+        store.now(),
+        &actor.name,
+        "restore_backup",
+        detail.clone(),
+    );
+    store.write(actor, Role::Admin, "restore backups", |tx, now| {
+        audit::record(
+            tx,
+            now,
+            Change {
+                actor: &actor.name,
+                component: "backup",
+                record_id: None,
+                operation: "restore_backup",
+                before: Some(json!({"counts": preview.counts_now})),
+                after: Some(detail),
+            },
+        )?;
+        Ok(())
+    })?;
+    preview.applied = true;
+    Ok(preview)
+}

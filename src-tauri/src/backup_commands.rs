@@ -1,0 +1,235 @@
+//! Backup and restore commands: long work runs on a blocking thread and reports its
+//! progress through a `Channel` (not global events); the folder picker is the native
+//! dialog (rfd). Every decision is the core's.
+
+use std::path::PathBuf;
+
+use atslegas_core::backup::restore::{self, Components, RestorePreview};
+use atslegas_core::backup::{
+    self, AesMode, BackupReport, BackupRequest, Cancel, Found, Kind, Locations, Progress,
+};
+use atslegas_core::backups::{self, HistoryRow};
+use atslegas_core::Role;
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::{AppState, Opened};
+
+fn locations(state: &AppState, opened: &Opened) -> Locations {
+    Locations {
+        database: opened.config().db_path(&state.paths),
+        config_file: state.paths.config_file.clone(),
+        data_dir: state.paths.data_dir.clone(),
+    }
+}
+
+/// Runs `f` on a blocking thread with the app's state (backups and restores take seconds
+/// on a large database; the window must stay responsive meanwhile).
+async fn blocking<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppState) -> CmdResult<T> + Send + 'static,
+) -> CmdResult<T> {
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
+        .await
+        .map_err(|e| CommandError {
+            code: "unexpected",
+            message: format!("The background work stopped unexpectedly: {e}"),
+            details: serde_json::Value::Null,
+        })?
+}
+
+#[derive(Serialize)]
+pub struct BackupOverview {
+    destinations: Vec<String>,
+    encrypt: bool,
+    remind_after_days: u32,
+    history: Vec<HistoryRow>,
+    journal_file: String,
+}
+
+#[tauri::command]
+pub fn backup_overview(state: State<'_, AppState>) -> CmdResult<BackupOverview> {
+    let opened = state.opened()?;
+    let config = opened.config();
+    let history = opened.act(|s, a| {
+        a.require(Role::Admin, "see backups")?;
+        backups::history(s.conn(), 50, 0)
+    })?;
+    Ok(BackupOverview {
+        destinations: config.backup.destinations.clone(),
+        encrypt: config.backup.encrypt,
+        remind_after_days: config.backup.remind_after_days,
+        history,
+        journal_file: locations(&state, opened).journal().display().to_string(),
+    })
+}
+
+/// The native folder picker; `None` when the user closes it.
+#[tauri::command]
+pub async fn pick_folder() -> Option<String> {
+    rfd::AsyncFileDialog::new()
+        .pick_folder()
+        .await
+        .map(|h| h.path().display().to_string())
+}
+
+/// The native file picker for a backup archive.
+#[tauri::command]
+pub async fn pick_backup_file() -> Option<String> {
+    rfd::AsyncFileDialog::new()
+        .add_filter("Atslegas backup", &["zip"])
+        .pick_file()
+        .await
+        .map(|h| h.path().display().to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupArgs {
+    destination: String,
+    kind: Option<String>,
+    encrypt: bool,
+    /// A passphrase the user chose; empty or absent means "generate a recovery one".
+    passphrase: Option<String>,
+    aes128: Option<bool>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct BackupDone {
+    report: BackupReport,
+    /// Shown once, when the app generated it.
+    recovery_passphrase: Option<String>,
+}
+
+#[tauri::command]
+pub async fn backup_run(
+    app: AppHandle,
+    args: BackupArgs,
+    on_progress: Channel<Progress>,
+) -> CmdResult<BackupDone> {
+    blocking(app, move |state| {
+        let opened = state.opened()?;
+        let loc = locations(state, opened);
+        let chosen = args.passphrase.filter(|p| !p.is_empty());
+        let generated = (args.encrypt && chosen.is_none()).then(backup::generate_passphrase);
+        let passphrase = if args.encrypt {
+            chosen.or_else(|| generated.clone())
+        } else {
+            None
+        };
+        let site = opened.config().site_name;
+        let report = opened.act(|s, a| {
+            let req = BackupRequest {
+                kind: Kind::parse(args.kind.as_deref().unwrap_or("full"))?,
+                destination: PathBuf::from(&args.destination),
+                site,
+                reason: args.reason,
+                passphrase,
+                aes: if args.aes128.unwrap_or(false) {
+                    AesMode::Aes128
+                } else {
+                    AesMode::Aes256
+                },
+                dry_run: false,
+                pinned: false,
+            };
+            backup::create(
+                s,
+                a,
+                &loc,
+                &req,
+                &mut |p| {
+                    let _ = on_progress.send(p);
+                },
+                &Cancel::new(),
+            )
+        })?;
+        remember_destination(opened, &state.paths.config_file, &args.destination);
+        Ok(BackupDone {
+            report,
+            recovery_passphrase: generated,
+        })
+    })
+    .await
+}
+
+/// Keeps the last used folder first in the configuration's destinations.
+fn remember_destination(opened: &Opened, config_file: &std::path::Path, dest: &str) {
+    let mut config = opened.config.write().unwrap_or_else(|p| p.into_inner());
+    if config.backup.destinations.first().map(String::as_str) == Some(dest) {
+        return;
+    }
+    config.backup.destinations.retain(|d| d != dest);
+    config.backup.destinations.insert(0, dest.to_string());
+    config.backup.destinations.truncate(5);
+    if let Err(e) = config.save(config_file) {
+        tracing::error!(error = %e, "could not remember the backup destination");
+    }
+}
+
+#[tauri::command]
+pub fn backup_list(state: State<'_, AppState>, dir: String) -> CmdResult<Vec<Found>> {
+    state.opened()?.act(|_, a| {
+        a.require(Role::Admin, "see backups")?;
+        backup::list(std::path::Path::new(&dir))
+    })
+}
+
+#[tauri::command]
+pub async fn restore_preview(
+    app: AppHandle,
+    file: String,
+    passphrase: Option<String>,
+) -> CmdResult<RestorePreview> {
+    blocking(app, move |state| {
+        let opened = state.opened()?;
+        let loc = locations(state, opened);
+        opened.act(|s, a| {
+            a.require(Role::Admin, "restore backups")?;
+            restore::preview(
+                s,
+                &loc,
+                std::path::Path::new(&file),
+                passphrase.as_deref().filter(|p| !p.is_empty()),
+            )
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn restore_run(
+    app: AppHandle,
+    file: String,
+    passphrase: Option<String>,
+    database: bool,
+    config: bool,
+    on_progress: Channel<Progress>,
+) -> CmdResult<RestorePreview> {
+    blocking(app, move |state| {
+        let opened = state.opened()?;
+        let loc = locations(state, opened);
+        let result = opened.act(|s, a| {
+            restore::restore(
+                s,
+                a,
+                &loc,
+                std::path::Path::new(&file),
+                passphrase.as_deref().filter(|p| !p.is_empty()),
+                Components { database, config },
+                true,
+                &mut |p| {
+                    let _ = on_progress.send(p);
+                },
+                &Cancel::new(),
+            )
+        })?;
+        // The restored data is another database: everyone signs in again.
+        *opened.token() = None;
+        Ok(result)
+    })
+    .await
+}

@@ -1,0 +1,212 @@
+// Backup & restore (admins): one big "Back up now" to the remembered destination, a
+// folder picker, encryption, the history with each step's status, and restore with a
+// preview and a confirmation that says what will be replaced. Progress comes from the
+// core through a channel and reaches 100% only after the read-back verification.
+
+import { clearCache, el, invoke, localTime, t } from '../admin-common.js';
+import { button, confirmDialog, infoDialog, toast } from '../components.js';
+
+export const screen = { id: 'backup', navKey: 'nav.backup', minRole: 'admin' };
+
+/** Overall share of each step, so one bar moves steadily from 0 to 100. */
+const STEPS = { snapshot: [0, 40], write: [40, 85], verify: [85, 100], 'safety backup': [0, 30], apply: [30, 100] };
+
+/** @param {number} n */
+function size(n) {
+  if (!n) return '';
+  return n < 1048576 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+/** A progress bar fed by a core channel. */
+function progressBar() {
+  const wrap = el('div', { class: 'progress', hidden: '' });
+  const bar = /** @type {HTMLProgressElement} */ (el('progress', { max: '100', value: '0', id: 'backup-progress' }));
+  const label = el('span', { class: 'muted', id: 'backup-progress-label' });
+  wrap.append(bar, label);
+  const channel = new window.__TAURI__.core.Channel();
+  channel.onmessage = (p) => {
+    const [a, b] = STEPS[p.step] || [0, 100];
+    const pct = Math.min(100, Math.round(a + ((b - a) * p.done) / Math.max(1, p.total)));
+    bar.value = pct;
+    label.textContent = `${t(`backup.step.${p.step.replace(' ', '_')}`)} — ${pct}%`;
+  };
+  return { wrap, bar, label, channel, start() { wrap.hidden = false; bar.value = 0; label.textContent = ''; } };
+}
+
+/**
+ * @param {HTMLElement} view
+ * @param {{user: {role: string}, changed: () => void, signedOut?: (key: string) => void}} ctx
+ */
+export async function render(view, ctx) {
+  const o = await invoke('backup_overview');
+
+  // ---- back up
+  const card = el('section', { class: 'card' });
+  card.append(el('h2', {}, t('backup.make')));
+  const destWrap = el('div', { class: 'field' });
+  const dest = /** @type {HTMLInputElement} */ (el('input', { id: 'backup-dest', type: 'text', value: o.destinations[0] || '' }));
+  const pick = button('backup.choose', async () => {
+    const f = await invoke('pick_folder');
+    if (f) dest.value = f;
+  });
+  const destRow = el('div', { class: 'inline-row' });
+  destRow.append(dest, pick);
+  destWrap.append(el('label', { for: 'backup-dest' }, t('backup.destination')), destRow, el('p', { class: 'hint' }, t('backup.destination_hint')));
+  const encWrap = el('div', { class: 'field check' });
+  const enc = /** @type {HTMLInputElement} */ (el('input', { id: 'backup-encrypt', type: 'checkbox' }));
+  enc.checked = o.encrypt;
+  encWrap.append(enc, el('label', { for: 'backup-encrypt' }, t('backup.encrypt')));
+  const passWrap = el('div', { class: 'field' });
+  const pass = /** @type {HTMLInputElement} */ (el('input', { id: 'backup-pass', type: 'password', autocomplete: 'new-password' }));
+  passWrap.append(el('label', { for: 'backup-pass' }, t('backup.passphrase')), pass, el('p', { class: 'hint' }, t('backup.passphrase_hint')));
+  enc.addEventListener('change', () => { passWrap.hidden = !enc.checked; });
+  passWrap.hidden = !enc.checked;
+  const go = el('button', { type: 'button', class: 'big-button', id: 'backup-now' }, t('backup.now'));
+  const bar = progressBar();
+  const result = el('div', { id: 'backup-result', role: 'status' });
+  go.addEventListener('click', async () => {
+    result.textContent = '';
+    result.className = '';
+    if (!dest.value.trim()) { result.className = 'error'; result.textContent = t('backup.no_destination'); dest.focus(); return; }
+    go.disabled = true;
+    bar.start();
+    try {
+      const done = await invoke('backup_run', {
+        args: { destination: dest.value.trim(), encrypt: enc.checked, passphrase: pass.value || null },
+        onProgress: bar.channel,
+      });
+      bar.bar.value = 100;
+      result.className = 'ok-box';
+      result.textContent = t('backup.done', { file: done.report.file, size: size(done.report.size) });
+      pass.value = '';
+      if (done.recovery_passphrase) await showPassphrase(done.recovery_passphrase);
+      await renderHistory();
+    } catch (err) {
+      result.className = 'error';
+      result.textContent = err.message;
+      await renderHistory();
+    } finally {
+      go.disabled = false;
+    }
+  });
+  card.append(destWrap, encWrap, passWrap, go, bar.wrap, result);
+
+  // ---- history
+  const hist = el('section', { class: 'card' });
+  async function renderHistory() {
+    const rows = (await invoke('backup_overview')).history;
+    hist.replaceChildren(el('h2', {}, t('backup.history')));
+    if (!rows.length) { hist.append(el('p', { class: 'empty' }, t('backup.history_empty'))); return; }
+    const table = el('table', { id: 'backup-history' });
+    const head = el('tr');
+    ['backup.col.when', 'backup.col.file', 'backup.col.size', 'backup.col.status', 'backup.col.steps'].forEach((k) => head.append(el('th', { scope: 'col' }, t(k))));
+    table.append(el('thead'), el('tbody'));
+    table.tHead.append(head);
+    for (const r of rows) {
+      const tr = el('tr', r.status === 'failed' ? { class: 'overdue' } : {});
+      const steps = Array.isArray(r.steps) ? r.steps.map((s) => `${t(`backup.step.${s.name}`)}: ${t(`backup.status.${s.status}`)}`).join(' · ') : '';
+      tr.append(el('td', {}, localTime(r.finished_at || r.started_at)),
+        el('td', {}, `${r.file_name || ''}${r.encrypted ? ' · AES' : ''}${r.pinned ? ` (${t('backup.pinned')})` : ''}`),
+        el('td', {}, size(r.size_bytes)),
+        el('td', {}, t(`backup.status.${r.status}`) + (r.error ? ` — ${r.error}` : '')),
+        el('td', { class: 'muted' }, steps));
+      table.tBodies[0].append(tr);
+    }
+    hist.append(table);
+  }
+
+  // ---- restore
+  const rest = el('section', { class: 'card' });
+  rest.append(el('h2', {}, t('backup.restore')), el('p', { class: 'hint' }, t('backup.restore_hint')));
+  const fileWrap = el('div', { class: 'field' });
+  const file = /** @type {HTMLInputElement} */ (el('input', { id: 'restore-file', type: 'text' }));
+  const fileRow = el('div', { class: 'inline-row' });
+  fileRow.append(file, button('backup.choose_file', async () => {
+    const f = await invoke('pick_backup_file');
+    if (f) file.value = f;
+  }), button('backup.list_folder', listFolder));
+  fileWrap.append(el('label', { for: 'restore-file' }, t('backup.file')), fileRow);
+  const rpassWrap = el('div', { class: 'field' });
+  const rpass = /** @type {HTMLInputElement} */ (el('input', { id: 'restore-pass', type: 'password', autocomplete: 'off' }));
+  rpassWrap.append(el('label', { for: 'restore-pass' }, t('backup.restore_passphrase')), rpass);
+  const found = el('div', { id: 'restore-found' });
+  const previewBox = el('div', { id: 'restore-preview' });
+  const rbar = progressBar();
+  const rresult = el('p', { role: 'alert' });
+  const check = el('button', { type: 'button', class: 'secondary' }, t('backup.check'));
+  check.addEventListener('click', doPreview);
+  rest.append(fileWrap, found, rpassWrap, check, previewBox, rbar.wrap, rresult);
+
+  async function listFolder() {
+    const dir = file.value.trim() ? file.value.trim().replace(/[\\/][^\\/]*\.zip$/, '') : dest.value.trim();
+    if (!dir) { rresult.className = 'error'; rresult.textContent = t('backup.no_destination'); return; }
+    try {
+      const list = await invoke('backup_list', { dir });
+      found.replaceChildren(list.length ? el('p', {}, t('backup.found', { n: list.length, dir })) : el('p', { class: 'empty' }, t('backup.none_found', { dir })));
+      for (const f of list) {
+        const b = el('button', { type: 'button', class: 'candidate' },
+          f.manifest ? `${f.manifest.created_at_iso} · ${f.manifest.kind} · ${f.manifest.source_machine}${f.manifest.encrypted ? ' · AES' : ''}${f.verified_sidecar ? '' : ` · ${t('backup.not_verified')}`}` : `${f.file} — ${f.problem}`);
+        b.addEventListener('click', () => { file.value = f.file; doPreview(); });
+        found.append(b);
+      }
+    } catch (err) { rresult.className = 'error'; rresult.textContent = err.message; }
+  }
+
+  async function doPreview() {
+    rresult.textContent = '';
+    previewBox.replaceChildren();
+    if (!file.value.trim()) { rresult.className = 'error'; rresult.textContent = t('backup.no_file'); return; }
+    check.disabled = true;
+    try {
+      const p = await invoke('restore_preview', { file: file.value.trim(), passphrase: rpass.value || null });
+      const table = el('table', { id: 'restore-counts' });
+      const head = el('tr');
+      ['backup.col.table', 'backup.col.now', 'backup.col.backup'].forEach((k) => head.append(el('th', { scope: 'col' }, t(k))));
+      table.append(el('thead'), el('tbody'));
+      table.tHead.append(head);
+      for (const [name, n] of Object.entries(p.counts_backup)) {
+        const tr = el('tr');
+        tr.append(el('td', {}, name), el('td', {}, String(p.counts_now[name] ?? 0)), el('td', {}, String(n)));
+        table.tBodies[0].append(tr);
+      }
+      const info = el('p', { class: 'ok-box' }, t('backup.preview_ok', { date: localTime(p.manifest.created_at), machine: p.manifest.source_machine }));
+      const warn = p.warnings.map((w) => el('p', { class: 'error' }, w));
+      const apply = el('button', { type: 'button', class: 'danger', id: 'restore-apply' }, t('backup.restore_now'));
+      apply.addEventListener('click', () => doRestore(p));
+      previewBox.append(info, table, ...warn, apply);
+    } catch (err) {
+      rresult.className = 'error';
+      rresult.textContent = err.message;
+    } finally {
+      check.disabled = false;
+    }
+  }
+
+  async function doRestore(p) {
+    const ok = await confirmDialog(t('backup.confirm_restore', { date: localTime(p.manifest.created_at), keylog: p.counts_backup.key_log ?? 0, now: p.counts_now.key_log ?? 0 }), 'backup.restore_now');
+    if (!ok) return;
+    rbar.start();
+    try {
+      await invoke('restore_run', { file: file.value.trim(), passphrase: rpass.value || null, database: true, config: true, onProgress: rbar.channel });
+      clearCache();
+      await infoDialog(t('backup.restored_title'), el('p', {}, t('backup.restored', { date: localTime(p.manifest.created_at) })));
+      window.location.reload();
+    } catch (err) {
+      rresult.className = 'error';
+      rresult.textContent = err.message;
+    }
+  }
+
+  async function showPassphrase(pp) {
+    const box = el('div', {});
+    box.append(el('p', {}, t('backup.passphrase_once')), el('p', { class: 'passphrase', id: 'recovery-passphrase' }, pp));
+    const print = el('button', { type: 'button', class: 'secondary' }, t('backup.print'));
+    print.addEventListener('click', () => window.print());
+    box.append(print);
+    await infoDialog(t('backup.passphrase_title'), box);
+  }
+
+  view.replaceChildren(el('h1', {}, t('nav.backup')), card, hist, rest);
+  await renderHistory();
+  go.focus();
+}
