@@ -58,7 +58,7 @@ test('status, action, role and component labels exist for every value the core s
     status: ['available', 'issued', 'lost', 'retired', 'deleted', 'active', 'inactive'],
     action: ['issued', 'returned', 'lost', 'found'],
     role: ['admin', 'operator', 'viewer'],
-    component: ['keys', 'persons', 'groups', 'users', 'session', 'config', 'demo'],
+    component: ['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo'],
   };
   for (const [prefix, list] of Object.entries(values)) {
     for (const v of list) {
