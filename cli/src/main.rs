@@ -115,8 +115,10 @@ enum Command {
 
 #[derive(Args)]
 struct DemoArgs {
+    /// Key holders, with Latvian and other names.
     #[arg(long, default_value_t = 10_000)]
     persons: u64,
+    /// Keys, numbered 1..N.
     #[arg(long, default_value_t = 3_000)]
     keys: u64,
     /// Key-log rows in all (issued, returned, lost).

@@ -325,12 +325,42 @@ pub fn run(
     );
     let f = time(n, |_| audit::list(conn, &AuditFilter::default()))?;
     done(&mut report, figure("audit log, page 1", f, LIST));
-    let by_keys = AuditFilter {
-        component: Some("keys".into()),
-        ..Default::default()
-    };
-    let f = time(n, |_| audit::list(conn, &by_keys))?;
-    done(&mut report, figure("audit log, component keys", f, LIST));
+    // Each filter of the audit screen: component, one record, who, what, last 30 days.
+    let (who, record): (String, String) = conn.query_row(
+        "SELECT actor, record_id FROM audit_log WHERE component = 'keys' AND record_id IS NOT NULL
+          ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let filters = [
+        AuditFilter {
+            component: Some("keys".into()),
+            ..Default::default()
+        },
+        AuditFilter {
+            component: Some("keys".into()),
+            record_id: Some(record),
+            ..Default::default()
+        },
+        AuditFilter {
+            actor: Some(who),
+            ..Default::default()
+        },
+        AuditFilter {
+            operation: Some("issue".into()),
+            ..Default::default()
+        },
+        AuditFilter {
+            since: Some(now - 30 * 86_400),
+            until: Some(now),
+            ..Default::default()
+        },
+    ];
+    let mut f = Vec::new();
+    for filter in &filters {
+        f.extend(time(n, |_| audit::list(conn, filter))?);
+    }
+    done(&mut report, figure("audit log, each filter", f, LIST));
     let f = time(n, |_| groups::list(conn))?;
     done(&mut report, figure("groups list", f, LIST));
     Ok(report)

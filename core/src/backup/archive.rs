@@ -252,10 +252,11 @@ fn copy_limited(
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     loop {
-        let n = r.read(&mut buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidInput => Error::WrongPassphrase,
-            _ => corrupt(file, name, e.to_string()),
-        })?;
+        // A wrong passphrase is refused when the entry is opened; any read error after
+        // that (a corrupt deflate stream, a failed AES authentication) is damage.
+        let n = r
+            .read(&mut buf)
+            .map_err(|e| corrupt(file, name, e.to_string()))?;
         if n == 0 {
             break;
         }
@@ -453,4 +454,27 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
         .read_to_end(&mut text)
         .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
     parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))
+}
+
+/// Compares the archive with the `NAME.zip.sha256` beside it, when there is one (it is
+/// written only after a verified backup).
+pub fn check_sidecar(path: &Path) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let side = path.with_file_name(format!("{name}.sha256"));
+    let Ok(text) = std::fs::read_to_string(&side) else {
+        return Ok(());
+    };
+    let expected = text.split_whitespace().next().unwrap_or("");
+    let (actual, _) = file_sha256(path)?;
+    if actual != expected {
+        return Err(corrupt(
+            path,
+            "archive",
+            "the file does not match its .sha256 checksum",
+        ));
+    }
+    Ok(())
 }

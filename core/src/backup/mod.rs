@@ -255,6 +255,21 @@ impl Drop for WorkDir {
 }
 
 fn work_dir(loc: &Locations, now: i64) -> Result<WorkDir> {
+    // A killed backup leaves its work folder behind: clear those older than a day (a
+    // running backup's folder is younger).
+    if let Ok(entries) = std::fs::read_dir(loc.work_dir()) {
+        for e in entries.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 86_400);
+            if old {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let dir = loc
         .work_dir()
         .join(format!("{now}-{}", crate::util::random_hex(4)));
@@ -279,10 +294,14 @@ pub fn create(
         check_passphrase(p)?;
     }
     let now = store.now();
-    // Two backups in the same second get -2, -3, ... rather than failing.
+    // Two backups in the same second get -2, -3, ... rather than failing; so does a name
+    // whose .partial a killed backup left behind (never touched: it is not ours).
+    let taken = |n: &str| {
+        req.destination.join(n).exists() || req.destination.join(format!("{n}.partial")).exists()
+    };
     let mut name = file_name(&req.site, now, req.pinned);
     for n in 2..100 {
-        if !req.destination.join(&name).exists() {
+        if !taken(&name) {
             break;
         }
         name = file_name(&req.site, now, req.pinned).replace(".zip", &format!("-{n}.zip"));
@@ -300,7 +319,11 @@ pub fn create(
         progress,
         cancel,
     );
-    let _ = std::fs::remove_file(&partial);
+    // The .partial is ours (the name was free and it is created with create_new) unless
+    // creating it is what failed.
+    if !matches!(&result, Err(Error::Io { action: "create", path, .. }) if *path == partial) {
+        let _ = std::fs::remove_file(&partial);
+    }
     match result {
         Ok(report) => {
             if !req.dry_run {
@@ -435,7 +458,7 @@ fn create_inner(
     };
     let pass = req.passphrase.as_deref().map(|p| (p, req.aes));
     archive::write(partial, contents, pass, progress, cancel)
-        .map_err(|e| map_write_error(e, dest))?;
+        .map_err(|e| map_write_error(e, dest, estimate))?;
     std::fs::rename(partial, final_path).map_err(|e| Error::io("rename", partial, e))?;
     *renamed = true;
     fsync_dir(dest);
@@ -459,7 +482,7 @@ fn create_inner(
 }
 
 /// A full drive or a read-only one answers writes with these; say so plainly.
-fn map_write_error(e: Error, dest: &Path) -> Error {
+fn map_write_error(e: Error, dest: &Path, estimate: u64) -> Error {
     match e {
         Error::Io { source, .. }
             if source.raw_os_error() == Some(28)
@@ -467,7 +490,7 @@ fn map_write_error(e: Error, dest: &Path) -> Error {
         {
             Error::NoSpace {
                 path: dest.to_path_buf(),
-                needed: 0,
+                needed: estimate,
                 available: fs4::available_space(dest).unwrap_or(0),
             }
         }
@@ -619,22 +642,7 @@ pub fn verify(
 ) -> Result<Manifest> {
     let work = work_dir(loc, now)?;
     let result = (|| {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let side = file.with_file_name(format!("{name}.sha256"));
-        if let Ok(text) = std::fs::read_to_string(&side) {
-            let expected = text.split_whitespace().next().unwrap_or("");
-            let (actual, _) = archive::file_sha256(file)?;
-            if actual != expected {
-                return Err(Error::CorruptArchive {
-                    file: file.display().to_string(),
-                    entry: "archive".into(),
-                    reason: "the file does not match its .sha256 checksum".into(),
-                });
-            }
-        }
+        archive::check_sidecar(file)?;
         archive::check(file, passphrase, &work.0, &Cancel::new()).map(|c| c.manifest)
     })();
     journal(

@@ -57,6 +57,7 @@ pub fn preview(
     passphrase: Option<&str>,
 ) -> Result<RestorePreview> {
     let work = work_dir(loc, store.now())?;
+    archive::check_sidecar(file)?;
     let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
     build_preview(store, file, &checked.manifest)
 }
@@ -106,6 +107,7 @@ pub fn restore(
     let now = store.now();
     let work = work_dir(loc, now)?;
     progress(Progress::new("verify", 0, 1));
+    archive::check_sidecar(file)?;
     let checked = archive::check(file, passphrase, &work.0, cancel)?;
     let mut preview = build_preview(store, file, &checked.manifest)?;
     if !preview.warnings.is_empty() && !force {

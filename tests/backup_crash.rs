@@ -1,0 +1,213 @@
+//! Crash tests (SPEC §5 "never a half backup", §9): the real `atslegas-cli` making a
+//! backup or restoring one is killed with SIGKILL after seeded random delays. Afterwards
+//! the live database opens, passes `integrity_check` and holds either the old data or the
+//! backup's, every file with a final backup name verifies, and earlier backups still do.
+//!
+//! Build the binary first: `cargo build -p atslegas-cli`.
+
+mod backup_common;
+
+use std::collections::BTreeSet;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use atslegas_core::keylog::{self, IssueRequest, PersonRef};
+use atslegas_core::keys::{self, KeyInput};
+use atslegas_core::persons::{self, PersonInput};
+use atslegas_core::store::Security;
+use atslegas_core::Store;
+use atslegas_tests::{admin, assert_success, Cli};
+use backup_common::*;
+
+/// Kills per test: enough to land in every step of a run of about a second.
+const ROUNDS: u64 = 15;
+
+/// Starts the CLI with `args`, SIGKILLs it after `delay`; true when the kill stopped it
+/// (false when it had already finished).
+fn kill_after(cli: &Cli, args: &[&str], delay: Duration) -> bool {
+    let mut child = command(cli, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start atslegas-cli");
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let status = child.wait().expect("wait for atslegas-cli");
+    status.signal() == Some(9)
+}
+
+/// A delay in `0..=typical`, from the seeded source.
+fn delay(rng: &mut Rng, typical: Duration) -> Duration {
+    typical.mul_f64(rng.below(1001) as f64 / 1000.0)
+}
+
+/// The live database opens, passes the full integrity check, its keys follow their log
+/// and its audit chain verifies; returns its fingerprint.
+fn check_live(cli: &Cli, what: &str) -> Fingerprint {
+    let conn = cli.db();
+    assert_integrity_ok(&conn, what);
+    assert_consistent(&conn, what);
+    fingerprint(&conn)
+}
+
+/// Every file with a final backup name in `dir` verifies (each checked once).
+fn assert_final_files_verify(cli: &Cli, dir: &Path, checked: &mut BTreeSet<PathBuf>) {
+    if !dir.exists() {
+        return;
+    }
+    for f in final_archives(dir) {
+        if checked.insert(f.clone()) {
+            assert_verifies(cli, &f);
+        }
+    }
+}
+
+fn partials(dir: &Path) -> usize {
+    files_under(dir)
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".partial"))
+        .count()
+}
+
+#[test]
+fn killing_a_backup_at_any_moment_leaves_the_live_database_intact_and_no_unverifiable_backup() {
+    // A few MB: a backup takes most of a second here, so the kills land in every step
+    // (snapshot, writing the .partial, rename, read-back, .sha256, history row).
+    let cli = site(1500, 400, 20_000);
+    let earlier_dir = tempfile::tempdir().unwrap();
+    let earlier = backup_create(&cli, earlier_dir.path(), &[]);
+    let scratch = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    backup_create(&cli, scratch.path(), &[]);
+    let typical = started.elapsed();
+    let before = check_live(&cli, "the live database before");
+
+    let dest = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(0x0A75_1E6A_5BAC_0001);
+    let mut checked = BTreeSet::new();
+    let mut killed = 0;
+    for round in 0..ROUNDS {
+        let d = delay(&mut rng, typical);
+        killed += kill_after(&cli, &["backup", "create", "--to", s(dest.path())], d) as u64;
+        let what = format!("round {round}, killed after {d:?}");
+        assert_eq!(
+            check_live(&cli, &what),
+            before,
+            "{what}: the live data changed"
+        );
+        // A .partial may stay behind; a file with a final name must be a whole backup.
+        assert_final_files_verify(&cli, dest.path(), &mut checked);
+    }
+    eprintln!(
+        "backup kills: {killed} of {ROUNDS} stopped a running backup (typical run {typical:?}); \
+         {} final files verified, {} .partial left",
+        checked.len(),
+        partials(dest.path())
+    );
+    assert!(
+        killed >= ROUNDS / 3,
+        "only {killed} of {ROUNDS} kills hit a running backup: the test proves little"
+    );
+    assert_verifies(&cli, &earlier);
+    assert_success(&run(&cli, &["status"]), "status after the kills");
+}
+
+#[test]
+fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
+    let cli = site(1500, 400, 20_000);
+    let dir_a = tempfile::tempdir().unwrap();
+    let a = backup_create(&cli, dir_a.path(), &[]);
+    let fp_a = fingerprint(&cli.db());
+
+    // State B: more persons and key movements, through the core.
+    {
+        let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
+        let actor = admin();
+        keys::create(&mut store, &actor, &KeyInput::numbered("CRASH-K")).unwrap();
+        for i in 0..40 {
+            let p = persons::create(
+                &mut store,
+                &actor,
+                &PersonInput::named(&format!("Avārija {i}")),
+            )
+            .unwrap();
+            let req = IssueRequest {
+                override_reason: Some("crash test".into()),
+                ..Default::default()
+            };
+            keylog::issue(&mut store, &actor, "CRASH-K", &PersonRef::Id(p.id), &req).unwrap();
+            keylog::return_key(&mut store, &actor, "CRASH-K", None).unwrap();
+        }
+    }
+    let fp_b = fingerprint(&cli.db());
+    assert_ne!(fp_a, fp_b);
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = backup_create(&cli, dir_b.path(), &[]);
+
+    // One complete restore (B → A), timed: the kills spread over that long.
+    let started = Instant::now();
+    let out = run(&cli, &["backup", "restore", s(&a), "--force"]);
+    let typical = started.elapsed();
+    assert_success(&out, "backup restore --force");
+    assert_eq!(fingerprint(&cli.db()), fp_a);
+
+    let safety_dir = cli.data_dir().join("safety-backups");
+    let mut rng = Rng::new(0x0A75_1E6A_5BAC_0002);
+    let mut checked = BTreeSet::new();
+    let (mut killed, mut stayed_old, mut became_new) = (0, 0, 0);
+    for round in 0..ROUNDS {
+        let old = fingerprint(&cli.db());
+        // Always restore the other state, so every round is a real change.
+        let (target, new) = if old == fp_a {
+            (&b, fp_b)
+        } else {
+            assert_eq!(old, fp_b, "round {round}: the live data is neither A nor B");
+            (&a, fp_a)
+        };
+        let d = delay(&mut rng, typical);
+        killed += kill_after(&cli, &["backup", "restore", s(target), "--force"], d) as u64;
+        let what = format!("round {round}, restore killed after {d:?}");
+        let now = check_live(&cli, &what);
+        if now == old {
+            stayed_old += 1;
+        } else if now == new {
+            became_new += 1;
+        } else {
+            panic!("{what}: the live data is neither the old nor the backup's: {now:?}");
+        }
+        // The next start opens it (and the configuration) normally.
+        assert_success(&run(&cli, &["status"]), &format!("status, {what}"));
+        assert_final_files_verify(&cli, &safety_dir, &mut checked);
+    }
+    eprintln!(
+        "restore kills: {killed} of {ROUNDS} stopped a running restore (typical run \
+         {typical:?}); {stayed_old} left the old data, {became_new} the backup's; {} safety \
+         backups verified",
+        checked.len()
+    );
+    assert!(
+        killed >= ROUNDS / 3,
+        "only {killed} of {ROUNDS} kills hit a running restore: the test proves little"
+    );
+    assert_verifies(&cli, &a);
+    assert_verifies(&cli, &b);
+}
+
+#[test]
+fn a_partial_file_left_by_a_killed_backup_does_not_block_the_next_backup() {
+    let cli = site(50, 20, 200);
+    let dest = tempfile::tempdir().unwrap();
+    // What a backup killed while writing leaves: NAME.zip.partial, NAME from the second it
+    // started. One for each of the next few seconds, as if it had been killed just now.
+    let now = chrono::Utc::now().timestamp();
+    for ahead in 0..5 {
+        let at = chrono::DateTime::from_timestamp(now + ahead, 0).unwrap();
+        let name = format!("atslegas-{}.zip.partial", at.format("%Y%m%d-%H%M%SZ"));
+        std::fs::write(dest.path().join(name), b"half a backup").unwrap();
+    }
+    let archive = backup_create(&cli, dest.path(), &[]);
+    assert_verifies(&cli, &archive);
+}

@@ -1,0 +1,1186 @@
+//! Backup and restore through the real `atslegas-cli` on real data folders (SPEC §5, §9):
+//! a backup taken while another connection writes, backup → restore reproducing every
+//! table, restore bringing old data back with its safety backup and history, damaged and
+//! hostile archives refused without changing anything, the `.sha256` file and 7-Zip as
+//! the user's way out, and full or read-only destinations (tmpfs mounts, root only).
+//!
+//! Build the binary first: `cargo build -p atslegas-cli`.
+
+mod backup_common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use atslegas_core::keylog::{self, IssueRequest, PersonRef};
+use atslegas_core::keys::{self, KeyInput};
+use atslegas_core::persons::{self, PersonInput};
+use atslegas_core::store::Security;
+use atslegas_core::Store;
+use atslegas_tests::{
+    admin, assert_fails, assert_success, last_audit, open_raw, stderr, stdout, Cli,
+};
+use backup_common::*;
+use serde_json::json;
+
+/// A small register (a few hundred rows, so each CLI run is quick), a backup of it, and a
+/// change made after the backup, so a restore that wrongly went through would show.
+fn small_site_with_backup() -> (Cli, tempfile::TempDir, PathBuf) {
+    let cli = site(200, 60, 1500);
+    let dest = tempfile::tempdir().unwrap();
+    let archive = backup_create(&cli, dest.path(), &[]);
+    let out = run(
+        &cli,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Pēc Dublējuma",
+            "--code",
+            "AFTER-1",
+        ],
+    );
+    assert_success(&out, "person add");
+    (cli, dest, archive)
+}
+
+/// Asserts the run failed with some exit code other than 0 and one clear line on stderr
+/// (never "intact"); returns (code, line).
+fn assert_refused(out: &Output, what: &str) -> (i32, String) {
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("{what}: killed by a signal"));
+    assert_ne!(
+        code,
+        0,
+        "{what}: accepted a damaged archive\nstdout:\n{}",
+        stdout(out)
+    );
+    assert!(!stdout(out).contains("intact"), "{what}: {}", stdout(out));
+    (code, assert_fails(out, code))
+}
+
+/// A copy of `archive` under `dir` with the same file name, so a `.sha256` copied beside
+/// it names it.
+fn same_name_in(dir: &Path, archive: &Path) -> PathBuf {
+    dir.join(archive.file_name().unwrap())
+}
+
+fn with_sidecar(original: &Path, copy: &Path) {
+    std::fs::copy(sidecar(original), sidecar(copy)).unwrap();
+}
+
+fn last_backup_row(cli: &Cli) -> (String, Option<String>) {
+    cli.db()
+        .query_row(
+            "SELECT status, error FROM backups ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a backups row")
+}
+
+fn count_rows(conn: &rusqlite::Connection, table: &str) -> i64 {
+    atslegas_tests::count(conn, table)
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. A backup while another connection writes
+
+#[test]
+fn a_backup_taken_while_another_connection_writes_is_a_consistent_state_and_verifies() {
+    // A few MB, so the snapshot and the archive take a while.
+    let cli = site(1500, 400, 20_000);
+    let dest = tempfile::tempdir().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let rounds = Arc::new(AtomicU64::new(0));
+
+    // The writer: its own Store on the same file, through the core's write path, for the
+    // whole backup. Each round adds a person, issues one of four keys to them (override:
+    // no group allows it) and takes it back, so snapshots can land between any two.
+    let writer = {
+        let (stop, rounds, db) = (stop.clone(), rounds.clone(), cli.db_path());
+        std::thread::spawn(move || {
+            let mut store = Store::open(&db, Security::default()).expect("open the live db");
+            let actor = admin();
+            for k in 0..4 {
+                keys::create(&mut store, &actor, &KeyInput::numbered(&format!("W-{k}")))
+                    .expect("add a writer key");
+            }
+            let mut i = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                let p = persons::create(
+                    &mut store,
+                    &actor,
+                    &PersonInput {
+                        code: Some(format!("WR-{i}")),
+                        ..PersonInput::named(&format!("Rakstītājs {i}"))
+                    },
+                )
+                .expect("add a person while the backup runs");
+                let key = format!("W-{}", i % 4);
+                let req = IssueRequest {
+                    override_reason: Some("writer during backup".into()),
+                    ..Default::default()
+                };
+                keylog::issue(&mut store, &actor, &key, &PersonRef::Id(p.id), &req)
+                    .expect("issue while the backup runs");
+                keylog::return_key(&mut store, &actor, &key, None)
+                    .expect("return while the backup runs");
+                i += 1;
+                rounds.store(i, Ordering::SeqCst);
+            }
+            i
+        })
+    };
+    while rounds.load(Ordering::SeqCst) < 3 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let at_start = rounds.load(Ordering::SeqCst);
+    let archive = backup_create(&cli, dest.path(), &[]);
+    let at_end = rounds.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    let total = writer.join().expect("the writer thread did not panic");
+    assert!(
+        at_end >= at_start + 3,
+        "the writer must have kept writing during the backup ({at_start} -> {at_end} rounds)"
+    );
+
+    assert_verifies(&cli, &archive);
+    let work = tempfile::tempdir().unwrap();
+    let (_, snap) = archive_db(&archive, None, work.path());
+    assert_consistent(&snap, "the database in the backup");
+
+    // One moment's state: the writer's persons WR-0..WR-(m-1), none missing in between,
+    // at least those written before the backup began and at most one more than finished.
+    let mut codes: Vec<u64> = snap
+        .prepare("SELECT code FROM persons WHERE code LIKE 'WR-%'")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|c| c.unwrap()[3..].parse().unwrap())
+        .collect();
+    codes.sort_unstable();
+    let m = codes.len() as u64;
+    assert_eq!(
+        codes,
+        (0..m).collect::<Vec<_>>(),
+        "a gap in the writer's persons"
+    );
+    assert!(
+        (at_start..=at_end + 1).contains(&m),
+        "the backup holds {m} writer persons, not between {at_start} and {}",
+        at_end + 1
+    );
+    // The manifest's counts are the database's.
+    let man = manifest(&archive);
+    assert_eq!(
+        man["counts"]["persons"],
+        json!(count_rows(&snap, "persons"))
+    );
+    assert_eq!(
+        man["counts"]["key_log"],
+        json!(count_rows(&snap, "key_log"))
+    );
+
+    // And the live database got everything the writer did, intact.
+    let live = cli.db();
+    assert_consistent(&live, "the live database");
+    let live_writer: i64 = live
+        .query_row(
+            "SELECT count(*) FROM persons WHERE code LIKE 'WR-%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(live_writer as u64, total);
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Into an empty data folder
+
+#[test]
+fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
+    let original = site(300, 80, 3000);
+    // A site name of its own, so the restored configuration is visibly the backup's.
+    let mut cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
+    cfg["site_name"] = json!("Rīgas Skola");
+    std::fs::write(
+        original.config_path(),
+        serde_json::to_vec_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    // Rows in the smaller tables too: a user, a group with a member and a key, a key out,
+    // a deleted person, and one earlier backup (so the backups table is not empty).
+    let out = run_stdin(
+        &original,
+        &[
+            "user",
+            "add",
+            "ilze",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        "Mežs-Jūra-Saule-7\n",
+    );
+    assert_success(&out, "user add");
+    for args in [
+        &["person", "add", "--name", "Ģirts Ķēniņš", "--code", "G-1"][..],
+        &["person", "add", "--name", "Dzēšamais", "--code", "D-1"],
+        &["person", "delete", "D-1"],
+        &["key", "add", "R-1", "--name", "Room 1"],
+        &["group", "add", "Apkope"],
+        &["group", "allow", "Apkope", "R-1"],
+        &["group", "member", "Apkope", "G-1"],
+        &["issue", "R-1", "--to", "G-1"],
+    ] {
+        assert_success(&run(&original, args), &args.join(" "));
+    }
+    let earlier = tempfile::tempdir().unwrap();
+    backup_create(&original, earlier.path(), &[]);
+
+    // The state the backup captures: nothing writes between this dump and the snapshot.
+    let expected = dump(&original.db());
+    let expected_version: i64 = original
+        .db()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let archive = backup_create(&original, dest.path(), &[]);
+    assert!(
+        archive
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("atslegas-rigas-skola-"),
+        "the file is named after the site: {}",
+        archive.display()
+    );
+
+    let fresh = Cli::initialised();
+    let out = run(&fresh, &["backup", "restore", s(&archive), "--force"]);
+    assert_success(&out, "backup restore --force");
+    let restored_conn = fresh.db();
+    let restored = dump(&restored_conn);
+
+    // Exactly what differs, and why:
+    // - The backup's own `backups` row and its `backup` audit row are written after the
+    //   snapshot (a backup is recorded only once it has been verified), so they are in
+    //   the original now but not in the archive: `expected` was dumped before them.
+    // - The fresh folder's own rows (its root user, its init audit row, the safety
+    //   backup's row) are replaced wholesale: the restore copies the whole database.
+    // - The restore adds exactly one audit row, `restore_backup`, chained after the
+    //   backup's last row. Nothing else differs, table by table, row by row.
+    assert_eq!(
+        restored.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "the same tables"
+    );
+    for (table, rows) in &expected {
+        let got = &restored[table];
+        if table == "audit_log" {
+            assert_eq!(
+                got.len(),
+                rows.len() + 1,
+                "one audit row more: the restore's"
+            );
+            assert_same_rows(table, rows, &got[..rows.len()]);
+        } else {
+            assert_same_rows(table, rows, got);
+        }
+    }
+    let last = last_audit(&restored_conn);
+    assert_eq!(last.operation, "restore_backup");
+    assert_eq!(last.id as usize, expected["audit_log"].len() + 1);
+    assert_consistent(&restored_conn, "the restored database");
+    let version: i64 = restored_conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, expected_version);
+    for t in [
+        "persons",
+        "key_log",
+        "users",
+        "groups",
+        "group_members",
+        "group_keys",
+        "backups",
+    ] {
+        assert!(!expected[t].is_empty(), "the comparison covers rows of {t}");
+    }
+
+    // The configuration came back too.
+    let restored_cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fresh.config_path()).unwrap()).unwrap();
+    assert_eq!(restored_cfg, cfg);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Old data back, with a safety backup and the history
+
+#[test]
+fn restoring_a_backup_brings_the_old_data_back_with_a_pinned_safety_backup_and_history() {
+    let cli = site(300, 80, 3000);
+    let dest = tempfile::tempdir().unwrap();
+    let archive = backup_create(&cli, dest.path(), &[]);
+    let archive_name = archive.file_name().unwrap().to_string_lossy().into_owned();
+    let at_backup = fingerprint(&cli.db());
+    assert_verifies(&cli, &archive);
+
+    for args in [
+        &[
+            "person",
+            "add",
+            "--name",
+            "Jaunā Persona",
+            "--code",
+            "NEW-1",
+        ][..],
+        &["key", "add", "NEW-K"],
+        &[
+            "issue",
+            "NEW-K",
+            "--to",
+            "NEW-1",
+            "--override-reason",
+            "test",
+        ],
+    ] {
+        assert_success(&run(&cli, args), &args.join(" "));
+    }
+    let changed = fingerprint(&cli.db());
+    assert_ne!(changed, at_backup);
+
+    let out = run(&cli, &["backup", "restore", s(&archive), "--force"]);
+    assert_success(&out, "backup restore --force");
+    assert!(stdout(&out).contains("Restored"), "{}", stdout(&out));
+    // The operations journal as the restore left it (verifying below adds lines).
+    let lines = journal(cli.data_dir());
+    let live = cli.db();
+    assert_eq!(fingerprint(&live), at_backup, "the backup's data is back");
+    let new_person: i64 = live
+        .query_row(
+            "SELECT count(*) FROM persons WHERE code = 'NEW-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(new_person, 0);
+
+    // The pinned safety backup holds the data as it was just before the restore.
+    let safety_dir = cli.data_dir().join("safety-backups");
+    let safety = final_archives(&safety_dir);
+    assert_eq!(safety.len(), 1, "one safety backup: {safety:?}");
+    let safety = &safety[0];
+    assert!(safety
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .contains("-pinned"));
+    assert!(
+        sidecar(safety).is_file(),
+        "the safety backup was verified (.sha256 beside it)"
+    );
+    assert_verifies(&cli, safety);
+    let work = tempfile::tempdir().unwrap();
+    let (_, safety_db) = archive_db(safety, None, work.path());
+    assert_eq!(fingerprint(&safety_db), changed);
+    let list = run(&cli, &["backup", "list", s(&safety_dir)]);
+    assert_success(&list, "backup list");
+    assert!(
+        stdout(&list).contains("pinned") && stdout(&list).contains("verified"),
+        "{}",
+        stdout(&list)
+    );
+
+    // The restore is in the audit trail, which still verifies.
+    let last = last_audit(&live);
+    assert_eq!(last.operation, "restore_backup");
+    assert_eq!(last.component, "backup");
+    let after = last.after.expect("the restore row says what was restored");
+    assert_eq!(after["file"], json!(archive));
+    assert_eq!(after["safety_backup"], json!(safety));
+    drop(live);
+    let out = run(&cli, &["audit", "verify"]);
+    assert_success(&out, "audit verify");
+    assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
+
+    // The operations journal, which the restore cannot roll back, has the backup, its
+    // verification, the safety backup and the restore, in that order.
+    let find = |from: usize, pred: &dyn Fn(&serde_json::Value) -> bool, what: &str| -> usize {
+        from + lines[from..]
+            .iter()
+            .position(pred)
+            .unwrap_or_else(|| panic!("no journal line for {what} after line {from}: {lines:#?}"))
+    };
+    let b = find(
+        0,
+        &|l| l["operation"] == "backup" && l["detail"]["file"] == json!(archive_name),
+        "the backup",
+    );
+    assert_eq!(lines[b]["detail"]["status"], "verified");
+    let v = find(
+        b + 1,
+        &|l| l["operation"] == "verify" && l["detail"]["file"] == json!(archive),
+        "its verification",
+    );
+    assert_eq!(lines[v]["detail"]["ok"], true);
+    let sb = find(
+        v + 1,
+        &|l| l["operation"] == "backup" && l["detail"]["pinned"] == true,
+        "the safety backup",
+    );
+    let r = find(
+        sb + 1,
+        &|l| l["operation"] == "restore_backup",
+        "the restore",
+    );
+    assert_eq!(lines[r]["detail"]["file"], json!(archive));
+    assert_eq!(r, lines.len() - 1, "the restore is the last line");
+}
+
+#[test]
+fn restoring_an_older_backup_without_force_is_refused_and_changes_nothing() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    // Fewer key movements in the backup than now: the restore would lose some.
+    for args in [
+        &["key", "add", "AFTER-K"][..],
+        &[
+            "issue",
+            "AFTER-K",
+            "--to",
+            "AFTER-1",
+            "--override-reason",
+            "test",
+        ],
+    ] {
+        assert_success(&run(&cli, args), &args.join(" "));
+    }
+    let untouched = Untouched::capture(&cli);
+    let out = run(&cli, &["backup", "restore", s(&archive)]);
+    let line = assert_fails(&out, 3);
+    assert!(line.contains("--force"), "{line}");
+    assert!(line.contains("movements"), "{line}");
+    untouched.assert_unchanged(&cli, "restore without --force");
+    assert!(!cli.data_dir().join("safety-backups").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Damaged and hostile archives
+
+/// ~35 places to flip a bit: the database entry's local header, its compressed data in
+/// ten places, the configuration's and the manifest's data, the central directory, the
+/// end record, and evenly through the whole file. (offset, label)
+fn damage_spots(layout: &Layout) -> Vec<(u64, String)> {
+    let (db_h, db_d, db_c, db_cd) = layout.entry(DB_ENTRY);
+    let (_, cfg_d, cfg_c, _) = layout.entry(CONFIG_ENTRY);
+    let (_, man_d, man_c, man_cd) = layout.entry(MANIFEST_ENTRY);
+    let eocd = layout.len - 22;
+    let mut v: Vec<(u64, String)> = vec![
+        (db_h, "database.db local header signature".into()),
+        (db_h + 10, "database.db local header time".into()),
+        (db_h + 26, "database.db local header name length".into()),
+        (db_h + 30, "database.db local header name".into()),
+    ];
+    for k in 0..10 {
+        v.push((db_d + db_c * k / 10, format!("database.db data at {k}/10")));
+    }
+    v.push((cfg_d + cfg_c / 2, "config.json data".into()));
+    v.push((man_d + 1, "manifest.json data start".into()));
+    v.push((man_d + man_c / 2, "manifest.json data middle".into()));
+    v.push((man_d + man_c - 2, "manifest.json data end".into()));
+    for (off, what) in [
+        (0, "signature"),
+        (16, "CRC"),
+        (20, "compressed size"),
+        (24, "size"),
+        (28, "name length"),
+        (42, "local header offset"),
+        (46, "name"),
+    ] {
+        v.push((
+            db_cd + off,
+            format!("central directory: database.db {what}"),
+        ));
+    }
+    v.push((man_cd + 46, "central directory: manifest.json name".into()));
+    for (off, what) in [
+        (0, "signature"),
+        (10, "entry count"),
+        (12, "directory size"),
+        (16, "directory offset"),
+    ] {
+        v.push((eocd + off, format!("end of central directory: {what}")));
+    }
+    for k in 1..8 {
+        let off = layout.len * k / 8;
+        let region = layout.in_data(off).unwrap_or("headers");
+        v.push((off, format!("{k}/8 through the file ({region})")));
+    }
+    assert_eq!(
+        layout.central_directory, db_cd,
+        "database.db is the first entry"
+    );
+    v
+}
+
+#[test]
+fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let layout = Layout::read(&archive);
+    let spots = damage_spots(&layout);
+    assert!(spots.len() >= 30, "{} spots", spots.len());
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = same_name_in(bad_dir.path(), &archive);
+    let mut content_spots = 0;
+    for (i, (offset, label)) in spots.iter().enumerate() {
+        let bit = (i % 8) as u8;
+        let what = format!("bit {bit} of byte {offset} ({label})");
+        flipped_copy(&archive, &bad, *offset, bit);
+        // As found on the drive: with its .sha256 beside it. Any changed bit is damage.
+        with_sidecar(&archive, &bad);
+        let out = run(&cli, &["backup", "verify", s(&bad)]);
+        let line = assert_fails(&out, 3);
+        assert!(line.contains("damaged"), "{what}: {line}");
+
+        // Damaged data must be refused by the archive's own checks too (CRC, per-entry
+        // SHA-256 and size, SQLite), without the .sha256: by verify and by restore, which
+        // must change nothing. (Header fields such as a time stamp carry no data: with
+        // the .sha256 gone they may legitimately pass, so only data spots are tried.)
+        if layout.in_data(*offset).is_some() {
+            content_spots += 1;
+            std::fs::remove_file(sidecar(&bad)).unwrap();
+            let out = run(&cli, &["backup", "verify", s(&bad)]);
+            assert_refused(&out, &format!("verify, {what}"));
+            let out = run(&cli, &["backup", "restore", s(&bad), "--force"]);
+            assert_refused(&out, &format!("restore, {what}"));
+            untouched.assert_unchanged(&cli, &format!("restore of {what}"));
+            assert!(!cli.data_dir().join("safety-backups").exists());
+        }
+    }
+    assert!(content_spots >= 14, "{content_spots} spots in entry data");
+    untouched.assert_unchanged(&cli, "bit flips");
+    assert_verifies(&cli, &archive);
+}
+
+#[test]
+fn damaged_compressed_data_is_reported_as_damage_not_as_a_wrong_passphrase() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let (_, d, c, _) = Layout::read(&archive).entry(DB_ENTRY);
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = same_name_in(bad_dir.path(), &archive);
+    let mut wrong = Vec::new();
+    let mut harmless = 0;
+    for k in 0..20u64 {
+        let offset = d + c * k / 20;
+        flipped_copy(&archive, &bad, offset, (k % 8) as u8);
+        // A deflate stream has bits nobody reads (the padding of a stored block up to the
+        // next byte). Flipping one of those leaves every extracted byte as it was, which
+        // the SHA-256 of each entry proves when the check passes: that copy is intact,
+        // not damaged. (Without the .sha256 beside it, nothing else can tell.)
+        let probe = run(&cli, &["backup", "verify", s(&bad)]);
+        if probe.status.code() == Some(0) {
+            harmless += 1;
+            continue;
+        }
+        for args in [
+            &["backup", "verify", s(&bad)][..],
+            &["backup", "restore", s(&bad), "--force"],
+        ] {
+            let out = run(&cli, args);
+            let (code, line) = assert_refused(&out, &format!("{} at {offset}", args[1]));
+            if code != 3 || !line.contains("damaged") || line.contains("passphrase") {
+                wrong.push(format!("{} at byte {offset}: exit {code}: {line}", args[1]));
+            }
+        }
+    }
+    assert!(
+        harmless <= 2,
+        "{harmless} of 20 flips in the compressed data went unnoticed"
+    );
+    untouched.assert_unchanged(&cli, "damaged data");
+    assert!(
+        wrong.is_empty(),
+        "damaged data must be reported as damage (exit 3), never as a passphrase problem:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn restore_refuses_an_archive_that_no_longer_matches_its_sha256_file() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let (db_h, ..) = Layout::read(&archive).entry(DB_ENTRY);
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = same_name_in(bad_dir.path(), &archive);
+    // Changes that leave every entry readable: a local header's time stamp, and bytes
+    // added after the end. The .sha256 beside the file says it is not what was written.
+    let cases: [(&str, &dyn Fn()); 2] = [
+        ("a flipped bit in a header's time stamp", &|| {
+            flipped_copy(&archive, &bad, db_h + 10, 0)
+        }),
+        ("garbage appended", &|| {
+            let mut b = std::fs::read(&archive).unwrap();
+            b.extend((0..4096u32).map(|i| (i * 7 + 13) as u8));
+            std::fs::write(&bad, b).unwrap();
+        }),
+    ];
+    for (what, make) in cases {
+        make();
+        with_sidecar(&archive, &bad);
+        let line = assert_fails(&run(&cli, &["backup", "verify", s(&bad)]), 3);
+        assert!(line.contains(".sha256"), "verify, {what}: {line}");
+        let out = run(&cli, &["backup", "restore", s(&bad), "--force"]);
+        let line = assert_fails(&out, 3);
+        assert!(line.contains("damaged"), "restore, {what}: {line}");
+        untouched.assert_unchanged(&cli, what);
+    }
+}
+
+#[test]
+fn a_truncated_archive_is_refused_as_damaged_and_changes_nothing() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let bytes = std::fs::read(&archive).unwrap();
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = same_name_in(bad_dir.path(), &archive);
+    for keep in [
+        0,
+        100,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 10,
+        bytes.len() - 1,
+    ] {
+        std::fs::write(&bad, &bytes[..keep]).unwrap();
+        for sidecar_too in [true, false] {
+            let _ = std::fs::remove_file(sidecar(&bad));
+            if sidecar_too {
+                with_sidecar(&archive, &bad);
+            }
+            let what = format!(
+                "{keep} of {} bytes (.sha256 beside: {sidecar_too})",
+                bytes.len()
+            );
+            let line = assert_fails(&run(&cli, &["backup", "verify", s(&bad)]), 3);
+            assert!(line.contains("damaged"), "verify, {what}: {line}");
+            let out = run(&cli, &["backup", "restore", s(&bad), "--force"]);
+            let line = assert_fails(&out, 3);
+            assert!(line.contains("damaged"), "restore, {what}: {line}");
+            untouched.assert_unchanged(&cli, &what);
+        }
+    }
+}
+
+#[test]
+fn garbage_appended_to_an_archive_is_refused_by_verify() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = same_name_in(bad_dir.path(), &archive);
+    let mut b = std::fs::read(&archive).unwrap();
+    b.extend((0..4096u32).map(|i| (i * 31 + 7) as u8));
+    std::fs::write(&bad, b).unwrap();
+    with_sidecar(&archive, &bad);
+    let line = assert_fails(&run(&cli, &["backup", "verify", s(&bad)]), 3);
+    assert!(
+        line.contains("damaged") && line.contains(".sha256"),
+        "{line}"
+    );
+    untouched.assert_unchanged(&cli, "verify of an archive with garbage appended");
+}
+
+#[test]
+fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
+    let cli = site(200, 60, 1500);
+    let dest = tempfile::tempdir().unwrap();
+    let enc = backup_create_encrypted(&cli, dest.path());
+    assert_eq!(manifest(&enc)["encrypted"], true);
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&enc).unwrap()).unwrap();
+    let encrypted: Vec<(String, bool)> = (0..z.len())
+        .map(|i| {
+            let e = z.by_index_raw(i).unwrap();
+            (e.name().to_string(), e.encrypted())
+        })
+        .collect();
+    for (name, expected) in [
+        (DB_ENTRY, true),
+        (CONFIG_ENTRY, true),
+        (MANIFEST_ENTRY, false),
+    ] {
+        assert!(
+            encrypted.contains(&(name.to_string(), expected)),
+            "{name} encrypted: {expected}? {encrypted:?}"
+        );
+    }
+    assert_success(
+        &run(&cli, &["person", "add", "--name", "Vēlāk"]),
+        "person add",
+    );
+    let untouched = Untouched::capture(&cli);
+
+    // Wrong passphrase: exit 6, says passphrase, for verify and restore, on stdin or in
+    // the environment.
+    let wrong = "Nepareiza-Parole-2026-Kaza";
+    for args in [
+        &["backup", "verify", s(&enc), "--passphrase-stdin"][..],
+        &[
+            "backup",
+            "restore",
+            s(&enc),
+            "--force",
+            "--passphrase-stdin",
+        ],
+    ] {
+        let line = assert_fails(&run_stdin(&cli, args, &format!("{wrong}\n")), 6);
+        assert!(line.contains("passphrase is wrong"), "{}: {line}", args[1]);
+        assert!(!line.contains("damaged"), "{line}");
+    }
+    let out = run_env(
+        &cli,
+        &["backup", "verify", s(&enc)],
+        &[(PASSPHRASE_ENV, wrong)],
+    );
+    assert!(assert_fails(&out, 6).contains("passphrase is wrong"));
+    // No passphrase at all: exit 6 too, and it says the backup is encrypted.
+    let line = assert_fails(&run(&cli, &["backup", "verify", s(&enc)]), 6);
+    assert!(
+        line.contains("encrypted") && line.contains("passphrase"),
+        "{line}"
+    );
+    untouched.assert_unchanged(&cli, "wrong passphrases");
+
+    // The right one opens it, from stdin or the environment.
+    let out = run_stdin(
+        &cli,
+        &["backup", "verify", s(&enc), "--passphrase-stdin"],
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert_success(&out, "verify with the passphrase on stdin");
+    let out = run_env(
+        &cli,
+        &["backup", "verify", s(&enc)],
+        &[(PASSPHRASE_ENV, PASSPHRASE)],
+    );
+    assert_success(&out, "verify with the passphrase in the environment");
+
+    // Damaged, with the right passphrase: exit 3, says damaged, not passphrase.
+    let (_, d, c, _) = Layout::read(&enc).entry(DB_ENTRY);
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = same_name_in(bad_dir.path(), &enc);
+    flipped_copy(&enc, &bad, d + c / 2, 3);
+    with_sidecar(&enc, &bad);
+    let out = run_env(
+        &cli,
+        &["backup", "verify", s(&bad)],
+        &[(PASSPHRASE_ENV, PASSPHRASE)],
+    );
+    let line = assert_fails(&out, 3);
+    assert!(
+        line.contains("damaged") && !line.contains("passphrase"),
+        "{line}"
+    );
+    let untouched = Untouched::capture(&cli);
+    let out = run_env(
+        &cli,
+        &["backup", "restore", s(&bad), "--force"],
+        &[(PASSPHRASE_ENV, PASSPHRASE)],
+    );
+    assert_refused(&out, "restore of a damaged encrypted archive");
+    untouched.assert_unchanged(&cli, "restore of a damaged encrypted archive");
+}
+
+#[test]
+fn a_damaged_encrypted_archive_with_the_right_passphrase_is_reported_as_damaged() {
+    let cli = site(200, 60, 1500);
+    let dest = tempfile::tempdir().unwrap();
+    let enc = backup_create_encrypted(&cli, dest.path());
+    let untouched = Untouched::capture(&cli);
+    let (_, d, c, _) = Layout::read(&enc).entry(DB_ENTRY);
+    // WinZip AES data: 16 bytes of salt and 2 of password check (damage there cannot be
+    // told from a wrong passphrase), the encrypted data, 10 bytes of authentication code.
+    let (start, len) = (d + 18, c - 18 - 10);
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = same_name_in(bad_dir.path(), &enc);
+    let mut wrong = Vec::new();
+    for k in 0..12u64 {
+        let offset = start + len * k / 12;
+        flipped_copy(&enc, &bad, offset, (k % 8) as u8);
+        // No .sha256 beside it: the archive's own checks must tell damage from a wrong
+        // passphrase (the passphrase is right).
+        for args in [
+            &["backup", "verify", s(&bad)][..],
+            &["backup", "restore", s(&bad), "--force"],
+        ] {
+            let out = run_env(&cli, args, &[(PASSPHRASE_ENV, PASSPHRASE)]);
+            let (code, line) = assert_refused(&out, &format!("{} at {offset}", args[1]));
+            if code != 3 || line.contains("passphrase") {
+                wrong.push(format!("{} at byte {offset}: exit {code}: {line}", args[1]));
+            }
+        }
+    }
+    untouched.assert_unchanged(&cli, "damaged encrypted archives");
+    assert!(
+        wrong.is_empty(),
+        "damage reported as a passphrase problem:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn an_archive_with_parent_or_absolute_entry_names_is_refused_and_writes_nothing() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let db = read_entry(&archive, DB_ENTRY, None);
+    let cfg = read_entry(&archive, CONFIG_ENTRY, None);
+    let man = read_entry(&archive, MANIFEST_ENTRY, None);
+    let outside = tempfile::tempdir().unwrap();
+    let absolute = outside.path().join("abs-evil");
+    let bad_dir = tempfile::tempdir().unwrap();
+    // Where a naive extractor would put "../evil": beside the work folder, the archive's
+    // folder or the process's working folder.
+    let relative_targets = [
+        cli.data_dir().join("evil"),
+        cli.data_dir().parent().unwrap().join("evil"),
+        bad_dir.path().parent().unwrap().join("evil"),
+        std::env::current_dir()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("evil"),
+    ];
+    for t in &relative_targets {
+        assert!(!t.exists(), "{} exists before the test", t.display());
+    }
+    for (label, name) in [
+        ("parent", "../evil".to_string()),
+        ("deep-parent", "../../../../../../../../evil".to_string()),
+        ("absolute", absolute.to_string_lossy().into_owned()),
+    ] {
+        let bad = bad_dir.path().join(format!("atslegas-{label}.zip"));
+        // A genuine backup's three entries plus the hostile one.
+        write_zip(
+            &bad,
+            &[
+                (DB_ENTRY, &db),
+                (CONFIG_ENTRY, &cfg),
+                (&name, b"evil"),
+                (MANIFEST_ENTRY, &man),
+            ],
+        );
+        assert!(
+            zip::ZipArchive::new(std::fs::File::open(&bad).unwrap())
+                .unwrap()
+                .file_names()
+                .any(|n| n == name),
+            "the crafted archive holds the entry {name}"
+        );
+        for args in [
+            &["backup", "verify", s(&bad)][..],
+            &["backup", "restore", s(&bad), "--force"],
+        ] {
+            let line = assert_fails(&run(&cli, args), 3);
+            assert!(
+                line.contains("damaged") && line.contains("unexpected entry"),
+                "{} of {label}: {line}",
+                args[1]
+            );
+        }
+        untouched.assert_unchanged(&cli, label);
+        assert!(!absolute.exists(), "{} was written", absolute.display());
+        for t in &relative_targets {
+            assert!(!t.exists(), "{} was written", t.display());
+        }
+    }
+}
+
+#[test]
+fn an_entry_far_larger_than_its_manifest_says_is_refused_without_extracting_it() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let mut man = manifest(&archive);
+    man["kind"] = json!("database");
+    man["entries"] = json!([{"name": DB_ENTRY, "size": 100, "sha256": "0".repeat(64)}]);
+    let zeros = vec![0u8; 10 << 20];
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = bad_dir.path().join("atslegas-bomb.zip");
+    write_zip(
+        &bad,
+        &[
+            (DB_ENTRY, &zeros),
+            (MANIFEST_ENTRY, &serde_json::to_vec(&man).unwrap()),
+        ],
+    );
+    assert!(
+        std::fs::metadata(&bad).unwrap().len() < 1 << 20,
+        "small on disk"
+    );
+
+    // With root: a 1 MiB tmpfs on the work folder the archive is extracted into. Writing
+    // the 10 MB entry out there would fail with "no space"; the refusal below, about the
+    // size, shows the reader stopped at the manifest's limit.
+    let work = cli.data_dir().join(".backup-work");
+    std::fs::create_dir_all(&work).unwrap();
+    let untouched = Untouched::capture(&cli);
+    let _mount = Tmpfs::mount_or_skip(
+        &work,
+        "size=1M",
+        "an_entry_far_larger_than_its_manifest_says (the size message is still checked)",
+    );
+    for args in [
+        &["backup", "verify", s(&bad)][..],
+        &["backup", "restore", s(&bad), "--force"],
+    ] {
+        let line = assert_fails(&run(&cli, args), 3);
+        assert!(
+            line.contains("damaged") && line.contains("larger than its manifest says"),
+            "{}: {line}",
+            args[1]
+        );
+        untouched.assert_unchanged(&cli, args[1]);
+    }
+}
+
+#[test]
+fn a_backup_from_a_newer_schema_is_refused_as_newer_and_changes_nothing() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let mut man = manifest(&archive);
+    man["schema_version"] = json!(999);
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = bad_dir.path().join("atslegas-from-the-future.zip");
+    write_zip(
+        &bad,
+        &[
+            (DB_ENTRY, &read_entry(&archive, DB_ENTRY, None)),
+            (CONFIG_ENTRY, &read_entry(&archive, CONFIG_ENTRY, None)),
+            (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
+        ],
+    );
+    for args in [
+        &["backup", "verify", s(&bad)][..],
+        &["backup", "restore", s(&bad), "--force"],
+    ] {
+        let line = assert_fails(&run(&cli, args), 3);
+        assert!(
+            line.contains("newer Atslegas") && line.contains("999"),
+            "{}: {line}",
+            args[1]
+        );
+        untouched.assert_unchanged(&cli, args[1]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Standard tools: sha256sum and 7-Zip
+
+#[test]
+fn the_sha256_file_beside_a_backup_passes_sha256sum_and_catches_a_changed_bit() {
+    let cli = site(50, 20, 200);
+    let dest = tempfile::tempdir().unwrap();
+    let archive = backup_create(&cli, dest.path(), &[]);
+    let name = archive.file_name().unwrap().to_string_lossy().into_owned();
+    let check = || {
+        Command::new("sha256sum")
+            .arg("-c")
+            .arg(format!("{name}.sha256"))
+            .current_dir(dest.path())
+            .output()
+            .expect("run sha256sum (coreutils)")
+    };
+    let out = check();
+    assert!(
+        out.status.success(),
+        "sha256sum -c: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out).trim(), format!("{name}: OK"));
+
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&archive, bytes).unwrap();
+    let out = check();
+    assert!(
+        !out.status.success(),
+        "sha256sum -c accepted a changed file"
+    );
+    assert!(stdout(&out).contains("FAILED"), "{}", stdout(&out));
+}
+
+/// `7zz` (Debian 12's `7zip` package) or `7z`, from PATH.
+fn seven_zip() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["7zz", "7z"].iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+#[test]
+fn an_encrypted_backup_opens_with_7zip_with_the_right_password_only() {
+    let seven = seven_zip().unwrap_or_else(|| {
+        panic!(
+            "neither 7zz nor 7z is installed: install the Debian package `7zip` \
+             (apt-get install 7zip; it is in TEST_PKGS of scripts/deps.sh)"
+        )
+    });
+    let cli = site(200, 60, 1500);
+    let dest = tempfile::tempdir().unwrap();
+    let enc = backup_create_encrypted(&cli, dest.path());
+    let extract = |password: &str, into: &Path| -> Output {
+        Command::new(&seven)
+            .arg("x")
+            .arg(format!("-p{password}"))
+            .arg(format!("-o{}", into.display()))
+            .arg("-y")
+            .arg(&enc)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run 7-Zip")
+    };
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = extract(PASSPHRASE, out_dir.path());
+    assert!(
+        out.status.success(),
+        "7-Zip could not open the backup ({:?}):\n{}{}",
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
+    let db = out_dir.path().join(DB_ENTRY);
+    let conn = open_raw(&db);
+    assert_integrity_ok(&conn, "the database 7-Zip extracted");
+    assert_eq!(
+        fingerprint(&conn),
+        fingerprint(&cli.db()),
+        "the same data as live"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.path().join(CONFIG_ENTRY)).unwrap())
+            .expect("config.json from 7-Zip is JSON");
+    assert_eq!(cfg["site_name"], "Atslegas");
+    assert!(out_dir.path().join(MANIFEST_ENTRY).is_file());
+
+    let wrong_dir = tempfile::tempdir().unwrap();
+    let out = extract("Nepareiza-Parole-2026-Kaza", wrong_dir.path());
+    assert!(
+        !out.status.success(),
+        "7-Zip opened the backup with a wrong password:\n{}",
+        stdout(&out)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Destination problems (tmpfs mounts: root only)
+
+/// The data a failed backup must not touch: the desk's tables and the other tables'
+/// sizes (the failure itself adds a `failed` row to `backups`, and its audit row).
+fn data_state(cli: &Cli) -> (Fingerprint, Vec<i64>) {
+    let conn = cli.db();
+    let counts = ["users", "groups", "group_members", "group_keys"]
+        .iter()
+        .map(|t| count_rows(&conn, t))
+        .collect();
+    (fingerprint(&conn), counts)
+}
+
+#[test]
+fn a_destination_too_small_for_the_database_is_refused_and_leaves_no_backup_behind() {
+    let cli = site(1500, 400, 20_000);
+    assert!(
+        std::fs::metadata(cli.db_path()).unwrap().len() > 1 << 20,
+        "the database is bigger than the 1 MiB drive"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let earlier = backup_create(&cli, other.path(), &[]);
+    let mounts = tempfile::tempdir().unwrap();
+    let usb = mounts.path().join("usb");
+    let Some(_mount) = Tmpfs::mount_or_skip(&usb, "size=1M", "a_destination_too_small") else {
+        return;
+    };
+    let before = data_state(&cli);
+
+    let out = run(&cli, &["backup", "create", "--to", s(&usb)]);
+    let line = assert_fails(&out, 1);
+    assert!(line.contains("Not enough free space"), "{line}");
+    assert!(
+        files_under(&usb).is_empty(),
+        "left on the drive: {:?}",
+        files_under(&usb)
+    );
+    assert_eq!(data_state(&cli), before, "the live data changed");
+    assert_consistent(&cli.db(), "the live database");
+    let (status, error) = last_backup_row(&cli);
+    assert_eq!(status, "failed");
+    assert!(error.unwrap_or_default().contains("free space"));
+    assert_verifies(&cli, &earlier);
+}
+
+#[test]
+fn a_destination_that_cannot_take_another_file_is_refused_as_no_space() {
+    let cli = site(50, 20, 200);
+    let other = tempfile::tempdir().unwrap();
+    let earlier = backup_create(&cli, other.path(), &[]);
+    let mounts = tempfile::tempdir().unwrap();
+    let usb = mounts.path().join("usb");
+    // Free blocks but no free inode: the free-space check passes and the write itself
+    // fails with ENOSPC, which must still read as "no space".
+    let Some(_mount) = Tmpfs::mount_or_skip(&usb, "size=1M,nr_inodes=1", "no_free_inode") else {
+        return;
+    };
+    let before = data_state(&cli);
+    let out = run(&cli, &["backup", "create", "--to", s(&usb)]);
+    let line = assert_fails(&out, 1);
+    assert!(line.contains("Not enough free space"), "{line}");
+    assert!(files_under(&usb).is_empty());
+    assert_eq!(data_state(&cli), before);
+    assert_consistent(&cli.db(), "the live database");
+    assert_eq!(last_backup_row(&cli).0, "failed");
+    assert_verifies(&cli, &earlier);
+}
+
+#[test]
+fn a_drive_that_runs_out_of_room_while_writing_says_how_much_room_is_needed() {
+    let cli = site(50, 20, 200);
+    let mounts = tempfile::tempdir().unwrap();
+    let usb = mounts.path().join("usb");
+    let Some(_mount) = Tmpfs::mount_or_skip(&usb, "size=1M,nr_inodes=1", "room_needed") else {
+        return;
+    };
+    let line = assert_fails(&run(&cli, &["backup", "create", "--to", s(&usb)]), 1);
+    assert!(!line.contains("needs about 0 bytes"), "{line}");
+}
+
+#[test]
+fn a_read_only_destination_is_refused_with_a_clear_error() {
+    let cli = site(50, 20, 200);
+    let mounts = tempfile::tempdir().unwrap();
+    let usb = mounts.path().join("usb");
+    let Some(_mount) = Tmpfs::mount_or_skip(&usb, "size=1M,ro", "a_read_only_destination") else {
+        return;
+    };
+    let before = data_state(&cli);
+    let out = run(&cli, &["backup", "create", "--to", s(&usb)]);
+    let line = assert_fails(&out, 1);
+    assert!(line.contains("Read-only file system"), "{line}");
+    assert!(
+        line.contains(s(&usb)),
+        "the message names the place: {line}"
+    );
+    assert!(files_under(&usb).is_empty());
+    assert_eq!(data_state(&cli), before);
+    assert_consistent(&cli.db(), "the live database");
+    let (status, error) = last_backup_row(&cli);
+    assert_eq!(status, "failed");
+    assert!(error.unwrap_or_default().contains("Read-only"));
+}

@@ -1,0 +1,61 @@
+// Every screen with a large register (10,000 persons, 3,000 keys, 100,000 key movements
+// made by `atslegas-cli demo`): each opens, pages in the core, and is saved as a
+// screenshot to look at. The timings are reported, not asserted (SPEC §8: speed is the
+// benchmark's job, docs/BENCHMARK.md).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, ROOT, waitFor } from './webdriver.mjs';
+
+const PASSWORD = 'Zaļā-Tilta-Iela-7';
+const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
+
+test('every screen renders with 10,000 persons, 3,000 keys and 100,000 movements', { timeout: 300000 }, async () => {
+  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-large-'));
+  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
+  execFileSync(CLI, ['--data-dir', data, 'demo', '--persons', '10000', '--keys', '3000', '--log-rows', '100000']);
+  const app = await App.start({ name: 'large', dataDir: data });
+  try {
+    await app.fill('Lietotājvārds', 'root');
+    await app.fill('Parole', PASSWORD);
+    await app.press('Pierakstīties');
+    await app.waitVisible('.calendar');
+    await waitFor(async () => Number(await app.text('#stat-keys-total .stat-value')) > 2900, 'the key count');
+    await app.screenshot('1-dashboard');
+    const screens = [
+      ['Izsniegšana', '#desk-input'],
+      ['Atslēgas', '#view tbody tr'],
+      ['Personas', '#view tbody tr'],
+      ['Grupas', '.group-item'],
+      ['Lietotāji', '#view tbody tr'],
+      ['Žurnāli', '#view tbody tr'],
+      ['Rezerves kopijas', '#backup-now'],
+      ['Iestatījumi', '#about dd'],
+    ];
+    const timings = {};
+    let n = 2;
+    for (const [name, ready] of screens) {
+      const t0 = Date.now();
+      await app.press(name);
+      await app.waitVisible(ready, true, 30000);
+      timings[name] = Date.now() - t0;
+      await app.screenshot(`${n++}-${name.normalize('NFD').replace(/[^\w]/g, '').toLowerCase()}`);
+    }
+    // Lists show one page, never the whole table.
+    await app.press('Personas');
+    await app.waitVisible('#view tbody tr');
+    assert.equal(await app.exec("return document.querySelectorAll('#view tbody tr').length"), 50);
+    await app.fill('Meklēt personas', 'berzins');
+    await waitFor(async () => (await app.text('#view tbody')).includes('Bērziņ'), 'the search result');
+    await app.press('Nākamā →');
+    await waitFor(async () => /2\. lapa/.test(await app.text('.pager')), 'page 2');
+    await app.screenshot(`${n++}-persons-search-page-2`);
+    console.log('screen timings (ms, including WebDriver round trips):', JSON.stringify(timings));
+  } finally {
+    await app.stop();
+  }
+});
