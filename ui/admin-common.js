@@ -149,7 +149,8 @@ export function el(tag, attrs = {}, text) {
  */
 export function localTime(ts) {
   if (ts === null || ts === undefined) return '';
+  // Numeric and compact ("10.11.2026 21:28"): it fits a table cell on one line.
   return new Date(ts * 1000).toLocaleString(lang === 'lv' ? 'lv-LV' : 'en-GB', {
-    dateStyle: 'medium', timeStyle: 'short',
-  });
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  }).replace(',', '');
 }

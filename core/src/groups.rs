@@ -282,12 +282,24 @@ pub fn person_may_receive(conn: &Connection, person_id: i64, key_id: i64) -> Res
 
 /// The group's members, by name.
 pub fn members(conn: &Connection, group_id: i64) -> Result<Vec<crate::persons::Person>> {
-    crate::persons::in_group(conn, group_id)
+    crate::persons::in_group(conn, group_id, u32::MAX)
+}
+
+/// The first `limit` members and allowed keys, for a screen (a group may hold thousands).
+pub fn detail_page(
+    conn: &Connection,
+    group_id: i64,
+    limit: u32,
+) -> Result<(Vec<crate::persons::Person>, Vec<crate::keys::Key>)> {
+    Ok((
+        crate::persons::in_group(conn, group_id, limit)?,
+        crate::keys::allowed_for_group(conn, group_id, limit)?,
+    ))
 }
 
 /// The keys the group's members may receive, by number.
 pub fn allowed_keys(conn: &Connection, group_id: i64) -> Result<Vec<crate::keys::Key>> {
-    crate::keys::allowed_for_group(conn, group_id)
+    crate::keys::allowed_for_group(conn, group_id, u32::MAX)
 }
 
 /// The groups a person belongs to.

@@ -358,12 +358,12 @@ pub fn list_sql(q: &KeyQuery, sort: &str) -> Result<(String, Vec<rusqlite::types
 }
 
 /// The keys a group allows, by number (one query).
-pub fn allowed_for_group(conn: &Connection, group_id: i64) -> Result<Vec<Key>> {
+pub fn allowed_for_group(conn: &Connection, group_id: i64, limit: u32) -> Result<Vec<Key>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM}
           WHERE k.id IN (SELECT key_id FROM group_keys WHERE group_id = ?1)
-          ORDER BY length(k.number), k.number"
+          ORDER BY length(k.number), k.number LIMIT ?2"
     ))?;
-    let rows = stmt.query_map([group_id], from_row)?;
+    let rows = stmt.query_map(params![group_id, i64::from(limit)], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

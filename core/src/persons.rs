@@ -380,12 +380,12 @@ pub(crate) fn ensure_active(p: &Person) -> Result<()> {
 }
 
 /// The members of a group, by name (one query).
-pub fn in_group(conn: &Connection, group_id: i64) -> Result<Vec<Person>> {
+pub fn in_group(conn: &Connection, group_id: i64, limit: u32) -> Result<Vec<Person>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM persons
           WHERE id IN (SELECT person_id FROM group_members WHERE group_id = ?1)
-          ORDER BY full_name COLLATE NOCASE, id"
+          ORDER BY full_name COLLATE NOCASE, id LIMIT ?2"
     ))?;
-    let rows = stmt.query_map([group_id], from_row)?;
+    let rows = stmt.query_map(params![group_id, i64::from(limit)], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -335,6 +335,9 @@ pub fn list_groups(state: State<'_, AppState>) -> CmdResult<Vec<Group>> {
     state.opened()?.act(|s, _| groups::list(s.conn()))
 }
 
+/// Members and keys shown at once for a group; the counts say how many there are in all.
+const GROUP_PAGE: u32 = 200;
+
 #[derive(Serialize)]
 pub struct GroupDetail {
     members: Vec<Person>,
@@ -344,10 +347,8 @@ pub struct GroupDetail {
 #[tauri::command]
 pub fn group_detail(state: State<'_, AppState>, id: i64) -> CmdResult<GroupDetail> {
     state.opened()?.act(|s, _| {
-        Ok(GroupDetail {
-            members: groups::members(s.conn(), id)?,
-            keys: groups::allowed_keys(s.conn(), id)?,
-        })
+        let (members, keys) = groups::detail_page(s.conn(), id, GROUP_PAGE)?;
+        Ok(GroupDetail { members, keys })
     })
 }
 

@@ -22,6 +22,7 @@ export async function render(view, ctx) {
     if (!groups.length) {
       list.replaceChildren(el('p', { class: 'empty' }, t(admin ? 'groups.empty_admin' : 'groups.empty')));
       detail.hidden = true;
+      pickHint.hidden = true;
       return;
     }
     list.replaceChildren(...groups.map((g) => {
@@ -45,6 +46,7 @@ export async function render(view, ctx) {
 
   async function open(g) {
     current = g;
+    pickHint.hidden = true;
     list.querySelectorAll('.group-item').forEach((b) => b.classList.toggle('selected', b.querySelector('strong').textContent === g.name));
     const d = await invoke('group_detail', { id: g.id });
     detail.hidden = false;
@@ -83,6 +85,7 @@ export async function render(view, ctx) {
       ul.append(li);
     }
     members.append(ul);
+    if (g.member_count > d.members.length) members.append(el('p', { class: 'hint' }, t('groups.more', { n: g.member_count - d.members.length })));
     if (admin) {
       const results = el('div', { class: 'search-results' });
       const sb = searchBox('groups.add_member', async (text) => {
@@ -122,6 +125,7 @@ export async function render(view, ctx) {
       kl.append(li);
     }
     keys.append(kl);
+    if (g.key_count > d.keys.length) keys.append(el('p', { class: 'hint' }, t('groups.more', { n: g.key_count - d.keys.length })));
     if (admin) {
       const f = el('form', { class: 'inline-form' });
       const input = /** @type {HTMLInputElement} */ (el('input', { id: 'group-add-keys', type: 'text' }));
@@ -164,7 +168,8 @@ export async function render(view, ctx) {
   if (admin) toolbar.append(button('groups.new', () => edit(null), 'primary'));
   const layout = el('div', { class: 'groups-layout' });
   detail.hidden = true;
-  layout.append(list, detail);
+  const pickHint = el('p', { class: 'empty card', id: 'group-pick-hint' }, t('groups.pick'));
+  layout.append(list, detail, pickHint);
   view.replaceChildren(el('h1', {}, t('nav.groups')), toolbar, layout);
   await loadList();
 }
