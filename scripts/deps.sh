@@ -42,3 +42,15 @@ ensure_tauri_driver() {
     cargo install tauri-driver --version 2.1.0 --locked --quiet
   fi
 }
+
+# Python's csv module and openpyxl: the independent readers the export tests open CSV
+# and XLSX files with. Debian's package first; pip only for a python3 that is not
+# Debian's (pyenv and the like), which does not see Debian's packages.
+ensure_openpyxl() {
+  if command -v python3 >/dev/null 2>&1 && python3 -c "import openpyxl" >/dev/null 2>&1; then return; fi
+  need_pkgs python3 python3-openpyxl
+  if ! python3 -c "import openpyxl" >/dev/null 2>&1; then
+    echo "==> Installing openpyxl with pip for $(command -v python3)"
+    python3 -m pip install --quiet openpyxl
+  fi
+}

@@ -10,6 +10,7 @@ need_pkgs "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
 ensure_rust
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 ensure_tauri_driver
+ensure_openpyxl
 
 echo "==> Format and lints"
 cargo fmt --all --check

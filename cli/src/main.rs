@@ -6,6 +6,7 @@
 //! errors for free.
 
 mod backup_cmd;
+mod export_cmd;
 mod output;
 
 use std::io::Read;
@@ -100,6 +101,12 @@ enum Command {
     /// Verified backups, restore, verify, list.
     #[command(subcommand)]
     Backup(backup_cmd::BackupCmd),
+    /// Export everything (ZIP of CSVs), the key log (CSV, XLSX) or the audit trail.
+    #[command(subcommand)]
+    Export(export_cmd::ExportCmd),
+    /// Import persons, keys, groups or users (all or nothing), or an "Export all" ZIP.
+    #[command(subcommand)]
+    Import(export_cmd::ImportCmd),
     /// Fill an EMPTY register with realistic demo data (admins): persons, keys, groups and
     /// years of key movements ending now. The defaults are the benchmark's reference data
     /// set (SPEC §8).
@@ -782,6 +789,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 data_dir: paths.data_dir.clone(),
             };
             return backup_cmd::run(cmd, &mut store, &actor, &loc, &config, &out);
+        }
+        Command::Export(cmd) => return export_cmd::run_export(cmd, &mut store, &actor, &out),
+        Command::Import(cmd) => {
+            let loc = atslegas_core::backup::Locations {
+                database: config.db_path(&paths),
+                config_file: paths.config_file.clone(),
+                data_dir: paths.data_dir.clone(),
+            };
+            return export_cmd::run_import(cmd, &mut store, &actor, &loc, &out);
         }
         Command::Status => {
             let s = keylog::summary(store.conn(), store.now())?;

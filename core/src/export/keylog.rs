@@ -1,0 +1,274 @@
+//! The key log for a date range, as CSV (Excel opens it by double-click) or XLSX (a real
+//! spreadsheet: a header row, column widths, times as dates). The fields are the
+//! reference's key-log JSON (id, action label, keyNumber, at, userName, comment) plus the
+//! person and the due date. Rows stream from one query into the file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook, XlsxError};
+use serde::Serialize;
+
+use super::{
+    audit_export, csv_err, csv_writer, iso_utc_into, neutralise, Cancel, HashingWriter,
+    PartialFile, Progress, BOM, EXCEL_MAX_DATA_ROWS,
+};
+use crate::error::{Error, Result};
+use crate::keylog::action_label;
+use crate::store::{Actor, Role, Store};
+
+/// The file types a key-log export can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// From the file name's extension (`.csv`, `.xlsx`).
+    pub fn from_path(p: &Path) -> Result<Format> {
+        match p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => Ok(Format::Csv),
+            Some("xlsx") => Ok(Format::Xlsx),
+            _ => Err(Error::invalid(
+                "out",
+                format!("{} must end in .csv or .xlsx", p.display()),
+            )),
+        }
+    }
+}
+
+/// The header row, in the reference's names.
+pub const HEADER: [&str; 9] = [
+    "id",
+    "action",
+    "keyNumber",
+    "at",
+    "userName",
+    "comment",
+    "person",
+    "personCode",
+    "dueBackAt",
+];
+
+const SQL: &str =
+    "SELECT l.id, l.action, k.number, l.at, l.actor, l.comment, p.full_name, p.code, l.due_back_at
+    FROM key_log l JOIN keys k ON k.id = l.key_id LEFT JOIN persons p ON p.id = l.person_id
+    WHERE l.at >= ?1 AND l.at < ?2 ORDER BY l.at, l.id";
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeylogExportReport {
+    pub file: PathBuf,
+    pub format: Format,
+    pub rows: u64,
+    pub size: u64,
+}
+
+/// Writes key-log rows with `start <= at < end` (Unix seconds) to `out`, as CSV or XLSX
+/// by its extension (anyone signed in may: viewers read the log too). Audited.
+pub fn export_keylog(
+    store: &mut Store,
+    actor: &Actor,
+    start: i64,
+    end: i64,
+    out: &Path,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<KeylogExportReport> {
+    actor.require(Role::Viewer, "export the key log")?;
+    if end <= start {
+        return Err(Error::invalid("end", "must be after the start"));
+    }
+    let format = Format::from_path(out)?;
+    let file = PartialFile::new(out);
+    let rows = {
+        let tx = store.conn().unchecked_transaction()?;
+        let total: u64 = tx.query_row(
+            "SELECT count(*) FROM key_log WHERE at >= ?1 AND at < ?2",
+            [start, end],
+            |r| r.get::<_, i64>(0),
+        )? as u64;
+        let mut stmt = tx.prepare(SQL)?;
+        let mut rows = stmt.query([start, end])?;
+        let mut tick = |n: u64| -> Result<()> {
+            progress(Progress::new("export", n, total));
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            Ok(())
+        };
+        match format {
+            Format::Csv => write_csv(&mut rows, &file, &mut tick)?,
+            Format::Xlsx => write_xlsx(&mut rows, &file, &mut tick)?,
+        }
+    };
+    file.commit()?;
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    audit_export(
+        store,
+        actor,
+        Role::Viewer,
+        "keylog",
+        serde_json::json!({"file": out, "format": format, "start": crate::time::iso_utc(start),
+            "end": crate::time::iso_utc(end), "rows": rows}),
+    )?;
+    Ok(KeylogExportReport {
+        file: out.to_path_buf(),
+        format,
+        rows,
+        size,
+    })
+}
+
+fn write_csv(
+    rows: &mut rusqlite::Rows,
+    file: &PartialFile,
+    tick: &mut dyn FnMut(u64) -> Result<()>,
+) -> Result<u64> {
+    let path = &file.partial;
+    let fh = file.create()?;
+    let mut hw = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, fh));
+    hw.write_all(BOM).map_err(|e| Error::io("write", path, e))?;
+    let mut w = csv_writer(hw);
+    w.write_record(HEADER).map_err(|e| csv_err(path, e))?;
+    let mut at = String::with_capacity(20);
+    let mut due = String::with_capacity(20);
+    let mut id = String::with_capacity(20);
+    let mut n = 0u64;
+    while let Some(r) = rows.next()? {
+        use std::fmt::Write as _;
+        id.clear();
+        let _ = write!(id, "{}", r.get::<_, i64>(0)?);
+        let action: rusqlite::types::ValueRef = r.get_ref(1)?;
+        let key: String = r.get(2)?;
+        at.clear();
+        iso_utc_into(r.get(3)?, &mut at);
+        let user: String = r.get(4)?;
+        let comment: Option<String> = r.get(5)?;
+        let person: Option<String> = r.get(6)?;
+        let code: Option<String> = r.get(7)?;
+        due.clear();
+        if let Some(d) = r.get::<_, Option<i64>>(8)? {
+            iso_utc_into(d, &mut due);
+        }
+        let label = action_label(action.as_str().unwrap_or(""));
+        let cells: [&str; 9] = [
+            &id,
+            label,
+            &neutralise(&key),
+            &at,
+            &neutralise(&user),
+            &neutralise(comment.as_deref().unwrap_or("")),
+            &neutralise(person.as_deref().unwrap_or("")),
+            &neutralise(code.as_deref().unwrap_or("")),
+            &due,
+        ];
+        w.write_record(cells).map_err(|e| csv_err(path, e))?;
+        n += 1;
+        if n.is_multiple_of(50_000) {
+            tick(n)?;
+        }
+    }
+    tick(n)?;
+    let hw = w
+        .into_inner()
+        .map_err(|e| Error::io("write", path, e.into_error()))?;
+    let (buf, _, _) = hw.finish();
+    let fh = buf
+        .into_inner()
+        .map_err(|e| Error::io("write", path, e.into_error()))?;
+    fh.sync_all().map_err(|e| Error::io("flush", path, e))?;
+    Ok(n)
+}
+
+fn xlsx_err(path: &Path, e: XlsxError) -> Error {
+    Error::io("write", path, std::io::Error::other(e.to_string()))
+}
+
+/// Column widths in characters, in [`HEADER`] order.
+const WIDTHS: [f64; 9] = [10.0, 12.0, 11.0, 20.0, 18.0, 36.0, 28.0, 14.0, 20.0];
+
+fn write_xlsx(
+    rows: &mut rusqlite::Rows,
+    file: &PartialFile,
+    tick: &mut dyn FnMut(u64) -> Result<()>,
+) -> Result<u64> {
+    let path = &file.partial;
+    let e = |x| xlsx_err(path, x);
+    let mut wb = Workbook::new();
+    let bold = XFormat::new().set_bold();
+    let date = XFormat::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let mut n = 0u64;
+    let mut sheet_no = 1usize;
+    add_sheet(&mut wb, sheet_no, &bold).map_err(e)?;
+    let mut row = 0u32;
+    while let Some(r) = rows.next()? {
+        if u64::from(row) >= EXCEL_MAX_DATA_ROWS {
+            sheet_no += 1;
+            add_sheet(&mut wb, sheet_no, &bold).map_err(e)?;
+            row = 0;
+        }
+        row += 1;
+        let ws = wb.worksheet_from_index(sheet_no - 1).map_err(e)?;
+        ws.write_number(row, 0, r.get::<_, i64>(0)? as f64)
+            .map_err(e)?;
+        let action: String = r.get(1)?;
+        ws.write_string(row, 1, action_label(&action)).map_err(e)?;
+        ws.write_string(row, 2, r.get::<_, String>(2)?).map_err(e)?;
+        let at: i64 = r.get(3)?;
+        ws.write_datetime_with_format(row, 3, ExcelDateTime::from_timestamp(at).map_err(e)?, &date)
+            .map_err(e)?;
+        ws.write_string(row, 4, r.get::<_, String>(4)?).map_err(e)?;
+        for idx in 5..=7usize {
+            if let Some(s) = r.get::<_, Option<String>>(idx)? {
+                // Written as strings: XLSX cells are typed, so "=..." is never a formula.
+                ws.write_string(row, idx as u16, s).map_err(e)?;
+            }
+        }
+        if let Some(d) = r.get::<_, Option<i64>>(8)? {
+            ws.write_datetime_with_format(
+                row,
+                8,
+                ExcelDateTime::from_timestamp(d).map_err(e)?,
+                &date,
+            )
+            .map_err(e)?;
+        }
+        n += 1;
+        if n.is_multiple_of(50_000) {
+            tick(n)?;
+        }
+    }
+    tick(n)?;
+    wb.save(path).map_err(e)?;
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|x| Error::io("flush", path, x))?;
+    Ok(n)
+}
+
+/// A constant-memory sheet (rows go to a temporary file as they are written: a million
+/// rows never sit in memory) with the header row, widths and a frozen header.
+fn add_sheet(wb: &mut Workbook, no: usize, bold: &XFormat) -> std::result::Result<(), XlsxError> {
+    let ws = wb.add_worksheet_with_constant_memory()?;
+    ws.set_name(if no == 1 {
+        "Key log".to_string()
+    } else {
+        format!("Key log {no}")
+    })?;
+    for (c, w) in WIDTHS.iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    for (c, h) in HEADER.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, bold)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}

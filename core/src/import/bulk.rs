@@ -1,0 +1,900 @@
+//! Bulk import of persons, keys, groups (with members and allowed keys) and users.
+//!
+//! One code path ([`run`]) checks and writes every row inside one transaction of
+//! [`Store::write`]. [`preview`] runs it and rolls back; [`apply`] runs the same preview,
+//! stops there when any row is bad, takes a pinned safety backup, then runs it again and
+//! commits. So the preview lists exactly what the import does, and a file with one bad
+//! row imports nothing.
+//!
+//! Audit: one `import` row per record written (component = its table, `before` = the
+//! record before an update, `after` = after), plus one summary row (component `import`)
+//! with the file, the counts and the safety backup.
+//!
+//! Passwords: a `password` column is accepted for users; each password must pass the
+//! strength rule (a weak one is a bad row) and only its argon2id hash is stored. A user
+//! without a password gets none (NULL) and cannot sign in until an admin sets one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{read_records, Cancel, Progress, Record, Source};
+use crate::audit::{self, Change};
+use crate::backup::{BackupRequest, Kind, Locations};
+use crate::error::{is_unique_violation, Error, Result};
+use crate::store::{Actor, Role, Store};
+use crate::util::{optional, required};
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entity {
+    Persons,
+    Keys,
+    Groups,
+    Users,
+}
+
+impl Entity {
+    pub fn parse(s: &str) -> Result<Entity> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "persons" => Ok(Entity::Persons),
+            "keys" => Ok(Entity::Keys),
+            "groups" => Ok(Entity::Groups),
+            "users" => Ok(Entity::Users),
+            other => Err(Error::invalid(
+                "what",
+                format!("\"{other}\" cannot be imported; use persons, keys, groups or users"),
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Persons => "persons",
+            Entity::Keys => "keys",
+            Entity::Groups => "groups",
+            Entity::Users => "users",
+        }
+    }
+    /// Canonical columns with the other names people use for them.
+    fn columns(self) -> &'static [(&'static str, &'static [&'static str])] {
+        match self {
+            Entity::Persons => &[
+                (
+                    "full_name",
+                    &["name", "fullname", "vards", "vārds", "person"],
+                ),
+                ("code", &["person_code", "employee_no", "kods"]),
+                ("department", &["dept", "nodaļa"]),
+                ("phone", &["telephone", "tālrunis"]),
+                ("email", &["e_mail", "mail"]),
+                ("badge", &["card", "badge_code"]),
+                ("notes", &["note", "piezīmes"]),
+                ("active", &[]),
+            ],
+            Entity::Keys => &[
+                ("number", &["key_number", "key", "nr", "numurs"]),
+                ("name", &["room", "telpa"]),
+                ("location", &["cabinet", "hook"]),
+                ("key_type", &["type"]),
+                ("copies_note", &["copies"]),
+            ],
+            Entity::Groups => &[
+                ("name", &["group"]),
+                ("description", &[]),
+                ("members", &["persons"]),
+                ("keys", &["allowed_keys", "key_numbers"]),
+            ],
+            Entity::Users => &[
+                ("username", &["user", "user_name", "login"]),
+                ("role", &[]),
+                ("active", &[]),
+                ("password", &[]),
+            ],
+        }
+    }
+    /// Columns of our own "Export all" files that an import ignores (the database sets
+    /// them), so an exported `persons.csv` can be imported as it is.
+    fn ignored(self) -> &'static [&'static str] {
+        match self {
+            Entity::Persons => &["id", "created_at", "updated_at", "deleted_at"],
+            Entity::Keys => &[
+                "id",
+                "status",
+                "holder_person_id",
+                "issued_at",
+                "due_back_at",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+            ],
+            Entity::Groups => &["id", "created_at", "updated_at"],
+            Entity::Users => &[
+                "id",
+                "is_root",
+                "failed_logins",
+                "locked_until",
+                "created_at",
+                "updated_at",
+                "last_login_at",
+            ],
+        }
+    }
+}
+
+/// What to do with a record that already exists (same person code, key number, group
+/// name or user name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExisting {
+    Skip,
+    Update,
+}
+
+impl OnExisting {
+    pub fn parse(s: &str) -> Result<OnExisting> {
+        match s.trim() {
+            "skip" => Ok(OnExisting::Skip),
+            "update" => Ok(OnExisting::Update),
+            other => Err(Error::invalid(
+                "on_existing",
+                format!("\"{other}\" is not a choice; use skip or update"),
+            )),
+        }
+    }
+}
+
+/// A bad row: where, which column, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// The CSV line (the header is line 1), or the JSON item number.
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+/// What one row does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Planned {
+    pub line: u64,
+    /// `create`, `update` or `skip`.
+    pub action: &'static str,
+    pub label: String,
+}
+
+/// The preview, or what an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub entity: Entity,
+    pub file: PathBuf,
+    pub source: Source,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub errors: Vec<RowError>,
+    pub planned: Vec<Planned>,
+    /// True once written and committed.
+    pub applied: bool,
+    pub safety_backup: Option<PathBuf>,
+}
+
+impl ImportReport {
+    /// One line: "persons.csv: 3 to create, 1 to update, 0 to skip, 1 bad row".
+    pub fn summary(&self) -> String {
+        let verb = if self.applied { "" } else { "to " };
+        format!(
+            "{}: {} rows; {verb}create {}, {verb}update {}, {verb}skip {}; {} bad row(s){}",
+            self.file.display(),
+            self.rows,
+            self.created,
+            self.updated,
+            self.skipped,
+            self.errors.len(),
+            if self.applied {
+                ""
+            } else if self.errors.is_empty() {
+                " (nothing written)"
+            } else {
+                " (nothing written: fix them and import again)"
+            }
+        )
+    }
+}
+
+fn read_file(file: &Path) -> Result<(Source, Vec<Record>)> {
+    let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
+    read_records(file, &bytes)
+}
+
+/// Checks every row and says what importing `file` would do; writes nothing.
+pub fn preview(
+    store: &mut Store,
+    actor: &Actor,
+    entity: Entity,
+    file: &Path,
+    on_existing: OnExisting,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<ImportReport> {
+    let (source, records) = read_file(file)?;
+    run_in_tx(
+        store,
+        actor,
+        entity,
+        file,
+        source,
+        &records,
+        on_existing,
+        None,
+        progress,
+        cancel,
+    )
+}
+
+/// Imports `file`: all rows in one transaction, or none when any row is bad (the report
+/// then lists them and `applied` is false). A pinned safety backup of the database goes
+/// to `<data_dir>/safety-backups` before anything is written.
+#[allow(clippy::too_many_arguments)] // reason: each is one decision the caller made
+pub fn apply(
+    store: &mut Store,
+    actor: &Actor,
+    loc: &Locations,
+    entity: Entity,
+    file: &Path,
+    on_existing: OnExisting,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<ImportReport> {
+    let (source, records) = read_file(file)?;
+    let checked = run_in_tx(
+        store,
+        actor,
+        entity,
+        file,
+        source,
+        &records,
+        on_existing,
+        None,
+        progress,
+        cancel,
+    )?;
+    if !checked.errors.is_empty() || checked.created + checked.updated == 0 {
+        return Ok(checked);
+    }
+    progress(Progress::new("safety backup", 0, 1));
+    std::fs::create_dir_all(loc.safety_dir())
+        .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
+    let safety = crate::backup::create(
+        store,
+        actor,
+        loc,
+        &BackupRequest {
+            kind: Kind::Database,
+            destination: loc.safety_dir(),
+            site: "safety".into(),
+            reason: Some(format!("before importing {}", file.display())),
+            passphrase: None,
+            aes: zip::AesMode::Aes256,
+            dry_run: false,
+            pinned: true,
+        },
+        &mut |_| {},
+        cancel,
+    )?;
+    progress(Progress::new("safety backup", 1, 1));
+    run_in_tx(
+        store,
+        actor,
+        entity,
+        file,
+        source,
+        &records,
+        on_existing,
+        Some(safety.file),
+        progress,
+        cancel,
+    )
+}
+
+/// Runs [`run`] in one write transaction: committed when `commit_with_backup` is given
+/// and no row is bad, rolled back otherwise (the preview).
+#[allow(clippy::too_many_arguments)] // reason: the import's whole input, passed through
+fn run_in_tx(
+    store: &mut Store,
+    actor: &Actor,
+    entity: Entity,
+    file: &Path,
+    source: Source,
+    records: &[Record],
+    on_existing: OnExisting,
+    commit_with_backup: Option<PathBuf>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<ImportReport> {
+    let mut report = ImportReport {
+        entity,
+        file: file.to_path_buf(),
+        source,
+        rows: records.len() as u64,
+        created: 0,
+        updated: 0,
+        skipped: 0,
+        errors: Vec::new(),
+        planned: Vec::new(),
+        applied: false,
+        safety_backup: commit_with_backup.clone(),
+    };
+    check_columns(entity, records)?;
+    let commit = commit_with_backup.is_some();
+    let outcome = store.write(actor, Role::Admin, "import", |tx, now| {
+        run(
+            tx,
+            now,
+            actor,
+            entity,
+            records,
+            on_existing,
+            commit,
+            &mut report,
+            progress,
+            cancel,
+        )?;
+        if commit && report.errors.is_empty() {
+            audit::record(
+                tx,
+                now,
+                Change {
+                    actor: &actor.name,
+                    component: "import",
+                    record_id: None,
+                    operation: "import",
+                    before: None,
+                    after: Some(json!({"file": file, "what": entity, "rows": report.rows,
+                        "created": report.created, "updated": report.updated,
+                        "skipped": report.skipped, "safety_backup": report.safety_backup})),
+                },
+            )?;
+            Ok(true)
+        } else {
+            // Rolls the whole run back: a preview, or a file with bad rows.
+            Err(Error::Cancelled)
+        }
+    });
+    match outcome {
+        Ok(applied) => report.applied = applied,
+        Err(Error::Cancelled) if !cancel.is_cancelled() => {}
+        Err(e) => return Err(e),
+    }
+    Ok(report)
+}
+
+/// Refuses a file with a column this import does not know (a typo such as "emial"
+/// would otherwise drop that data silently).
+fn check_columns(entity: Entity, records: &[Record]) -> Result<()> {
+    let known = entity.columns();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in records {
+        seen.extend(r.fields.keys().map(String::as_str));
+    }
+    for col in seen {
+        let ok = col == "__extra"
+            || entity.ignored().contains(&col)
+            || known.iter().any(|(c, a)| *c == col || a.contains(&col));
+        if !ok {
+            let names: Vec<&str> = known.iter().map(|(c, _)| *c).collect();
+            return Err(Error::invalid(
+                col,
+                format!(
+                    "is not a column of {}; the columns are {}",
+                    entity.as_str(),
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    if records.is_empty() {
+        return Err(Error::invalid("file", "has no rows to import"));
+    }
+    Ok(())
+}
+
+/// A record's cells under their canonical names.
+fn canonical(entity: Entity, r: &Record) -> HashMap<&'static str, &str> {
+    let mut out = HashMap::new();
+    for (c, aliases) in entity.columns() {
+        if let Some(v) = std::iter::once(c)
+            .chain(aliases.iter())
+            .find_map(|k| r.fields.get(*k))
+        {
+            out.insert(*c, v.as_str());
+        }
+    }
+    out
+}
+
+fn row_err(line: u64, e: Error) -> RowError {
+    match e {
+        Error::Invalid { field, reason } => RowError {
+            line,
+            column: Some(field),
+            reason,
+        },
+        Error::Duplicate { field, value, .. } => RowError {
+            line,
+            column: Some(field.to_string()),
+            reason: format!("\"{value}\" is already used by another record"),
+        },
+        other => RowError {
+            line,
+            column: None,
+            reason: other.message(),
+        },
+    }
+}
+
+fn parse_bool(field: &str, v: Option<&str>, default: bool) -> Result<bool> {
+    match v.map(|s| s.trim().to_lowercase()).as_deref() {
+        None | Some("") => Ok(default),
+        Some("1" | "true" | "yes" | "jā" | "ja" | "y") => Ok(true),
+        Some("0" | "false" | "no" | "nē" | "ne" | "n") => Ok(false),
+        Some(other) => Err(Error::invalid(
+            field,
+            format!("\"{other}\" is not yes/no; write 1 or 0"),
+        )),
+    }
+}
+
+/// The one code path of preview and import.
+#[allow(clippy::too_many_arguments)] // reason: the import's whole input, passed through
+fn run(
+    tx: &Transaction,
+    now: i64,
+    actor: &Actor,
+    entity: Entity,
+    records: &[Record],
+    on_existing: OnExisting,
+    commit: bool,
+    report: &mut ImportReport,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<()> {
+    let total = records.len() as u64;
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let step = if commit { "import" } else { "check" };
+    for (i, r) in records.iter().enumerate() {
+        if i % 1000 == 0 {
+            progress(Progress::new(step, i as u64, total));
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+        }
+        if let Some(why) = r.fields.get("__extra") {
+            report.errors.push(RowError {
+                line: r.line,
+                column: None,
+                reason: why.clone(),
+            });
+            continue;
+        }
+        let cells = canonical(entity, r);
+        let ctx = Ctx {
+            tx,
+            now,
+            actor,
+            on_existing,
+            commit,
+            line: r.line,
+        };
+        let res = match entity {
+            Entity::Persons => person_row(&ctx, &cells, &mut seen),
+            Entity::Keys => key_row(&ctx, &cells, &mut seen),
+            Entity::Groups => group_row(&ctx, &cells, &mut seen),
+            Entity::Users => user_row(&ctx, &cells, &mut seen),
+        };
+        match res {
+            Ok(p) => {
+                match p.action {
+                    "create" => report.created += 1,
+                    "update" => report.updated += 1,
+                    _ => report.skipped += 1,
+                }
+                report.planned.push(p);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    progress(Progress::new(step, total, total));
+    Ok(())
+}
+
+struct Ctx<'a> {
+    tx: &'a Transaction<'a>,
+    now: i64,
+    actor: &'a Actor,
+    on_existing: OnExisting,
+    commit: bool,
+    line: u64,
+}
+
+impl Ctx<'_> {
+    fn err(&self, e: impl Into<Error>) -> RowError {
+        row_err(self.line, e.into())
+    }
+    fn planned(&self, action: &'static str, label: String) -> Planned {
+        Planned {
+            line: self.line,
+            action,
+            label,
+        }
+    }
+    /// The same value twice in one file is a bad row, not an update of the first.
+    fn once(
+        &self,
+        seen: &mut HashMap<String, u64>,
+        field: &str,
+        value: &str,
+    ) -> std::result::Result<(), RowError> {
+        let k = format!("{field}\u{0}{}", value.to_lowercase());
+        if let Some(first) = seen.get(&k) {
+            return Err(RowError {
+                line: self.line,
+                column: Some(field.into()),
+                reason: format!("\"{value}\" is already on line {first} of this file"),
+            });
+        }
+        seen.insert(k, self.line);
+        Ok(())
+    }
+    fn audit(
+        &self,
+        component: &str,
+        id: i64,
+        before: Option<serde_json::Value>,
+        after: serde_json::Value,
+    ) -> std::result::Result<(), RowError> {
+        audit::record(
+            self.tx,
+            self.now,
+            Change {
+                actor: &self.actor.name,
+                component,
+                record_id: Some(id.to_string()),
+                operation: "import",
+                before,
+                after: Some(after),
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| self.err(e))
+    }
+}
+
+type RowResult = std::result::Result<Planned, RowError>;
+
+fn person_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
+    let get = |k: &str| cells.get(k).copied();
+    // The same rules as persons::create (PersonInput::validated).
+    let name = required("full_name", get("full_name").unwrap_or(""), 200).map_err(|e| c.err(e))?;
+    let code = optional("code", get("code"), 64).map_err(|e| c.err(e))?;
+    let department = optional("department", get("department"), 200).map_err(|e| c.err(e))?;
+    let phone = optional("phone", get("phone"), 64).map_err(|e| c.err(e))?;
+    let email = optional("email", get("email"), 200).map_err(|e| c.err(e))?;
+    if let Some(e) = &email {
+        if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
+            return Err(c.err(Error::invalid(
+                "email",
+                format!("\"{e}\" is not an e-mail address"),
+            )));
+        }
+    }
+    let badge = optional("badge", get("badge"), 128).map_err(|e| c.err(e))?;
+    let notes = optional("notes", get("notes"), 2000).map_err(|e| c.err(e))?;
+    let active = parse_bool("active", get("active"), true).map_err(|e| c.err(e))?;
+    if let Some(code) = &code {
+        c.once(seen, "code", code)?;
+    }
+    if let Some(b) = &badge {
+        c.once(seen, "badge", b)?;
+    }
+    let label = match &code {
+        Some(k) => format!("{name} ({k})"),
+        None => name.clone(),
+    };
+    let existing: Option<i64> = match &code {
+        Some(k) => {
+            c.tx.prepare_cached("SELECT id FROM persons WHERE code = ?1 COLLATE NOCASE")
+                .and_then(|mut s| s.query_row([k], |r| r.get(0)).optional())
+                .map_err(|e| c.err(e))?
+        }
+        None => None,
+    };
+    let dup = |e: rusqlite::Error| {
+        if is_unique_violation(&e) {
+            let (field, value) = if e.to_string().contains("badge") {
+                ("badge", badge.clone().unwrap_or_default())
+            } else {
+                ("code", code.clone().unwrap_or_default())
+            };
+            RowError {
+                line: c.line,
+                column: Some(field.into()),
+                reason: format!("\"{value}\" is already the {field} of another person"),
+            }
+        } else {
+            c.err(e)
+        }
+    };
+    match existing {
+        Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
+        Some(id) => {
+            let before = crate::persons::get_tx(c.tx, id).map_err(|e| c.err(e))?;
+            c.tx.prepare_cached(
+                "UPDATE persons SET full_name = ?2, code = ?3, department = ?4, phone = ?5, email = ?6,
+                        badge = ?7, notes = ?8, active = ?9, updated_at = ?10 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, name, code, department, phone, email, badge, notes, active, c.now]))
+            .map_err(dup)?;
+            let after = crate::persons::get_tx(c.tx, id).map_err(|e| c.err(e))?;
+            c.audit("persons", id, Some(before.audit_json()), after.audit_json())?;
+            Ok(c.planned("update", label))
+        }
+        None => {
+            c.tx.prepare_cached(
+                "INSERT INTO persons (full_name, code, department, phone, email, badge, notes, active, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            )
+            .and_then(|mut s| s.execute(params![name, code, department, phone, email, badge, notes, active, c.now]))
+            .map_err(dup)?;
+            let p = crate::persons::get_tx(c.tx, c.tx.last_insert_rowid()).map_err(|e| c.err(e))?;
+            c.audit("persons", p.id, None, p.audit_json())?;
+            Ok(c.planned("create", label))
+        }
+    }
+}
+
+fn key_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
+    let get = |k: &str| cells.get(k).copied();
+    // The same rules as keys::create (KeyInput::validated).
+    let number = required("number", get("number").unwrap_or(""), 32).map_err(|e| c.err(e))?;
+    let name = optional("name", get("name"), 200).map_err(|e| c.err(e))?;
+    let location = optional("location", get("location"), 200).map_err(|e| c.err(e))?;
+    let key_type = optional("key_type", get("key_type"), 64).map_err(|e| c.err(e))?;
+    let copies = optional("copies_note", get("copies_note"), 500).map_err(|e| c.err(e))?;
+    c.once(seen, "number", &number)?;
+    let existing: Option<i64> =
+        c.tx.prepare_cached("SELECT id FROM keys WHERE number = ?1")
+            .and_then(|mut s| s.query_row([&number], |r| r.get(0)).optional())
+            .map_err(|e| c.err(e))?;
+    let label = format!("key {number}");
+    match existing {
+        Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
+        Some(id) => {
+            let before = crate::keys::get_tx(c.tx, id).map_err(|e| c.err(e))?;
+            c.tx.prepare_cached(
+                "UPDATE keys SET name = ?2, location = ?3, key_type = ?4, copies_note = ?5, updated_at = ?6 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, name, location, key_type, copies, c.now]))
+            .map_err(|e| c.err(e))?;
+            let after = crate::keys::get_tx(c.tx, id).map_err(|e| c.err(e))?;
+            c.audit("keys", id, Some(before.audit_json()), after.audit_json())?;
+            Ok(c.planned("update", label))
+        }
+        None => {
+            c.tx.prepare_cached(
+                "INSERT INTO keys (number, name, location, key_type, copies_note, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )
+            .and_then(|mut s| s.execute(params![number, name, location, key_type, copies, c.now]))
+            .map_err(|e| c.err(e))?;
+            let k = crate::keys::get_tx(c.tx, c.tx.last_insert_rowid()).map_err(|e| c.err(e))?;
+            c.audit("keys", k.id, None, k.audit_json())?;
+            Ok(c.planned("create", label))
+        }
+    }
+}
+
+/// `a|b|c` (JSON arrays are read as this too).
+fn list(v: Option<&str>) -> Option<Vec<String>> {
+    v.map(|s| {
+        s.split('|')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+fn group_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
+    let get = |k: &str| cells.get(k).copied();
+    let name = required("name", get("name").unwrap_or(""), 100).map_err(|e| c.err(e))?;
+    let description = optional("description", get("description"), 500).map_err(|e| c.err(e))?;
+    c.once(seen, "name", &name)?;
+    let members = list(get("members"));
+    let keys = list(get("keys"));
+    let mut member_ids = Vec::new();
+    for m in members.iter().flatten() {
+        let id: Option<i64> = c
+            .tx
+            .prepare_cached(
+                "SELECT id FROM persons WHERE (code = ?1 COLLATE NOCASE OR badge = ?1 COLLATE NOCASE)
+                   AND deleted_at IS NULL LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([m], |r| r.get(0)).optional())
+            .map_err(|e| c.err(e))?;
+        member_ids.push(id.ok_or_else(|| RowError {
+            line: c.line,
+            column: Some("members".into()),
+            reason: format!("no person has the code or badge \"{m}\" (import the persons first)"),
+        })?);
+    }
+    let mut key_ids = Vec::new();
+    for k in keys.iter().flatten() {
+        let id: Option<i64> =
+            c.tx.prepare_cached("SELECT id FROM keys WHERE number = ?1 AND deleted_at IS NULL")
+                .and_then(|mut s| s.query_row([k], |r| r.get(0)).optional())
+                .map_err(|e| c.err(e))?;
+        key_ids.push(id.ok_or_else(|| RowError {
+            line: c.line,
+            column: Some("keys".into()),
+            reason: format!("there is no key \"{k}\" (import the keys first)"),
+        })?);
+    }
+    let existing: Option<(i64, Option<String>)> =
+        c.tx.prepare_cached("SELECT id, description FROM groups WHERE name = ?1")
+            .and_then(|mut s| {
+                s.query_row([&name], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(|e| c.err(e))?;
+    let label = format!("group {name}");
+    let snapshot = |id: i64| -> std::result::Result<serde_json::Value, RowError> {
+        let q = |sql: &str| -> rusqlite::Result<Vec<String>> {
+            let mut s = c.tx.prepare_cached(sql)?;
+            let rows = s.query_map([id], |r| r.get(0))?;
+            rows.collect()
+        };
+        let m = q("SELECT coalesce(p.code, p.badge, '#' || p.id) FROM group_members g JOIN persons p ON p.id = g.person_id WHERE g.group_id = ?1 ORDER BY 1")
+            .map_err(|e| c.err(e))?;
+        let k = q("SELECT k.number FROM group_keys g JOIN keys k ON k.id = g.key_id WHERE g.group_id = ?1 ORDER BY 1")
+            .map_err(|e| c.err(e))?;
+        let d: (String, Option<String>) =
+            c.tx.query_row(
+                "SELECT name, description FROM groups WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| c.err(e))?;
+        Ok(json!({"name": d.0, "description": d.1, "members": m, "keys": k}))
+    };
+    let fill = |id: i64| -> std::result::Result<(), RowError> {
+        let run = || -> rusqlite::Result<()> {
+            if members.is_some() {
+                c.tx.execute("DELETE FROM group_members WHERE group_id = ?1", [id])?;
+                let mut ins = c.tx.prepare_cached(
+                    "INSERT OR IGNORE INTO group_members (group_id, person_id) VALUES (?1, ?2)",
+                )?;
+                for p in &member_ids {
+                    ins.execute([id, *p])?;
+                }
+            }
+            if keys.is_some() {
+                c.tx.execute("DELETE FROM group_keys WHERE group_id = ?1", [id])?;
+                let mut ins = c.tx.prepare_cached(
+                    "INSERT OR IGNORE INTO group_keys (group_id, key_id) VALUES (?1, ?2)",
+                )?;
+                for k in &key_ids {
+                    ins.execute([id, *k])?;
+                }
+            }
+            Ok(())
+        };
+        run().map_err(|e| c.err(e))
+    };
+    match existing {
+        Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
+        Some((id, _)) => {
+            let before = snapshot(id)?;
+            c.tx.execute(
+                "UPDATE groups SET description = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, description, c.now],
+            )
+            .map_err(|e| c.err(e))?;
+            fill(id)?;
+            c.audit("groups", id, Some(before), snapshot(id)?)?;
+            Ok(c.planned("update", label))
+        }
+        None => {
+            c.tx.execute(
+                "INSERT INTO groups (name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+                params![name, description, c.now],
+            )
+            .map_err(|e| c.err(e))?;
+            let id = c.tx.last_insert_rowid();
+            fill(id)?;
+            c.audit("groups", id, None, snapshot(id)?)?;
+            Ok(c.planned("create", label))
+        }
+    }
+}
+
+fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
+    let get = |k: &str| cells.get(k).copied();
+    // The same rule as users::add.
+    let username = required("username", get("username").unwrap_or(""), 64).map_err(|e| c.err(e))?;
+    if !username
+        .chars()
+        .all(|ch| ch.is_alphanumeric() || matches!(ch, '.' | '-' | '_' | '@'))
+    {
+        return Err(c.err(Error::invalid(
+            "username",
+            "may contain letters, digits and . - _ @ only (no spaces)",
+        )));
+    }
+    let role = Role::parse(get("role").unwrap_or("viewer")).map_err(|e| c.err(e))?;
+    let active = parse_bool("active", get("active"), true).map_err(|e| c.err(e))?;
+    let password = get("password").filter(|p| !p.is_empty());
+    if let Some(p) = password {
+        crate::users::check_password_strength(p).map_err(|e| RowError {
+            line: c.line,
+            column: Some("password".into()),
+            reason: e.message(),
+        })?;
+    }
+    c.once(seen, "username", &username)?;
+    // Hashing is slow on purpose (argon2id); the preview only needs the strength check.
+    let hash = match password {
+        Some(p) if c.commit => Some(crate::users::hash_password(p)),
+        _ => None,
+    };
+    let existing: Option<(i64, bool, String, bool, bool)> = c
+        .tx
+        .prepare_cached("SELECT id, is_root, role, active, password_hash IS NOT NULL FROM users WHERE username = ?1")
+        .and_then(|mut s| s.query_row([&username], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).optional())
+        .map_err(|e| c.err(e))?;
+    let label = format!("user {username} ({})", role.as_str());
+    let view = |role: &str, active: bool, has_password: bool| json!({"username": username, "role": role, "active": active, "has_password": has_password});
+    match existing {
+        Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
+        Some((id, is_root, _, _, _)) if is_root && (role != Role::Admin || !active) => {
+            let _ = id;
+            Err(RowError {
+                line: c.line,
+                column: Some("role".into()),
+                reason: "the root user stays an active admin".into(),
+            })
+        }
+        Some((id, _, old_role, old_active, had_password)) => {
+            c.tx.execute(
+                "UPDATE users SET role = ?2, active = ?3, password_hash = coalesce(?4, password_hash), updated_at = ?5 WHERE id = ?1",
+                params![id, role.as_str(), active, hash, c.now],
+            )
+            .map_err(|e| c.err(e))?;
+            c.audit(
+                "users",
+                id,
+                Some(view(&old_role, old_active, had_password)),
+                view(role.as_str(), active, had_password || password.is_some()),
+            )?;
+            Ok(c.planned("update", label))
+        }
+        None => {
+            c.tx.execute(
+                "INSERT INTO users (username, password_hash, role, active, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![username, hash, role.as_str(), active, c.now],
+            )
+            .map_err(|e| c.err(e))?;
+            let id = c.tx.last_insert_rowid();
+            c.audit(
+                "users",
+                id,
+                None,
+                view(role.as_str(), active, password.is_some()),
+            )?;
+            Ok(c.planned("create", label))
+        }
+    }
+}
