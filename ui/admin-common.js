@@ -57,7 +57,12 @@ export class AppError extends Error {
   constructor(raw) {
     const code = raw && raw.code ? raw.code : 'unexpected';
     const key = `err.${code}`;
-    const translated = CATALOGS[lang][key] ? t(key, raw.details || {}) : (raw && raw.message) || String(raw);
+    const details = (raw && raw.details) || {};
+    const rule = code === 'invalid_input' && details.rule ? `rule.${details.rule}` : '';
+    let translated;
+    if (rule && CATALOGS[lang][rule]) translated = t(rule, details.vars || {});
+    else if (CATALOGS[lang][key]) translated = t(key, details);
+    else translated = (raw && raw.message) || String(raw);
     super(translated);
     this.code = code;
     this.details = raw && raw.details;

@@ -475,8 +475,10 @@ pub fn update_settings(
     }
     if let Some(t) = change.timeout_seconds {
         if !(60..=86_400).contains(&t) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_rule(
                 "timeout_seconds",
+                "timeout_range",
+                serde_json::Value::Null,
                 "must be between 60 seconds and 24 hours (86400)",
             ));
         }
@@ -484,8 +486,10 @@ pub fn update_settings(
     }
     if let Some(d) = change.remind_after_days {
         if !(1..=365).contains(&d) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_rule(
                 "remind_after_days",
+                "remind_range",
+                serde_json::Value::Null,
                 "must be between 1 and 365 days",
             ));
         }

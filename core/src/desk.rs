@@ -94,8 +94,10 @@ pub fn scan_key(
         });
     }
     let Some(pid) = person_id else {
-        return Err(Error::invalid(
+        return Err(Error::invalid_rule(
             "person",
+            "needs_person",
+            serde_json::json!({ "key": key.number }),
             format!(
                 "key {} is available: scan or type the person who takes it first",
                 key.number

@@ -82,9 +82,15 @@ pub enum Error {
     #[error("No {what} \"{id}\" was found. Check the spelling, or add it first.")]
     NotFound { what: &'static str, id: String },
 
-    /// A field has a bad value.
+    /// A field has a bad value. `rule` (with `vars`) names the broken rule so a front
+    /// end can say it in the user's language; `reason` is the English text.
     #[error("{field}: {reason}.")]
-    Invalid { field: String, reason: String },
+    Invalid {
+        field: String,
+        reason: String,
+        rule: &'static str,
+        vars: serde_json::Value,
+    },
 
     /// A unique value is taken already.
     #[error("{field} \"{value}\" is already used by another {what}. Choose another {field}.")]
@@ -229,7 +235,12 @@ impl Error {
             } => {
                 json!({"path": path, "line": line, "column": column, "key": key, "reason": reason})
             }
-            Error::Invalid { field, reason } => json!({ "field": field, "reason": reason }),
+            Error::Invalid {
+                field,
+                reason,
+                rule,
+                vars,
+            } => json!({ "field": field, "reason": reason, "rule": rule, "vars": vars }),
             Error::PersonNotActive { person } => json!({ "person": person }),
             Error::KeyIsOut { key, holder } => json!({"key": key, "holder": holder}),
             Error::PersonHoldsKeys { person, count } => json!({"person": person, "count": count}),
@@ -277,6 +288,24 @@ impl Error {
         Error::Invalid {
             field: field.into(),
             reason: reason.into(),
+            rule: "",
+            vars: serde_json::Value::Null,
+        }
+    }
+
+    /// A bad value with a named rule (`rule.<name>` in the UI's catalogues) and the
+    /// values its message needs.
+    pub fn invalid_rule(
+        field: impl Into<String>,
+        rule: &'static str,
+        vars: serde_json::Value,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+            rule,
+            vars,
         }
     }
 

@@ -151,7 +151,12 @@ pub fn issue(
         persons::ensure_active(&person)?;
         if let Some(due) = req.due_back_at {
             if due <= now {
-                return Err(Error::invalid("due_back_at", "the due time is in the past; choose a later time"));
+                return Err(Error::invalid_rule(
+                    "due_back_at",
+                    "due_past",
+                    serde_json::Value::Null,
+                    "the due time is in the past; choose a later time",
+                ));
             }
         }
         let allowed = groups::person_may_receive(tx, person.id, key.id)?;

@@ -56,8 +56,10 @@ impl PersonInput {
         let email = optional("email", self.email.as_deref(), 200)?;
         if let Some(e) = &email {
             if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
-                return Err(Error::invalid(
+                return Err(Error::invalid_rule(
                     "email",
+                    "email",
+                    serde_json::json!({ "value": e }),
                     format!("\"{e}\" is not an e-mail address"),
                 ));
             }

@@ -32,8 +32,10 @@ pub fn parse_user_time<Tz: TimeZone>(field: &str, text: &str, tz: &Tz) -> Result
         let end = date.and_hms_opt(23, 59, 59).expect("valid time");
         return local(field, t, tz, end);
     }
-    Err(Error::invalid(
+    Err(Error::invalid_rule(
         field,
+        "time_format",
+        serde_json::json!({ "value": t }),
         format!("\"{t}\" is not a time; write it like 2026-11-24T17:00 (local), 2026-11-24T15:00:00Z, or 2026-11-24"),
     ))
 }
@@ -43,8 +45,10 @@ fn local<Tz: TimeZone>(field: &str, text: &str, tz: &Tz, naive: NaiveDateTime) -
         .earliest()
         .map(|t| t.timestamp())
         .ok_or_else(|| {
-            Error::invalid(
+            Error::invalid_rule(
                 field,
+                "time_gap",
+                serde_json::json!({ "value": text }),
                 format!("{text} does not exist in the local time zone (a clock change skips it)"),
             )
         })

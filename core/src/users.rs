@@ -219,8 +219,10 @@ fn validate_username(name: &str) -> Result<String> {
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
     {
-        return Err(Error::invalid(
+        return Err(Error::invalid_rule(
             "username",
+            "username_chars",
+            serde_json::Value::Null,
             "may contain letters, digits and . - _ @ only (no spaces)",
         ));
     }
@@ -299,16 +301,20 @@ pub fn update(
     store.write(actor, Role::Admin, "manage users", |tx, now| {
         let before = find_tx(tx, username)?;
         if before.is_root && (role.is_some_and(|r| r != Role::Admin) || active == Some(false)) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_rule(
                 "role",
+                "root_admin",
+                serde_json::Value::Null,
                 "the root user always stays an active admin",
             ));
         }
         if actor.user_id == Some(before.id)
             && (role.is_some_and(|r| r != Role::Admin) || active == Some(false))
         {
-            return Err(Error::invalid(
+            return Err(Error::invalid_rule(
                 "role",
+                "self_demote",
+                serde_json::Value::Null,
                 "you cannot demote or deactivate yourself; ask another admin",
             ));
         }

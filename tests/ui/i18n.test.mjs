@@ -66,3 +66,22 @@ test('status, action, role and component labels exist for every value the core s
     }
   }
 });
+
+test('every validation rule the core names has its message in Latvian and in English', () => {
+  const core = join(UI, '..', 'core', 'src');
+  const files = readdirSync(core, { recursive: true }).filter((f) => String(f).endsWith('.rs'));
+  const rules = new Set();
+  for (const f of files) {
+    const text = readFileSync(join(core, String(f)), 'utf8');
+    // Error::invalid_rule(field, "rule", ...) or (field, if c { "a" } else { "b" }, ...)
+    for (const m of text.matchAll(/invalid_rule\(\s*[^,]+,\s*(if [^{]+\{\s*"(\w+)"\s*\}\s*else\s*\{\s*"(\w+)"\s*\}|"(\w+)")/g)) {
+      [m[2], m[3], m[4]].filter(Boolean).forEach((r) => rules.add(r));
+    }
+  }
+  assert.ok(rules.size >= 10, `found only ${rules.size} rules: the scan is broken`);
+  const missing = [];
+  for (const r of rules) {
+    for (const lang of ['lv', 'en']) if (!(`rule.${r}` in CATALOGS[lang])) missing.push(`${lang}: rule.${r}`);
+  }
+  assert.deepEqual(missing, []);
+});

@@ -418,7 +418,7 @@ fn canonical(entity: Entity, r: &Record) -> HashMap<&'static str, &str> {
 
 fn row_err(line: u64, e: Error) -> RowError {
     match e {
-        Error::Invalid { field, reason } => RowError {
+        Error::Invalid { field, reason, .. } => RowError {
             line,
             column: Some(field),
             reason,
