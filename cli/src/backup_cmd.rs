@@ -1,11 +1,12 @@
 //! `atslegas-cli backup ...`: the reference's create_backup / restore_backup, plus
-//! verify, list and prune. Passphrases come from standard input or the
+//! verify, list and prune (retention). Passphrases come from standard input or the
 //! `ATSLEGAS_BACKUP_PASSPHRASE` variable, never from an argument.
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use atslegas_core::backup::restore::{self, Components};
+use atslegas_core::backup::retention::{self, Rules};
 use atslegas_core::backup::{self, AesMode, BackupRequest, Cancel, Kind, Locations, Progress};
 use atslegas_core::config::Config;
 use atslegas_core::{Actor, Error, Store};
@@ -67,6 +68,28 @@ pub enum BackupCmd {
         force: bool,
         #[arg(long)]
         passphrase_stdin: bool,
+    },
+    /// Delete old backups in a folder by the retention rules. Pinned backups, archives that
+    /// do not verify against their .sha256, and the newest verified backup are never
+    /// deleted. Without any --keep-* option the rules in config.json apply; with some,
+    /// the ones not given are 0.
+    Prune {
+        dir: PathBuf,
+        /// Keep the N newest backups.
+        #[arg(long, value_name = "N")]
+        keep_last: Option<u32>,
+        /// Keep the newest backup of each of the last N days that have one.
+        #[arg(long, value_name = "N")]
+        keep_daily: Option<u32>,
+        /// Keep the newest backup of each of the last N weeks that have one.
+        #[arg(long, value_name = "N")]
+        keep_weekly: Option<u32>,
+        /// Keep the newest backup of each of the last N months that have one.
+        #[arg(long, value_name = "N")]
+        keep_monthly: Option<u32>,
+        /// Show what would be kept and deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -300,6 +323,104 @@ pub fn run(
                 }
             }
         }
+        BackupCmd::Prune {
+            dir,
+            keep_last,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+            dry_run,
+        } => {
+            let given = [keep_last, keep_daily, keep_weekly, keep_monthly];
+            let rules = if given.iter().all(Option::is_none) {
+                Rules::from_config(&config.backup)
+            } else {
+                Rules {
+                    keep_last: keep_last.unwrap_or(0),
+                    keep_daily: keep_daily.unwrap_or(0),
+                    keep_weekly: keep_weekly.unwrap_or(0),
+                    keep_monthly: keep_monthly.unwrap_or(0),
+                }
+            };
+            let r = retention::prune(store, actor, loc, &dir, rules, dry_run)?;
+            print_prune(&r, out);
+            if !r.failed.is_empty() {
+                let list: Vec<String> = r
+                    .failed
+                    .iter()
+                    .map(|f| f.error.trim_end_matches('.').to_string())
+                    .collect();
+                return Err(Failure {
+                    message: format!(
+                        "{} of {} old backups could not be deleted ({}); the others were deleted and recorded. Check the drive is writable and run prune again.",
+                        r.failed.len(),
+                        r.failed.len() + r.deleted.len(),
+                        list.join("; ")
+                    ),
+                    code: 1,
+                });
+            }
+        }
     }
     Ok(0)
+}
+
+fn print_prune(r: &retention::PruneReport, out: &Out) {
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(r).expect("json"));
+        return;
+    }
+    let name = |d: &retention::Decided| {
+        d.backup
+            .file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let rules = r.plan.rules;
+    println!(
+        "{} {}: keep last {}, daily {}, weekly {}, monthly {}.",
+        if r.dry_run { "Would prune" } else { "Pruned" },
+        r.plan.folder.display(),
+        rules.keep_last,
+        rules.keep_daily,
+        rules.keep_weekly,
+        rules.keep_monthly
+    );
+    for d in &r.plan.keep {
+        let why: Vec<String> = d
+            .kept_because
+            .iter()
+            .map(|x| {
+                serde_json::to_value(x)
+                    .expect("json")
+                    .as_str()
+                    .unwrap_or("")
+                    .replace('_', " ")
+            })
+            .collect();
+        println!("  {:<7}  {}  ({})", "keep", name(d), why.join(", "));
+    }
+    for d in &r.plan.delete {
+        let gone = r.deleted.contains(&d.backup.file);
+        let verb = if r.dry_run {
+            "delete"
+        } else if gone {
+            "deleted"
+        } else {
+            "FAILED"
+        };
+        println!("  {verb:<7}  {}", name(d));
+    }
+    for d in &r.plan.left_alone {
+        println!(
+            "  left alone (not verified, not counted)  {}: {}",
+            name(d),
+            d.backup.problem.as_deref().unwrap_or("")
+        );
+    }
+    if r.plan.delete.is_empty() {
+        println!("Nothing to delete.");
+    }
 }

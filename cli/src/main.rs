@@ -98,7 +98,7 @@ enum Command {
     Audit(AuditCmd),
     /// Where the data is, schema version and counts.
     Status,
-    /// Verified backups, restore, verify, list.
+    /// Verified backups, restore, verify, list, prune.
     #[command(subcommand)]
     Backup(backup_cmd::BackupCmd),
     /// Export everything (ZIP of CSVs), the key log (CSV, XLSX) or the audit trail.

@@ -66,6 +66,23 @@ pub struct BackupConfig {
     /// The dashboard warns when the last verified backup is older than this.
     pub remind_after_days: u32,
     pub auto_backup_at_exit: bool,
+    /// Backup drives remembered by their marker file (`backup::drives`), newest first.
+    pub known_drives: Vec<KnownDrive>,
+}
+
+/// A backup drive (or folder) remembered by the marker file written on it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KnownDrive {
+    /// The id in the marker file.
+    pub id: String,
+    /// For people: the volume or folder name.
+    pub label: String,
+    /// The backup folder within its volume ("" for the volume's root), so it is found
+    /// when the drive is mounted elsewhere.
+    pub folder: String,
+    /// Where it was the last time a backup went there.
+    pub last_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +139,7 @@ impl Default for BackupConfig {
             encrypt: true,
             remind_after_days: 7,
             auto_backup_at_exit: false,
+            known_drives: Vec::new(),
         }
     }
 }

@@ -193,7 +193,11 @@ pub fn set_retired(store: &mut Store, actor: &Actor, id: i64, retired: bool) -> 
         if before.status != from {
             return Err(Error::invalid_rule(
                 "status",
-                if retired { "retire_not_available" } else { "unretire_not_retired" },
+                if retired {
+                    "retire_not_available"
+                } else {
+                    "unretire_not_retired"
+                },
                 serde_json::json!({ "key": before.number, "status": before.status }),
                 format!(
                     "key {} is {}; only an {from} key can become {to}",

@@ -16,6 +16,8 @@
 //! - `fs4`: free space on a backup destination, on every OS without unsafe code.
 //! - `rustix` (Linux): `posix_fadvise(DONTNEED)` before reading a backup back.
 //! - `gethostname`: the source machine shown in a backup's manifest.
+//! - `sysinfo` (only its `disk` feature): the mounted volumes on Linux, macOS and Windows,
+//!   where known backup drives are looked for (see [`backup::drives`]).
 
 pub mod audit;
 pub mod backup;

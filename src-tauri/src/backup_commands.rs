@@ -4,11 +4,14 @@
 
 use std::path::PathBuf;
 
+use atslegas_core::backup::drives::{self, PresentDrive};
 use atslegas_core::backup::restore::{self, Components, RestorePreview};
+use atslegas_core::backup::retention::{self, PruneReport, Rules};
 use atslegas_core::backup::{
     self, AesMode, BackupReport, BackupRequest, Cancel, Found, Kind, Locations, Progress,
 };
 use atslegas_core::backups::{self, HistoryRow};
+use atslegas_core::config::KnownDrive;
 use atslegas_core::Role;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
@@ -45,6 +48,8 @@ pub struct BackupOverview {
     destinations: Vec<String>,
     encrypt: bool,
     remind_after_days: u32,
+    retention: Rules,
+    known_drives: Vec<KnownDrive>,
     history: Vec<HistoryRow>,
     journal_file: String,
 }
@@ -61,6 +66,8 @@ pub fn backup_overview(state: State<'_, AppState>) -> CmdResult<BackupOverview> 
         destinations: config.backup.destinations.clone(),
         encrypt: config.backup.encrypt,
         remind_after_days: config.backup.remind_after_days,
+        retention: Rules::from_config(&config.backup),
+        known_drives: config.backup.known_drives.clone(),
         history,
         journal_file: locations(&state, opened).journal().display().to_string(),
     })
@@ -102,6 +109,10 @@ pub struct BackupDone {
     report: BackupReport,
     /// Shown once, when the app generated it.
     recovery_passphrase: Option<String>,
+    /// The retention rules applied to the destination after the verified backup.
+    pruned: Option<PruneReport>,
+    /// Why pruning failed (the backup itself is done and verified).
+    prune_error: Option<CommandError>,
 }
 
 #[tauri::command]
@@ -148,23 +159,40 @@ pub async fn backup_run(
             )
         })?;
         remember_destination(opened, &state.paths.config_file, &args.destination);
+        // Only after a verified backup: the rules of the destination, through the core
+        // (which never deletes the newest verified, pinned or unverified backups).
+        let rules = Rules::from_config(&opened.config().backup);
+        let (pruned, prune_error) = match opened.act(|s, a| {
+            retention::prune(s, a, &loc, &PathBuf::from(&args.destination), rules, false)
+        }) {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
         Ok(BackupDone {
             report,
             recovery_passphrase: generated,
+            pruned,
+            prune_error,
         })
     })
     .await
 }
 
-/// Keeps the last used folder first in the configuration's destinations.
+/// Keeps the last used folder first in the configuration's destinations, and the drive
+/// (by the marker file the core writes in the folder) among the known drives.
 fn remember_destination(opened: &Opened, config_file: &std::path::Path, dest: &str) {
+    let now = opened.store().now();
     let mut config = opened.config.write().unwrap_or_else(|p| p.into_inner());
-    if config.backup.destinations.first().map(String::as_str) == Some(dest) {
-        return;
-    }
+    let before = config.clone();
     config.backup.destinations.retain(|d| d != dest);
     config.backup.destinations.insert(0, dest.to_string());
     config.backup.destinations.truncate(5);
+    if let Err(e) = drives::remember(&mut config.backup, std::path::Path::new(dest), now) {
+        tracing::error!(error = %e, "could not remember the backup drive");
+    }
+    if *config == before {
+        return;
+    }
     if let Err(e) = config.save(config_file) {
         tracing::error!(error = %e, "could not remember the backup destination");
     }
@@ -230,6 +258,46 @@ pub async fn restore_run(
         // The restored data is another database: everyone signs in again.
         *opened.token() = None;
         Ok(result)
+    })
+    .await
+}
+
+/// Saves the retention rules with the other backup settings (audited in the core).
+#[tauri::command]
+pub fn backup_retention_save(state: State<'_, AppState>, rules: RulesArgs) -> CmdResult<Rules> {
+    let opened = state.opened()?;
+    let current = opened.config();
+    let path = state.paths.config_file.clone();
+    let rules = Rules {
+        keep_last: rules.keep_last,
+        keep_daily: rules.keep_daily,
+        keep_weekly: rules.keep_weekly,
+        keep_monthly: rules.keep_monthly,
+    };
+    let next = opened.act(|s, a| retention::save_rules(s, a, &path, &current, rules))?;
+    *opened.config.write().unwrap_or_else(|p| p.into_inner()) = next;
+    Ok(rules)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RulesArgs {
+    keep_last: u32,
+    keep_daily: u32,
+    keep_weekly: u32,
+    keep_monthly: u32,
+}
+
+/// The remembered backup drives plugged in now, wherever they are mounted.
+#[tauri::command]
+pub async fn known_drives_present(app: AppHandle) -> CmdResult<Vec<PresentDrive>> {
+    blocking(app, |state| {
+        let opened = state.opened()?;
+        let config = opened.config();
+        opened.act(|_, a| {
+            a.require(Role::Admin, "see backups")?;
+            Ok(drives::find_known(&config.backup))
+        })
     })
     .await
 }

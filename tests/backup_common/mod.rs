@@ -6,6 +6,8 @@
 // reason: each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod timed;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, ROOT, waitFor } from './webdriver.mjs';
@@ -32,8 +32,21 @@ test('back up, change, restore: the old data is back and the restore is on recor
     // The dashboard says there is no backup yet.
     await waitFor(async () => /Nekad/.test(await app.text('#stat-backup')), 'no backup yet');
 
+    // Two older backups on the drive, made by the command-line tool meanwhile.
+    cli('backup', 'create', '--to', drive);
+    cli('backup', 'create', '--to', drive);
+
     await app.press('Rezerves kopijas');
     await app.waitVisible('#backup-now');
+    // Retention: rules that keep nothing are refused; then keep only the newest backup.
+    for (const label of ['Jaunākās (skaits)', 'Pa vienai dienā (dienas)', 'Pa vienai nedēļā (nedēļas)', 'Pa vienai mēnesī (mēneši)']) {
+      await app.fill(label, '0');
+    }
+    await app.press('Saglabāt glabāšanas noteikumus');
+    await waitFor(async () => /neviena kopija/.test(await app.text('#retention-result')), 'the keeps-nothing refusal');
+    await app.fill('Jaunākās (skaits)', '1');
+    await app.press('Saglabāt glabāšanas noteikumus');
+    await waitFor(async () => /saglabāti/.test(await app.text('#retention-result')), 'the saved rules');
     await app.fill('Mape vai USB disks', drive);
     assert.equal(await app.exec("return document.getElementById('backup-encrypt').checked"), true);
     await app.screenshot('1-backup-screen');
@@ -45,12 +58,32 @@ test('back up, change, restore: the old data is back and the restore is on recor
     await app.screenshot('2-recovery-passphrase');
     await app.press('Aizvērt');
     await waitFor(async () => /Gatavs un pārbaudīts/.test(await app.text('#backup-result')), 'the verified backup');
+    // The rules were applied after the verified backup: the two older ones are gone.
+    assert.match(await app.text('#backup-result'), /Dzēstas vecās kopijas: 2\./);
     assert.equal(await app.exec("return document.getElementById('backup-progress').value"), 100);
     await waitFor(async () => /pārbaudīta/.test(await app.text('#backup-history')), 'the history row');
     await app.screenshot('3-backup-done');
     const files = readdirSync(drive);
     assert.equal(files.filter((f) => f.endsWith('.zip')).length, 1);
     assert.equal(files.filter((f) => f.endsWith('.zip.sha256')).length, 1);
+    // The folder is remembered as a known drive by the marker written in it.
+    assert.ok(files.includes('.atslegas-drive.json'), `no drive marker in ${files}`);
+
+    // Saved rules go to config.json with the other backup settings.
+    await app.fill('Jaunākās (skaits)', '3');
+    await app.fill('Pa vienai dienā (dienas)', '5');
+    await app.press('Saglabāt glabāšanas noteikumus');
+    const config = () => JSON.parse(readFileSync(join(data, 'config.json'), 'utf8'));
+    await waitFor(async () => config().backup.keep_daily === 5, 'the rules saved again');
+    const cfg = config();
+    assert.deepEqual([cfg.backup.keep_last, cfg.backup.keep_daily, cfg.backup.keep_weekly, cfg.backup.keep_monthly], [3, 5, 0, 0]);
+    assert.equal(cfg.backup.known_drives.length, 1);
+    assert.equal(cfg.backup.known_drives[0].last_path, realpathSync(drive));
+    // Back on the screen, the plugged-in known drive is offered.
+    await app.press('Rezerves kopijas');
+    await waitFor(async () => /Pievienots zināms disks/.test(await app.text('#known-drives')), 'the known-drive offer');
+    assert.equal(await app.exec("return document.getElementById('retention-keep-last').value"), '3');
+    await app.screenshot('3b-retention-and-known-drive');
 
     // Change the data after the backup.
     cli('return', '101');

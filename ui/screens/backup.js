@@ -3,7 +3,7 @@
 // preview and a confirmation that says what will be replaced. Progress comes from the
 // core through a channel and reaches 100% only after the read-back verification.
 
-import { clearCache, el, invoke, localTime, t } from '../admin-common.js';
+import { AppError, clearCache, el, invoke, localTime, t } from '../admin-common.js';
 import { button, confirmDialog, infoDialog, toast } from '../components.js';
 
 export const screen = { id: 'backup', navKey: 'nav.backup', minRole: 'admin' };
@@ -62,6 +62,17 @@ export async function render(view, ctx) {
   enc.addEventListener('change', () => { passWrap.hidden = !enc.checked; });
   passWrap.hidden = !enc.checked;
   const go = el('button', { type: 'button', class: 'big-button', id: 'backup-now' }, t('backup.now'));
+  // A remembered drive plugged in now (found by its marker, wherever it is mounted).
+  const drivesBox = el('div', { id: 'known-drives' });
+  invoke('known_drives_present').then((present) => {
+    for (const d of present) {
+      const offer = el('div', { class: 'ok-box known-drive' });
+      const now = el('button', { type: 'button' }, t('backup.known_drive_now', { label: d.label }));
+      now.addEventListener('click', () => { dest.value = d.path; go.click(); });
+      offer.append(el('span', {}, `${t('backup.known_drive', { label: d.label })} `), now);
+      drivesBox.append(offer);
+    }
+  }).catch(() => { /* the offer is a convenience: without it the screen works as before */ });
   const bar = progressBar();
   const result = el('div', { id: 'backup-result', role: 'status' });
   go.addEventListener('click', async () => {
@@ -78,6 +89,7 @@ export async function render(view, ctx) {
       bar.bar.value = 100;
       result.className = 'ok-box';
       result.textContent = t('backup.done', { file: done.report.file, size: size(done.report.size) });
+      result.append(...pruneNotes(done));
       pass.value = '';
       if (done.recovery_passphrase) await showPassphrase(done.recovery_passphrase);
       await renderHistory();
@@ -89,7 +101,41 @@ export async function render(view, ctx) {
       go.disabled = false;
     }
   });
-  card.append(destWrap, encWrap, passWrap, go, bar.wrap, result);
+  card.append(drivesBox, destWrap, encWrap, passWrap, go, bar.wrap, result);
+
+  // ---- retention rules
+  const keep = el('section', { class: 'card', id: 'retention' });
+  keep.append(el('h2', {}, t('backup.retention')), el('p', { class: 'hint' }, t('backup.retention_hint')));
+  const ruleRow = el('div', { class: 'inline-row' });
+  /** @type {Record<string, HTMLInputElement>} */
+  const ruleInputs = {};
+  for (const [name, key] of [['keep_last', 'backup.keep_last'], ['keep_daily', 'backup.keep_daily'], ['keep_weekly', 'backup.keep_weekly'], ['keep_monthly', 'backup.keep_monthly']]) {
+    const id = `retention-${name.replace('_', '-')}`;
+    const input = /** @type {HTMLInputElement} */ (el('input', { id, type: 'number', min: '0', max: '1000', step: '1', value: String(o.retention[name]) }));
+    ruleInputs[name] = input;
+    const wrap = el('div', { class: 'field' });
+    wrap.append(el('label', { for: id }, t(key)), input);
+    ruleRow.append(wrap);
+  }
+  const keepResult = el('p', { id: 'retention-result', role: 'status' });
+  const keepSave = el('button', { type: 'button', class: 'secondary', id: 'retention-save' }, t('backup.retention_save'));
+  keepSave.addEventListener('click', async () => {
+    keepResult.className = '';
+    keepResult.textContent = '';
+    const n = (name) => Number.parseInt(ruleInputs[name].value || '0', 10);
+    try {
+      const saved = await invoke('backup_retention_save', {
+        rules: { keepLast: n('keep_last'), keepDaily: n('keep_daily'), keepWeekly: n('keep_weekly'), keepMonthly: n('keep_monthly') },
+      });
+      for (const [name, input] of Object.entries(ruleInputs)) input.value = String(saved[name]);
+      keepResult.className = 'ok-box';
+      keepResult.textContent = t('backup.retention_saved');
+    } catch (err) {
+      keepResult.className = 'error';
+      keepResult.textContent = err.message;
+    }
+  });
+  keep.append(ruleRow, keepSave, keepResult);
 
   // ---- history
   const hist = el('section', { class: 'card' });
@@ -197,6 +243,16 @@ export async function render(view, ctx) {
     }
   }
 
+  /** What retention did after the backup: deleted, left alone, or why it failed. */
+  function pruneNotes(done) {
+    const notes = [];
+    const p = done.pruned;
+    if (p && p.deleted.length) notes.push(el('span', { class: 'pruned' }, ` ${t('backup.pruned', { n: p.deleted.length })}`));
+    if (p && p.left_alone.length) notes.push(el('span', { class: 'error' }, ` ${t('backup.left_alone', { n: p.left_alone.length })}`));
+    if (done.prune_error) notes.push(el('span', { class: 'error' }, ` ${t('backup.prune_failed', { reason: new AppError(done.prune_error).message })}`));
+    return notes;
+  }
+
   async function showPassphrase(pp) {
     const box = el('div', {});
     box.append(el('p', {}, t('backup.passphrase_once')), el('p', { class: 'passphrase', id: 'recovery-passphrase' }, pp));
@@ -206,7 +262,7 @@ export async function render(view, ctx) {
     await infoDialog(t('backup.passphrase_title'), box);
   }
 
-  view.replaceChildren(el('h1', {}, t('nav.backup')), card, hist, rest);
+  view.replaceChildren(el('h1', {}, t('nav.backup')), card, keep, hist, rest);
   await renderHistory();
   go.focus();
 }

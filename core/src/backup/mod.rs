@@ -8,7 +8,9 @@
 //! rename anything over the live database, or write a passphrase anywhere.
 
 pub mod archive;
+pub mod drives;
 pub mod restore;
+pub mod retention;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
