@@ -564,3 +564,187 @@ fn audit_export_as_csv_and_json_applies_the_filters() {
     let mut rdr = csv::Reader::from_path(&csv).unwrap();
     assert_eq!(rdr.records().count() as i64, n);
 }
+
+#[test]
+fn a_preview_names_the_rule_each_bad_row_breaks_so_the_window_can_translate_it() {
+    let cli = Cli::initialised();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("personas.csv");
+    // Latvian headers, as Excel users in Latvia write them.
+    std::fs::write(
+        &file,
+        "Vārds;Kods;E-pasts;Aktīvs\r\n\
+         Jānis Bērziņš;E-1;janis@example.lv;1\r\n\
+         Ģirts Ķēniņš;E-2;girts-bez-domena;1\r\n\
+         Ļena Šņore;E-1;;1\r\n\
+         ;E-4;;\r\n\
+         Anna Kalniņa;E-5;;varbūt\r\n",
+    )
+    .unwrap();
+    let out = cli.run(&[
+        "--json",
+        "import",
+        "persons",
+        file.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", stdout(&out), stderr(&out));
+    });
+    let errors: Vec<(u64, &str, &str, serde_json::Value)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap(),
+                e["rule"].as_str().unwrap_or(""),
+                e["vars"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (
+                3,
+                "email",
+                "email",
+                serde_json::json!({"value": "girts-bez-domena"})
+            ),
+            (
+                4,
+                "code",
+                "import_twice",
+                serde_json::json!({"value": "E-1", "first": 2})
+            ),
+            (5, "full_name", "required", serde_json::Value::Null),
+            (
+                6,
+                "active",
+                "import_yes_no",
+                serde_json::json!({"value": "varbūt"})
+            ),
+        ]
+    );
+    assert_eq!(r["created"], 1);
+    assert_eq!(atslegas_tests::count(&cli.db(), "persons"), 0);
+}
+
+#[test]
+fn only_admins_import_and_export_everything_and_a_refusal_writes_nothing() {
+    use atslegas_core::backup::{Cancel, Locations};
+    use atslegas_core::export::{all, keylog};
+    use atslegas_core::import::{self, Entity, OnExisting};
+    let cli = Cli::initialised();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.csv");
+    std::fs::write(&file, persons_csv(3, ',', None)).unwrap();
+    let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
+    let loc = Locations {
+        database: cli.db_path(),
+        config_file: cli.data_dir().join("config.json"),
+        data_dir: cli.data_dir().to_path_buf(),
+    };
+    let audit_before = atslegas_tests::count(&cli.db(), "audit_log");
+    for who in [atslegas_tests::operator(), atslegas_tests::viewer()] {
+        let e = import::preview(
+            &mut store,
+            &who,
+            Entity::Persons,
+            &file,
+            OnExisting::Skip,
+            &mut |_| {},
+            &Cancel::new(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "not_allowed");
+        let e = import::apply(
+            &mut store,
+            &who,
+            &loc,
+            Entity::Persons,
+            &file,
+            OnExisting::Skip,
+            &mut |_| {},
+            &Cancel::new(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "not_allowed");
+        let zip = dir.path().join("all.zip");
+        let e = all::export_all(&mut store, &who, &zip, &mut |_| {}, &Cancel::new()).unwrap_err();
+        assert_eq!(e.code(), "not_allowed");
+        assert!(!zip.exists());
+    }
+    assert_eq!(atslegas_tests::count(&cli.db(), "persons"), 0);
+    assert_eq!(atslegas_tests::count(&cli.db(), "audit_log"), audit_before);
+    assert!(!cli.data_dir().join("safety-backups").exists());
+    // Everyone who reads the key log may export it.
+    let out = dir.path().join("kl.csv");
+    let r = keylog::export_keylog(
+        &mut store,
+        &atslegas_tests::viewer(),
+        0,
+        i64::from(i32::MAX),
+        &out,
+        &mut |_| {},
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert_eq!(r.rows, 0);
+    assert!(out.exists());
+}
+
+#[test]
+fn a_cancelled_key_log_export_leaves_no_file_and_a_cancelled_import_writes_nothing() {
+    use atslegas_core::backup::{Cancel, Locations};
+    use atslegas_core::export::keylog;
+    use atslegas_core::import::{self, Entity, OnExisting};
+    let cli = filled();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
+    let cancel = Cancel::new();
+    cancel.cancel();
+    let out = dir.path().join("kl.csv");
+    let e = keylog::export_keylog(
+        &mut store,
+        &admin(),
+        0,
+        i64::from(i32::MAX),
+        &out,
+        &mut |_| {},
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "cancelled");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no .partial"
+    );
+
+    let file = dir.path().join("p.csv");
+    std::fs::write(&file, persons_csv(50, ',', None)).unwrap();
+    let persons_before = atslegas_tests::count(&cli.db(), "persons");
+    let audit_before = atslegas_tests::count(&cli.db(), "audit_log");
+    let loc = Locations {
+        database: cli.db_path(),
+        config_file: cli.data_dir().join("config.json"),
+        data_dir: cli.data_dir().to_path_buf(),
+    };
+    let e = import::apply(
+        &mut store,
+        &admin(),
+        &loc,
+        Entity::Persons,
+        &file,
+        OnExisting::Skip,
+        &mut |_| {},
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "cancelled");
+    assert_eq!(atslegas_tests::count(&cli.db(), "persons"), persons_before);
+    assert_eq!(atslegas_tests::count(&cli.db(), "audit_log"), audit_before);
+}

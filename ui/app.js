@@ -13,13 +13,14 @@ import * as persons from './screens/persons.js';
 import * as groups from './screens/groups.js';
 import * as users from './screens/users.js';
 import * as logs from './screens/logs.js';
+import * as data from './screens/data.js';
 import * as settings from './screens/settings.js';
 import * as backupScreen from './screens/backup.js';
 import { toast } from './components.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-app'];
-const MODULES = [dashboard, desk, keys, persons, groups, users, logs, backupScreen, settings];
+const MODULES = [dashboard, desk, keys, persons, groups, users, logs, data, backupScreen, settings];
 const RANK = { viewer: 0, operator: 1, admin: 2 };
 
 /** @type {{username: string, role: string} | null} */
@@ -129,7 +130,7 @@ function allowedModules() {
 function renderNav() {
   const nav = $('nav');
   nav.replaceChildren(...allowedModules().map((m, i) => {
-    const b = el('button', { type: 'button', class: 'nav-item', 'data-screen': m.screen.id, title: `Alt+${i + 1}` }, t(m.screen.navKey));
+    const b = el('button', { type: 'button', class: 'nav-item', 'data-screen': m.screen.id, title: `Alt+${(i + 1) % 10}` }, t(m.screen.navKey));
     if (m.screen.id === currentScreen) b.setAttribute('aria-current', 'page');
     b.addEventListener('click', () => openScreen(m.screen.id));
     return b;
@@ -208,9 +209,9 @@ async function start() {
   });
   ['keydown', 'pointerdown'].forEach((e) => document.addEventListener(e, resetIdle, { passive: true }));
   document.addEventListener('keydown', (e) => {
-    // Alt+1..9 opens the n-th screen: keyboard only, no mouse needed.
+    // Alt+1..9 (and Alt+0 for the tenth) opens the n-th screen: keyboard only, no mouse needed.
     if (!currentUser || !e.altKey || document.querySelector('dialog[open]')) return;
-    const n = Number(e.key);
+    const n = e.key === '0' ? 10 : Number(e.key);
     const mods = allowedModules();
     if (n >= 1 && n <= mods.length) { e.preventDefault(); openScreen(mods[n - 1].screen.id); }
   });

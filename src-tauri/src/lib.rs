@@ -7,6 +7,7 @@
 
 mod backup_commands;
 mod commands;
+mod data_commands;
 mod error;
 mod state;
 
@@ -48,6 +49,7 @@ pub fn run() {
 
     tauri::Builder::default()
         .manage(app_state)
+        .manage(data_commands::Running::default())
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::setup_root,
@@ -92,6 +94,16 @@ pub fn run() {
             backup_commands::backup_list,
             backup_commands::restore_preview,
             backup_commands::restore_run,
+            backup_commands::backup_retention_save,
+            backup_commands::known_drives_present,
+            data_commands::work_cancel,
+            data_commands::pick_save_file,
+            data_commands::pick_import_file,
+            data_commands::export_keylog,
+            data_commands::export_audit,
+            data_commands::export_all,
+            data_commands::import_preview,
+            data_commands::import_run,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Atslegas window");

@@ -3,6 +3,7 @@
 
 import { el, invoke, localTime, t } from '../admin-common.js';
 import { button, infoDialog, pagedTable } from '../components.js';
+import { count, resultBox, saveAs, today, workBar } from '../work.js';
 
 export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
 
@@ -26,6 +27,47 @@ function select(id, labelKey, options) {
   options.forEach((o) => s.append(el('option', { value: o.value }, o.label)));
   wrap.append(el('label', { for: id }, t(labelKey)), s);
   return { wrap, input: s };
+}
+
+/**
+ * The export row under a log's filters: one button per file type, each asking where to
+ * save (native dialog) and then streaming the rows there, with progress and Cancel.
+ * @param {string} id element id prefix
+ * @param {string} hintKey what gets exported
+ * @param {{ext: string, labelKey: string}[]} formats
+ * @param {() => string} baseName the suggested file name without extension
+ * @param {(out: string, channel: any) => Promise<{file: string, rows: number}>} run
+ * @param {() => string} [problem] a reason not to export yet, checked before the dialog
+ */
+function exportRow(id, hintKey, formats, baseName, run, problem) {
+  const box = el('section', { class: 'export-row', 'aria-label': t('logs.export') });
+  const buttons = el('div', { class: 'toolbar' });
+  const work = workBar(id);
+  const result = resultBox(`${id}-result`);
+  for (const f of formats) {
+    const b = el('button', { type: 'button', class: 'secondary', id: `${id}-${f.ext}` }, t(f.labelKey));
+    b.addEventListener('click', async () => {
+      result.clear();
+      const why = problem ? problem() : '';
+      if (why) { result.error(why); return; }
+      const out = await saveAs(`${baseName()}.${f.ext}`).catch((e) => { result.error(e.message); return null; });
+      if (!out) return;
+      buttons.querySelectorAll('button').forEach((x) => { x.disabled = true; });
+      try {
+        const r = await run(out, work.start());
+        work.finish();
+        result.ok(t('logs.exported', { n: count(r.rows), file: r.file }));
+      } catch (e) {
+        work.finish();
+        result.error(e.message);
+      } finally {
+        buttons.querySelectorAll('button').forEach((x) => { x.disabled = false; });
+      }
+    });
+    buttons.append(b);
+  }
+  box.append(el('h2', { class: 'sr-only' }, t('logs.export')), buttons, el('p', { class: 'hint' }, t(hintKey)), work.wrap, result.box);
+  return box;
 }
 
 /** @param {any} v */
@@ -93,7 +135,18 @@ export async function render(view, ctx) {
     filters.append(from.wrap, to.wrap, key.wrap, person.wrap, user.wrap, action.wrap, el('button', { type: 'submit', class: 'secondary' }, t('logs.apply')));
     filters.addEventListener('submit', (e) => { e.preventDefault(); table.reset(); });
     [from, to, user, action].forEach((f) => f.input.addEventListener('change', () => table.reset()));
-    panel.replaceChildren(filters, error, table.element);
+    const exporter = exportRow('kl-export', 'logs.export_keylog_hint',
+      [{ ext: 'csv', labelKey: 'logs.export_csv' }, { ext: 'xlsx', labelKey: 'logs.export_xlsx' }],
+      () => `keylog_${from.input.value || 'start'}_${to.input.value || today()}`,
+      (out, onProgress) => {
+        const end = dayStart(to.input.value);
+        return invoke('export_keylog', {
+          args: { start: dayStart(from.input.value), end: end === null ? null : end + 86400, out },
+          onProgress,
+        });
+      },
+      () => (from.input.value && to.input.value && to.input.value < from.input.value ? t('logs.range_backwards') : ''));
+    panel.replaceChildren(filters, exporter, error, table.element);
     await table.refresh();
   }
 
@@ -103,7 +156,7 @@ export async function render(view, ctx) {
     const from = field('au-from', 'logs.from', 'date');
     const to = field('au-to', 'logs.to', 'date');
     const component = select('au-component', 'logs.component', [{ value: '', label: t('logs.any_component') },
-      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
+      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo', 'export', 'import'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
     const operation = field('au-operation', 'logs.operation');
     const actor = field('au-actor', 'logs.user');
     const record = field('au-record', 'logs.record');
@@ -134,7 +187,21 @@ export async function render(view, ctx) {
     filters.append(from.wrap, to.wrap, component.wrap, operation.wrap, actor.wrap, record.wrap, el('button', { type: 'submit', class: 'secondary' }, t('logs.apply')));
     filters.addEventListener('submit', (e) => { e.preventDefault(); table.reset(); });
     [from, to, component].forEach((f) => f.input.addEventListener('change', () => table.reset()));
-    panel.replaceChildren(filters, table.element);
+    const exporter = exportRow('au-export', 'logs.export_audit_hint',
+      [{ ext: 'csv', labelKey: 'logs.export_csv' }, { ext: 'json', labelKey: 'logs.export_json' }],
+      () => `audit_${today()}`,
+      (out, onProgress) => {
+        const end = dayStart(to.input.value);
+        return invoke('export_audit', {
+          args: {
+            component: component.input.value || null, operation: operation.input.value || null,
+            actor: actor.input.value || null, recordId: record.input.value || null,
+            since: dayStart(from.input.value), until: end === null ? null : end + 86399, out,
+          },
+          onProgress,
+        });
+      });
+    panel.replaceChildren(filters, exporter, table.element);
     await table.refresh();
   }
 

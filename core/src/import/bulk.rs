@@ -62,18 +62,30 @@ impl Entity {
     /// Canonical columns with the other names people use for them.
     fn columns(self) -> &'static [(&'static str, &'static [&'static str])] {
         match self {
+            // Latvian headers too: Excel users in Latvia name their columns in Latvian.
             Entity::Persons => &[
                 (
                     "full_name",
-                    &["name", "fullname", "vards", "vārds", "person"],
+                    &[
+                        "name",
+                        "fullname",
+                        "vards",
+                        "vārds",
+                        "vārds_uzvārds",
+                        "person",
+                        "persona",
+                    ],
                 ),
-                ("code", &["person_code", "employee_no", "kods"]),
-                ("department", &["dept", "nodaļa"]),
-                ("phone", &["telephone", "tālrunis"]),
-                ("email", &["e_mail", "mail"]),
-                ("badge", &["card", "badge_code"]),
-                ("notes", &["note", "piezīmes"]),
-                ("active", &[]),
+                (
+                    "code",
+                    &["person_code", "employee_no", "kods", "personas_kods"],
+                ),
+                ("department", &["dept", "nodaļa", "nodala"]),
+                ("phone", &["telephone", "tālrunis", "talrunis", "telefons"]),
+                ("email", &["e_mail", "mail", "e_pasts", "epasts"]),
+                ("badge", &["card", "badge_code", "karte", "caurlaide"]),
+                ("notes", &["note", "piezīmes", "piezimes"]),
+                ("active", &["aktīvs", "aktivs"]),
             ],
             Entity::Keys => &[
                 ("number", &["key_number", "key", "nr", "numurs"]),
@@ -153,7 +165,31 @@ pub struct RowError {
     /// The CSV line (the header is line 1), or the JSON item number.
     pub line: u64,
     pub column: Option<String>,
+    /// In English.
     pub reason: String,
+    /// The broken rule (`rule.<name>` in the UI's catalogues, with `vars`), so the
+    /// preview can say the reason in the user's language; empty when there is none.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub rule: &'static str,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub vars: serde_json::Value,
+}
+
+impl RowError {
+    fn new(line: u64, column: Option<String>, reason: String) -> RowError {
+        RowError {
+            line,
+            column,
+            reason,
+            rule: "",
+            vars: serde_json::Value::Null,
+        }
+    }
+    fn rule(mut self, rule: &'static str, vars: serde_json::Value) -> RowError {
+        self.rule = rule;
+        self.vars = vars;
+        self
+    }
 }
 
 /// What one row does.
@@ -330,6 +366,15 @@ fn run_in_tx(
     };
     check_columns(entity, records)?;
     let commit = commit_with_backup.is_some();
+    // A large file changes more pages than SQLite's default 2 MiB cache holds; spilling
+    // them to the WAL mid-transaction costs more than the rows themselves. The cache is
+    // this connection's and goes back to its size afterwards.
+    let cache: i64 = store
+        .conn()
+        .pragma_query_value(None, "cache_size", |r| r.get(0))?;
+    store
+        .conn()
+        .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
     let outcome = store.write(actor, Role::Admin, "import", |tx, now| {
         run(
             tx,
@@ -364,6 +409,7 @@ fn run_in_tx(
             Err(Error::Cancelled)
         }
     });
+    store.conn().pragma_update(None, "cache_size", cache)?;
     match outcome {
         Ok(applied) => report.applied = applied,
         Err(Error::Cancelled) if !cancel.is_cancelled() => {}
@@ -371,6 +417,9 @@ fn run_in_tx(
     }
     Ok(report)
 }
+
+/// The page cache during an import, in KiB as `PRAGMA cache_size` takes it (negative).
+const IMPORT_CACHE_KIB: i64 = -65_536;
 
 /// Refuses a file with a column this import does not know (a typo such as "emial"
 /// would otherwise drop that data silently).
@@ -418,21 +467,19 @@ fn canonical(entity: Entity, r: &Record) -> HashMap<&'static str, &str> {
 
 fn row_err(line: u64, e: Error) -> RowError {
     match e {
-        Error::Invalid { field, reason, .. } => RowError {
-            line,
-            column: Some(field),
+        Error::Invalid {
+            field,
             reason,
-        },
-        Error::Duplicate { field, value, .. } => RowError {
+            rule,
+            vars,
+        } => RowError::new(line, Some(field), reason).rule(rule, vars),
+        Error::Duplicate { field, value, .. } => RowError::new(
             line,
-            column: Some(field.to_string()),
-            reason: format!("\"{value}\" is already used by another record"),
-        },
-        other => RowError {
-            line,
-            column: None,
-            reason: other.message(),
-        },
+            Some(field.to_string()),
+            format!("\"{value}\" is already used by another record"),
+        )
+        .rule("import_taken", json!({ "value": value })),
+        other => RowError::new(line, None, other.message()),
     }
 }
 
@@ -441,8 +488,10 @@ fn parse_bool(field: &str, v: Option<&str>, default: bool) -> Result<bool> {
         None | Some("") => Ok(default),
         Some("1" | "true" | "yes" | "jā" | "ja" | "y") => Ok(true),
         Some("0" | "false" | "no" | "nē" | "ne" | "n") => Ok(false),
-        Some(other) => Err(Error::invalid(
+        Some(other) => Err(Error::invalid_rule(
             field,
+            "import_yes_no",
+            json!({ "value": other }),
             format!("\"{other}\" is not yes/no; write 1 or 0"),
         )),
     }
@@ -473,11 +522,7 @@ fn run(
             }
         }
         if let Some(why) = r.fields.get("__extra") {
-            report.errors.push(RowError {
-                line: r.line,
-                column: None,
-                reason: why.clone(),
-            });
+            report.errors.push(RowError::new(r.line, None, why.clone()));
             continue;
         }
         let cells = canonical(entity, r);
@@ -540,11 +585,12 @@ impl Ctx<'_> {
     ) -> std::result::Result<(), RowError> {
         let k = format!("{field}\u{0}{}", value.to_lowercase());
         if let Some(first) = seen.get(&k) {
-            return Err(RowError {
-                line: self.line,
-                column: Some(field.into()),
-                reason: format!("\"{value}\" is already on line {first} of this file"),
-            });
+            return Err(RowError::new(
+                self.line,
+                Some(field.into()),
+                format!("\"{value}\" is already on line {first} of this file"),
+            )
+            .rule("import_twice", json!({ "value": value, "first": first })));
         }
         seen.insert(k, self.line);
         Ok(())
@@ -585,8 +631,10 @@ fn person_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u
     let email = optional("email", get("email"), 200).map_err(|e| c.err(e))?;
     if let Some(e) = &email {
         if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
-            return Err(c.err(Error::invalid(
+            return Err(c.err(Error::invalid_rule(
                 "email",
+                "email",
+                json!({ "value": e }),
                 format!("\"{e}\" is not an e-mail address"),
             )));
         }
@@ -619,11 +667,12 @@ fn person_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u
             } else {
                 ("code", code.clone().unwrap_or_default())
             };
-            RowError {
-                line: c.line,
-                column: Some(field.into()),
-                reason: format!("\"{value}\" is already the {field} of another person"),
-            }
+            RowError::new(
+                c.line,
+                Some(field.into()),
+                format!("\"{value}\" is already the {field} of another person"),
+            )
+            .rule("import_taken", json!({ "value": value }))
         } else {
             c.err(e)
         }
@@ -725,10 +774,13 @@ fn group_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u6
             )
             .and_then(|mut s| s.query_row([m], |r| r.get(0)).optional())
             .map_err(|e| c.err(e))?;
-        member_ids.push(id.ok_or_else(|| RowError {
-            line: c.line,
-            column: Some("members".into()),
-            reason: format!("no person has the code or badge \"{m}\" (import the persons first)"),
+        member_ids.push(id.ok_or_else(|| {
+            RowError::new(
+                c.line,
+                Some("members".into()),
+                format!("no person has the code or badge \"{m}\" (import the persons first)"),
+            )
+            .rule("import_no_person", json!({ "value": m }))
         })?);
     }
     let mut key_ids = Vec::new();
@@ -737,10 +789,13 @@ fn group_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u6
             c.tx.prepare_cached("SELECT id FROM keys WHERE number = ?1 AND deleted_at IS NULL")
                 .and_then(|mut s| s.query_row([k], |r| r.get(0)).optional())
                 .map_err(|e| c.err(e))?;
-        key_ids.push(id.ok_or_else(|| RowError {
-            line: c.line,
-            column: Some("keys".into()),
-            reason: format!("there is no key \"{k}\" (import the keys first)"),
+        key_ids.push(id.ok_or_else(|| {
+            RowError::new(
+                c.line,
+                Some("keys".into()),
+                format!("there is no key \"{k}\" (import the keys first)"),
+            )
+            .rule("import_no_key", json!({ "value": k }))
         })?);
     }
     let existing: Option<(i64, Option<String>)> =
@@ -829,8 +884,10 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
         .chars()
         .all(|ch| ch.is_alphanumeric() || matches!(ch, '.' | '-' | '_' | '@'))
     {
-        return Err(c.err(Error::invalid(
+        return Err(c.err(Error::invalid_rule(
             "username",
+            "username_chars",
+            serde_json::Value::Null,
             "may contain letters, digits and . - _ @ only (no spaces)",
         )));
     }
@@ -838,10 +895,9 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
     let active = parse_bool("active", get("active"), true).map_err(|e| c.err(e))?;
     let password = get("password").filter(|p| !p.is_empty());
     if let Some(p) = password {
-        crate::users::check_password_strength(p).map_err(|e| RowError {
-            line: c.line,
-            column: Some("password".into()),
-            reason: e.message(),
+        crate::users::check_password_strength(p).map_err(|e| {
+            RowError::new(c.line, Some("password".into()), e.message())
+                .rule("import_weak_password", serde_json::Value::Null)
         })?;
     }
     c.once(seen, "username", &username)?;
@@ -861,11 +917,12 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
         Some((id, is_root, _, _, _)) if is_root && (role != Role::Admin || !active) => {
             let _ = id;
-            Err(RowError {
-                line: c.line,
-                column: Some("role".into()),
-                reason: "the root user stays an active admin".into(),
-            })
+            Err(RowError::new(
+                c.line,
+                Some("role".into()),
+                "the root user stays an active admin".into(),
+            )
+            .rule("root_admin", serde_json::Value::Null))
         }
         Some((id, _, old_role, old_active, had_password)) => {
             c.tx.execute(

@@ -129,10 +129,7 @@ fn read_csv(file: &Path, text: &str) -> Result<Vec<Record>> {
         if !rdr.read_record(&mut rec).map_err(bad)? {
             break;
         }
-        at_line += text.as_bytes()[at_byte..start.max(at_byte)]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64;
+        at_line += line_breaks(text.as_bytes(), at_byte..start.max(at_byte));
         at_byte = start.max(at_byte);
         let line = at_line;
         if rec.iter().all(|c| c.trim().is_empty()) {
@@ -157,6 +154,18 @@ fn read_csv(file: &Path, text: &str) -> Result<Vec<Record>> {
         out.push(Record { line, fields });
     }
     Ok(out)
+}
+
+/// Line ends in `text[range]` as an editor counts them: `\n`, `\r\n`, and a lone `\r`
+/// (old Mac files, which the CSV reader also takes as a line end).
+fn line_breaks(text: &[u8], range: std::ops::Range<usize>) -> u64 {
+    range
+        .filter(|&i| match text[i] {
+            b'\n' => true,
+            b'\r' => text.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
+        .count() as u64
 }
 
 fn read_json(file: &Path, text: &str) -> Result<Vec<Record>> {
@@ -247,6 +256,18 @@ mod tests {
             assert_eq!(r[0].fields["code"], "E-1");
             assert_eq!(r[0].line, 2);
         }
+    }
+
+    #[test]
+    fn rows_of_a_file_with_carriage_returns_only_have_their_own_lines() {
+        // Old Mac line ends (Excel's "CSV (Macintosh)"): a lone \r ends a line too.
+        // Found by the import_csv fuzz target: every row was reported at line 1.
+        let p = Path::new("mac.csv");
+        let r = read_records(p, b"full_name,code\rA,E-1\r\rB,E-2\r\nC,E-3\n")
+            .unwrap()
+            .1;
+        let lines: Vec<u64> = r.iter().map(|x| x.line).collect();
+        assert_eq!(lines, [2, 4, 5]);
     }
 
     #[test]

@@ -1,0 +1,356 @@
+//! Export and import commands: the key log and the audit trail from the Logs screen,
+//! "Export all" and bulk import from the Data screen. Each runs the core on a blocking
+//! thread, reports progress through a `Channel`, and can be stopped with `work_cancel`
+//! (the core decides where stopping is safe: an export leaves no file, an import stops
+//! before its commit). Roles are checked by the core.
+//!
+//! Dialogs: the native save and open dialogs (rfd). A debug build started with
+//! `ATSLEGAS_E2E_DIALOG_DIR=DIR` answers a save dialog with `DIR/<suggested name>`
+//! without showing it, because WebDriver cannot click native dialogs (the end-to-end
+//! tests use it). Release builds ignore the variable.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use atslegas_core::audit::AuditFilter;
+use atslegas_core::backup::{Cancel, Locations, Progress};
+use atslegas_core::export::all;
+use atslegas_core::export::audit_log::{self, AuditExportReport};
+use atslegas_core::export::keylog::{self, KeylogExportReport};
+use atslegas_core::import::{self, Entity, ImportReport, OnExisting, RowError};
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::AppState;
+
+/// The cancel flag of the export or import that is running (one at a time: the store is
+/// behind one lock anyway).
+#[derive(Default)]
+pub struct Running(Mutex<Option<Cancel>>);
+
+impl Running {
+    fn start(&self) -> Cancel {
+        let c = Cancel::new();
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        c
+    }
+    fn finish(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Runs `f` on a blocking thread with the app's state and a fresh cancel flag that
+/// `work_cancel` can set meanwhile.
+async fn blocking<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppState, &Cancel) -> CmdResult<T> + Send + 'static,
+) -> CmdResult<T> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let running = app.state::<Running>();
+        let cancel = running.start();
+        let result = f(&app.state::<AppState>(), &cancel);
+        running.finish();
+        result
+    })
+    .await
+    .map_err(|e| CommandError {
+        code: "unexpected",
+        message: format!("The background work stopped unexpectedly: {e}"),
+        details: serde_json::Value::Null,
+    })?
+}
+
+/// Stops the running export (no file is left) or import (nothing is written), if any.
+#[tauri::command]
+pub fn work_cancel(running: State<'_, Running>) {
+    if let Some(c) = running.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        c.cancel();
+    }
+}
+
+/// The save dialog, proposing `suggested` (a file name with its extension); `None` when
+/// the user closes it.
+#[tauri::command]
+pub async fn pick_save_file(suggested: String) -> Option<String> {
+    let name = Path::new(&suggested)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(dir) = e2e_dialog_dir() {
+        return Some(dir.join(&name).display().to_string());
+    }
+    let ext = Path::new(&name)
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut dialog = rfd::AsyncFileDialog::new().set_file_name(&name);
+    if !ext.is_empty() {
+        dialog = dialog.add_filter(ext.to_uppercase(), &[ext.as_str()]);
+    }
+    dialog
+        .save_file()
+        .await
+        .map(|h| h.path().display().to_string())
+}
+
+/// The open dialog for a file to import (CSV or JSON).
+#[tauri::command]
+pub async fn pick_import_file() -> Option<String> {
+    rfd::AsyncFileDialog::new()
+        .add_filter("CSV, JSON", &["csv", "json", "txt"])
+        .pick_file()
+        .await
+        .map(|h| h.path().display().to_string())
+}
+
+/// The end-to-end tests' stand-in for the save dialog (debug builds only).
+fn e2e_dialog_dir() -> Option<PathBuf> {
+    if cfg!(debug_assertions) {
+        std::env::var_os("ATSLEGAS_E2E_DIALOG_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    } else {
+        None
+    }
+}
+
+fn send(channel: &Channel<Progress>) -> impl FnMut(Progress) + '_ {
+    move |p| {
+        let _ = channel.send(p);
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeylogExportArgs {
+    /// Unix seconds, inclusive; absent: from the first row.
+    start: Option<i64>,
+    /// Unix seconds, exclusive; absent: up to now.
+    end: Option<i64>,
+    out: String,
+}
+
+/// The key log for a date range, as CSV or XLSX by the file's extension.
+#[tauri::command]
+pub async fn export_keylog(
+    app: AppHandle,
+    args: KeylogExportArgs,
+    on_progress: Channel<Progress>,
+) -> CmdResult<KeylogExportReport> {
+    blocking(app, move |state, cancel| {
+        state.opened()?.act(|s, a| {
+            let end = args.end.unwrap_or_else(|| s.now() + 1);
+            keylog::export_keylog(
+                s,
+                a,
+                args.start.unwrap_or(0),
+                end,
+                Path::new(&args.out),
+                &mut send(&on_progress),
+                cancel,
+            )
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditExportArgs {
+    component: Option<String>,
+    record_id: Option<String>,
+    actor: Option<String>,
+    operation: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    out: String,
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// The audit trail with the Logs screen's filters (every matching row), as CSV or JSON.
+#[tauri::command]
+pub async fn export_audit(
+    app: AppHandle,
+    args: AuditExportArgs,
+    on_progress: Channel<Progress>,
+) -> CmdResult<AuditExportReport> {
+    blocking(app, move |state, cancel| {
+        let f = AuditFilter {
+            component: nonempty(args.component),
+            record_id: nonempty(args.record_id),
+            actor: nonempty(args.actor),
+            operation: nonempty(args.operation),
+            since: args.since,
+            until: args.until,
+            limit: None,
+            offset: None,
+        };
+        state.opened()?.act(|s, a| {
+            audit_log::export_audit(
+                s,
+                a,
+                &f,
+                Path::new(&args.out),
+                &mut send(&on_progress),
+                cancel,
+            )
+        })
+    })
+    .await
+}
+
+/// What "Export all" wrote, as the Data screen shows it.
+#[derive(Serialize)]
+pub struct ExportAllDone {
+    file: PathBuf,
+    size: u64,
+    rows: u64,
+    tables: Vec<(String, u64)>,
+}
+
+/// Everything in one ZIP (one CSV per table and a manifest).
+#[tauri::command]
+pub async fn export_all(
+    app: AppHandle,
+    out: String,
+    on_progress: Channel<Progress>,
+) -> CmdResult<ExportAllDone> {
+    blocking(app, move |state, cancel| {
+        let r = state
+            .opened()?
+            .act(|s, a| all::export_all(s, a, Path::new(&out), &mut send(&on_progress), cancel))?;
+        let tables: Vec<(String, u64)> = r
+            .manifest
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.rows))
+            .collect();
+        Ok(ExportAllDone {
+            file: r.file,
+            size: r.size,
+            rows: tables.iter().map(|(_, n)| n).sum(),
+            tables,
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportArgs {
+    /// persons, keys, groups or users.
+    what: String,
+    file: String,
+    /// skip or update.
+    on_existing: String,
+}
+
+/// The rows of the preview the page lists one by one (the counts cover every row).
+const PLANNED_SHOWN: usize = 500;
+
+/// A preview or an import, as the Data screen shows it: every bad row, the counts, and
+/// the first planned rows.
+#[derive(Serialize)]
+pub struct ImportView {
+    what: Entity,
+    file: PathBuf,
+    rows: u64,
+    created: u64,
+    updated: u64,
+    skipped: u64,
+    errors: Vec<RowError>,
+    planned: Vec<import::bulk::Planned>,
+    planned_total: usize,
+    applied: bool,
+    safety_backup: Option<PathBuf>,
+}
+
+impl From<ImportReport> for ImportView {
+    fn from(mut r: ImportReport) -> Self {
+        let planned_total = r.planned.len();
+        r.planned.truncate(PLANNED_SHOWN);
+        ImportView {
+            what: r.entity,
+            file: r.file,
+            rows: r.rows,
+            created: r.created,
+            updated: r.updated,
+            skipped: r.skipped,
+            errors: r.errors,
+            planned: r.planned,
+            planned_total,
+            applied: r.applied,
+            safety_backup: r.safety_backup,
+        }
+    }
+}
+
+fn locations(state: &AppState) -> CmdResult<Locations> {
+    let opened = state.opened()?;
+    Ok(Locations {
+        database: opened.config().db_path(&state.paths),
+        config_file: state.paths.config_file.clone(),
+        data_dir: state.paths.data_dir.clone(),
+    })
+}
+
+/// Checks every row of the file and says what importing it would do; writes nothing.
+/// The same core run as the import, rolled back.
+#[tauri::command]
+pub async fn import_preview(
+    app: AppHandle,
+    args: ImportArgs,
+    on_progress: Channel<Progress>,
+) -> CmdResult<ImportView> {
+    blocking(app, move |state, cancel| {
+        let what = Entity::parse(&args.what)?;
+        let on_existing = OnExisting::parse(&args.on_existing)?;
+        let r = state.opened()?.act(|s, a| {
+            import::preview(
+                s,
+                a,
+                what,
+                Path::new(&args.file),
+                on_existing,
+                &mut send(&on_progress),
+                cancel,
+            )
+        })?;
+        Ok(r.into())
+    })
+    .await
+}
+
+/// Imports the file: a pinned safety backup, then every row in one transaction, or
+/// nothing when any row is bad (the view then lists them and `applied` is false).
+#[tauri::command]
+pub async fn import_run(
+    app: AppHandle,
+    args: ImportArgs,
+    on_progress: Channel<Progress>,
+) -> CmdResult<ImportView> {
+    blocking(app, move |state, cancel| {
+        let what = Entity::parse(&args.what)?;
+        let on_existing = OnExisting::parse(&args.on_existing)?;
+        let loc = locations(state)?;
+        let r = state.opened()?.act(|s, a| {
+            import::apply(
+                s,
+                a,
+                &loc,
+                what,
+                Path::new(&args.file),
+                on_existing,
+                &mut send(&on_progress),
+                cancel,
+            )
+        })?;
+        Ok(r.into())
+    })
+    .await
+}
