@@ -539,6 +539,7 @@ fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
     let bad_dir = tempfile::tempdir().unwrap();
     let bad = same_name_in(bad_dir.path(), &archive);
     let mut content_spots = 0;
+    let mut harmless = 0;
     for (i, (offset, label)) in spots.iter().enumerate() {
         let bit = (i % 8) as u8;
         let what = format!("bit {bit} of byte {offset} ({label})");
@@ -557,6 +558,19 @@ fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
             content_spots += 1;
             std::fs::remove_file(sidecar(&bad)).unwrap();
             let out = run(&cli, &["backup", "verify", s(&bad)]);
+            if out.status.success() && layout.in_data(*offset) == Some(DB_ENTRY) {
+                // Deflate ignores a few bits (the padding after a stored block's
+                // header): a flip there changes no byte of the content, which is then
+                // truly intact. Prove that, and allow it only rarely.
+                for entry in [DB_ENTRY, CONFIG_ENTRY, MANIFEST_ENTRY] {
+                    assert!(
+                        read_entry(&bad, entry, None) == read_entry(&archive, entry, None),
+                        "verify, {what}: accepted changed content of {entry}"
+                    );
+                }
+                harmless += 1;
+                continue;
+            }
             assert_refused(&out, &format!("verify, {what}"));
             let out = run(&cli, &["backup", "restore", s(&bad), "--force"]);
             assert_refused(&out, &format!("restore, {what}"));
@@ -565,6 +579,7 @@ fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
         }
     }
     assert!(content_spots >= 14, "{content_spots} spots in entry data");
+    assert!(harmless <= 2, "{harmless} flips changed nothing: the spots miss the data");
     untouched.assert_unchanged(&cli, "bit flips");
     assert_verifies(&cli, &archive);
 }
@@ -1183,4 +1198,29 @@ fn a_read_only_destination_is_refused_with_a_clear_error() {
     let (status, error) = last_backup_row(&cli);
     assert_eq!(status, "failed");
     assert!(error.unwrap_or_default().contains("Read-only"));
+}
+
+#[test]
+fn a_live_database_that_fails_sqlites_checks_is_not_backed_up_and_says_why() {
+    let cli = site(20, 10, 0);
+    // A membership of a person who does not exist, written past the foreign keys the way
+    // a damaged file or another program could.
+    let conn = open_raw(&cli.db_path());
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO group_members (group_id, person_id)
+             VALUES ((SELECT min(id) FROM groups), 999999);",
+    )
+    .unwrap();
+    drop(conn);
+    let dest = tempfile::tempdir().unwrap();
+    let out = run(&cli, &["backup", "create", "--to", s(dest.path())]);
+    let (_, line) = assert_refused(&out, "backup of a database with a broken reference");
+    assert!(
+        line.contains("failed SQLite's checks") && line.contains("broken references"),
+        "{line}"
+    );
+    assert!(final_archives(dest.path()).is_empty());
+    let left: Vec<_> = std::fs::read_dir(dest.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing left behind: {left:?}");
 }

@@ -98,11 +98,15 @@ fn corrupt(file: &Path, entry: &str, reason: impl Into<String>) -> Error {
 
 /// Writes the archive to `out` (a `.partial` file the caller renames when done), with
 /// the manifest last, so its hashes describe exactly what was written.
+///
+/// `complete` fills in the rest of the manifest (schema version, counts) just before it
+/// is written: the checks of the snapshot that produce them run while it is compressed.
 pub(crate) fn write(
     out: &Path,
     mut contents: Contents,
     passphrase: Option<(&str, AesMode)>,
     progress: &mut dyn FnMut(Progress),
+    complete: &mut dyn FnMut(&mut Manifest) -> Result<()>,
     cancel: &Cancel,
 ) -> Result<()> {
     let file = create_private(out).map_err(|e| Error::io("create", out, e))?;
@@ -128,26 +132,44 @@ pub(crate) fn write(
         zip.start_file(DB_ENTRY, secret.large_file(size >= 0xFFFF_0000))
             .map_err(zerr)?;
         let mut f = File::open(db).map_err(|e| Error::io("read", db, e))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; CHUNK];
-        let mut done = 0u64;
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let n = f.read(&mut buf).map_err(|e| Error::io("read", db, e))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-            zip.write_all(&buf[..n]).map_err(werr)?;
-            done += n as u64;
-            progress(Progress::new("write", done, size.max(1)));
-        }
+        // The SHA-256 is computed on another thread while this one compresses.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
+        let (done, sha256) = std::thread::scope(|s| -> Result<(u64, String)> {
+            let hasher = s.spawn(move || {
+                let mut h = Sha256::new();
+                for chunk in rx {
+                    h.update(&chunk[..]);
+                }
+                hex::encode(h.finalize())
+            });
+            let mut done = 0u64;
+            let copied = (|| -> Result<()> {
+                loop {
+                    if cancel.is_cancelled() {
+                        return Err(Error::Cancelled);
+                    }
+                    let mut buf = vec![0u8; CHUNK];
+                    let n = f.read(&mut buf).map_err(|e| Error::io("read", db, e))?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    buf.truncate(n);
+                    let chunk = std::sync::Arc::new(buf);
+                    // The hasher only ends when this sender is dropped.
+                    let _ = tx.send(chunk.clone());
+                    zip.write_all(&chunk).map_err(werr)?;
+                    done += n as u64;
+                    progress(Progress::new("write", done, size.max(1)));
+                }
+            })();
+            drop(tx);
+            let sha256 = hasher.join().expect("hashing does not panic");
+            copied.map(|()| (done, sha256))
+        })?;
         entries.push(Entry {
             name: DB_ENTRY.into(),
             size: done,
-            sha256: hex::encode(h.finalize()),
+            sha256,
         });
     }
     if let Some(cfg) = contents.config {
@@ -160,6 +182,7 @@ pub(crate) fn write(
         });
     }
     contents.manifest.entries = entries;
+    complete(&mut contents.manifest)?;
     zip.start_file(MANIFEST_ENTRY, base).map_err(zerr)?;
     let text = serde_json::to_vec_pretty(&contents.manifest).expect("manifest serialises");
     zip.write_all(&text).map_err(werr)?;
@@ -285,6 +308,21 @@ pub fn check(
     work_dir: &Path,
     cancel: &Cancel,
 ) -> Result<Checked> {
+    check_archive(path, passphrase, work_dir, cancel, true)
+}
+
+/// [`check`], or with `extract` false the read-back check of a backup just made: every
+/// entry is decompressed (and decrypted) and its size and SHA-256 compared with the
+/// manifest, but the database is not written out and SQLite's checks are not run again.
+/// They ran on the snapshot ([`sqlite_checks`]) whose SHA-256 the manifest holds, so
+/// equal hashes mean the same, checked bytes.
+pub(crate) fn check_archive(
+    path: &Path,
+    passphrase: Option<&str>,
+    work_dir: &Path,
+    cancel: &Cancel,
+    extract: bool,
+) -> Result<Checked> {
     let f = File::open(path).map_err(|e| Error::io("open", path, e))?;
     drop_cache(&f);
     let mut zip = ZipArchive::new(BufReader::with_capacity(CHUNK, f))
@@ -362,7 +400,9 @@ pub fn check(
             None => zip.by_name(&e.name),
         }
         .map_err(|err| zip_error(path, &e.name, err))?;
-        let (sha, size) = if e.name == DB_ENTRY {
+        let (sha, size) = if e.name == DB_ENTRY && !extract {
+            copy_limited(path, &e.name, &mut entry, &mut std::io::sink(), e.size)?
+        } else if e.name == DB_ENTRY {
             let target = work_dir.join("restore-check.db");
             let _ = std::fs::remove_file(&target);
             let mut out = BufWriter::new(
@@ -393,36 +433,43 @@ pub fn check(
     Ok(checked)
 }
 
-fn parse_manifest(text: &[u8]) -> std::result::Result<Manifest, String> {
+/// Parses the bytes of a `manifest.json`, or says why they are not one. Only the shape
+/// is checked here; [`check`] then compares the versions, entries and counts with the
+/// archive. Public so the `manifest_parser` fuzz target (fuzz/) can call it directly.
+pub fn parse_manifest(text: &[u8]) -> std::result::Result<Manifest, String> {
     serde_json::from_slice(text).map_err(|e| format!("not a valid manifest ({e})"))
 }
 
-/// SQLite's own checks on an extracted database, and its counts against the manifest.
-fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> {
-    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+/// What SQLite's checks found in a sound database: its schema version and row counts.
+pub(crate) type Sound = (i64, std::collections::BTreeMap<String, i64>);
+
+/// SQLite's own checks (`quick_check`, `foreign_key_check`) on a database file opened by
+/// `conn`, then its schema version and row counts; `Err` says what is wrong.
+pub(crate) fn sqlite_checks(conn: &Connection) -> std::result::Result<Sound, String> {
     let quick: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| corrupt(archive, DB_ENTRY, e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     if quick != "ok" {
-        return Err(corrupt(
-            archive,
-            DB_ENTRY,
-            format!("integrity check failed: {quick}"),
-        ));
+        return Err(format!("integrity check failed: {quick}"));
     }
     let fk_problems: i64 = conn
         .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
             r.get(0)
         })
-        .map_err(|e| corrupt(archive, DB_ENTRY, e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     if fk_problems > 0 {
-        return Err(corrupt(
-            archive,
-            DB_ENTRY,
-            format!("{fk_problems} broken references between tables"),
-        ));
+        return Err(format!("{fk_problems} broken references between tables"));
     }
-    let version = crate::db::schema_version(&conn)?;
+    let version = crate::db::schema_version(conn).map_err(|e| e.to_string())?;
+    let counts = table_counts(conn).map_err(|e| e.to_string())?;
+    Ok((version, counts))
+}
+
+/// SQLite's own checks on an extracted database, and its counts against the manifest.
+fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> {
+    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let (version, counts) =
+        sqlite_checks(&conn).map_err(|reason| corrupt(archive, DB_ENTRY, reason))?;
     if version != manifest.schema_version {
         return Err(corrupt(
             archive,
@@ -430,7 +477,6 @@ fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> 
             "the schema version differs from the manifest's",
         ));
     }
-    let counts = table_counts(&conn).map_err(|e| corrupt(archive, DB_ENTRY, e.to_string()))?;
     if counts != manifest.counts {
         return Err(corrupt(
             archive,

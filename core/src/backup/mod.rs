@@ -421,7 +421,7 @@ fn create_inner(
     if estimate > FAT32_LIMIT && is_fat(dest) {
         return Err(Error::TooLargeForFat32 { size: estimate });
     }
-    let mut manifest = empty_manifest(req, now);
+    let manifest = empty_manifest(req, now);
     if req.dry_run {
         return Ok(BackupReport {
             file: final_path.to_path_buf(),
@@ -442,11 +442,15 @@ fn create_inner(
     }
     let work = work_dir(loc, now)?;
     let snap = work.0.join("snapshot.db");
+    // The snapshot's own checks (quick_check, foreign keys, counts) run on the second
+    // core while the first compresses it; the manifest waits for their result.
+    let mut snap_conn = None;
     if with_db {
         snapshot::snapshot(&loc.database, &snap, progress, cancel)?;
-        let conn = rusqlite::Connection::open(&snap)?;
-        manifest.counts = archive::table_counts(&conn)?;
-        manifest.schema_version = crate::db::schema_version(&conn)?;
+        snap_conn = Some(rusqlite::Connection::open_with_flags(
+            &snap,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?);
     }
     let config_bytes = if with_config {
         Some(std::fs::read(&loc.config_file).map_err(|e| Error::io("read", &loc.config_file, e))?)
@@ -459,16 +463,56 @@ fn create_inner(
         manifest,
     };
     let pass = req.passphrase.as_deref().map(|p| (p, req.aes));
-    archive::write(partial, contents, pass, progress, cancel)
-        .map_err(|e| map_write_error(e, dest, estimate))?;
+    std::thread::scope(|s| {
+        let interrupt = snap_conn.as_ref().map(|c| c.get_interrupt_handle());
+        let mut checks = snap_conn.map(|c| s.spawn(move || archive::sqlite_checks(&c)));
+        let mut complete = |m: &mut archive::Manifest| -> Result<()> {
+            if let Some(h) = checks.take() {
+                let (version, counts) = h
+                    .join()
+                    .expect("the snapshot check does not panic")
+                    .map_err(|reason| Error::BackupFailed {
+                        step: "check".into(),
+                        reason: format!(
+                            "the copy of the database failed SQLite's checks ({reason}); \
+                             run Settings > Database health"
+                        ),
+                    })?;
+                m.schema_version = version;
+                m.counts = counts;
+            }
+            Ok(())
+        };
+        let written = archive::write(partial, contents, pass, progress, &mut complete, cancel);
+        if written.is_err() {
+            // Stop the checks at once instead of waiting for them to finish.
+            if let Some(i) = &interrupt {
+                i.interrupt();
+            }
+        }
+        written
+    })
+    .map_err(|e| map_write_error(e, dest, estimate))?;
     std::fs::rename(partial, final_path).map_err(|e| Error::io("rename", partial, e))?;
     *renamed = true;
     fsync_dir(dest);
 
     // Read back from the drive, not from memory, and check everything.
     progress(Progress::new("verify", 0, 1));
-    let (sha256, size) = archive::file_sha256(final_path)?;
-    let checked = archive::check(final_path, req.passphrase.as_deref(), &work.0, cancel)?;
+    // The file's SHA-256 and the check of its entries read it at the same time.
+    let (hashed, checked) = std::thread::scope(|s| {
+        let h = s.spawn(|| archive::file_sha256(final_path));
+        let c = archive::check_archive(
+            final_path,
+            req.passphrase.as_deref(),
+            &work.0,
+            cancel,
+            false,
+        );
+        (h.join().expect("hashing does not panic"), c)
+    });
+    let (sha256, size) = hashed?;
+    let checked = checked?;
     write_sidecar(final_path, &sha256)?;
     progress(Progress::new("verify", 1, 1));
     Ok(BackupReport {
