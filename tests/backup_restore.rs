@@ -579,7 +579,10 @@ fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
         }
     }
     assert!(content_spots >= 14, "{content_spots} spots in entry data");
-    assert!(harmless <= 2, "{harmless} flips changed nothing: the spots miss the data");
+    assert!(
+        harmless <= 2,
+        "{harmless} flips changed nothing: the spots miss the data"
+    );
     untouched.assert_unchanged(&cli, "bit flips");
     assert_verifies(&cli, &archive);
 }
