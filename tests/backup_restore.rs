@@ -1227,3 +1227,62 @@ fn a_live_database_that_fails_sqlites_checks_is_not_backed_up_and_says_why() {
     let left: Vec<_> = std::fs::read_dir(dest.path()).unwrap().collect();
     assert!(left.is_empty(), "nothing left behind: {left:?}");
 }
+
+#[test]
+fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
+    let cli = site(300, 80, 3000);
+    let before = fingerprint_file(&cli.db_path());
+    let dest = tempfile::tempdir().unwrap();
+    let admin = admin();
+    for step in ["snapshot", "write"] {
+        let mut ts = backup_common::timed::TimedStore::open(&cli);
+        let cancel = atslegas_core::backup::Cancel::new();
+        let req = atslegas_core::backup::BackupRequest {
+            kind: atslegas_core::backup::Kind::Full,
+            destination: dest.path().to_path_buf(),
+            site: "Atslegas".into(),
+            reason: None,
+            passphrase: None,
+            aes: zip::AesMode::Aes256,
+            dry_run: false,
+            pinned: false,
+        };
+        let loc = ts.loc.clone();
+        // The user presses Cancel while the bar shows this step.
+        let err = atslegas_core::backup::create(
+            &mut ts.store,
+            &admin,
+            &loc,
+            &req,
+            &mut |p| {
+                if p.step == step {
+                    cancel.cancel();
+                }
+            },
+            &cancel,
+        )
+        .expect_err("a cancelled backup is not done");
+        assert_eq!(
+            err.code(),
+            "cancelled",
+            "cancel during {step}: {}",
+            err.message()
+        );
+        let left: Vec<_> = std::fs::read_dir(dest.path()).unwrap().collect();
+        assert!(left.is_empty(), "cancel during {step} left {left:?}");
+    }
+    // The data is as it was; the history says what happened to each attempt.
+    let after = fingerprint_file(&cli.db_path());
+    assert_eq!(after, before, "cancelled backups changed no data");
+    let statuses: Vec<String> = cli
+        .db()
+        .prepare("SELECT status FROM backups ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(statuses, ["cancelled", "cancelled"]);
+    backup_create(&cli, dest.path(), &[]);
+    assert_eq!(final_archives(dest.path()).len(), 1);
+}

@@ -7,41 +7,17 @@ use std::path::PathBuf;
 use atslegas_core::backup::drives::{self, PresentDrive};
 use atslegas_core::backup::restore::{self, Components, RestorePreview};
 use atslegas_core::backup::retention::{self, PruneReport, Rules};
-use atslegas_core::backup::{
-    self, AesMode, BackupReport, BackupRequest, Cancel, Found, Kind, Locations, Progress,
-};
+use atslegas_core::backup::{self, AesMode, BackupReport, BackupRequest, Found, Kind, Progress};
 use atslegas_core::backups::{self, HistoryRow};
 use atslegas_core::config::KnownDrive;
 use atslegas_core::Role;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, State};
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::{AppState, Opened};
-
-fn locations(state: &AppState, opened: &Opened) -> Locations {
-    Locations {
-        database: opened.config().db_path(&state.paths),
-        config_file: state.paths.config_file.clone(),
-        data_dir: state.paths.data_dir.clone(),
-    }
-}
-
-/// Runs `f` on a blocking thread with the app's state (backups and restores take seconds
-/// on a large database; the window must stay responsive meanwhile).
-async fn blocking<T: Send + 'static>(
-    app: AppHandle,
-    f: impl FnOnce(&AppState) -> CmdResult<T> + Send + 'static,
-) -> CmdResult<T> {
-    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
-        .await
-        .map_err(|e| CommandError {
-            code: "unexpected",
-            message: format!("The background work stopped unexpectedly: {e}"),
-            details: serde_json::Value::Null,
-        })?
-}
+use crate::work::{blocking, locations};
 
 #[derive(Serialize)]
 pub struct BackupOverview {
@@ -121,7 +97,7 @@ pub async fn backup_run(
     args: BackupArgs,
     on_progress: Channel<Progress>,
 ) -> CmdResult<BackupDone> {
-    blocking(app, move |state| {
+    blocking(app, move |state, cancel| {
         let opened = state.opened()?;
         let loc = locations(state, opened);
         let chosen = args.passphrase.filter(|p| !p.is_empty());
@@ -155,7 +131,7 @@ pub async fn backup_run(
                 &mut |p| {
                     let _ = on_progress.send(p);
                 },
-                &Cancel::new(),
+                cancel,
             )
         })?;
         remember_destination(opened, &state.paths.config_file, &args.destination);
@@ -212,7 +188,7 @@ pub async fn restore_preview(
     file: String,
     passphrase: Option<String>,
 ) -> CmdResult<RestorePreview> {
-    blocking(app, move |state| {
+    blocking(app, move |state, _| {
         let opened = state.opened()?;
         let loc = locations(state, opened);
         opened.act(|s, a| {
@@ -237,7 +213,7 @@ pub async fn restore_run(
     config: bool,
     on_progress: Channel<Progress>,
 ) -> CmdResult<RestorePreview> {
-    blocking(app, move |state| {
+    blocking(app, move |state, cancel| {
         let opened = state.opened()?;
         let loc = locations(state, opened);
         let result = opened.act(|s, a| {
@@ -252,7 +228,7 @@ pub async fn restore_run(
                 &mut |p| {
                     let _ = on_progress.send(p);
                 },
-                &Cancel::new(),
+                cancel,
             )
         })?;
         // The restored data is another database: everyone signs in again.
@@ -291,7 +267,7 @@ pub struct RulesArgs {
 /// The remembered backup drives plugged in now, wherever they are mounted.
 #[tauri::command]
 pub async fn known_drives_present(app: AppHandle) -> CmdResult<Vec<PresentDrive>> {
-    blocking(app, |state| {
+    blocking(app, |state, _| {
         let opened = state.opened()?;
         let config = opened.config();
         opened.act(|_, a| {

@@ -10,65 +10,20 @@
 //! tests use it). Release builds ignore the variable.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use atslegas_core::audit::AuditFilter;
-use atslegas_core::backup::{Cancel, Locations, Progress};
+use atslegas_core::backup::{Locations, Progress};
 use atslegas_core::export::all;
 use atslegas_core::export::audit_log::{self, AuditExportReport};
 use atslegas_core::export::keylog::{self, KeylogExportReport};
 use atslegas_core::import::{self, Entity, ImportReport, OnExisting, RowError};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, State};
+use tauri::AppHandle;
 
-use crate::error::{CmdResult, CommandError};
+use crate::error::CmdResult;
 use crate::state::AppState;
-
-/// The cancel flag of the export or import that is running (one at a time: the store is
-/// behind one lock anyway).
-#[derive(Default)]
-pub struct Running(Mutex<Option<Cancel>>);
-
-impl Running {
-    fn start(&self) -> Cancel {
-        let c = Cancel::new();
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-        c
-    }
-    fn finish(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-}
-
-/// Runs `f` on a blocking thread with the app's state and a fresh cancel flag that
-/// `work_cancel` can set meanwhile.
-async fn blocking<T: Send + 'static>(
-    app: AppHandle,
-    f: impl FnOnce(&AppState, &Cancel) -> CmdResult<T> + Send + 'static,
-) -> CmdResult<T> {
-    tauri::async_runtime::spawn_blocking(move || {
-        let running = app.state::<Running>();
-        let cancel = running.start();
-        let result = f(&app.state::<AppState>(), &cancel);
-        running.finish();
-        result
-    })
-    .await
-    .map_err(|e| CommandError {
-        code: "unexpected",
-        message: format!("The background work stopped unexpectedly: {e}"),
-        details: serde_json::Value::Null,
-    })?
-}
-
-/// Stops the running export (no file is left) or import (nothing is written), if any.
-#[tauri::command]
-pub fn work_cancel(running: State<'_, Running>) {
-    if let Some(c) = running.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        c.cancel();
-    }
-}
+use crate::work::{self, blocking};
 
 /// The save dialog, proposing `suggested` (a file name with its extension); `None` when
 /// the user closes it.
@@ -291,12 +246,7 @@ impl From<ImportReport> for ImportView {
 }
 
 fn locations(state: &AppState) -> CmdResult<Locations> {
-    let opened = state.opened()?;
-    Ok(Locations {
-        database: opened.config().db_path(&state.paths),
-        config_file: state.paths.config_file.clone(),
-        data_dir: state.paths.data_dir.clone(),
-    })
+    Ok(work::locations(state, state.opened()?))
 }
 
 /// Checks every row of the file and says what importing it would do; writes nothing.

@@ -10,6 +10,7 @@ mod commands;
 mod data_commands;
 mod error;
 mod state;
+mod work;
 
 use std::path::PathBuf;
 
@@ -49,7 +50,7 @@ pub fn run() {
 
     tauri::Builder::default()
         .manage(app_state)
-        .manage(data_commands::Running::default())
+        .manage(work::Running::default())
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::setup_root,
@@ -96,7 +97,7 @@ pub fn run() {
             backup_commands::restore_run,
             backup_commands::backup_retention_save,
             backup_commands::known_drives_present,
-            data_commands::work_cancel,
+            work::work_cancel,
             data_commands::pick_save_file,
             data_commands::pick_import_file,
             data_commands::export_keylog,

@@ -17,20 +17,35 @@ function size(n) {
   return n < 1048576 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
 }
 
-/** A progress bar fed by a core channel. */
+/**
+ * A progress bar fed by a core channel, with a Cancel button (the core stops where it is
+ * safe: a cancelled backup leaves no archive, a cancelled restore changes nothing).
+ */
 function progressBar() {
   const wrap = el('div', { class: 'progress', hidden: '' });
   const bar = /** @type {HTMLProgressElement} */ (el('progress', { max: '100', value: '0', id: 'backup-progress' }));
   const label = el('span', { class: 'muted', id: 'backup-progress-label' });
-  wrap.append(bar, label);
+  const cancel = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary small' }, t('work.cancel')));
+  cancel.addEventListener('click', () => {
+    cancel.disabled = true;
+    label.textContent = t('work.cancelling');
+    invoke('work_cancel').catch(() => { /* nothing was running any more */ });
+  });
+  wrap.append(bar, label, cancel);
   const channel = new window.__TAURI__.core.Channel();
   channel.onmessage = (p) => {
+    if (cancel.disabled) return;
     const [a, b] = STEPS[p.step] || [0, 100];
     const pct = Math.min(100, Math.round(a + ((b - a) * p.done) / Math.max(1, p.total)));
     bar.value = pct;
     label.textContent = `${t(`backup.step.${p.step.replace(' ', '_')}`)} — ${pct}%`;
   };
-  return { wrap, bar, label, channel, start() { wrap.hidden = false; bar.value = 0; label.textContent = ''; } };
+  return {
+    wrap, bar, label, channel,
+    start() { wrap.hidden = false; bar.value = 0; label.textContent = ''; cancel.disabled = false; cancel.hidden = false; },
+    /** The work ended (done, failed or cancelled): nothing left to cancel. */
+    finish() { cancel.hidden = true; },
+  };
 }
 
 /**
@@ -98,6 +113,7 @@ export async function render(view, ctx) {
       result.textContent = err.message;
       await renderHistory();
     } finally {
+      bar.finish();
       go.disabled = false;
     }
   });
@@ -238,6 +254,7 @@ export async function render(view, ctx) {
       await infoDialog(t('backup.restored_title'), el('p', {}, t('backup.restored', { date: localTime(p.manifest.created_at) })));
       window.location.reload();
     } catch (err) {
+      rbar.finish();
       rresult.className = 'error';
       rresult.textContent = err.message;
     }

@@ -1,0 +1,67 @@
+//! Long work (backup, restore, export, import) off the window's thread: one place that
+//! runs it on a blocking thread with a cancel flag `work_cancel` can set, and the file
+//! locations the core's backup code needs.
+
+use std::sync::Mutex;
+
+use atslegas_core::backup::{Cancel, Locations};
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::{AppState, Opened};
+
+/// The cancel flag of the long work that is running (one at a time: the store is behind
+/// one lock anyway).
+#[derive(Default)]
+pub struct Running(Mutex<Option<Cancel>>);
+
+impl Running {
+    fn start(&self) -> Cancel {
+        let c = Cancel::new();
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        c
+    }
+    fn finish(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Runs `f` on a blocking thread with the app's state and a fresh cancel flag that
+/// `work_cancel` can set meanwhile (backups and imports take seconds on a large
+/// database; the window stays responsive).
+pub async fn blocking<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppState, &Cancel) -> CmdResult<T> + Send + 'static,
+) -> CmdResult<T> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let running = app.state::<Running>();
+        let cancel = running.start();
+        let result = f(&app.state::<AppState>(), &cancel);
+        running.finish();
+        result
+    })
+    .await
+    .map_err(|e| CommandError {
+        code: "unexpected",
+        message: format!("The background work stopped unexpectedly: {e}"),
+        details: serde_json::Value::Null,
+    })?
+}
+
+/// Stops the running work where the core says it is safe: a backup leaves no archive,
+/// an export no file, an import and a restore write nothing.
+#[tauri::command]
+pub fn work_cancel(running: State<'_, Running>) {
+    if let Some(c) = running.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        c.cancel();
+    }
+}
+
+/// Where the database, the configuration and the data folder are.
+pub fn locations(state: &AppState, opened: &Opened) -> Locations {
+    Locations {
+        database: opened.config().db_path(&state.paths),
+        config_file: state.paths.config_file.clone(),
+        data_dir: state.paths.data_dir.clone(),
+    }
+}
