@@ -1246,6 +1246,7 @@ fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
             aes: zip::AesMode::Aes256,
             dry_run: false,
             pinned: false,
+            compress: true,
         };
         let loc = ts.loc.clone();
         // The user presses Cancel while the bar shows this step.

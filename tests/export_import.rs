@@ -360,10 +360,41 @@ fn a_persons_csv_with_one_bad_row_among_10000_imports_nothing_and_names_that_row
         )
         .unwrap();
     assert_eq!(name, "Bērziņš; Jānis 42");
-    let safety = std::fs::read_dir(cli.data_dir().join("safety-backups"))
+    // The pinned safety backup holds the data as it was before the import (it is taken
+    // while the import's transaction is open), verified, with its history row.
+    let safety: Vec<_> = std::fs::read_dir(cli.data_dir().join("safety-backups"))
         .unwrap()
-        .count();
-    assert!(safety >= 1, "a pinned safety backup was made first");
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+        .collect();
+    assert_eq!(safety.len(), 1, "one pinned safety backup: {safety:?}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&safety[0]).unwrap()).unwrap();
+    let mut text = String::new();
+    zip.by_name("manifest.json")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        manifest["counts"]["persons"], 0,
+        "the state before the import"
+    );
+    assert_eq!(
+        zip.by_name("database.db").unwrap().compression(),
+        zip::CompressionMethod::Stored,
+        "a safety backup stays on this disk: stored, not compressed, to be quick"
+    );
+    let out = cli.run(&["backup", "verify", safety[0].to_str().unwrap()]);
+    assert_success(&out, "the safety backup verifies");
+    let (status, pinned): (String, bool) = cli
+        .db()
+        .query_row(
+            "SELECT status, pinned FROM backups ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), pinned), ("verified", true));
     assert_eq!(
         atslegas_tests::count(&cli.db(), "audit_log"),
         audit_before + 2 + 10_000

@@ -163,6 +163,7 @@ pub fn run(
                 },
                 dry_run,
                 pinned: false,
+                compress: true,
             };
             let r = backup::create(store, actor, loc, &req, &mut progress_printer(), &cancel)?;
             if out.json {

@@ -122,6 +122,7 @@ pub async fn backup_run(
                 },
                 dry_run: false,
                 pinned: false,
+                compress: true,
             };
             backup::create(
                 s,

@@ -70,6 +70,7 @@ impl TimedStore {
             aes: AesMode::Aes256,
             dry_run: false,
             pinned,
+            compress: true,
         };
         let r = backup::create(
             &mut self.store,

@@ -105,16 +105,21 @@ pub(crate) fn write(
     out: &Path,
     mut contents: Contents,
     passphrase: Option<(&str, AesMode)>,
+    compress: bool,
     progress: &mut dyn FnMut(Progress),
     complete: &mut dyn FnMut(&mut Manifest) -> Result<()>,
     cancel: &Cancel,
 ) -> Result<()> {
     let file = create_private(out).map_err(|e| Error::io("create", out, e))?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(CHUNK, file));
-    let base = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(1))
-        .unix_permissions(0o600);
+    let base = if compress {
+        SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1))
+    } else {
+        SimpleFileOptions::default().compression_method(CompressionMethod::Stored)
+    }
+    .unix_permissions(0o600);
     let secret = match passphrase {
         Some((p, mode)) => base.with_aes_encryption(mode, p),
         None => base,

@@ -124,6 +124,10 @@ pub struct BackupRequest {
     pub dry_run: bool,
     /// Pinned backups are never pruned (safety backups before a restore).
     pub pinned: bool,
+    /// Deflate the entries (the default). Safety backups, which stay on the same disk
+    /// in the data folder, are stored uncompressed: several times quicker, and the
+    /// user is waiting for the import or restore they protect.
+    pub compress: bool,
 }
 
 /// What a backup did.
@@ -296,6 +300,82 @@ pub fn create(
         check_passphrase(p)?;
     }
     let now = store.now();
+    let (result, final_path) = make_archive(loc, req, now, progress, cancel);
+    match result {
+        Ok(report) => {
+            if !req.dry_run {
+                record(store, actor, loc, req, &report, "verified", None)?;
+            }
+            Ok(report)
+        }
+        Err(e) => {
+            let failed = BackupReport {
+                file: final_path,
+                size: 0,
+                sha256: String::new(),
+                encrypted: req.passphrase.is_some(),
+                verified: false,
+                dry_run: req.dry_run,
+                manifest: empty_manifest(req, now),
+                estimated_size: 0,
+            };
+            if !req.dry_run && !matches!(e, Error::NotAllowed { .. }) {
+                let status = if matches!(e, Error::Cancelled) {
+                    "cancelled"
+                } else {
+                    "failed"
+                };
+                let _ = record(store, actor, loc, req, &failed, status, Some(&e.message()));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A pinned safety backup of the database as it was last committed, made while `tx` (a
+/// write transaction of the caller's, for example an import, still uncommitted) is
+/// open: the snapshot reads through its own connection, so it sees the state before the
+/// caller's changes. Its history row and audit row go into `tx`, so they commit (or
+/// roll back) with the change they protect. Unencrypted: it stays in the data folder.
+pub(crate) fn safety_backup_in_tx(
+    tx: &rusqlite::Transaction,
+    now: i64,
+    actor: &Actor,
+    loc: &Locations,
+    reason: String,
+    cancel: &Cancel,
+) -> Result<BackupReport> {
+    actor.require(Role::Admin, "make backups")?;
+    std::fs::create_dir_all(loc.safety_dir())
+        .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
+    let req = BackupRequest {
+        kind: Kind::Database,
+        destination: loc.safety_dir(),
+        site: "safety".into(),
+        reason: Some(reason),
+        passphrase: None,
+        aes: AesMode::Aes256,
+        dry_run: false,
+        pinned: true,
+        compress: false,
+    };
+    let report = make_archive(loc, &req, now, &mut |_| {}, cancel).0?;
+    let detail = record_detail(&req, &report, "verified", None);
+    journal(loc, now, &actor.name, "backup", detail.clone());
+    record_tx(tx, now, actor, &req, &report, "verified", None, detail)?;
+    Ok(report)
+}
+
+/// Names the archive (never over an existing file or a `.partial` left by someone
+/// else), writes and verifies it; a file that did not verify is removed. Returns the
+/// outcome and the archive's path. Records nothing.
+fn make_archive(
+    loc: &Locations,
+    req: &BackupRequest,
+    now: i64,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> (Result<BackupReport>, PathBuf) {
     // Two backups in the same second get -2, -3, ... rather than failing; so does a name
     // whose .partial a killed backup left behind (never touched: it is not ours).
     let taken = |n: &str| {
@@ -326,39 +406,11 @@ pub fn create(
     if !matches!(&result, Err(Error::Io { action: "create", path, .. }) if *path == partial) {
         let _ = std::fs::remove_file(&partial);
     }
-    match result {
-        Ok(report) => {
-            if !req.dry_run {
-                record(store, actor, loc, req, &report, "verified", None)?;
-            }
-            Ok(report)
-        }
-        Err(e) => {
-            // A file that did not verify must not look like a backup.
-            if renamed {
-                let _ = std::fs::remove_file(&final_path);
-            }
-            let failed = BackupReport {
-                file: final_path.clone(),
-                size: 0,
-                sha256: String::new(),
-                encrypted: req.passphrase.is_some(),
-                verified: false,
-                dry_run: req.dry_run,
-                manifest: empty_manifest(req, now),
-                estimated_size: 0,
-            };
-            if !req.dry_run && !matches!(e, Error::NotAllowed { .. }) {
-                let status = if matches!(e, Error::Cancelled) {
-                    "cancelled"
-                } else {
-                    "failed"
-                };
-                let _ = record(store, actor, loc, req, &failed, status, Some(&e.message()));
-            }
-            Err(e)
-        }
+    // A file that did not verify must not look like a backup.
+    if result.is_err() && renamed {
+        let _ = std::fs::remove_file(&final_path);
     }
+    (result, final_path)
 }
 
 fn empty_manifest(req: &BackupRequest, now: i64) -> Manifest {
@@ -483,7 +535,15 @@ fn create_inner(
             }
             Ok(())
         };
-        let written = archive::write(partial, contents, pass, progress, &mut complete, cancel);
+        let written = archive::write(
+            partial,
+            contents,
+            pass,
+            req.compress,
+            progress,
+            &mut complete,
+            cancel,
+        );
         if written.is_err() {
             // Stop the checks at once instead of waiting for them to finish.
             if let Some(i) = &interrupt {
@@ -592,48 +652,74 @@ fn record(
     status: &str,
     error: Option<&str>,
 ) -> Result<()> {
+    let detail = record_detail(req, r, status, error);
+    journal(loc, store.now(), &actor.name, "backup", detail.clone());
+    store.write(actor, Role::Admin, "make backups", |tx, now| {
+        record_tx(tx, now, actor, req, r, status, error, detail)
+    })
+}
+
+/// What the journal and the audit row say of a backup.
+fn record_detail(
+    req: &BackupRequest,
+    r: &BackupReport,
+    status: &str,
+    error: Option<&str>,
+) -> serde_json::Value {
     let file_name = r.file.file_name().map(|n| n.to_string_lossy().into_owned());
-    let detail = json!({
+    json!({
         "file": file_name, "destination": req.destination, "size": r.size, "sha256": r.sha256,
         "encrypted": r.encrypted, "status": status, "error": error, "kind": req.kind.as_str(),
         "pinned": req.pinned, "reason": req.reason,
-    });
-    journal(loc, store.now(), &actor.name, "backup", detail.clone());
-    store.write(actor, Role::Admin, "make backups", |tx, now| {
-        tx.execute(
-            "INSERT INTO backups (kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned, status, steps, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            rusqlite::params![
-                req.kind.as_str(),
-                r.manifest.created_at,
-                now,
-                req.destination.display().to_string(),
-                file_name,
-                r.size as i64,
-                r.sha256,
-                r.encrypted,
-                req.pinned,
-                status,
-                json!([{"name": "snapshot", "status": if status == "verified" { "ok" } else { status }},
-                       {"name": "write", "status": if status == "verified" { "ok" } else { status }},
-                       {"name": "verify", "status": if status == "verified" { "ok" } else { status }}]).to_string(),
-                error,
-            ],
-        )?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &actor.name,
-                component: "backup",
-                record_id: Some(tx.last_insert_rowid().to_string()),
-                operation: "backup",
-                before: None,
-                after: Some(detail),
-            },
-        )?;
-        Ok(())
     })
+}
+
+/// The history row of a backup and its audit row, in `tx`.
+#[allow(clippy::too_many_arguments)] // reason: one history row's fields
+fn record_tx(
+    tx: &rusqlite::Transaction,
+    now: i64,
+    actor: &Actor,
+    req: &BackupRequest,
+    r: &BackupReport,
+    status: &str,
+    error: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let file_name = r.file.file_name().map(|n| n.to_string_lossy().into_owned());
+    tx.execute(
+        "INSERT INTO backups (kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned, status, steps, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        rusqlite::params![
+            req.kind.as_str(),
+            r.manifest.created_at,
+            now,
+            req.destination.display().to_string(),
+            file_name,
+            r.size as i64,
+            r.sha256,
+            r.encrypted,
+            req.pinned,
+            status,
+            json!([{"name": "snapshot", "status": if status == "verified" { "ok" } else { status }},
+                   {"name": "write", "status": if status == "verified" { "ok" } else { status }},
+                   {"name": "verify", "status": if status == "verified" { "ok" } else { status }}]).to_string(),
+            error,
+        ],
+    )?;
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: &actor.name,
+            component: "backup",
+            record_id: Some(tx.last_insert_rowid().to_string()),
+            operation: "backup",
+            before: None,
+            after: Some(detail),
+        },
+    )?;
+    Ok(())
 }
 
 /// One backup found on a medium.

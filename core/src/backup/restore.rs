@@ -159,6 +159,7 @@ pub fn restore(
             aes: zip::AesMode::Aes256,
             dry_run: false,
             pinned: true,
+            compress: false,
         },
         &mut |_| {},
         cancel,

@@ -1,8 +1,9 @@
 //! Bulk import of persons, keys, groups (with members and allowed keys) and users.
 //!
 //! One code path ([`run`]) checks and writes every row inside one transaction of
-//! [`Store::write`]. [`preview`] runs it and rolls back; [`apply`] runs the same preview,
-//! stops there when any row is bad, takes a pinned safety backup, then runs it again and
+//! [`Store::write`]. [`preview`] runs it and rolls back; [`apply`] runs it once and,
+//! when no row is bad, takes a pinned safety backup of the database as it was before
+//! (read through another connection while the import's transaction is still open), then
 //! commits. So the preview lists exactly what the import does, and a file with one bad
 //! row imports nothing.
 //!
@@ -23,7 +24,7 @@ use serde_json::json;
 
 use super::{read_records, Cancel, Progress, Record, Source};
 use crate::audit::{self, Change};
-use crate::backup::{BackupRequest, Kind, Locations};
+use crate::backup::Locations;
 use crate::error::{is_unique_violation, Error, Result};
 use crate::store::{Actor, Role, Store};
 use crate::util::{optional, required};
@@ -272,8 +273,8 @@ pub fn preview(
 }
 
 /// Imports `file`: all rows in one transaction, or none when any row is bad (the report
-/// then lists them and `applied` is false). A pinned safety backup of the database goes
-/// to `<data_dir>/safety-backups` before anything is written.
+/// then lists them and `applied` is false). A pinned safety backup of the database as it
+/// was before goes to `<data_dir>/safety-backups` before the import commits.
 #[allow(clippy::too_many_arguments)] // reason: each is one decision the caller made
 pub fn apply(
     store: &mut Store,
@@ -286,42 +287,6 @@ pub fn apply(
     cancel: &Cancel,
 ) -> Result<ImportReport> {
     let (source, records) = read_file(file)?;
-    let checked = run_in_tx(
-        store,
-        actor,
-        entity,
-        file,
-        source,
-        &records,
-        on_existing,
-        None,
-        progress,
-        cancel,
-    )?;
-    if !checked.errors.is_empty() || checked.created + checked.updated == 0 {
-        return Ok(checked);
-    }
-    progress(Progress::new("safety backup", 0, 1));
-    std::fs::create_dir_all(loc.safety_dir())
-        .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
-    let safety = crate::backup::create(
-        store,
-        actor,
-        loc,
-        &BackupRequest {
-            kind: Kind::Database,
-            destination: loc.safety_dir(),
-            site: "safety".into(),
-            reason: Some(format!("before importing {}", file.display())),
-            passphrase: None,
-            aes: zip::AesMode::Aes256,
-            dry_run: false,
-            pinned: true,
-        },
-        &mut |_| {},
-        cancel,
-    )?;
-    progress(Progress::new("safety backup", 1, 1));
     run_in_tx(
         store,
         actor,
@@ -330,14 +295,15 @@ pub fn apply(
         source,
         &records,
         on_existing,
-        Some(safety.file),
+        Some(loc),
         progress,
         cancel,
     )
 }
 
-/// Runs [`run`] in one write transaction: committed when `commit_with_backup` is given
-/// and no row is bad, rolled back otherwise (the preview).
+/// Runs [`run`] in one write transaction: committed, after a safety backup into `loc`'s
+/// safety folder, when `commit_to` is given, no row is bad and something changes;
+/// rolled back otherwise (the preview).
 #[allow(clippy::too_many_arguments)] // reason: the import's whole input, passed through
 fn run_in_tx(
     store: &mut Store,
@@ -347,7 +313,7 @@ fn run_in_tx(
     source: Source,
     records: &[Record],
     on_existing: OnExisting,
-    commit_with_backup: Option<PathBuf>,
+    commit_to: Option<&Locations>,
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<ImportReport> {
@@ -362,10 +328,10 @@ fn run_in_tx(
         errors: Vec::new(),
         planned: Vec::new(),
         applied: false,
-        safety_backup: commit_with_backup.clone(),
+        safety_backup: None,
     };
     check_columns(entity, records)?;
-    let commit = commit_with_backup.is_some();
+    let commit = commit_to.is_some();
     // A large file changes more pages than SQLite's default 2 MiB cache holds; spilling
     // them to the WAL mid-transaction costs more than the rows themselves. The cache is
     // this connection's and goes back to its size afterwards.
@@ -388,7 +354,19 @@ fn run_in_tx(
             progress,
             cancel,
         )?;
-        if commit && report.errors.is_empty() {
+        let changes = report.created + report.updated > 0;
+        if let (Some(loc), true, true) = (commit_to, report.errors.is_empty(), changes) {
+            progress(Progress::new("safety backup", 0, 1));
+            let safety = crate::backup::safety_backup_in_tx(
+                tx,
+                now,
+                actor,
+                loc,
+                format!("before importing {}", file.display()),
+                cancel,
+            )?;
+            progress(Progress::new("safety backup", 1, 1));
+            report.safety_backup = Some(safety.file);
             audit::record(
                 tx,
                 now,
