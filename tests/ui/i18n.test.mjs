@@ -3,12 +3,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const UI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui');
-const { CATALOGS } = await import(join(UI, 'i18n.js'));
+// ui/ has no package.json saying its .js files are ES modules (it is the app's web
+// root), and Node before 20.19 would read them as CommonJS: load a .mjs copy instead.
+const copy = join(mkdtempSync(join(tmpdir(), 'atslegas-i18n-')), 'i18n.mjs');
+copyFileSync(join(UI, 'i18n.js'), copy);
+const { CATALOGS } = await import(pathToFileURL(copy).href);
 
 function sources() {
   const files = ['index.html', ...readdirSync(UI).filter((f) => f.endsWith('.js')),
