@@ -149,8 +149,16 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     await waitFor(async () => (await app.text('#view tbody') || '').includes('Atgriezts'), 'the key log');
     await app.screenshot('09-logs-keylog');
     await app.press('Audita žurnāls');
-    await waitFor(async () => (await app.text('#view tbody') || '').includes('return'), 'the audit trail');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('atgriešana'), 'the audit trail, in Latvian');
     await app.screenshot('10-logs-audit');
+    // Filtered by an operation chosen by its Latvian name.
+    await app.exec("const s = document.getElementById('au-operation'); s.value = 'return'; s.dispatchEvent(new Event('change'))");
+    assert.equal(await app.exec("const s = document.getElementById('au-operation'); return s.options[s.selectedIndex].text"), 'atgriešana');
+    await app.press('Meklēt');
+    await waitFor(async () => {
+      const ops = await app.exec("return [...document.querySelectorAll('#view tbody tr')].map((r) => r.cells[4].textContent)");
+      return ops.length === 1 && ops[0] === 'atgriešana';
+    }, 'only the return in the audit trail');
 
     // Users: an admin adds a viewer.
     await nav(app, 'Lietotāji');

@@ -64,6 +64,7 @@ test('status, action, role and component labels exist for every value the core s
     action: ['issued', 'returned', 'lost', 'found'],
     role: ['admin', 'operator', 'viewer'],
     component: ['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo'],
+    op: operations(),
   };
   for (const [prefix, list] of Object.entries(values)) {
     for (const v of list) {
@@ -89,4 +90,28 @@ test('every validation rule the core names has its message in Latvian and in Eng
     for (const lang of ['lv', 'en']) if (!(`rule.${r}` in CATALOGS[lang])) missing.push(`${lang}: rule.${r}`);
   }
   assert.deepEqual(missing, []);
+});
+
+/** The OPERATIONS list of the Logs screen, read from its source. */
+function operations() {
+  const text = readFileSync(join(UI, 'screens', 'logs.js'), 'utf8');
+  const m = text.match(/export const OPERATIONS = \[([^\]]*)\]/);
+  assert.ok(m, 'logs.js has its OPERATIONS list');
+  return [...m[1].matchAll(/'([a-z_]+)'/g)].map((x) => x[1]);
+}
+
+test('the Logs screen knows every operation the core writes to the audit trail', () => {
+  const core = join(UI, '..', 'core', 'src');
+  const files = readdirSync(core, { recursive: true }).filter((f) => String(f).endsWith('.rs'));
+  const written = new Set();
+  for (const f of files) {
+    const text = readFileSync(join(core, String(f)), 'utf8').split('#[cfg(test)]')[0];
+    // operation: "x" in an audit Change, and the concept modules' record(..., "x", ...)
+    for (const m of text.matchAll(/operation: "([a-z_]+)"/g)) written.add(m[1]);
+    for (const m of text.matchAll(/record\(tx, now, actor,(?: [a-z.]+,)? "([a-z_]+)"/g)) written.add(m[1]);
+    for (const m of text.matchAll(/audit_group\(\s*tx,[^"]*"([a-z_]+)"/g)) written.add(m[1]);
+  }
+  assert.ok(written.size >= 12, `found only ${written.size} operations: the scan is broken`);
+  const known = operations();
+  assert.deepEqual([...written].filter((o) => !known.includes(o)), []);
 });

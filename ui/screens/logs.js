@@ -7,6 +7,17 @@ import { count, resultBox, saveAs, today, workBar } from '../work.js';
 
 export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
 
+/** Every operation the core writes to the audit trail (`op.<name>` in both catalogues). */
+export const OPERATIONS = ['create', 'update', 'delete', 'restore', 'issue', 'return', 'login', 'login_failed',
+  'logout', 'session_timeout', 'session_rejected', 'set_password', 'backup', 'restore_backup', 'prune', 'import', 'export'];
+
+/** An audit operation in the user's language (an unknown one as the core wrote it). */
+function opLabel(/** @type {string} */ op) {
+  const key = `op.${op}`;
+  const text = t(key);
+  return text === key ? op : text;
+}
+
 /** Local date input value ("2026-11-23") -> Unix seconds at local midnight. */
 function dayStart(v) {
   return v ? Math.floor(new Date(`${v}T00:00:00`).getTime() / 1000) : null;
@@ -157,7 +168,8 @@ export async function render(view, ctx) {
     const to = field('au-to', 'logs.to', 'date');
     const component = select('au-component', 'logs.component', [{ value: '', label: t('logs.any_component') },
       ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo', 'export', 'import'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
-    const operation = field('au-operation', 'logs.operation');
+    const operation = select('au-operation', 'logs.operation', [{ value: '', label: t('logs.any_operation') },
+      ...OPERATIONS.map((o) => ({ value: o, label: opLabel(o) }))]);
     const actor = field('au-actor', 'logs.user');
     const record = field('au-record', 'logs.record');
     const table = pagedTable({
@@ -167,7 +179,7 @@ export async function render(view, ctx) {
         { labelKey: 'logs.user', cell: (r) => r.actor },
         { labelKey: 'logs.component', cell: (r) => t(`component.${r.component}`) },
         { labelKey: 'logs.record', cell: (r) => r.record_id || '' },
-        { labelKey: 'logs.operation', cell: (r) => r.operation, className: 'strong' },
+        { labelKey: 'logs.operation', cell: (r) => opLabel(r.operation), className: 'strong' },
         { labelKey: 'common.actions', cell: (r) => button('logs.show_change', () => showChange(r)), className: 'actions' },
       ],
       fetch: (q) => {
@@ -213,7 +225,7 @@ export async function render(view, ctx) {
     const after = el('section', {});
     after.append(el('h3', {}, t('logs.after')), el('pre', { id: 'audit-after' }, pretty(r.after)));
     box.append(before, after);
-    return infoDialog(`${r.operation} · ${t(`component.${r.component}`)} ${r.record_id || ''} · ${localTime(r.at)}`, box);
+    return infoDialog(`${opLabel(r.operation)} · ${t(`component.${r.component}`)} ${r.record_id || ''} · ${localTime(r.at)}`, box);
   }
 
   tabKey.addEventListener('click', keyLog);

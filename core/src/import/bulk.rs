@@ -696,7 +696,7 @@ fn key_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>
         c.tx.prepare_cached("SELECT id FROM keys WHERE number = ?1")
             .and_then(|mut s| s.query_row([&number], |r| r.get(0)).optional())
             .map_err(|e| c.err(e))?;
-    let label = format!("key {number}");
+    let label = number.to_string();
     match existing {
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
         Some(id) => {
@@ -783,7 +783,7 @@ fn group_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u6
                     .optional()
             })
             .map_err(|e| c.err(e))?;
-    let label = format!("group {name}");
+    let label = name.to_string();
     let snapshot = |id: i64| -> std::result::Result<serde_json::Value, RowError> {
         let q = |sql: &str| -> rusqlite::Result<Vec<String>> {
             let mut s = c.tx.prepare_cached(sql)?;
@@ -889,7 +889,7 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
         .prepare_cached("SELECT id, is_root, role, active, password_hash IS NOT NULL FROM users WHERE username = ?1")
         .and_then(|mut s| s.query_row([&username], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).optional())
         .map_err(|e| c.err(e))?;
-    let label = format!("user {username} ({})", role.as_str());
+    let label = username.to_string();
     let view = |role: &str, active: bool, has_password: bool| json!({"username": username, "role": role, "active": active, "has_password": has_password});
     match existing {
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
