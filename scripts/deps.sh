@@ -21,7 +21,7 @@ need_pkgs() {
 # Building the window (WebKitGTK) and the bundled SQLite.
 BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev)
 # Running it without a display, and driving it end to end.
-TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip)
+TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip unzip)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
