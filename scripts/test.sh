@@ -27,5 +27,5 @@ node --test tests/ui/*.test.mjs
 
 echo "==> End-to-end tests in the real window (Xvfb + tauri-driver + WebKitWebDriver)"
 rm -rf tests/e2e/screenshots
-xvfb-run -a -s "-screen 0 1280x800x24" node --test tests/e2e/*.test.mjs
+bash scripts/e2e.sh
 echo "==> Screenshots: tests/e2e/screenshots/"

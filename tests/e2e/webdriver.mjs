@@ -38,6 +38,22 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// No request may wait for ever: a hung driver or window must fail the test, not the run.
+const REQUEST_MS = 60000;
+
+// Every driver started by this process, killed with its whole process group (tauri-driver,
+// WebKitWebDriver and the app) if a test ends without stopping it: a timed-out test must
+// not leave a window behind that keeps the test file, and so the whole run, alive.
+const running = new Set();
+function killGroup(child) {
+  try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  running.delete(child);
+}
+process.on('exit', () => { for (const c of [...running]) killGroup(c); });
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(sig, () => { for (const c of [...running]) killGroup(c); process.exit(1); });
+}
+
 /** Polls `fn` until it returns a truthy value or `ms` pass. */
 export async function waitFor(fn, what, ms = 15000) {
   const end = Date.now() + ms;
@@ -54,7 +70,7 @@ export async function waitFor(fn, what, ms = 15000) {
 
 async function portOpen(port) {
   try {
-    await fetch(`http://127.0.0.1:${port}/status`);
+    await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(2000) });
     return true;
   } catch { return false; }
 }
@@ -71,7 +87,13 @@ export class App {
     app.driver = spawn('tauri-driver', ['--port', String(app.port), '--native-port', String(app.nativePort)], {
       env: { ...process.env, ATSLEGAS_DATA_DIR: app.dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    running.add(app.driver);
+    // The driver must not keep this process alive on its own (see `running`).
+    app.driver.unref();
+    app.driver.stdout.unref();
+    app.driver.stderr.unref();
     app.driver.stdout.on('data', (d) => { app.log += d; });
     app.driver.stderr.on('data', (d) => { app.log += d; });
     await waitFor(() => portOpen(app.port), 'tauri-driver to listen', 20000);
@@ -91,12 +113,18 @@ export class App {
 
   /** One WebDriver request to WebKitWebDriver; throws with the driver's message. */
   async req(method, path, body) {
-    const r = await fetch(this.base + path, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const j = await r.json();
+    let j;
+    try {
+      const r = await fetch(this.base + path, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_MS),
+      });
+      j = await r.json();
+    } catch (e) {
+      throw new Error(`${method} ${path}: no answer from the driver (${e.message}); driver log:\n${this.log.slice(-4000)}`);
+    }
     if (j.value && j.value.error) throw new Error(`${method} ${path}: ${j.value.error}: ${j.value.message}`);
     return j.value;
   }
@@ -195,8 +223,9 @@ export class App {
   }
 
   async stop() {
-    try { await fetch(this.base, { method: 'DELETE' }); } catch { /* already gone */ }
+    try { await fetch(this.base, { method: 'DELETE', signal: AbortSignal.timeout(10000) }); } catch { /* already gone */ }
     this.driver.kill('SIGTERM');
     await sleep(300);
+    killGroup(this.driver);
   }
 }
