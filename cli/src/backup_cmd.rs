@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
+use atslegas_core::backup::auto;
 use atslegas_core::backup::restore::{self, Components};
 use atslegas_core::backup::retention::{self, Rules};
 use atslegas_core::backup::{self, AesMode, BackupRequest, Cancel, Kind, Locations, Progress};
@@ -90,6 +91,25 @@ pub enum BackupCmd {
         /// Show what would be kept and deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Make the automatic backup if it is due: to the most recently used backup drive or
+    /// folder when it is present, only if something changed since the last verified
+    /// backup, then prune it by the rules in config.json. For a scheduled job.
+    Auto {
+        /// daily (at most one a day) or exit (the rules of "at exit").
+        #[arg(long, default_value = "daily")]
+        trigger: String,
+    },
+    /// Set automatic backups: off, at_exit or daily. Encrypted unless --no-encrypt, with
+    /// the passphrase from standard input or the environment, or a generated one printed
+    /// once; it is kept on this computer only, beside the database.
+    AutoSet {
+        #[arg(long)]
+        mode: String,
+        #[arg(long)]
+        no_encrypt: bool,
+        #[arg(long, conflicts_with = "no_encrypt")]
+        passphrase_stdin: bool,
     },
 }
 
@@ -345,25 +365,143 @@ pub fn run(
             };
             let r = retention::prune(store, actor, loc, &dir, rules, dry_run)?;
             print_prune(&r, out);
-            if !r.failed.is_empty() {
-                let list: Vec<String> = r
-                    .failed
-                    .iter()
-                    .map(|f| f.error.trim_end_matches('.').to_string())
-                    .collect();
-                return Err(Failure {
-                    message: format!(
-                        "{} of {} old backups could not be deleted ({}); the others were deleted and recorded. Check the drive is writable and run prune again.",
-                        r.failed.len(),
-                        r.failed.len() + r.deleted.len(),
-                        list.join("; ")
-                    ),
-                    code: 1,
-                });
+            prune_failures(&r)?;
+        }
+        BackupCmd::Auto { trigger } => {
+            let trigger = match trigger.as_str() {
+                "daily" => auto::Trigger::Daily,
+                "exit" => auto::Trigger::Exit,
+                other => {
+                    return Err(crate::usage(format!(
+                        "\"{other}\" is not a trigger of automatic backups; use daily or exit"
+                    )))
+                }
+            };
+            let outcome = auto::run(
+                store,
+                loc,
+                config,
+                trigger,
+                &mut progress_printer(),
+                &cancel,
+            )?;
+            if out.json {
+                println!("{}", serde_json::to_string_pretty(&outcome).expect("json"));
+            }
+            match &outcome {
+                auto::Outcome::Skipped { reason } if !out.json => {
+                    println!("No automatic backup: {}.", skip_text(*reason));
+                }
+                auto::Outcome::Done {
+                    report,
+                    pruned,
+                    prune_error,
+                } => {
+                    if !out.json {
+                        println!(
+                            "Automatic backup written and verified: {}",
+                            report.file.display()
+                        );
+                        if let Some(r) = pruned {
+                            print_prune(r, out);
+                        }
+                    }
+                    if let Some(e) = prune_error {
+                        return Err(Failure {
+                            message: format!("the backup is done and verified, but old backups could not be pruned: {e}"),
+                            code: 1,
+                        });
+                    }
+                    if let Some(r) = pruned {
+                        prune_failures(r)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        BackupCmd::AutoSet {
+            mode,
+            no_encrypt,
+            passphrase_stdin,
+        } => {
+            let mode = auto::AutoMode::parse(&mode)?;
+            let chosen = if no_encrypt {
+                None
+            } else {
+                read_passphrase(passphrase_stdin)?
+            };
+            let (next, generated) = auto::configure(
+                store,
+                actor,
+                loc,
+                config,
+                mode,
+                !no_encrypt,
+                chosen.as_deref(),
+            )?;
+            let s = auto::settings(&next, loc);
+            if out.json {
+                let mut v = serde_json::to_value(&s).expect("settings serialise");
+                if let Some(p) = &generated {
+                    v["recovery_passphrase"] = json!(p);
+                }
+                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            } else {
+                println!(
+                    "Automatic backups: {}{}.",
+                    match mode {
+                        auto::AutoMode::Off => "off",
+                        auto::AutoMode::AtExit => "when the app is closed",
+                        auto::AutoMode::Daily => "daily",
+                    },
+                    if mode == auto::AutoMode::Off {
+                        ""
+                    } else if s.encrypt {
+                        ", encrypted"
+                    } else {
+                        ", NOT encrypted"
+                    }
+                );
+                if let Some(p) = generated {
+                    println!("  RECOVERY PASSPHRASE of automatic backups (shown once; print it and keep it apart from the drive):");
+                    println!("  {p}");
+                }
             }
         }
     }
     Ok(0)
+}
+
+/// What the CLI says of a skipped automatic backup.
+fn skip_text(r: auto::SkipReason) -> &'static str {
+    match r {
+        auto::SkipReason::NotThisTime => "automatic backups are not set for this (see backup auto-set)",
+        auto::SkipReason::Recent => "the last verified backup is less than a day old",
+        auto::SkipReason::Unchanged => "nothing changed since the last verified backup",
+        auto::SkipReason::NoDestination => "no backup has been made to a drive or folder from the window yet, so there is nowhere to go",
+        auto::SkipReason::DestinationAbsent => "the backup drive or folder is not present (plug it in)",
+    }
+}
+
+/// Old backups that could not be deleted fail the command, after the others were.
+fn prune_failures(r: &retention::PruneReport) -> Result<(), Failure> {
+    if r.failed.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = r
+        .failed
+        .iter()
+        .map(|f| f.error.trim_end_matches('.').to_string())
+        .collect();
+    Err(Failure {
+        message: format!(
+            "{} of {} old backups could not be deleted ({}); the others were deleted and recorded. Check the drive is writable and run prune again.",
+            r.failed.len(),
+            r.failed.len() + r.deleted.len(),
+            list.join("; ")
+        ),
+        code: 1,
+    })
 }
 
 fn print_prune(r: &retention::PruneReport, out: &Out) {

@@ -65,7 +65,10 @@ pub struct BackupConfig {
     pub encrypt: bool,
     /// The dashboard warns when the last verified backup is older than this.
     pub remind_after_days: u32,
-    pub auto_backup_at_exit: bool,
+    /// Automatic backups: off, at exit or daily (`backup::auto`).
+    pub auto_backup: crate::backup::auto::AutoMode,
+    /// Encrypt automatic backups with the passphrase kept on this computer.
+    pub auto_backup_encrypt: bool,
     /// Backup drives remembered by their marker file (`backup::drives`), newest first.
     pub known_drives: Vec<KnownDrive>,
 }
@@ -138,7 +141,8 @@ impl Default for BackupConfig {
             keep_monthly: 12,
             encrypt: true,
             remind_after_days: 7,
-            auto_backup_at_exit: false,
+            auto_backup: crate::backup::auto::AutoMode::Off,
+            auto_backup_encrypt: true,
             known_drives: Vec::new(),
         }
     }

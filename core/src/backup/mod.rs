@@ -8,6 +8,7 @@
 //! rename anything over the live database, or write a passphrase anywhere.
 
 pub mod archive;
+pub mod auto;
 pub mod drives;
 pub mod restore;
 pub mod retention;
@@ -104,6 +105,10 @@ impl Locations {
     /// Pinned safety backups taken before each restore.
     pub fn safety_dir(&self) -> PathBuf {
         self.data_dir.join("safety-backups")
+    }
+    /// The passphrase of automatic backups, on this computer only (`auto`).
+    pub fn auto_key_file(&self) -> PathBuf {
+        self.data_dir.join("automatic-backup.key")
     }
     fn work_dir(&self) -> PathBuf {
         self.data_dir.join(".backup-work")
