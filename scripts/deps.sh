@@ -21,7 +21,9 @@ need_pkgs() {
 # Building the window (WebKitGTK) and the bundled SQLite.
 BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev)
 # Running it without a display, and driving it end to end.
-TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip unzip)
+# python3-xlib: the end-to-end tests click the window's close button through X11
+# (tests/e2e/close_window.py, run by Debian's /usr/bin/python3).
+TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip unzip python3 python3-xlib)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

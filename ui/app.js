@@ -17,6 +17,7 @@ import * as data from './screens/data.js';
 import * as settings from './screens/settings.js';
 import * as backupScreen from './screens/backup.js';
 import { toast } from './components.js';
+import { listenForExit, startDaily, stopDaily } from './auto-backup.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-app'];
@@ -108,6 +109,7 @@ async function onSignIn(ev) {
 /** @param {string} [noticeKey] a message to show above the form */
 function toSignIn(noticeKey) {
   currentUser = null;
+  stopDaily();
   clearCache();
   window.clearTimeout(idleTimer);
   const d = /** @type {HTMLDialogElement|null} */ (document.getElementById('dialog'));
@@ -164,6 +166,11 @@ async function enterApp() {
   // The cache paints lists at once; loadData re-syncs it from the core.
   changed();
   await openScreen(currentScreen);
+  // The daily automatic backup, if one is due (the core decides; usually nothing).
+  startDaily(() => {
+    // The dashboard shows the last verified backup: show the new one.
+    if (currentUser && currentScreen === 'dashboard' && !document.querySelector('dialog[open]')) openScreen('dashboard');
+  });
 }
 
 /** After timeout_seconds without input, ask the core: it ends the session and says so. */
@@ -198,6 +205,7 @@ async function start() {
   });
   timeoutSeconds = status.timeout_seconds || 3600;
 
+  listenForExit();
   $('setup-form').addEventListener('submit', onSetup);
   $('setup-password').addEventListener('input', updateStrength);
   $('signin-form').addEventListener('submit', onSignIn);

@@ -5,6 +5,7 @@
 //! session token (never handed to the page), and the translation of core errors into
 //! `{ code, message, details }` for the UI.
 
+mod auto_backup;
 mod backup_commands;
 mod commands;
 mod data_commands;
@@ -51,6 +52,8 @@ pub fn run() {
     tauri::Builder::default()
         .manage(app_state)
         .manage(work::Running::default())
+        .manage(auto_backup::Exit::default())
+        .on_window_event(auto_backup::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::setup_root,
@@ -97,6 +100,11 @@ pub fn run() {
             backup_commands::restore_run,
             backup_commands::backup_retention_save,
             backup_commands::known_drives_present,
+            auto_backup::auto_backup_get,
+            auto_backup::auto_backup_set,
+            auto_backup::auto_backup_run,
+            auto_backup::app_quit,
+            auto_backup::app_quit_cancelled,
             work::work_cancel,
             data_commands::pick_save_file,
             data_commands::pick_import_file,

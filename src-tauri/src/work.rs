@@ -21,6 +21,10 @@ impl Running {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
         c
     }
+    /// Whether long work is running now.
+    pub fn is_running(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
     fn finish(&self) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }

@@ -5,7 +5,7 @@
 // tauri-driver only rewrites the new-session request; later requests go straight to
 // WebKitWebDriver's port, which avoids tauri-driver's occasional dropped connection.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -220,6 +220,15 @@ export class App {
     const file = join(SCREENSHOTS, `${this.name}-${label}.png`);
     writeFileSync(file, Buffer.from(b64, 'base64'));
     return file;
+  }
+
+  /**
+   * Clicks the window's close button, as a window manager does it (WM_DELETE_WINDOW):
+   * the app may stop the close and ask first. WebDriver's own "close window" destroys
+   * the page without asking the app, so it cannot test that.
+   */
+  closeWindow() {
+    execFileSync('/usr/bin/python3', [join(HERE, 'close_window.py'), 'Atslegas'], { timeout: 10000 });
   }
 
   async stop() {

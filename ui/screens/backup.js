@@ -21,11 +21,11 @@ function size(n) {
  * A progress bar fed by a core channel, with a Cancel button (the core stops where it is
  * safe: a cancelled backup leaves no archive, a cancelled restore changes nothing).
  */
-function progressBar() {
+export function progressBar(cancelKey = 'work.cancel') {
   const wrap = el('div', { class: 'progress', hidden: '' });
   const bar = /** @type {HTMLProgressElement} */ (el('progress', { max: '100', value: '0', id: 'backup-progress' }));
   const label = el('span', { class: 'muted', id: 'backup-progress-label' });
-  const cancel = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary small' }, t('work.cancel')));
+  const cancel = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary small' }, t(cancelKey)));
   cancel.addEventListener('click', () => {
     cancel.disabled = true;
     label.textContent = t('work.cancelling');
@@ -46,6 +46,16 @@ function progressBar() {
     /** The work ended (done, failed or cancelled): nothing left to cancel. */
     finish() { cancel.hidden = true; },
   };
+}
+
+/** Shows a recovery passphrase once, with a Print button. @param {string} pp */
+export async function showPassphrase(pp) {
+  const box = el('div', {});
+  box.append(el('p', {}, t('backup.passphrase_once')), el('p', { class: 'passphrase', id: 'recovery-passphrase' }, pp));
+  const print = el('button', { type: 'button', class: 'secondary' }, t('backup.print'));
+  print.addEventListener('click', () => window.print());
+  box.append(print);
+  await infoDialog(t('backup.passphrase_title'), box);
 }
 
 /**
@@ -270,16 +280,77 @@ export async function render(view, ctx) {
     return notes;
   }
 
-  async function showPassphrase(pp) {
-    const box = el('div', {});
-    box.append(el('p', {}, t('backup.passphrase_once')), el('p', { class: 'passphrase', id: 'recovery-passphrase' }, pp));
-    const print = el('button', { type: 'button', class: 'secondary' }, t('backup.print'));
-    print.addEventListener('click', () => window.print());
-    box.append(print);
-    await infoDialog(t('backup.passphrase_title'), box);
-  }
-
-  view.replaceChildren(el('h1', {}, t('nav.backup')), card, keep, hist, rest);
+  const autoCard = await autoBackupCard();
+  view.replaceChildren(el('h1', {}, t('nav.backup')), card, autoCard, keep, hist, rest);
   await renderHistory();
   go.focus();
+}
+
+/**
+ * Automatic backups: when (off, when the app is closed, daily), encrypted or not, the
+ * passphrase (kept on this computer only), and where they go: the drive or folder of the
+ * last backup made here, when it is plugged in.
+ */
+async function autoBackupCard() {
+  const a = await invoke('auto_backup_get');
+  const card = el('section', { class: 'card', id: 'auto-backup' });
+  card.append(el('h2', {}, t('auto.title')), el('p', { class: 'hint' }, t('auto.hint')));
+  const modeWrap = el('div', { class: 'field' });
+  const mode = /** @type {HTMLSelectElement} */ (el('select', { id: 'auto-mode' }));
+  for (const m of ['off', 'at_exit', 'daily']) mode.append(el('option', { value: m }, t(`auto.mode.${m}`)));
+  mode.value = a.mode;
+  modeWrap.append(el('label', { for: 'auto-mode' }, t('auto.mode')), mode);
+  const encWrap = el('div', { class: 'field check' });
+  const enc = /** @type {HTMLInputElement} */ (el('input', { id: 'auto-encrypt', type: 'checkbox' }));
+  enc.checked = a.encrypt;
+  encWrap.append(enc, el('label', { for: 'auto-encrypt' }, t('auto.encrypt')));
+  const passWrap = el('div', { class: 'field' });
+  const pass = /** @type {HTMLInputElement} */ (el('input', { id: 'auto-pass', type: 'password', autocomplete: 'new-password' }));
+  passWrap.append(el('label', { for: 'auto-pass' }, t('auto.passphrase')), pass, el('p', { class: 'hint' }, t('auto.passphrase_hint')));
+  const where = el('p', { id: 'auto-where' });
+  const result = el('p', { id: 'auto-result', role: 'status' });
+  const save = el('button', { type: 'button', class: 'secondary', id: 'auto-save' }, t('auto.save'));
+  const sync = () => {
+    const on = mode.value !== 'off';
+    encWrap.hidden = !on;
+    passWrap.hidden = !on || !enc.checked;
+  };
+  /** @param {any} st */
+  const describe = (st) => {
+    where.className = 'hint';
+    if (st.passphrase_missing && st.mode !== 'off') {
+      where.className = 'error';
+      where.textContent = t('auto.passphrase_missing');
+    } else if (!st.destination_label) {
+      where.textContent = t('auto.no_destination');
+    } else if (st.destination) {
+      where.textContent = t('auto.goes_to', { label: st.destination_label });
+    } else {
+      where.textContent = t('auto.absent', { label: st.destination_label });
+    }
+  };
+  mode.addEventListener('change', sync);
+  enc.addEventListener('change', sync);
+  save.addEventListener('click', async () => {
+    result.className = '';
+    result.textContent = '';
+    save.disabled = true;
+    try {
+      const saved = await invoke('auto_backup_set', { args: { mode: mode.value, encrypt: enc.checked, passphrase: pass.value || null } });
+      pass.value = '';
+      describe(saved.settings);
+      result.className = 'ok-box';
+      result.textContent = t(`auto.saved.${saved.settings.mode}`);
+      if (saved.recovery_passphrase) await showPassphrase(saved.recovery_passphrase);
+    } catch (err) {
+      result.className = 'error';
+      result.textContent = err.message;
+    } finally {
+      save.disabled = false;
+    }
+  });
+  sync();
+  describe(a);
+  card.append(modeWrap, encWrap, passWrap, where, save, result);
+  return card;
 }

@@ -165,7 +165,10 @@ pub fn changed_since_last_backup(store: &Store) -> Result<bool> {
                                                  AND b.status = 'verified'), -1)
                            AND component NOT IN {NOT_CHANGES})"
     );
-    Ok(store.conn().prepare_cached(&sql)?.query_row([], |r| r.get(0))?)
+    Ok(store
+        .conn()
+        .prepare_cached(&sql)?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Whether an automatic backup is due for `trigger` now, and if not, why not. The
