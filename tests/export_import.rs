@@ -779,3 +779,63 @@ fn a_cancelled_key_log_export_leaves_no_file_and_a_cancelled_import_writes_nothi
     assert_eq!(atslegas_tests::count(&cli.db(), "persons"), persons_before);
     assert_eq!(atslegas_tests::count(&cli.db(), "audit_log"), audit_before);
 }
+
+/// The rule an import error names, through the core's preview of `text` as persons.
+fn preview_rule(
+    text: &str,
+) -> Result<Vec<(u64, String, serde_json::Value)>, (String, serde_json::Value)> {
+    use atslegas_core::import::{self, Cancel, Entity, OnExisting};
+    let cli = Cli::initialised();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("personas.csv");
+    std::fs::write(&file, text).unwrap();
+    let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
+    match import::preview(
+        &mut store,
+        &admin(),
+        Entity::Persons,
+        &file,
+        OnExisting::Skip,
+        &mut |_| {},
+        &Cancel::new(),
+    ) {
+        Ok(r) => Ok(r
+            .errors
+            .iter()
+            .map(|e| (e.line, e.rule.to_string(), e.vars.clone()))
+            .collect()),
+        Err(atslegas_core::Error::Invalid { rule, vars, .. }) => Err((rule.to_string(), vars)),
+        Err(other) => panic!("not a validation error: {other}"),
+    }
+}
+
+#[test]
+fn file_level_import_errors_and_extra_cells_name_their_rule_too() {
+    use serde_json::json;
+    assert_eq!(
+        preview_rule("Vārds;Kods\r\nJānis Bērziņš;E-1;lieks\r\n").unwrap(),
+        vec![(
+            2,
+            "import_extra_cells".to_string(),
+            json!({"cells": 3, "columns": 2})
+        )]
+    );
+    assert_eq!(
+        preview_rule("Vārds;Kods;Emial\r\nJānis Bērziņš;E-1;j@example.lv\r\n")
+            .unwrap_err()
+            .0,
+        "import_unknown_column"
+    );
+    assert_eq!(
+        preview_rule("[{\"full_name\": \"A\"},\n 7]").unwrap_err(),
+        ("import_json_item".to_string(), json!({"item": 2}))
+    );
+    assert_eq!(
+        preview_rule("[{\"full_name\": \"A\",}]").unwrap_err().0,
+        "import_bad_json"
+    );
+    assert_eq!(
+        preview_rule("Vārds;Kods\r\n").unwrap_err(),
+        ("import_no_rows".to_string(), serde_json::Value::Null)
+    );
+}

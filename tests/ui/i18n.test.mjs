@@ -83,6 +83,8 @@ test('every validation rule the core names has its message in Latvian and in Eng
     for (const m of text.matchAll(/invalid_rule\(\s*[^,]+,\s*(if [^{]+\{\s*"(\w+)"\s*\}\s*else\s*\{\s*"(\w+)"\s*\}|"(\w+)")/g)) {
       [m[2], m[3], m[4]].filter(Boolean).forEach((r) => rules.add(r));
     }
+    // A bad import row's rule: RowError::new(...).rule("rule", vars)
+    for (const m of text.matchAll(/\.rule\(\s*"(\w+)"/g)) rules.add(m[1]);
   }
   assert.ok(rules.size >= 10, `found only ${rules.size} rules: the scan is broken`);
   const missing = [];

@@ -110,8 +110,10 @@ fn ensure_empty(conn: &rusqlite::Connection) -> Result<()> {
     if found.is_empty() {
         Ok(())
     } else {
-        Err(Error::invalid(
+        Err(Error::invalid_rule(
             "database",
+            "import_all_not_empty",
+            json!({ "tables": found.join(", ") }),
             format!(
                 "import all needs an empty database, and this one holds {}; use a new data folder (--data-dir) and do not run init in it first",
                 found.join(", ")

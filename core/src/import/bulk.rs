@@ -408,13 +408,14 @@ fn check_columns(entity: Entity, records: &[Record]) -> Result<()> {
         seen.extend(r.fields.keys().map(String::as_str));
     }
     for col in seen {
-        let ok = col == "__extra"
-            || entity.ignored().contains(&col)
+        let ok = entity.ignored().contains(&col)
             || known.iter().any(|(c, a)| *c == col || a.contains(&col));
         if !ok {
             let names: Vec<&str> = known.iter().map(|(c, _)| *c).collect();
-            return Err(Error::invalid(
+            return Err(Error::invalid_rule(
                 col,
+                "import_unknown_column",
+                json!({ "column": col, "columns": names.join(", ") }),
                 format!(
                     "is not a column of {}; the columns are {}",
                     entity.as_str(),
@@ -424,7 +425,12 @@ fn check_columns(entity: Entity, records: &[Record]) -> Result<()> {
         }
     }
     if records.is_empty() {
-        return Err(Error::invalid("file", "has no rows to import"));
+        return Err(Error::invalid_rule(
+            "file",
+            "import_no_rows",
+            serde_json::Value::Null,
+            "has no rows to import",
+        ));
     }
     Ok(())
 }
@@ -499,8 +505,18 @@ fn run(
                 return Err(Error::Cancelled);
             }
         }
-        if let Some(why) = r.fields.get("__extra") {
-            report.errors.push(RowError::new(r.line, None, why.clone()));
+        if let Some((cells, columns)) = r.extra_cells {
+            report.errors.push(
+                RowError::new(
+                    r.line,
+                    None,
+                    format!("has {cells} cells but the header has {columns} columns"),
+                )
+                .rule(
+                    "import_extra_cells",
+                    json!({ "cells": cells, "columns": columns }),
+                ),
+            );
             continue;
         }
         let cells = canonical(entity, r);

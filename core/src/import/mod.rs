@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Serialize;
+use serde_json::json;
 
 use crate::error::{Error, Result};
 
@@ -25,6 +26,8 @@ pub use bulk::{apply, preview, Entity, ImportReport, OnExisting, RowError};
 pub struct Record {
     pub line: u64,
     pub fields: HashMap<String, String>,
+    /// A CSV line with more cells than the header has columns: (cells, columns).
+    pub extra_cells: Option<(usize, usize)>,
 }
 
 /// Which kind of file this was read from (positions are lines in CSV, items in JSON).
@@ -58,8 +61,10 @@ pub(crate) fn normalise_header(h: &str) -> String {
 pub fn read_records(file: &Path, bytes: &[u8]) -> Result<(Source, Vec<Record>)> {
     let bytes = bytes.strip_prefix(crate::export::BOM).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        Error::invalid(
+        Error::invalid_rule(
             "file",
+            "import_not_utf8",
+            json!({ "byte": e.valid_up_to() + 1 }),
             format!(
                 "{} is not UTF-8 text (byte {}); save it as \"CSV UTF-8\"",
                 file.display(),
@@ -101,8 +106,10 @@ fn read_csv(file: &Path, text: &str) -> Result<Vec<Record>> {
         .from_reader(text.as_bytes());
     let bad = |e: csv::Error| {
         let line = e.position().map(|p| p.line()).unwrap_or(0);
-        Error::invalid(
+        Error::invalid_rule(
             "file",
+            "import_bad_csv",
+            json!({ "line": line }),
             format!("{} is not valid CSV at line {line}: {e}", file.display()),
         )
     };
@@ -110,8 +117,10 @@ fn read_csv(file: &Path, text: &str) -> Result<Vec<Record>> {
     rdr.read_record(&mut rec).map_err(bad)?;
     let headers: Vec<String> = rec.iter().map(normalise_header).collect();
     if headers.iter().all(String::is_empty) {
-        return Err(Error::invalid(
+        return Err(Error::invalid_rule(
             "file",
+            "import_no_header",
+            serde_json::Value::Null,
             format!("{} has no header row", file.display()),
         ));
     }
@@ -136,22 +145,17 @@ fn read_csv(file: &Path, text: &str) -> Result<Vec<Record>> {
             continue; // blank lines Excel leaves at the end
         }
         let mut fields = HashMap::new();
-        if rec.len() > headers.len() {
-            fields.insert(
-                "__extra".to_string(),
-                format!(
-                    "has {} cells but the header has {} columns",
-                    rec.len(),
-                    headers.len()
-                ),
-            );
-        }
+        let extra_cells = (rec.len() > headers.len()).then_some((rec.len(), headers.len()));
         for (h, v) in headers.iter().zip(rec.iter()) {
             if !v.trim().is_empty() {
                 fields.insert(h.clone(), v.to_string());
             }
         }
-        out.push(Record { line, fields });
+        out.push(Record {
+            line,
+            fields,
+            extra_cells,
+        });
     }
     Ok(out)
 }
@@ -170,8 +174,10 @@ fn line_breaks(text: &[u8], range: std::ops::Range<usize>) -> u64 {
 
 fn read_json(file: &Path, text: &str) -> Result<Vec<Record>> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        Error::invalid(
+        Error::invalid_rule(
             "file",
+            "import_bad_json",
+            json!({ "line": e.line(), "column": e.column() }),
             format!(
                 "{} is not valid JSON at line {}, column {}: {e}",
                 file.display(),
@@ -187,8 +193,10 @@ fn read_json(file: &Path, text: &str) -> Result<Vec<Record>> {
             _ => Vec::new(),
         },
         _ => {
-            return Err(Error::invalid(
+            return Err(Error::invalid_rule(
                 "file",
+                "import_json_shape",
+                serde_json::Value::Null,
                 format!(
                     "{} must hold a JSON array of objects (or {{\"persons\": [...]}})",
                     file.display()
@@ -200,8 +208,10 @@ fn read_json(file: &Path, text: &str) -> Result<Vec<Record>> {
     for (i, item) in items.into_iter().enumerate() {
         let line = i as u64 + 1;
         let serde_json::Value::Object(o) = item else {
-            return Err(Error::invalid(
+            return Err(Error::invalid_rule(
                 "file",
+                "import_json_item",
+                json!({ "item": line }),
                 format!("{}: item {line} is not an object", file.display()),
             ));
         };
@@ -224,7 +234,11 @@ fn read_json(file: &Path, text: &str) -> Result<Vec<Record>> {
                 fields.insert(normalise_header(&k), text);
             }
         }
-        out.push(Record { line, fields });
+        out.push(Record {
+            line,
+            fields,
+            extra_cells: None,
+        });
     }
     Ok(out)
 }
