@@ -780,10 +780,12 @@ fn a_cancelled_key_log_export_leaves_no_file_and_a_cancelled_import_writes_nothi
     assert_eq!(atslegas_tests::count(&cli.db(), "audit_log"), audit_before);
 }
 
-/// The rule an import error names, through the core's preview of `text` as persons.
-fn preview_rule(
-    text: &str,
-) -> Result<Vec<(u64, String, serde_json::Value)>, (String, serde_json::Value)> {
+/// A rule an import error names, with its values.
+type Named = (String, serde_json::Value);
+
+/// The rule an import error names, through the core's preview of `text` as persons: the
+/// bad rows' (line, rule, values), or the whole file's.
+fn preview_rule(text: &str) -> Result<Vec<(u64, String, serde_json::Value)>, Named> {
     use atslegas_core::import::{self, Cancel, Entity, OnExisting};
     let cli = Cli::initialised();
     let dir = tempfile::tempdir().unwrap();
