@@ -143,6 +143,21 @@ fn retention_keeps_exactly_the_backups_its_rules_name_and_deletes_the_rest_with_
     assert_eq!(j[0]["detail"]["deleted"].as_array().unwrap().len(), 35);
     assert_eq!(j[0]["detail"]["audited"], true);
 
+    // The history keeps every row, and the deleted ones say they were deleted.
+    let pruned: BTreeSet<String> = cli
+        .db()
+        .prepare("SELECT file_name FROM backups WHERE pruned_at IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let deleted_names: BTreeSet<String> = r.deleted.iter().map(|f| name(f)).collect();
+    assert_eq!(pruned, deleted_names);
+    let history = atslegas_core::backups::history(&cli.db(), 100, 0).unwrap();
+    assert_eq!(history.len(), 41);
+    assert_eq!(history.iter().filter(|h| h.pruned_at.is_some()).count(), 35);
+
     // Applying the same rules again changes nothing and records nothing.
     let again = retention::prune(
         &mut ts.store,

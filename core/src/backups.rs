@@ -31,13 +31,15 @@ pub struct HistoryRow {
     /// `[{name, status}]` as stored.
     pub steps: serde_json::Value,
     pub error: Option<String>,
+    /// When retention deleted the archive (the row stays, as history).
+    pub pruned_at: Option<i64>,
 }
 
 /// The backup history, newest first, paged.
 pub fn history(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<HistoryRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned,
-                status, steps, error
+                status, steps, error, pruned_at
            FROM backups ORDER BY started_at DESC, id DESC LIMIT ?1 OFFSET ?2",
     )?;
     let rows = stmt.query_map([i64::from(limit), i64::from(offset)], |r| {
@@ -56,6 +58,7 @@ pub fn history(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<History
             status: r.get(10)?,
             steps: serde_json::from_str(&steps).unwrap_or(serde_json::Value::Null),
             error: r.get(12)?,
+            pruned_at: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

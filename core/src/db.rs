@@ -13,7 +13,10 @@ pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Numbered migrations after the base schema: `(version it produces, SQL)`. Append only.
 /// The base schema produces version 1.
-const MIGRATIONS: &[(i64, &str)] = &[(2, MIGRATION_2_FILTER_INDEXES)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (2, MIGRATION_2_FILTER_INDEXES),
+    (3, MIGRATION_3_PRUNED_BACKUPS),
+];
 
 /// Version 2: indexes for the log screens' filters, found with `atslegas-cli bench` and
 /// `EXPLAIN QUERY PLAN` on the reference data set (docs/BENCHMARK.md; tests/query_plans.rs
@@ -26,6 +29,13 @@ CREATE INDEX key_log_actor          ON key_log (actor, at);
 CREATE INDEX audit_component_at     ON audit_log (component, at);
 DROP INDEX audit_component;
 CREATE INDEX audit_component_record ON audit_log (component, record_id, at);
+";
+
+/// Version 3: when retention deleted a backup's archive, its history row says so
+/// (`backup::retention::prune`), so the history never lists a deleted file as if it
+/// could still be restored.
+const MIGRATION_3_PRUNED_BACKUPS: &str = "
+ALTER TABLE backups ADD COLUMN pruned_at INTEGER;
 ";
 
 /// The schema version this build writes and understands.

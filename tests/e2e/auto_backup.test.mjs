@@ -47,6 +47,8 @@ test('closing the window makes the automatic backup, shows it, then quits', { ti
     await waitFor(async () => /Gatavs un pārbaudīts/.test(await app.text('#backup-result')), 'the backup by hand', 60000);
     const byHand = archives(drive);
     assert.equal(byHand.length, 1);
+    // The card says at once where automatic backups will go now.
+    await waitFor(async () => /pievienots tagad/.test(await app.text('#auto-where')), 'the destination named');
 
     // Turn automatic backups on at exit, encrypted with a generated passphrase.
     await app.press('Rezerves kopijas');

@@ -62,6 +62,8 @@ test('back up, change, restore: the old data is back and the restore is on recor
     assert.match(await app.text('#backup-result'), /Dzēstas vecās kopijas: 2\./);
     assert.equal(await app.exec("return document.getElementById('backup-progress').value"), 100);
     await waitFor(async () => /pārbaudīta/.test(await app.text('#backup-history')), 'the history row');
+    // The two deleted ones stay in the history, marked as deleted by the rules.
+    assert.equal((await app.text('#backup-history')).match(/dzēsta pēc glabāšanas noteikumiem/g)?.length, 2);
     await app.screenshot('3-backup-done');
     const files = readdirSync(drive);
     assert.equal(files.filter((f) => f.endsWith('.zip')).length, 1);

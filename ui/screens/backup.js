@@ -64,6 +64,7 @@ export async function showPassphrase(pp) {
  */
 export async function render(view, ctx) {
   const o = await invoke('backup_overview');
+  const auto = await autoBackupCard();
 
   // ---- back up
   const card = el('section', { class: 'card' });
@@ -115,6 +116,8 @@ export async function render(view, ctx) {
       result.className = 'ok-box';
       result.textContent = t('backup.done', { file: done.report.file, size: size(done.report.size) });
       result.append(...pruneNotes(done));
+      // The folder is remembered now: automatic backups go there.
+      auto.refresh().catch(() => { /* the card keeps what it said */ });
       pass.value = '';
       if (done.recovery_passphrase) await showPassphrase(done.recovery_passphrase);
       await renderHistory();
@@ -175,12 +178,13 @@ export async function render(view, ctx) {
     table.append(el('thead'), el('tbody'));
     table.tHead.append(head);
     for (const r of rows) {
-      const tr = el('tr', r.status === 'failed' ? { class: 'overdue' } : {});
+      const tr = el('tr', r.status === 'failed' ? { class: 'overdue' } : r.pruned_at ? { class: 'muted' } : {});
       const steps = Array.isArray(r.steps) ? r.steps.map((s) => `${t(`backup.step.${s.name}`)}: ${t(`backup.status.${s.status}`)}`).join(' · ') : '';
       tr.append(el('td', {}, localTime(r.finished_at || r.started_at)),
         el('td', {}, `${r.file_name || ''}${r.encrypted ? ' · AES' : ''}${r.pinned ? ` (${t('backup.pinned')})` : ''}`),
         el('td', {}, size(r.size_bytes)),
-        el('td', {}, t(`backup.status.${r.status}`) + (r.error ? ` — ${r.error}` : '')),
+        el('td', {}, t(`backup.status.${r.status}`) + (r.error ? ` — ${r.error}` : '')
+          + (r.pruned_at ? ` · ${t('backup.pruned_row', { date: localTime(r.pruned_at) })}` : '')),
         el('td', { class: 'muted' }, steps));
       table.tBodies[0].append(tr);
     }
@@ -280,8 +284,7 @@ export async function render(view, ctx) {
     return notes;
   }
 
-  const autoCard = await autoBackupCard();
-  view.replaceChildren(el('h1', {}, t('nav.backup')), card, autoCard, keep, hist, rest);
+  view.replaceChildren(el('h1', {}, t('nav.backup')), card, auto.card, keep, hist, rest);
   await renderHistory();
   go.focus();
 }
@@ -352,5 +355,5 @@ async function autoBackupCard() {
   sync();
   describe(a);
   card.append(modeWrap, encWrap, passWrap, where, save, result);
-  return card;
+  return { card, refresh: async () => describe(await invoke('auto_backup_get')) };
 }

@@ -458,6 +458,15 @@ pub fn prune(
             // Nothing changed: nothing to audit.
             return Ok(());
         }
+        // The history rows of the deleted archives say they are gone. By file name: it
+        // holds the site and the second the backup started, and the folder may be
+        // reached by another path now than when the backup was made.
+        let mut mark = tx.prepare_cached(
+            "UPDATE backups SET pruned_at = ?2 WHERE file_name = ?1 AND pruned_at IS NULL AND status = 'verified'",
+        )?;
+        for f in &deleted {
+            mark.execute(rusqlite::params![name(f), now])?;
+        }
         audit::record(
             tx,
             now,

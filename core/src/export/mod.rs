@@ -170,6 +170,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("status", Text),
             ("steps", Text),
             ("error", Text),
+            ("pruned_at", Time),
         ],
         order_by: "id",
     },
