@@ -14,7 +14,8 @@
 //! - `getrandom`: session tokens and secrets straight from the OS.
 //! - `zip` (8.x, deflate via zlib-rs, WinZip AES): backup archives 7-Zip can open.
 //! - `fs4`: free space on a backup destination, on every OS without unsafe code.
-//! - `rustix` (Linux): `posix_fadvise(DONTNEED)` before reading a backup back.
+//! - `rustix` (Linux, macOS): `posix_fadvise(DONTNEED)` / `F_NOCACHE` before reading a
+//!   backup back (Windows reads it back unbuffered through std's `custom_flags`).
 //! - `gethostname`: the source machine shown in a backup's manifest.
 //! - `sysinfo` (only its `disk` feature): the mounted volumes on Linux, macOS and Windows,
 //!   where known backup drives are looked for (see [`backup::drives`]).

@@ -212,37 +212,83 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
     o.open(path)
 }
 
-/// Asks the OS to forget its cached copy of `file`, so the next read comes from the
-/// drive itself (counterfeit sticks keep only part of what they accept).
+/// Makes the next reads of `file` come from the drive itself, not from the OS's cache of
+/// what was just written (counterfeit sticks accept every write and keep only part of
+/// it). Linux: flush, then `posix_fadvise(DONTNEED)` drops the cached pages. macOS:
+/// `F_NOCACHE` on this handle. Windows has no such call for an open handle: there
+/// [`file_sha256`] opens the archive for unbuffered reads instead, which is the read
+/// that proves the drive holds the bytes written (the later pass compares the entries
+/// with the manifest).
 pub(crate) fn drop_cache(file: &File) {
     #[cfg(target_os = "linux")]
     {
         let _ = file.sync_all();
         let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
     {
-        // macOS (F_NOCACHE) and Windows (unbuffered reads) are not done yet: the read
-        // back may come from the cache there. See ARCHITECTURE.md.
+        let _ = rustix::fs::fcntl_nocache(file, true);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    {
         let _ = file;
     }
 }
 
+/// Unbuffered reads need buffers, offsets and lengths in whole sectors (Windows); 4 KiB
+/// covers the sector sizes of disks and sticks in use.
+const SECTOR: usize = 4096;
+
 /// SHA-256 of a whole file, read from the drive.
 pub(crate) fn file_sha256(path: &Path) -> Result<(String, u64)> {
-    let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
-    drop_cache(&f);
-    let mut r = BufReader::with_capacity(CHUNK, f);
+    #[cfg(windows)]
+    {
+        match sha256_of(open_unbuffered(path), true) {
+            // A drive whose sectors are larger than `SECTOR` refuses unbuffered reads
+            // of that size: read it the ordinary way rather than fail the backup.
+            Err(e) if e.raw_os_error() == Some(87) => {}
+            other => return other.map_err(|e| Error::io("read", path, e)),
+        }
+    }
+    let f = File::open(path);
+    if let Ok(f) = &f {
+        drop_cache(f);
+    }
+    sha256_of(f, false).map_err(|e| Error::io("read", path, e))
+}
+
+/// Opens `path` so that reads bypass the cache (`FILE_FLAG_NO_BUFFERING`).
+#[cfg(windows)]
+fn open_unbuffered(path: &Path) -> std::io::Result<File> {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_FLAG_NO_BUFFERING: u32 = 0x2000_0000;
+    const FILE_FLAG_SEQUENTIAL_SCAN: u32 = 0x0800_0000;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(FILE_FLAG_NO_BUFFERING | FILE_FLAG_SEQUENTIAL_SCAN)
+        .open(path)
+}
+
+/// Hashes everything `file` reads, in sector-aligned chunks so the same loop serves
+/// unbuffered handles. With `unbuffered`, a read that is not whole sectors is the end of
+/// the file (reading on from an unaligned offset would be refused).
+fn sha256_of(file: std::io::Result<File>, unbuffered: bool) -> std::io::Result<(String, u64)> {
+    let mut f = file?;
+    let mut raw = vec![0u8; CHUNK + SECTOR];
+    let start = raw.as_ptr().align_offset(SECTOR).min(SECTOR);
+    let buf = &mut raw[start..start + CHUNK];
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
     let mut n_total = 0u64;
     loop {
-        let n = r.read(&mut buf).map_err(|e| Error::io("read", path, e))?;
+        let n = f.read(buf)?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
         n_total += n as u64;
+        if unbuffered && n % SECTOR != 0 {
+            break;
+        }
     }
     Ok((hex::encode(h.finalize()), n_total))
 }
@@ -528,4 +574,34 @@ pub fn check_sidecar(path: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_back_hash_covers_every_byte_whatever_the_size() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [
+            0,
+            1,
+            SECTOR - 1,
+            SECTOR,
+            SECTOR + 1,
+            CHUNK,
+            CHUNK + 5,
+            3 * CHUNK + SECTOR,
+        ] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 + i / 251) as u8).collect();
+            let path = dir.path().join(format!("f{size}"));
+            std::fs::write(&path, &data).unwrap();
+            let (hash, n) = file_sha256(&path).unwrap();
+            assert_eq!(n, size as u64);
+            assert_eq!(hash, hex::encode(Sha256::digest(&data)), "size {size}");
+            // The loop unbuffered handles use stops only at a short read, never early.
+            let (again, m) = sha256_of(File::open(&path), true).unwrap();
+            assert_eq!((again, m), (hash, size as u64));
+        }
+    }
 }
