@@ -55,6 +55,7 @@ test('closing the window makes the automatic backup, shows it, then quits', { ti
     await app.waitVisible('#auto-backup');
     await app.exec("const s = document.getElementById('auto-mode'); s.value = 'at_exit'; s.dispatchEvent(new Event('change'));");
     assert.equal(await app.exec("return document.getElementById('auto-encrypt').checked"), true);
+    await app.exec("document.getElementById('auto-backup').scrollIntoView()");
     await app.screenshot('1-settings');
     await app.press('Saglabāt automātisko kopiju iestatījumus');
     await app.waitVisible('#recovery-passphrase');
@@ -63,6 +64,7 @@ test('closing the window makes the automatic backup, shows it, then quits', { ti
     await app.press('Aizvērt');
     await waitFor(async () => /aizverot programmu/.test(await app.text('#auto-result')), 'the saved settings');
     assert.match(await app.text('#auto-where'), /pievienots tagad/);
+    await app.exec("document.getElementById('auto-backup').scrollIntoView()");
     await app.screenshot('2-saved');
 
     // Nothing changed since the backup by hand: closing would not back up. Change data.
