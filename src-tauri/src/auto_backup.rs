@@ -75,7 +75,11 @@ fn exit_backup_due(state: &AppState) -> bool {
     if config.backup.auto_backup != AutoMode::AtExit {
         return false;
     }
-    let store = opened.store();
+    // Never wait for the store on the window's thread: while long work holds it (a
+    // backup by hand, an import) the window closes as it did before automatic backups.
+    let Some(store) = opened.try_store() else {
+        return false;
+    };
     auto::would_run(&store, &config, Trigger::Exit).unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not check whether an exit backup is due");
         false

@@ -73,6 +73,15 @@ impl Opened {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The store if nobody holds it now (long work holds it for its whole run).
+    pub fn try_store(&self) -> Option<MutexGuard<'_, Store>> {
+        match self.store.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     pub fn token(&self) -> MutexGuard<'_, Option<String>> {
         self.token.lock().unwrap_or_else(|p| p.into_inner())
     }
