@@ -17,7 +17,7 @@ import * as data from './screens/data.js';
 import * as settings from './screens/settings.js';
 import * as backupScreen from './screens/backup.js';
 import { toast } from './components.js';
-import { listenForExit, startDaily, stopDaily } from './auto-backup.js';
+import { listenForClose, startDaily, stopDaily } from './auto-backup.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-app'];
@@ -205,7 +205,7 @@ async function start() {
   });
   timeoutSeconds = status.timeout_seconds || 3600;
 
-  listenForExit();
+  listenForClose();
   $('setup-form').addEventListener('submit', onSetup);
   $('setup-password').addEventListener('input', updateStrength);
   $('signin-form').addEventListener('submit', onSignIn);

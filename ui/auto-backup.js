@@ -1,4 +1,5 @@
-// Automatic backups the user sees: at exit, a dialog with the backup's progress and a
+// Closing the window, and automatic backups the user sees. Closing while long work runs
+// asks whether to stop it. At exit, a dialog with the backup's progress and a
 // Skip button, then the app quits; daily, a check after sign-in and every half hour
 // whose backup (when the core says one is due) shows as a bar under the top bar. The core
 // decides whether one is due; nothing here guesses.
@@ -15,11 +16,40 @@ let dailyRunning = false;
 /** @type {() => void} */
 let afterDaily = () => {};
 
-/** Listens for the window being closed while an exit backup is due. */
-export function listenForExit() {
+/** Listens for the window being closed while an exit backup is due, or while work runs. */
+export function listenForClose() {
   const events = window.__TAURI__ && window.__TAURI__.event;
   if (!events) return;
   events.listen('atslegas://exit-backup', () => { exitBackup(); });
+  events.listen('atslegas://close-while-busy', () => { closeWhileBusy(); });
+}
+
+/** Work is running: keep working, or stop it (safely) and close. */
+function closeWhileBusy() {
+  const d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'close-busy', 'aria-modal': 'true', 'aria-labelledby': 'close-busy-title' }));
+  const box = el('div', { class: 'dialog-form' });
+  const buttons = el('div', { class: 'dialog-buttons' });
+  const stay = el('button', { type: 'button', class: 'secondary' }, t('close_busy.stay'));
+  const quit = el('button', { type: 'button', class: 'danger' }, t('close_busy.quit'));
+  buttons.append(stay, quit);
+  box.append(el('h2', { id: 'close-busy-title' }, t('close_busy.title')), el('p', {}, t('close_busy.message')), buttons);
+  d.append(box);
+  document.body.append(d);
+  const keep = async () => {
+    d.close();
+    d.remove();
+    await invoke('app_quit_cancelled');
+  };
+  stay.addEventListener('click', keep);
+  d.oncancel = (e) => { e.preventDefault(); keep(); };
+  quit.addEventListener('click', () => {
+    quit.disabled = true;
+    stay.disabled = true;
+    quit.textContent = t('close_busy.stopping');
+    invoke('app_quit', { stopWork: true });
+  });
+  d.showModal();
+  stay.focus();
 }
 
 /** The backup made when the window is closed; quits when it is done or skipped. */

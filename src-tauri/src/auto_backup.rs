@@ -7,6 +7,9 @@
 //! Automatic backups run on a second connection to the database, so the desk stays
 //! usable meanwhile (SQLite's WAL lets the snapshot read while the window writes).
 //!
+//! Closing the window while long work runs (a backup, a restore, an import or an export)
+//! asks first whether to stop it.
+//!
 //! Invariant: the window can always be closed. A second close while no backup is running
 //! closes it (a page that did not answer the first cannot keep the app open), and Skip
 //! cancels a running backup where it is safe (no archive is left).
@@ -27,6 +30,9 @@ use crate::work::{blocking, locations, Running};
 
 /// The event the page gets when the window is closed and an exit backup is due.
 pub const EXIT_EVENT: &str = "atslegas://exit-backup";
+/// The event the page gets when the window is closed while long work runs (a backup,
+/// a restore, an import or an export): it asks whether to stop it and close.
+pub const BUSY_EVENT: &str = "atslegas://close-while-busy";
 
 /// Where closing the window stands.
 #[derive(Default)]
@@ -35,6 +41,8 @@ pub struct Exit {
     asked: AtomicBool,
     /// The page said to quit (after the backup, or skipping it).
     quitting: AtomicBool,
+    /// The page was asked whether to stop the running work and close.
+    asked_busy: AtomicBool,
 }
 
 /// Handles a request to close the main window (see the module's invariant).
@@ -47,10 +55,22 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
     if exit.quitting.load(Ordering::SeqCst) {
         return;
     }
+    let running = app.state::<Running>().is_running();
     if exit.asked.load(Ordering::SeqCst) {
-        if app.state::<Running>().is_running() {
+        if running {
             // The page shows the running backup and its Skip button.
             api.prevent_close();
+        }
+        return;
+    }
+    if running {
+        // Asked once; a second close while the question is open closes (the invariant).
+        if !exit.asked_busy.swap(true, Ordering::SeqCst) {
+            api.prevent_close();
+            if window.emit(BUSY_EVENT, ()).is_err() {
+                exit.quitting.store(true, Ordering::SeqCst);
+                app.exit(0);
+            }
         }
         return;
     }
@@ -86,17 +106,36 @@ fn exit_backup_due(state: &AppState) -> bool {
     })
 }
 
-/// Quits the app (after the exit backup, or when the user skipped it).
+/// Quits the app (after the exit backup, or when the user skipped it). With
+/// `stop_work`, long work that is running is cancelled first and given a few seconds to
+/// stop where it is safe (a cancelled backup removes its `.partial` file); the process
+/// ending is safe anyway, this only tidies up.
 #[tauri::command]
-pub fn app_quit(app: AppHandle, exit: State<'_, Exit>) {
-    exit.quitting.store(true, Ordering::SeqCst);
+pub async fn app_quit(app: AppHandle, stop_work: Option<bool>) {
+    if stop_work.unwrap_or(false) {
+        let handle = app.clone();
+        let _ = tauri::async_runtime::spawn_blocking(move || {
+            let running = handle.state::<Running>();
+            running.cancel();
+            for _ in 0..100 {
+                if !running.is_running() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+        .await;
+    }
+    app.state::<Exit>().quitting.store(true, Ordering::SeqCst);
     app.exit(0);
 }
 
-/// The page changed its mind about quitting (the backup failed and the user went back).
+/// The page changed its mind about quitting (the backup failed, or work is running, and
+/// the user went back).
 #[tauri::command]
 pub fn app_quit_cancelled(exit: State<'_, Exit>) {
     exit.asked.store(false, Ordering::SeqCst);
+    exit.asked_busy.store(false, Ordering::SeqCst);
 }
 
 #[tauri::command]

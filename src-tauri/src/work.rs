@@ -21,6 +21,12 @@ impl Running {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
         c
     }
+    /// Cancels the running work, if any.
+    pub fn cancel(&self) {
+        if let Some(c) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            c.cancel();
+        }
+    }
     /// Whether long work is running now.
     pub fn is_running(&self) -> bool {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).is_some()
@@ -56,9 +62,7 @@ pub async fn blocking<T: Send + 'static>(
 /// an export no file, an import and a restore write nothing.
 #[tauri::command]
 pub fn work_cancel(running: State<'_, Running>) {
-    if let Some(c) = running.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        c.cancel();
-    }
+    running.cancel();
 }
 
 /// Where the database, the configuration and the data folder are.
