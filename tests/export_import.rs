@@ -841,3 +841,103 @@ fn file_level_import_errors_and_extra_cells_name_their_rule_too() {
         ("import_no_rows".to_string(), serde_json::Value::Null)
     );
 }
+
+/// The ids in a key-log CSV the CLI wrote.
+fn keylog_ids(path: &Path) -> Vec<i64> {
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    rdr.records()
+        .map(|r| {
+            r.unwrap()[0]
+                .trim_start_matches('\u{feff}')
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_key_log_export_takes_the_log_screens_filters_and_records_them() {
+    let cli = filled();
+    let dir = tempfile::tempdir().unwrap();
+    let db = cli.db();
+    // A busy person and a busy key of the demo data, and one action.
+    let (person_id, code): (i64, String) = db
+        .query_row(
+            "SELECT p.id, p.code FROM key_log l JOIN persons p ON p.id = l.person_id
+              GROUP BY p.id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let (key_id, number): (i64, String) = db
+        .query_row(
+            "SELECT k.id, k.number FROM key_log l JOIN keys k ON k.id = l.key_id
+              GROUP BY k.id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let expected = |clause: &str, v: &dyn rusqlite::ToSql| -> Vec<i64> {
+        db.prepare(&format!(
+            "SELECT id FROM key_log WHERE {clause} ORDER BY at, id"
+        ))
+        .unwrap()
+        .query_map([v], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let export = |name: &str, extra: &[&str]| -> Vec<i64> {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "export",
+            "keylog",
+            "--start",
+            "0",
+            "--end",
+            "4000000000",
+            "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        assert_success(&cli.run(&args), &args.join(" "));
+        keylog_ids(&out)
+    };
+    let by_person = export("person.csv", &["--person", &code]);
+    assert!(!by_person.is_empty());
+    assert_eq!(by_person, expected("person_id = ?1", &person_id));
+    let by_key = export("key.csv", &["--key", &number]);
+    assert_eq!(by_key, expected("key_id = ?1", &key_id));
+    let returned = export("returned.csv", &["--action", "returned"]);
+    assert_eq!(returned, expected("action = ?1", &"returned"));
+    let all: i64 = db
+        .query_row("SELECT count(*) FROM key_log", [], |r| r.get(0))
+        .unwrap();
+    assert!((returned.len() as i64) < all);
+
+    // The audit row says which filters the file holds.
+    let row = atslegas_tests::last_audit(&cli.db());
+    assert_eq!(row.component, "export");
+    assert_eq!(row.after.unwrap()["detail"]["action"], "returned");
+
+    // A wrong action is named, and nothing is written.
+    let out = cli.run(&[
+        "export",
+        "keylog",
+        "--start",
+        "0",
+        "--end",
+        "1",
+        "--action",
+        "borrowed",
+        "--out",
+        dir.path().join("x.csv").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("\"borrowed\" is not an action"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("x.csv").exists());
+}

@@ -9,6 +9,7 @@ use atslegas_core::audit::AuditFilter;
 use atslegas_core::backup::{Cancel, Locations, Progress};
 use atslegas_core::export::{all, audit_log, keylog};
 use atslegas_core::import::{self, Entity, OnExisting};
+use atslegas_core::keylog::LogFilter;
 use atslegas_core::{time, Actor, Store};
 use clap::Subcommand;
 
@@ -30,6 +31,18 @@ pub enum ExportCmd {
         /// End (exclusive), in the same forms.
         #[arg(long)]
         end: String,
+        /// Only this key's rows (its number).
+        #[arg(long, value_name = "NUMBER")]
+        key: Option<String>,
+        /// Only this person's rows (code or badge).
+        #[arg(long, value_name = "PERSON")]
+        person: Option<String>,
+        /// Only the rows this user recorded (username or cli:NAME).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Only issued, returned, lost or found.
+        #[arg(long)]
+        action: Option<String>,
         #[arg(long, value_name = "FILE.csv|FILE.xlsx")]
         out: PathBuf,
     },
@@ -124,11 +137,39 @@ pub fn run_export(
         ExportCmd::Keylog {
             start,
             end,
+            key,
+            person,
+            user,
+            action,
             out: file,
         } => {
-            let start = time::parse_local("--start", &start)?;
-            let end = time::parse_local("--end", &end)?;
-            let r = keylog::export_keylog(store, actor, start, end, &file, &mut progress, &cancel)?;
+            let key_id = match key {
+                Some(n) => Some(atslegas_core::keys::find(store.conn(), &n)?.id),
+                None => None,
+            };
+            let person_id = match person {
+                Some(p) => Some(crate::find_person(store.conn(), &p)?.id),
+                None => None,
+            };
+            if let Some(a) = action.as_deref() {
+                if !["issued", "returned", "lost", "found"].contains(&a) {
+                    return Err(crate::usage(format!(
+                        "--action \"{a}\" is not an action; use issued, returned, lost or found"
+                    )));
+                }
+            }
+            let f = LogFilter {
+                start: Some(time::parse_local("--start", &start)?),
+                end: Some(time::parse_local("--end", &end)?),
+                key_id,
+                person_id,
+                actor: user,
+                action,
+                limit: None,
+                offset: None,
+            };
+            let r =
+                keylog::export_keylog_filtered(store, actor, &f, &file, &mut progress, &cancel)?;
             out.done(
                 &r,
                 &format!("Exported {} key-log rows to {}.", r.rows, r.file.display()),

@@ -457,7 +457,10 @@ fn person_ref(arg: &str) -> PersonRef {
     }
 }
 
-fn find_person(conn: &atslegas_core::db::Connection, arg: &str) -> Result<persons::Person, Error> {
+pub(crate) fn find_person(
+    conn: &atslegas_core::db::Connection,
+    arg: &str,
+) -> Result<persons::Person, Error> {
     match person_ref(arg) {
         PersonRef::Id(id) => persons::get(conn, id),
         PersonRef::Code(c) => persons::find_by_code(conn, &c),

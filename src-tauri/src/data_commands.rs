@@ -17,6 +17,7 @@ use atslegas_core::export::all;
 use atslegas_core::export::audit_log::{self, AuditExportReport};
 use atslegas_core::export::keylog::{self, KeylogExportReport};
 use atslegas_core::import::{self, Entity, ImportReport, OnExisting, RowError};
+use atslegas_core::keylog::LogFilter;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::AppHandle;
@@ -84,10 +85,16 @@ pub struct KeylogExportArgs {
     start: Option<i64>,
     /// Unix seconds, exclusive; absent: up to now.
     end: Option<i64>,
+    /// The Logs screen's other filters, as for `keylog_search`.
+    key_number: Option<String>,
+    person_id: Option<i64>,
+    actor: Option<String>,
+    action: Option<String>,
     out: String,
 }
 
-/// The key log for a date range, as CSV or XLSX by the file's extension.
+/// The key-log rows the Logs screen's filters match, as CSV or XLSX by the file's
+/// extension.
 #[tauri::command]
 pub async fn export_keylog(
     app: AppHandle,
@@ -96,12 +103,24 @@ pub async fn export_keylog(
 ) -> CmdResult<KeylogExportReport> {
     blocking(app, move |state, cancel| {
         state.opened()?.act(|s, a| {
-            let end = args.end.unwrap_or_else(|| s.now() + 1);
-            keylog::export_keylog(
+            let key_id = match nonempty(args.key_number) {
+                Some(n) => Some(atslegas_core::keys::find(s.conn(), &n)?.id),
+                None => None,
+            };
+            let f = LogFilter {
+                start: args.start,
+                end: args.end,
+                key_id,
+                person_id: args.person_id,
+                actor: nonempty(args.actor),
+                action: nonempty(args.action),
+                limit: None,
+                offset: None,
+            };
+            keylog::export_keylog_filtered(
                 s,
                 a,
-                args.start.unwrap_or(0),
-                end,
+                &f,
                 Path::new(&args.out),
                 &mut send(&on_progress),
                 cancel,

@@ -135,6 +135,13 @@ test('import persons with a preview, export the key log and everything', { timeo
     const xlsx = readFileSync(join(out, `keylog_${from}_${to}.xlsx`));
     assert.equal(xlsx.subarray(0, 2).toString(), 'PK');
     assert.match(await app.text('#kl-export-result'), /Saglabāts: 3 rindas/);
+    // The export takes the other filters too: only the returns.
+    await app.exec(`const s = document.getElementById('kl-action'); s.value = 'returned'; s.dispatchEvent(new Event('change'));`);
+    await app.press('Eksportēt CSV…');
+    await waitFor(async () => /Saglabāts: 1 rindas/.test(await app.text('#kl-export-result') || ''), 'the filtered export', 30000);
+    const returns = readFileSync(klCsv, 'utf8').slice(1).trim().split('\r\n');
+    assert.equal(returns.length, 2);
+    assert.match(returns[1], /^\d+,Atgriezti,101,/);
 
     // ---- the audit trail with its current filter, as JSON
     await app.press('Audita žurnāls');

@@ -111,6 +111,22 @@ export async function render(view, ctx) {
     const action = select('kl-action', 'logs.action', [{ value: '', label: t('logs.any_action') },
       ...['issued', 'returned', 'lost', 'found'].map((a) => ({ value: a, label: t(`action.${a}`) }))]);
     const error = el('p', { class: 'error', role: 'alert' });
+    /** The filters as the core takes them (the list and the export); null when the person is not found. */
+    async function filterArgs() {
+      let personId = null;
+      if (person.input.value.trim()) {
+        const m = await invoke('desk_lookup', { text: person.input.value, personChosen: false });
+        if (m.kind === 'person') personId = m.person.id;
+        else if (m.kind === 'candidates' && m.persons.length === 1) personId = m.persons[0].id;
+        else { error.textContent = t('logs.person_unknown'); return null; }
+      }
+      const end = dayStart(to.input.value);
+      return {
+        start: dayStart(from.input.value), end: end === null ? null : end + 86400,
+        keyNumber: key.input.value || null, personId, actor: user.input.value || null,
+        action: action.input.value || null,
+      };
+    }
     const table = pagedTable({
       caption: t('logs.keylog'),
       columns: [
@@ -124,21 +140,10 @@ export async function render(view, ctx) {
       ],
       fetch: async (q) => {
         error.textContent = '';
-        let personId = null;
-        if (person.input.value.trim()) {
-          const m = await invoke('desk_lookup', { text: person.input.value, personChosen: false });
-          if (m.kind === 'person') personId = m.person.id;
-          else if (m.kind === 'candidates' && m.persons.length === 1) personId = m.persons[0].id;
-          else { error.textContent = t('logs.person_unknown'); return []; }
-        }
-        const end = dayStart(to.input.value);
-        return invoke('keylog_search', {
-          args: {
-            start: dayStart(from.input.value), end: end === null ? null : end + 86400,
-            keyNumber: key.input.value || null, personId, actor: user.input.value || null,
-            action: action.input.value || null, limit: q.limit, offset: q.offset,
-          },
-        }).catch((e) => { error.textContent = e.message; return []; });
+        const f = await filterArgs();
+        if (!f) return [];
+        return invoke('keylog_search', { args: { ...f, limit: q.limit, offset: q.offset } })
+          .catch((e) => { error.textContent = e.message; return []; });
       },
       emptyKey: 'logs.empty',
     });
@@ -149,12 +154,11 @@ export async function render(view, ctx) {
     const exporter = exportRow('kl-export', 'logs.export_keylog_hint',
       [{ ext: 'csv', labelKey: 'logs.export_csv' }, { ext: 'xlsx', labelKey: 'logs.export_xlsx' }],
       () => `keylog_${from.input.value || 'start'}_${to.input.value || today()}`,
-      (out, onProgress) => {
-        const end = dayStart(to.input.value);
-        return invoke('export_keylog', {
-          args: { start: dayStart(from.input.value), end: end === null ? null : end + 86400, out },
-          onProgress,
-        });
+      async (out, onProgress) => {
+        error.textContent = '';
+        const f = await filterArgs();
+        if (!f) throw new Error(t('logs.person_unknown'));
+        return invoke('export_keylog', { args: { ...f, out }, onProgress });
       },
       () => (from.input.value && to.input.value && to.input.value < from.input.value ? t('logs.range_backwards') : ''));
     panel.replaceChildren(filters, exporter, error, table.element);

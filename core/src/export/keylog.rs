@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::{Value, ValueRef};
 use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook, XlsxError};
 use serde::Serialize;
 
@@ -15,7 +15,7 @@ use super::{
     BOM, EXCEL_MAX_DATA_ROWS,
 };
 use crate::error::{Error, Result};
-use crate::keylog::action_label;
+use crate::keylog::{action_label, LogFilter};
 use crate::store::{Actor, Role, Store};
 
 /// The file types a key-log export can be.
@@ -58,10 +58,42 @@ pub const HEADER: [&str; 9] = [
     "dueBackAt",
 ];
 
-const SQL: &str =
+const SELECT: &str =
     "SELECT l.id, l.action, k.number, l.at, l.actor, l.comment, p.full_name, p.code, l.due_back_at
-    FROM key_log l JOIN keys k ON k.id = l.key_id LEFT JOIN persons p ON p.id = l.person_id
-    WHERE l.at >= ?1 AND l.at < ?2 ORDER BY l.at, l.id";
+    FROM key_log l JOIN keys k ON k.id = l.key_id LEFT JOIN persons p ON p.id = l.person_id";
+
+/// The WHERE clause for the Logs screen's filters (`f.limit` and `f.offset` are not
+/// used: an export holds every matching row), with its parameters. Constant clause
+/// texts only; every value is bound.
+fn filter_sql(f: &LogFilter) -> (String, Vec<Value>) {
+    let mut sql = String::from(" WHERE 1=1");
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(v) = f.start {
+        sql.push_str(" AND l.at >= ?");
+        args.push(v.into());
+    }
+    if let Some(v) = f.end {
+        sql.push_str(" AND l.at < ?");
+        args.push(v.into());
+    }
+    if let Some(v) = f.key_id {
+        sql.push_str(" AND l.key_id = ?");
+        args.push(v.into());
+    }
+    if let Some(v) = f.person_id {
+        sql.push_str(" AND l.person_id = ?");
+        args.push(v.into());
+    }
+    if let Some(v) = &f.actor {
+        sql.push_str(" AND l.actor = ?");
+        args.push(v.clone().into());
+    }
+    if let Some(v) = &f.action {
+        sql.push_str(" AND l.action = ?");
+        args.push(v.clone().into());
+    }
+    (sql, args)
+}
 
 /// What an export wrote.
 #[derive(Debug, Clone, Serialize)]
@@ -83,21 +115,48 @@ pub fn export_keylog(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<KeylogExportReport> {
+    let f = LogFilter {
+        start: Some(start),
+        end: Some(end),
+        ..LogFilter::default()
+    };
+    export_keylog_filtered(store, actor, &f, out, progress, cancel)
+}
+
+/// Writes the key-log rows the Logs screen's filters match (time range, key, person,
+/// user, action; every row, oldest first) to `out`, as CSV or XLSX by its extension.
+/// Audited, with the filters.
+pub fn export_keylog_filtered(
+    store: &mut Store,
+    actor: &Actor,
+    f: &LogFilter,
+    out: &Path,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<KeylogExportReport> {
     actor.require(Role::Viewer, "export the key log")?;
-    if end <= start {
-        return Err(Error::invalid("end", "must be after the start"));
+    if let (Some(start), Some(end)) = (f.start, f.end) {
+        if end <= start {
+            return Err(Error::invalid_rule(
+                "end",
+                "range_backwards",
+                serde_json::Value::Null,
+                "must be after the start",
+            ));
+        }
     }
     let format = Format::from_path(out)?;
     let file = PartialFile::new(out);
+    let (filter, args) = filter_sql(f);
     let rows = {
         let tx = store.conn().unchecked_transaction()?;
         let total: u64 = tx.query_row(
-            "SELECT count(*) FROM key_log WHERE at >= ?1 AND at < ?2",
-            [start, end],
+            &format!("SELECT count(*) FROM key_log l{filter}"),
+            rusqlite::params_from_iter(args.iter()),
             |r| r.get::<_, i64>(0),
         )? as u64;
-        let mut stmt = tx.prepare(SQL)?;
-        let mut rows = stmt.query([start, end])?;
+        let mut stmt = tx.prepare(&format!("{SELECT}{filter} ORDER BY l.at, l.id"))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
         let mut tick = |n: u64| -> Result<()> {
             progress(Progress::new("export", n, total));
             if cancel.is_cancelled() {
@@ -117,8 +176,10 @@ pub fn export_keylog(
         actor,
         Role::Viewer,
         "keylog",
-        serde_json::json!({"file": out, "format": format, "start": crate::time::iso_utc(start),
-            "end": crate::time::iso_utc(end), "rows": rows}),
+        serde_json::json!({"file": out, "format": format,
+            "start": f.start.map(crate::time::iso_utc), "end": f.end.map(crate::time::iso_utc),
+            "key_id": f.key_id, "person_id": f.person_id, "user": f.actor, "action": f.action,
+            "rows": rows}),
     )?;
     Ok(KeylogExportReport {
         file: out.to_path_buf(),
