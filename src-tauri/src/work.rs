@@ -2,6 +2,7 @@
 //! runs it on a blocking thread with a cancel flag `work_cancel` can set, and the file
 //! locations the core's backup code needs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use atslegas_core::backup::{Cancel, Locations};
@@ -10,29 +11,37 @@ use tauri::{AppHandle, Manager, State};
 use crate::error::{CmdResult, CommandError};
 use crate::state::{AppState, Opened};
 
-/// The cancel flag of the long work that is running (one at a time: the store is behind
-/// one lock anyway).
+/// The cancel flags of the long work running now. Usually one piece (the store is behind
+/// one lock), but an automatic backup runs on its own connection beside a backup by hand
+/// or an import, and closing the window must know about every one of them.
 #[derive(Default)]
-pub struct Running(Mutex<Option<Cancel>>);
+pub struct Running(Mutex<Vec<(u64, Cancel)>>, AtomicU64);
 
 impl Running {
-    fn start(&self) -> Cancel {
+    fn start(&self) -> (u64, Cancel) {
+        let id = self.1.fetch_add(1, Ordering::SeqCst);
         let c = Cancel::new();
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-        c
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, c.clone()));
+        (id, c)
     }
-    /// Cancels the running work, if any.
+    /// Cancels all running work.
     pub fn cancel(&self) {
-        if let Some(c) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        for (_, c) in self.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             c.cancel();
         }
     }
     /// Whether long work is running now.
     pub fn is_running(&self) -> bool {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        !self.0.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
     }
-    fn finish(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    fn finish(&self, id: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(i, _)| *i != id);
     }
 }
 
@@ -45,9 +54,9 @@ pub async fn blocking<T: Send + 'static>(
 ) -> CmdResult<T> {
     tauri::async_runtime::spawn_blocking(move || {
         let running = app.state::<Running>();
-        let cancel = running.start();
+        let (id, cancel) = running.start();
         let result = f(&app.state::<AppState>(), &cancel);
-        running.finish();
+        running.finish(id);
         result
     })
     .await
