@@ -19,6 +19,15 @@ use atslegas_tests::{admin, assert_success, last_audit, parse_json, stderr, view
 use backup_common::timed::*;
 use backup_common::{final_archives, journal, read_entry, run, run_stdin, s, PASSPHRASE};
 
+/// Automatic backups at exit, encrypted with the passphrase on standard input.
+const SET_WITH_PASSPHRASE: &[&str] = &[
+    "backup",
+    "auto-set",
+    "--mode",
+    "at_exit",
+    "--passphrase-stdin",
+];
+
 /// Remembers `dest` as the backup drive, as the window does after a backup there.
 fn remember(cli: &Cli, dest: &Path) {
     let mut config = Config::load_or_create(&cli.config_path()).expect("read config.json");
@@ -187,32 +196,12 @@ fn an_encrypted_automatic_backup_opens_with_the_passphrase_shown_once_which_is_k
         .contains(&pass));
 
     // A chosen passphrase replaces it; a weak one is refused and changes nothing.
-    let weak = run_stdin(
-        &cli,
-        &[
-            "backup",
-            "auto-set",
-            "--mode",
-            "at_exit",
-            "--passphrase-stdin",
-        ],
-        "short\n",
-    );
+    let weak = run_stdin(&cli, SET_WITH_PASSPHRASE, "short\n");
     assert!(!weak.status.success());
     assert!(stderr(&weak).contains("16 characters"), "{}", stderr(&weak));
     assert_eq!(std::fs::read_to_string(&key).unwrap().trim(), pass);
     assert_success(
-        &run_stdin(
-            &cli,
-            &[
-                "backup",
-                "auto-set",
-                "--mode",
-                "at_exit",
-                "--passphrase-stdin",
-            ],
-            &format!("{PASSPHRASE}\n"),
-        ),
+        &run_stdin(&cli, SET_WITH_PASSPHRASE, &format!("{PASSPHRASE}\n")),
         "auto-set with a chosen passphrase",
     );
     assert_eq!(std::fs::read_to_string(&key).unwrap().trim(), PASSPHRASE);

@@ -24,20 +24,32 @@ export function listenForClose() {
   events.listen('atslegas://close-while-busy', () => { closeWhileBusy(); });
 }
 
-/** Work is running: keep working, or stop it (safely) and close. */
-function closeWhileBusy() {
-  const d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'close-busy', 'aria-modal': 'true', 'aria-labelledby': 'close-busy-title' }));
+/**
+ * A modal dialog of its own (the shared one may be showing a form the user is filling
+ * in when the window is closed), with its title, then `content`, then a button row.
+ * @param {string} id
+ * @param {string} titleKey
+ * @param {Node[]} content
+ */
+function ownDialog(id, titleKey, content) {
+  const d = /** @type {HTMLDialogElement} */ (el('dialog', { id, 'aria-modal': 'true', 'aria-labelledby': `${id}-title` }));
   const box = el('div', { class: 'dialog-form' });
   const buttons = el('div', { class: 'dialog-buttons' });
+  box.append(el('h2', { id: `${id}-title` }, t(titleKey)), ...content, buttons);
+  d.append(box);
+  document.body.append(d);
+  const remove = () => { d.close(); d.remove(); };
+  return { d, buttons, remove };
+}
+
+/** Work is running: keep working, or stop it (safely) and close. */
+function closeWhileBusy() {
+  const { d, buttons, remove } = ownDialog('close-busy', 'close_busy.title', [el('p', {}, t('close_busy.message'))]);
   const stay = el('button', { type: 'button', class: 'secondary' }, t('close_busy.stay'));
   const quit = el('button', { type: 'button', class: 'danger' }, t('close_busy.quit'));
   buttons.append(stay, quit);
-  box.append(el('h2', { id: 'close-busy-title' }, t('close_busy.title')), el('p', {}, t('close_busy.message')), buttons);
-  d.append(box);
-  document.body.append(d);
   const keep = async () => {
-    d.close();
-    d.remove();
+    remove();
     await invoke('app_quit_cancelled');
   };
   stay.addEventListener('click', keep);
@@ -54,15 +66,11 @@ function closeWhileBusy() {
 
 /** The backup made when the window is closed; quits when it is done or skipped. */
 async function exitBackup() {
-  const d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'exit-backup', 'aria-modal': 'true', 'aria-labelledby': 'exit-backup-title' }));
-  const box = el('div', { class: 'dialog-form' });
   // Its Cancel stops the backup where that is safe, and the app closes without it.
   const bar = progressBar('auto.exit_skip');
   const message = el('p', { id: 'exit-backup-message', role: 'status' }, t('auto.exit_running'));
-  const buttons = el('div', { class: 'dialog-buttons', hidden: '' });
-  box.append(el('h2', { id: 'exit-backup-title' }, t('auto.exit_title')), message, bar.wrap, buttons);
-  d.append(box);
-  document.body.append(d);
+  const { d, buttons, remove } = ownDialog('exit-backup', 'auto.exit_title', [message, bar.wrap]);
+  buttons.hidden = true;
   // Escape does what Skip does: the backup stops where it is safe, the app closes.
   d.oncancel = (e) => { e.preventDefault(); invoke('work_cancel').catch(() => {}); };
   d.showModal();
@@ -88,8 +96,7 @@ async function exitBackup() {
     quit.addEventListener('click', () => invoke('app_quit'));
     back.addEventListener('click', async () => {
       await invoke('app_quit_cancelled');
-      d.close();
-      d.remove();
+      remove();
     });
     buttons.append(back, quit);
     buttons.hidden = false;

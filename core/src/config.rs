@@ -527,7 +527,35 @@ pub fn update_settings(
         "timeout_seconds": next.client_sessions.timeout_seconds,
         "remind_after_days": next.backup.remind_after_days,
     });
-    store.write(actor, crate::Role::Admin, "change settings", |tx, now| {
+    save_audited(
+        store,
+        actor,
+        "change settings",
+        path,
+        &next,
+        before,
+        after,
+        || Ok(()),
+    )?;
+    store.security.session_timeout_seconds = next.client_sessions.timeout_seconds;
+    Ok(next)
+}
+
+/// Saves `next` to `path` as an admin's settings change: one `config`/`update` audit row
+/// with `before` and `after`, then `also` (a file that goes with the change), then the
+/// file, all in one transaction, so a failed write rolls the audit row back.
+#[allow(clippy::too_many_arguments)] // reason: one audited change, each part named
+pub fn save_audited(
+    store: &mut crate::Store,
+    actor: &crate::Actor,
+    action: &str,
+    path: &Path,
+    next: &Config,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    also: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    store.write(actor, crate::Role::Admin, action, |tx, now| {
         crate::audit::record(
             tx,
             now,
@@ -540,9 +568,7 @@ pub fn update_settings(
                 after: Some(after),
             },
         )?;
-        next.save(path)?;
-        Ok(())
-    })?;
-    store.security.session_timeout_seconds = next.client_sessions.timeout_seconds;
-    Ok(next)
+        also()?;
+        next.save(path)
+    })
 }

@@ -461,29 +461,39 @@ pub struct KeyLogArgs {
     offset: Option<u32>,
 }
 
-fn nonempty(s: Option<String>) -> Option<String> {
+/// A text filter as the core takes it: trimmed, and absent when empty.
+pub(crate) fn nonempty(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+impl KeyLogArgs {
+    /// The Logs screen's key-log filters as the core takes them (the key by its number).
+    pub(crate) fn filter(
+        self,
+        conn: &atslegas_core::db::Connection,
+    ) -> atslegas_core::Result<LogFilter> {
+        let key_id = match nonempty(self.key_number) {
+            Some(n) => Some(keys::find(conn, &n)?.id),
+            None => None,
+        };
+        Ok(LogFilter {
+            start: self.start,
+            end: self.end,
+            key_id,
+            person_id: self.person_id,
+            actor: nonempty(self.actor),
+            action: nonempty(self.action),
+            limit: self.limit,
+            offset: self.offset,
+        })
+    }
 }
 
 #[tauri::command]
 pub fn keylog_search(state: State<'_, AppState>, args: KeyLogArgs) -> CmdResult<Vec<LogEntry>> {
-    state.opened()?.act(|s, _| {
-        let key_id = match nonempty(args.key_number) {
-            Some(n) => Some(keys::find(s.conn(), &n)?.id),
-            None => None,
-        };
-        let f = LogFilter {
-            start: args.start,
-            end: args.end,
-            key_id,
-            person_id: args.person_id,
-            actor: nonempty(args.actor),
-            action: nonempty(args.action),
-            limit: args.limit,
-            offset: args.offset,
-        };
-        keylog::search(s.conn(), &f)
-    })
+    state
+        .opened()?
+        .act(|s, _| keylog::search(s.conn(), &args.filter(s.conn())?))
 }
 
 #[derive(Deserialize, Default)]

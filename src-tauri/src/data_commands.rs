@@ -17,11 +17,11 @@ use atslegas_core::export::all;
 use atslegas_core::export::audit_log::{self, AuditExportReport};
 use atslegas_core::export::keylog::{self, KeylogExportReport};
 use atslegas_core::import::{self, Entity, ImportReport, OnExisting, RowError};
-use atslegas_core::keylog::LogFilter;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::AppHandle;
 
+use crate::commands::{nonempty, KeyLogArgs};
 use crate::error::CmdResult;
 use crate::state::AppState;
 use crate::work::{self, blocking};
@@ -81,15 +81,10 @@ fn send(channel: &Channel<Progress>) -> impl FnMut(Progress) + '_ {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeylogExportArgs {
-    /// Unix seconds, inclusive; absent: from the first row.
-    start: Option<i64>,
-    /// Unix seconds, exclusive; absent: up to now.
-    end: Option<i64>,
-    /// The Logs screen's other filters, as for `keylog_search`.
-    key_number: Option<String>,
-    person_id: Option<i64>,
-    actor: Option<String>,
-    action: Option<String>,
+    /// The Logs screen's filters, as for `keylog_search` (paging does not apply: the
+    /// export holds every matching row).
+    #[serde(flatten)]
+    filter: KeyLogArgs,
     out: String,
 }
 
@@ -103,20 +98,7 @@ pub async fn export_keylog(
 ) -> CmdResult<KeylogExportReport> {
     blocking(app, move |state, cancel| {
         state.opened()?.act(|s, a| {
-            let key_id = match nonempty(args.key_number) {
-                Some(n) => Some(atslegas_core::keys::find(s.conn(), &n)?.id),
-                None => None,
-            };
-            let f = LogFilter {
-                start: args.start,
-                end: args.end,
-                key_id,
-                person_id: args.person_id,
-                actor: nonempty(args.actor),
-                action: nonempty(args.action),
-                limit: None,
-                offset: None,
-            };
+            let f = args.filter.filter(s.conn())?;
             keylog::export_keylog_filtered(
                 s,
                 a,
@@ -140,10 +122,6 @@ pub struct AuditExportArgs {
     since: Option<i64>,
     until: Option<i64>,
     out: String,
-}
-
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 /// The audit trail with the Logs screen's filters (every matching row), as CSV or JSON.

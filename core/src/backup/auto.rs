@@ -28,7 +28,6 @@ use super::{
     check_passphrase, create, drives, generate_passphrase, AesMode, BackupReport, BackupRequest,
     Cancel, Kind, Locations, Progress,
 };
-use crate::audit::{self, Change};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
@@ -75,8 +74,14 @@ pub enum Trigger {
 /// A day, for the daily mode: a backup younger than this is recent enough.
 pub const DAY_SECONDS: i64 = 86_400;
 
-/// The audit components whose rows are not changes of the data a backup holds.
-const NOT_CHANGES: &str = "('backup', 'session', 'export')";
+/// Whether an audit row came after the last verified backup's own row, other than rows
+/// that are not changes of the data a backup holds (backups, sessions, exports).
+const CHANGED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM audit_log
+     WHERE id > coalesce((SELECT max(a.id) FROM audit_log a
+                            JOIN backups b ON a.record_id = CAST(b.id AS TEXT)
+                           WHERE a.component = 'backup' AND a.operation = 'backup'
+                             AND b.status = 'verified'), -1)
+       AND component NOT IN ('backup', 'session', 'export'))";
 
 /// The automatic-backup settings as the window shows them.
 #[derive(Debug, Clone, Serialize)]
@@ -157,17 +162,9 @@ pub fn destination(config: &Config) -> Option<PathBuf> {
 /// audit row after that backup's own, other than backups, sessions and exports. By the
 /// audit row's id, not its time, so a clock set back cannot hide a change.
 pub fn changed_since_last_backup(store: &Store) -> Result<bool> {
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM audit_log
-                         WHERE id > coalesce((SELECT max(a.id) FROM audit_log a
-                                                JOIN backups b ON a.record_id = CAST(b.id AS TEXT)
-                                               WHERE a.component = 'backup' AND a.operation = 'backup'
-                                                 AND b.status = 'verified'), -1)
-                           AND component NOT IN {NOT_CHANGES})"
-    );
     Ok(store
         .conn()
-        .prepare_cached(&sql)?
+        .prepare_cached(CHANGED_SQL)?
         .query_row([], |r| r.get(0))?)
 }
 
@@ -304,31 +301,20 @@ pub fn configure(
     let before =
         json!({ "mode": config.backup.auto_backup, "encrypt": config.backup.auto_backup_encrypt });
     let after = json!({ "mode": mode, "encrypt": encrypt, "new_passphrase": new_key.is_some() });
-    store.write(
+    // The key before the file: a config that says "encrypted" never points at a
+    // missing key because of this call.
+    crate::config::save_audited(
+        store,
         actor,
-        Role::Admin,
         "change the backup settings",
-        |tx, now| {
-            audit::record(
-                tx,
-                now,
-                Change {
-                    actor: &actor.name,
-                    component: "config",
-                    record_id: None,
-                    operation: "update",
-                    before: Some(json!({ "automatic_backup": before })),
-                    after: Some(json!({ "automatic_backup": after })),
-                },
-            )?;
-            // The key first: a config that says "encrypted" never points at a missing key
-            // because of this call.
-            if let Some((p, _)) = &new_key {
-                write_key(loc, p)?;
-            } else if !encrypt {
-                remove_key(loc)?;
-            }
-            next.save(&loc.config_file)
+        &loc.config_file,
+        &next,
+        json!({ "automatic_backup": before }),
+        json!({ "automatic_backup": after }),
+        || match &new_key {
+            Some((p, _)) => write_key(loc, p),
+            None if !encrypt => remove_key(loc),
+            None => Ok(()),
         },
     )?;
     let shown = new_key.and_then(|(p, generated)| generated.then_some(p));
@@ -375,11 +361,6 @@ fn remove_key(loc: &Locations) -> Result<()> {
     }
 }
 
-/// The key file's place, for tests and the docs.
-pub fn key_file(loc: &Locations) -> PathBuf {
-    loc.auto_key_file()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +388,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(key_file(&loc))
+            let mode = std::fs::metadata(loc.auto_key_file())
                 .unwrap()
                 .permissions()
                 .mode();

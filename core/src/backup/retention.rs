@@ -323,25 +323,15 @@ pub fn save_rules(
     next.backup.keep_weekly = rules.keep_weekly;
     next.backup.keep_monthly = rules.keep_monthly;
     let before = Rules::from_config(&config.backup);
-    store.write(
+    crate::config::save_audited(
+        store,
         actor,
-        Role::Admin,
         "change the backup settings",
-        |tx, now| {
-            audit::record(
-                tx,
-                now,
-                Change {
-                    actor: &actor.name,
-                    component: "config",
-                    record_id: None,
-                    operation: "update",
-                    before: Some(json!({ "backup_retention": before })),
-                    after: Some(json!({ "backup_retention": rules })),
-                },
-            )?;
-            next.save(path)
-        },
+        path,
+        &next,
+        json!({ "backup_retention": before }),
+        json!({ "backup_retention": rules }),
+        || Ok(()),
     )?;
     Ok(next)
 }
