@@ -971,6 +971,7 @@ fn a_backup_from_a_newer_schema_is_refused_as_newer_and_changes_nothing() {
     let untouched = Untouched::capture(&cli);
     let mut man = manifest(&archive);
     man["schema_version"] = json!(999);
+    man["app_version"] = json!("9.9.9");
     let bad_dir = tempfile::tempdir().unwrap();
     let bad = bad_dir.path().join("atslegas-from-the-future.zip");
     write_zip(
@@ -988,6 +989,13 @@ fn a_backup_from_a_newer_schema_is_refused_as_newer_and_changes_nothing() {
         let line = assert_fails(&run(&cli, args), 3);
         assert!(
             line.contains("newer Atslegas") && line.contains("999"),
+            "{}: {line}",
+            args[1]
+        );
+        // Both versions are named: the one that made the backup, and this one.
+        let this = format!("this is Atslegas {}", env!("CARGO_PKG_VERSION"));
+        assert!(
+            line.contains("(9.9.9,") && line.contains(&this),
             "{}: {line}",
             args[1]
         );

@@ -32,7 +32,7 @@ const EXIT_CODES: &str =
 (key already out, not out, no rights, ...); 6 wrong or missing backup passphrase; 7 `audit verify` found tampering.";
 
 #[derive(Parser)]
-#[command(name = "atslegas-cli", version, about = "Atslegas without a window: keys, persons, users, key log and audit trail.", after_help = EXIT_CODES)]
+#[command(name = "atslegas-cli", version = atslegas_core::db::APP_VERSION, about = "Atslegas without a window: keys, persons, users, key log and audit trail.", after_help = EXIT_CODES)]
 struct Cli {
     /// Data directory (holds config.json and the database). Default: $ATSLEGAS_DATA_DIR,
     /// else config.json beside this program (portable), else the OS folders.

@@ -42,19 +42,47 @@ ALTER TABLE backups ADD COLUMN pruned_at INTEGER;
 pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
 
 /// Opens (creating if needed) the database file, sets the pragmas every connection
-/// needs, and migrates it to [`SCHEMA_VERSION`].
+/// needs, and migrates it to [`SCHEMA_VERSION`]. For copies (a restore's temporary
+/// file); a user's register is opened by [`crate::upgrade::open`], which keeps a safety
+/// backup of an older database before migrating it.
 pub fn open(path: &Path) -> Result<Connection> {
+    let mut conn = open_unmigrated(path)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens (creating if needed) the database file with the pragmas every connection needs,
+/// and refuses one written by a newer Atslegas. Changes nothing in the file.
+pub(crate) fn open_unmigrated(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io("create the folder", parent, e))?;
         }
     }
-    let mut conn = Connection::open(path)?;
+    let conn = Connection::open(path)?;
+    // Before the pragmas: switching to WAL rewrites the file's header, and a newer
+    // Atslegas's file must be left exactly as it is.
+    refuse_newer(schema_version(&conn)?)?;
     configure(&conn)?;
-    migrate(&mut conn)?;
     Ok(conn)
 }
+
+/// A schema newer than this build's is never touched: the error names both versions.
+fn refuse_newer(found: i64) -> Result<()> {
+    if found > SCHEMA_VERSION {
+        return Err(Error::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+            app_version: APP_VERSION.into(),
+        });
+    }
+    Ok(())
+}
+
+/// This build's version: the workspace's `[workspace.package] version`, the one version
+/// that `--version`, About, backup manifests, exports and the installers all show.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// An in-memory database with the full schema, for tests.
 pub fn open_in_memory() -> Result<Connection> {
@@ -83,12 +111,7 @@ pub fn schema_version(conn: &Connection) -> Result<i64> {
 /// in its own transaction together with the new `user_version`.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let mut version = schema_version(conn)?;
-    if version > SCHEMA_VERSION {
-        return Err(Error::NewerSchema {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
+    refuse_newer(version)?;
     if version == 0 {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_SQL)?;
@@ -99,12 +122,28 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     for (target, sql) in MIGRATIONS {
         if *target > version {
             let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", target)?;
+            apply_migration(&tx, *target, sql)?;
             tx.commit()?;
             version = *target;
         }
     }
+    Ok(())
+}
+
+/// Brings a database of schema `from` (at least 1) up to [`SCHEMA_VERSION`] inside the
+/// caller's transaction, so the upgrade and its audit row commit together or not at all.
+pub(crate) fn migrate_in_tx(tx: &rusqlite::Transaction, from: i64) -> Result<()> {
+    for (target, sql) in MIGRATIONS {
+        if *target > from {
+            apply_migration(tx, *target, sql)?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_migration(tx: &rusqlite::Transaction, target: i64, sql: &str) -> Result<()> {
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "user_version", target)?;
     Ok(())
 }
 

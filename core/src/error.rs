@@ -32,9 +32,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// The database was written by a newer Atslegas than this one.
-    #[error("The database has schema version {found}, but this Atslegas understands versions up to {supported}. Install the newer Atslegas that wrote it.")]
-    NewerSchema { found: i64, supported: i64 },
+    /// The database was written by a newer Atslegas than this one. Nothing was changed.
+    #[error("The database has schema version {found}, written by a newer Atslegas; this is Atslegas {app_version}, which reads schema versions up to {supported}. Nothing was changed: install the newer Atslegas that wrote it (or a later one).")]
+    NewerSchema {
+        found: i64,
+        supported: i64,
+        app_version: String,
+    },
 
     /// No root user yet: first-run setup has not been done.
     #[error("Atslegas is not set up yet: create the root user first (first-run setup, or `atslegas-cli init`).")]
@@ -144,12 +148,15 @@ pub enum Error {
         reason: String,
     },
 
-    /// A backup made by a newer Atslegas (its schema is newer than this one knows).
-    #[error("The backup {file} was made by a newer Atslegas (schema {found}; this one knows up to {supported}). Install the newer Atslegas to restore it.")]
+    /// A backup (or an "Export all" file) made by a newer Atslegas: its schema is newer
+    /// than this one knows. Nothing was restored or imported.
+    #[error("The backup {file} was made by a newer Atslegas ({made_by}, schema version {found}); this is Atslegas {app_version}, which reads schema versions up to {supported}. Nothing was changed: install Atslegas {made_by} or later to restore it.")]
     NewerBackup {
         file: String,
         found: i64,
         supported: i64,
+        made_by: String,
+        app_version: String,
     },
 
     /// Not enough room on the destination.
@@ -226,6 +233,11 @@ impl Error {
     pub fn details(&self) -> serde_json::Value {
         use serde_json::json;
         match self {
+            Error::NewerSchema {
+                found,
+                supported,
+                app_version,
+            } => json!({"found": found, "supported": supported, "app_version": app_version}),
             Error::Config {
                 path,
                 line,
@@ -260,8 +272,11 @@ impl Error {
                 file,
                 found,
                 supported,
+                made_by,
+                app_version,
             } => {
-                json!({"file": file, "found": found, "supported": supported})
+                json!({"file": file, "found": found, "supported": supported,
+                       "made_by": made_by, "app_version": app_version})
             }
             Error::NoSpace {
                 path,

@@ -38,6 +38,7 @@ pub mod persons;
 pub mod session;
 pub mod store;
 pub mod time;
+pub mod upgrade;
 pub mod users;
 mod util;
 

@@ -121,11 +121,13 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the database file, migrating it if needed.
+    /// Opens the database file; one made by an older Atslegas is upgraded after a pinned
+    /// safety backup beside it ([`crate::upgrade::open`]), one by a newer is refused.
     pub fn open(path: &Path, security: Security) -> Result<Store> {
+        let clock = system_clock();
         Ok(Store {
-            conn: crate::db::open(path)?,
-            clock: system_clock(),
+            conn: crate::upgrade::open(path, clock())?,
+            clock,
             security,
         })
     }

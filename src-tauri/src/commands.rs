@@ -581,7 +581,7 @@ pub fn about(state: State<'_, AppState>) -> CmdResult<About> {
     let db_path = opened.config().db_path(&state.paths);
     let health = opened.act(|s, _| db::health(s.conn(), &db_path))?;
     Ok(About {
-        version: env!("CARGO_PKG_VERSION"),
+        version: db::APP_VERSION,
         data_dir: state.paths.data_dir.display().to_string(),
         config_file: state.paths.config_file.display().to_string(),
         database: db_path.display().to_string(),

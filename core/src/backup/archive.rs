@@ -428,6 +428,8 @@ pub(crate) fn check_archive(
             file: path.display().to_string(),
             found: manifest.schema_version,
             supported: crate::db::SCHEMA_VERSION,
+            made_by: manifest.app_version.clone(),
+            app_version: crate::db::APP_VERSION.into(),
         });
     }
     let mut checked = Checked {

@@ -421,7 +421,7 @@ fn make_archive(
 fn empty_manifest(req: &BackupRequest, now: i64) -> Manifest {
     Manifest {
         format_version: archive::FORMAT_VERSION,
-        app_version: env!("CARGO_PKG_VERSION").into(),
+        app_version: crate::db::APP_VERSION.into(),
         schema_version: crate::db::SCHEMA_VERSION,
         created_at: now,
         created_at_iso: crate::time::iso_utc(now),

@@ -140,7 +140,7 @@ fn write_archive(
     let mut manifest = ExportManifest {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
-        app_version: env!("CARGO_PKG_VERSION").into(),
+        app_version: crate::db::APP_VERSION.into(),
         schema_version: crate::db::schema_version(conn)?,
         created_at: crate::time::iso_utc(now),
         created_at_unix: now,

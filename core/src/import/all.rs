@@ -91,6 +91,8 @@ pub fn read_manifest<R: Read + Seek>(
             file: file.display().to_string(),
             found: m.schema_version,
             supported: crate::db::SCHEMA_VERSION,
+            made_by: m.app_version.clone(),
+            app_version: crate::db::APP_VERSION.into(),
         });
     }
     Ok(m)

@@ -1,0 +1,300 @@
+//! Upgrades keep every record: the data folders that the released schema versions left
+//! behind (tests/fixtures/schema-N, made by those versions and never regenerated) open in
+//! this build with every row kept, a pinned safety backup of the old database first,
+//! an audit chain that verifies, the search that finds "Bērziņš" by "berzins", and
+//! backups (theirs, and the safety backup) that verify and restore.
+//!
+//! Build the binary first: `cargo build -p atslegas-cli`.
+
+mod backup_common;
+
+use std::path::{Path, PathBuf};
+
+use atslegas_core::db::SCHEMA_VERSION;
+use atslegas_tests::{assert_success, open_raw, parse_json, Cli};
+use backup_common::*;
+use rusqlite::Connection;
+use serde_json::Value;
+
+/// Every released schema version: each later schema change adds its fixture here.
+const RELEASED: [i64; 3] = [1, 2, 3];
+
+#[test]
+fn a_fixture_exists_for_every_schema_version_this_build_knows() {
+    assert_eq!(*RELEASED.last().unwrap(), SCHEMA_VERSION);
+    for n in 1..=SCHEMA_VERSION {
+        assert!(
+            fixture(n).join("data").join("database.db").is_file(),
+            "schema {n} has no fixture: add tests/fixtures/schema-{n} (tests/fixtures/README.md)"
+        );
+    }
+}
+
+fn fixture(n: i64) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(format!("schema-{n}"))
+}
+
+fn expected(n: i64) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(n).join("expected.json")).unwrap())
+        .unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The fixture's data folder, copied into a new CLI data folder (opening writes to it).
+fn cli_on_fixture(n: i64) -> Cli {
+    let cli = Cli::new();
+    copy_dir(&fixture(n).join("data"), cli.data_dir());
+    cli
+}
+
+/// The fixture's database as it is, in a copy of its own (read with plain rusqlite).
+fn pristine(n: i64) -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("database.db");
+    std::fs::copy(fixture(n).join("data").join("database.db"), &db).unwrap();
+    (dir, open_raw(&db))
+}
+
+fn columns(conn: &Connection, table: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .unwrap();
+    let names = stmt.query_map([], |r| r.get(0)).unwrap();
+    names.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// The rows of `table` in the columns given (a migration may add columns), ordered by
+/// each of them in turn, so by id where the id comes first.
+fn rows(conn: &Connection, table: &str, cols: &[String]) -> Rows {
+    let list: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+    let order: Vec<String> = (1..=cols.len()).map(|i| i.to_string()).collect();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {} FROM \"{table}\" ORDER BY {}",
+            list.join(", "),
+            order.join(", ")
+        ))
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| (0..cols.len()).map(|i| r.get(i)).collect())
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// Every row of every table of `old` is in `new`, unchanged; only the audit trail and the
+/// backup history have rows added after them (the upgrade's own records).
+fn assert_every_row_kept(old: &Connection, new: &Connection, what: &str) {
+    for table in tables(old) {
+        let cols = columns(old, &table);
+        let before = rows(old, &table, &cols);
+        let after = rows(new, &table, &cols);
+        if table == "audit_log" || table == "backups" {
+            assert!(after.len() >= before.len(), "{what}: {table} lost rows");
+            assert_eq!(
+                &after[..before.len()],
+                &before[..],
+                "{what}: {table} changed"
+            );
+        } else {
+            assert_eq!(after, before, "{what}: {table} changed");
+        }
+    }
+}
+
+fn search_names(cli: &Cli, text: &str) -> Vec<String> {
+    let v = cli.json(&["person", "list", "--search", text]);
+    let list = v.as_array().or_else(|| v["items"].as_array()).cloned();
+    list.unwrap_or_else(|| panic!("person list --json: {v}"))
+        .iter()
+        .map(|p| p["full_name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn safety_archives(cli: &Cli) -> Vec<PathBuf> {
+    let dir = cli.data_dir().join("safety-backups");
+    if dir.is_dir() {
+        final_archives(&dir)
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn every_released_data_folder_opens_upgraded_with_every_row_kept_and_a_safety_backup_first() {
+    for n in RELEASED {
+        let what = format!("schema-{n}");
+        let exp = expected(n);
+        assert_eq!(exp["schema_version"], n, "{what}: expected.json");
+        let (_keep, old) = pristine(n);
+        let cli = cli_on_fixture(n);
+
+        let status = cli.json(&["status"]);
+        assert_eq!(status["schema_version"], SCHEMA_VERSION, "{what}: {status}");
+        assert_eq!(status["set_up"], true, "{what}: {status}");
+
+        let new = open_raw(&cli.db_path());
+        assert_every_row_kept(&old, &new, &what);
+        for (table, count) in exp["counts"].as_object().unwrap() {
+            let now: i64 = new
+                .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            let then = count.as_i64().unwrap();
+            if table == "audit_log" || table == "backups" {
+                assert!(now >= then, "{what}: {table} {now} < {then}");
+            } else if !table.contains("_fts") {
+                assert_eq!(now, then, "{what}: rows of {table}");
+            }
+        }
+
+        // An older database is kept as it was, in a pinned safety backup beside it,
+        // recorded in the audit trail; the current schema needs none.
+        let safety = safety_archives(&cli);
+        let upgrades: Vec<(String, String)> = {
+            let mut stmt = new
+                .prepare("SELECT before, after FROM audit_log WHERE operation = 'upgrade'")
+                .unwrap();
+            let r = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            r.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        if n < SCHEMA_VERSION {
+            assert_eq!(safety.len(), 1, "{what}: {safety:?}");
+            assert_eq!(manifest(&safety[0])["schema_version"], n, "{what}");
+            assert_eq!(upgrades.len(), 1, "{what}: {upgrades:?}");
+            let name = safety[0]
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            assert!(upgrades[0].1.contains(&name), "{what}: {upgrades:?}");
+            let pinned: i64 = new
+                .query_row(
+                    "SELECT pinned FROM backups WHERE file_name = ?1",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(pinned, 1, "{what}: the safety backup is pinned");
+            assert_verifies(&cli, &safety[0]);
+        } else {
+            assert!(safety.is_empty(), "{what}: {safety:?}");
+            assert!(upgrades.is_empty(), "{what}: {upgrades:?}");
+        }
+
+        let verify = cli.run(&["audit", "verify"]);
+        assert_success(&verify, &format!("{what}: audit verify"));
+
+        assert_eq!(
+            search_names(&cli, "berzins"),
+            vec!["Jānis Bērziņš"],
+            "{what}"
+        );
+        assert_eq!(search_names(&cli, "kenins"), vec!["Ģirts Ķēniņš"], "{what}");
+    }
+}
+
+#[test]
+fn the_backups_of_every_released_version_verify_and_restore_in_this_build() {
+    for n in RELEASED {
+        let what = format!("schema-{n}");
+        let exp = expected(n);
+        let (_keep, old) = pristine(n);
+        let cli = cli_on_fixture(n);
+        let passphrase = exp["backup_passphrase"].as_str().unwrap_or("");
+        let env = [(PASSPHRASE_ENV, passphrase)];
+
+        // Their own backups (schema 2 on; schema 1 had no backups), else the safety backup
+        // this build made of the old database when it opened it (its schema is still 1).
+        let mut archives: Vec<PathBuf> = ["unencrypted", "encrypted"]
+            .iter()
+            .filter_map(|k| exp["backups"][k].as_str())
+            .map(|rel| {
+                let dest = tempfile::tempdir().unwrap().keep();
+                let from = fixture(n).join(rel);
+                let to = dest.join(from.file_name().unwrap());
+                std::fs::copy(&from, &to).unwrap();
+                std::fs::copy(sidecar(&from), sidecar(&to)).unwrap();
+                to
+            })
+            .collect();
+        if archives.is_empty() {
+            assert_success(&cli.run(&["status"]), &format!("{what}: open"));
+            archives = safety_archives(&cli);
+        }
+        assert!(!archives.is_empty(), "{what}: nothing to restore");
+
+        for archive in &archives {
+            let name = archive.display();
+            assert_eq!(manifest(archive)["schema_version"], n, "{what}: {name}");
+            let out = run_env(&cli, &["backup", "verify", s(archive)], &env);
+            assert_success(&out, &format!("{what}: backup verify {name}"));
+
+            // Something done after the backup, which the restore takes away.
+            let out = cli.run(&["key", "add", "AFTER-1"]);
+            assert_success(&out, &format!("{what}: key add"));
+            let out = run_env(
+                &cli,
+                &["backup", "restore", s(archive), "--force", "--json"],
+                &env,
+            );
+            assert_success(&out, &format!("{what}: backup restore {name}"));
+            let report = parse_json(&out);
+            assert!(report.is_object(), "{what}: {report}");
+
+            let now = open_raw(&cli.db_path());
+            let version: i64 = now
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, SCHEMA_VERSION, "{what}: restored {name}");
+            let after: i64 = now
+                .query_row(
+                    "SELECT count(*) FROM keys WHERE number = 'AFTER-1'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(after, 0, "{what}: {name} restored the state before AFTER-1");
+            // The persons, keys and movements are the fixture's.
+            for table in ["persons", "keys", "key_log", "groups", "users"] {
+                let cols = columns(&old, table);
+                let want = rows(&old, table, &cols);
+                let got = rows(&now, table, &cols);
+                if table == "users" {
+                    // Sign-ins after the backup may have moved last_login_at; the
+                    // accounts themselves are the same.
+                    assert_eq!(got.len(), want.len(), "{what}: users in {name}");
+                } else {
+                    assert_eq!(got, want, "{what}: {table} from {name}");
+                }
+            }
+            assert_integrity_ok(&now, &what);
+            drop(now);
+            assert_success(
+                &cli.run(&["audit", "verify"]),
+                &format!("{what}: audit verify after restoring {name}"),
+            );
+            assert_eq!(
+                search_names(&cli, "berzins"),
+                vec!["Jānis Bērziņš"],
+                "{what}"
+            );
+        }
+    }
+}
