@@ -23,7 +23,8 @@ BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-de
 # Running it without a display, and driving it end to end.
 # python3-xlib: the end-to-end tests click the window's close button through X11
 # (tests/e2e/close_window.py, run by Debian's /usr/bin/python3).
-TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip unzip python3 python3-xlib)
+# dbus-daemon: a private session bus for the one-window-per-register test.
+TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip unzip python3 python3-xlib dbus-daemon)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
@@ -55,4 +56,22 @@ ensure_openpyxl() {
     echo "==> Installing openpyxl with pip for $(command -v python3)"
     python3 -m pip install --quiet openpyxl
   fi
+}
+
+# npm, for the pinned Tauri CLI of scripts/package.sh. Debian's nodejs comes without it;
+# a Node.js from elsewhere (NodeSource) carries its own, which Debian's npm would clash with.
+ensure_npm() {
+  command -v npm >/dev/null 2>&1 || need_pkgs npm
+}
+
+# check-jsonschema (PyPI) in its own virtual environment under target/tools: it validates
+# .github/workflows/*.yml against the published workflow schema, offline.
+ensure_check_jsonschema() {
+  local venv=target/tools/check-jsonschema
+  if [ ! -x "$venv/bin/check-jsonschema" ]; then
+    need_pkgs python3-venv
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "check-jsonschema==0.39.0"
+  fi
+  CHECK_JSONSCHEMA="$PWD/$venv/bin/check-jsonschema"
 }

@@ -202,6 +202,21 @@ impl Paths {
     }
 }
 
+impl Paths {
+    /// A short name of this register that stays the same from start to start: its data
+    /// folder, made absolute and hashed (so it holds only letters and digits). The window
+    /// uses it to let one window run per register while two registers (two data folders)
+    /// may be open side by side.
+    pub fn register_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let dir = std::fs::canonicalize(&self.data_dir)
+            .or_else(|_| std::path::absolute(&self.data_dir))
+            .unwrap_or_else(|_| self.data_dir.clone());
+        let digest = Sha256::digest(dir.to_string_lossy().as_bytes());
+        format!("r{}", &hex::encode(digest)[..16])
+    }
+}
+
 impl Config {
     /// Reads `path`, or creates it with defaults when it does not exist. A file that
     /// exists but is malformed is an error naming line, column and key; it is left as is.
@@ -432,6 +447,25 @@ mod tests {
         let e = Config::parse(Path::new("c.json"), "{\n\n  \"log_level\": 7\n}").unwrap_err();
         assert!(e.message().contains("line 3"), "{}", e.message());
         assert!(e.message().contains("log_level"));
+    }
+
+    #[test]
+    fn the_register_id_is_the_same_for_one_folder_however_named_and_differs_between_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let paths = |d: PathBuf| Paths {
+            config_file: d.join(CONFIG_FILE),
+            data_dir: d,
+            portable: false,
+        };
+        let id = paths(a.clone()).register_id();
+        assert_eq!(id, paths(a.join("..").join("a")).register_id());
+        assert_ne!(id, paths(b).register_id());
+        assert_eq!(id.len(), 17);
+        assert!(id.starts_with('r') && id.chars().all(|c| c.is_ascii_alphanumeric()));
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod work;
 use std::path::PathBuf;
 
 use atslegas_core::config::Paths;
+use tauri::Manager;
 
 /// The data directory given as `--data-dir DIR` (or `--data-dir=DIR`) on the command line.
 fn data_dir_arg() -> Option<PathBuf> {
@@ -44,13 +45,39 @@ fn init_logging(log_level: u8) {
         .try_init();
 }
 
+/// One window per register: a second start on the same data folder hands over to the
+/// running window, which comes to the front, and exits (tauri-plugin-single-instance;
+/// registered before anything else so the second start opens nothing). On Linux the
+/// lock is a D-Bus name made from the register's id, so a second register (another
+/// data folder) still opens its own window; on Windows and macOS the plugin keys on the
+/// app's identifier, so there a second start always goes to the running window.
+fn single_instance(paths: &Paths) -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    let builder = tauri_plugin_single_instance::Builder::new().callback(|app, _args, _cwd| {
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+    });
+    #[cfg(target_os = "linux")]
+    let builder = builder.dbus_id(format!("lv.atslegas.desktop.{}", paths.register_id()));
+    #[cfg(not(target_os = "linux"))]
+    let _ = paths;
+    builder.build()
+}
+
 pub fn run() {
     let paths = Paths::resolve(data_dir_arg(), std::env::current_exe().ok());
-    let app_state = state::AppState::open(paths);
-    init_logging(app_state.log_level());
-
     tauri::Builder::default()
-        .manage(app_state)
+        .plugin(single_instance(&paths))
+        // The register is opened in setup, after the single-instance check: a second start
+        // on the same register exits before it touches the database.
+        .setup(move |app| {
+            let app_state = state::AppState::open(paths);
+            init_logging(app_state.log_level());
+            app.manage(app_state);
+            Ok(())
+        })
         .manage(work::Running::default())
         .manage(auto_backup::Exit::default())
         .on_window_event(auto_backup::on_window_event)

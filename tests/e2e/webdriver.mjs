@@ -76,16 +76,33 @@ async function portOpen(port) {
 }
 
 export class App {
-  /** @param {{dataDir?: string, name: string}} opts */
+  /**
+   * Starts tauri-driver and, through it, the app in a new window.
+   * By default the driver runs here, on a fresh data folder of its own. `driver` replaces
+   * that: it gets the two ports and returns the command that starts tauri-driver (the
+   * package test runs it inside a clean Debian root, with the app's default data folder),
+   * and `application` is then the app's path as that driver sees it.
+   * `env` adds variables to the default driver's (and so the app's) environment.
+   * @param {{dataDir?: string, name: string, env?: object,
+   *   driver?: (port: number, nativePort: number) => {cmd: string, args: string[], env?: object},
+   *   application?: string}} opts
+   */
   static async start(opts) {
     const app = new App();
     app.name = opts.name;
-    app.dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'atslegas-e2e-'));
     app.port = await freePort();
     app.nativePort = await freePort();
     app.log = '';
-    app.driver = spawn('tauri-driver', ['--port', String(app.port), '--native-port', String(app.nativePort)], {
-      env: { ...process.env, ATSLEGAS_DATA_DIR: app.dataDir },
+    const ports = ['--port', String(app.port), '--native-port', String(app.nativePort)];
+    let driver;
+    if (opts.driver) {
+      driver = opts.driver(app.port, app.nativePort);
+    } else {
+      app.dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'atslegas-e2e-'));
+      driver = { cmd: 'tauri-driver', args: ports, env: { ...process.env, ...opts.env, ATSLEGAS_DATA_DIR: app.dataDir } };
+    }
+    app.driver = spawn(driver.cmd, driver.args, {
+      env: driver.env || process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -101,7 +118,7 @@ export class App {
     const res = await fetch(`http://127.0.0.1:${app.port}/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: appPath() } } } }),
+      body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: opts.application || appPath() } } } }),
       signal: AbortSignal.timeout(60000),
     }).then((r) => r.json()).catch((e) => { throw new Error(`no session (${e.message}); driver log:\n${app.log}`); });
     if (!res.value || !res.value.sessionId) throw new Error(`session refused: ${JSON.stringify(res)}\n${app.log}`);
