@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs every test: formatting, lints, unit and integration
-# tests (core and the real atslegas-cli on real SQLite files), and the end-to-end tests
-# in the real window under Xvfb through WebDriver.
+# tests (core and the real atslegas-cli on real SQLite files), the end-to-end tests
+# in the real window under Xvfb through WebDriver, the release workflow against its
+# schema, and the Linux package: built, installed into a clean Debian 12 and run there.
 #   bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +12,10 @@ ensure_rust
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 ensure_tauri_driver
 ensure_openpyxl
+ensure_check_jsonschema
 
 echo "==> Format and lints"
+"$CHECK_JSONSCHEMA" --builtin-schema vendor.github-workflows .github/workflows/*.yml
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -29,3 +32,7 @@ echo "==> End-to-end tests in the real window (Xvfb + tauri-driver + WebKitWebDr
 rm -rf tests/e2e/screenshots
 bash scripts/e2e.sh
 echo "==> Screenshots: tests/e2e/screenshots/"
+
+echo "==> The Linux package: bash scripts/package.sh, then installed into a clean Debian 12 and run there"
+bash scripts/package.sh
+$SUDO env PATH="$PATH" HOME="$HOME" bash tests/package/install.sh
