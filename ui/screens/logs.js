@@ -9,7 +9,7 @@ export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
 
 /** Every operation the core writes to the audit trail (`op.<name>` in both catalogues). */
 export const OPERATIONS = ['create', 'update', 'delete', 'restore', 'issue', 'return', 'login', 'login_failed',
-  'logout', 'session_timeout', 'session_rejected', 'set_password', 'backup', 'restore_backup', 'prune', 'import', 'export'];
+  'logout', 'session_timeout', 'session_rejected', 'set_password', 'backup', 'restore_backup', 'prune', 'import', 'export', 'upgrade'];
 
 /** An audit operation in the user's language (an unknown one as the core wrote it). */
 function opLabel(/** @type {string} */ op) {
@@ -171,7 +171,7 @@ export async function render(view, ctx) {
     const from = field('au-from', 'logs.from', 'date');
     const to = field('au-to', 'logs.to', 'date');
     const component = select('au-component', 'logs.component', [{ value: '', label: t('logs.any_component') },
-      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo', 'export', 'import'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
+      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo', 'export', 'import', 'database'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
     const operation = select('au-operation', 'logs.operation', [{ value: '', label: t('logs.any_operation') },
       ...OPERATIONS.map((o) => ({ value: o, label: opLabel(o) }))]);
     const actor = field('au-actor', 'logs.user');
