@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/deps.sh
-need_pkgs debootstrap
+# debian-archive-keyring: debootstrap checks the Debian archive with it (Ubuntu lacks it by default).
+need_pkgs debootstrap debian-archive-keyring
 export PATH="$HOME/.cargo/bin:$PATH"
 
 deb=${1:-$(ls dist/*_amd64.deb 2>/dev/null | head -1)}
