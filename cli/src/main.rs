@@ -475,6 +475,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         command,
     } = cli;
     let paths = Paths::resolve(data_dir, std::env::current_exe().ok());
+    paths.prepare()?;
     let config = Config::load_or_create(&paths.config_file)?;
     init_logging(&config);
     let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;

@@ -203,6 +203,17 @@ impl Paths {
 }
 
 impl Paths {
+    /// Creates the data folder if it is missing and makes it owner-only (0700 on Unix;
+    /// an existing wider folder is tightened, and so is the journal in it). Called by each front end before it opens
+    /// the register.
+    pub fn prepare(&self) -> Result<()> {
+        crate::private::create_dir_all(&self.data_dir)?;
+        crate::private::tighten(&self.data_dir);
+        // An older version wrote the journal with the default permissions.
+        crate::private::tighten(&self.data_dir.join(crate::backup::JOURNAL_FILE));
+        Ok(())
+    }
+
     /// A short name of this register that stays the same from start to start: its data
     /// folder, made absolute and hashed (so it holds only letters and digits). The window
     /// uses it to let one window run per register while two registers (two data folders)
@@ -222,7 +233,12 @@ impl Config {
     /// exists but is malformed is an error naming line, column and key; it is left as is.
     pub fn load_or_create(path: &Path) -> Result<Config> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(path, &text),
+            Ok(text) => {
+                let config = Config::parse(path, &text)?;
+                // Made by an older version (or by hand) with wider permissions.
+                crate::private::tighten(path);
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let c = Config::default();
                 c.write_new(path)?;
@@ -310,11 +326,9 @@ impl Config {
     /// Writes a new file; refuses to replace an existing one.
     fn write_new(&self, path: &Path) -> Result<()> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io("create the folder", parent, e))?;
+            crate::private::create_dir_all(parent)?;
         }
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
+        let mut f = crate::private::new_file_options(std::fs::OpenOptions::new().write(true))
             .create_new(true)
             .open(path)
             .map_err(|e| Error::io("create", path, e))?;
@@ -332,7 +346,14 @@ impl Config {
         let mut text = serde_json::to_string_pretty(self).expect("config serialises");
         text.push('\n');
         {
-            let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+            let mut f = crate::private::new_file_options(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true),
+            )
+            .open(&tmp)
+            .map_err(|e| Error::io("create", &tmp, e))?;
             f.write_all(text.as_bytes())
                 .and_then(|_| f.sync_all())
                 .map_err(|e| Error::io("write", &tmp, e))?;

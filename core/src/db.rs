@@ -56,8 +56,7 @@ pub fn open(path: &Path) -> Result<Connection> {
 pub(crate) fn open_unmigrated(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io("create the folder", parent, e))?;
+            crate::private::create_dir_all(parent)?;
         }
     }
     let conn = Connection::open(path)?;
@@ -65,6 +64,9 @@ pub(crate) fn open_unmigrated(path: &Path) -> Result<Connection> {
     // Atslegas's file must be left exactly as it is.
     refuse_newer(schema_version(&conn)?)?;
     configure(&conn)?;
+    // It holds the password hashes and the session secret; SQLite gives a new `-wal` and
+    // `-shm` the database's own permissions.
+    crate::private::tighten_database(path);
     Ok(conn)
 }
 

@@ -35,6 +35,7 @@ pub mod import;
 pub mod keylog;
 pub mod keys;
 pub mod persons;
+mod private;
 pub mod session;
 pub mod store;
 pub mod time;

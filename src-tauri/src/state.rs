@@ -28,6 +28,7 @@ pub struct AppState {
 impl AppState {
     pub fn open(paths: Paths) -> AppState {
         let opened = (|| -> atslegas_core::Result<Opened> {
+            paths.prepare()?;
             let config = Config::load_or_create(&paths.config_file)?;
             let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
             let sessions = Sessions::new(config.session_dir(&paths));

@@ -88,6 +88,9 @@ impl Kind {
     }
 }
 
+/// The operations journal's file name, in the data folder.
+pub const JOURNAL_FILE: &str = "operations-journal.jsonl";
+
 /// Where things are for a backup or restore.
 #[derive(Debug, Clone)]
 pub struct Locations {
@@ -100,7 +103,7 @@ impl Locations {
     /// The operations journal beside the database: one JSON line per backup, verify or
     /// restore, appended and flushed, so it survives restoring an older database.
     pub fn journal(&self) -> PathBuf {
-        self.data_dir.join("operations-journal.jsonl")
+        self.data_dir.join(JOURNAL_FILE)
     }
     /// Pinned safety backups taken before each restore.
     pub fn safety_dir(&self) -> PathBuf {
@@ -234,14 +237,14 @@ pub(crate) fn journal(loc: &Locations, at: i64, actor: &str, op: &str, detail: s
     use std::io::Write;
     let line = json!({"at": at, "at_iso": crate::time::iso_utc(at), "actor": actor, "operation": op, "detail": detail});
     let path = loc.journal();
-    let res = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| {
-            writeln!(f, "{line}")?;
-            f.sync_all()
-        });
+    crate::private::tighten(&path);
+    let res =
+        crate::private::new_file_options(std::fs::OpenOptions::new().create(true).append(true))
+            .open(&path)
+            .and_then(|mut f| {
+                writeln!(f, "{line}")?;
+                f.sync_all()
+            });
     if let Err(e) = res {
         tracing::error!(path = %path.display(), error = %e, "could not write the operations journal");
     }
