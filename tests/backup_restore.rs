@@ -1003,6 +1003,78 @@ fn a_backup_from_a_newer_schema_is_refused_as_newer_and_changes_nothing() {
     }
 }
 
+/// Issue "[2 of 6] Trust", finding 4: a backup's config.json is data. One that moves the
+/// session folder outside the data folder (whose `*.json` files a start would sweep),
+/// turns the lock-out off, or allows a million failed sign-ins, with the manifest's
+/// hashes made to match, is refused before anything is replaced.
+#[test]
+fn a_backup_whose_config_leaves_the_data_folder_or_disables_the_lockout_is_refused_and_changes_nothing(
+) {
+    use sha2::{Digest, Sha256};
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let config_before = std::fs::read(cli.config_path()).unwrap();
+    let db = read_entry(&archive, DB_ENTRY, None);
+    let original: serde_json::Value =
+        serde_json::from_slice(&read_entry(&archive, CONFIG_ENTRY, None)).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "client_sessions.session_storage_dir",
+            "client_sessions",
+            "session_storage_dir",
+            json!(outside.path().to_str().unwrap()),
+        ),
+        (
+            "security.lockout_seconds",
+            "security",
+            "lockout_seconds",
+            json!(0),
+        ),
+        (
+            "security.max_failed_logins",
+            "security",
+            "max_failed_logins",
+            json!(1_000_000),
+        ),
+        ("db.db_file", "db", "db_file", json!("../elsewhere.db")),
+    ];
+    for (key, section, field, value) in cases {
+        let mut cfg = original.clone();
+        cfg[section][field] = value;
+        let cfg_bytes = serde_json::to_vec_pretty(&cfg).unwrap();
+        let mut man = manifest(&archive);
+        for e in man["entries"].as_array_mut().unwrap() {
+            if e["name"] == CONFIG_ENTRY {
+                e["sha256"] = json!(hex::encode(Sha256::digest(&cfg_bytes)));
+                e["size"] = json!(cfg_bytes.len());
+            }
+        }
+        let bad_dir = tempfile::tempdir().unwrap();
+        let bad = bad_dir.path().join("atslegas-crafted-config.zip");
+        write_zip(
+            &bad,
+            &[
+                (DB_ENTRY, &db),
+                (CONFIG_ENTRY, &cfg_bytes),
+                (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
+            ],
+        );
+        let line = assert_fails(&run(&cli, &["backup", "restore", s(&bad), "--force"]), 3);
+        assert!(line.contains(key), "{key}: {line}");
+        untouched.assert_unchanged(&cli, key);
+        assert_eq!(
+            std::fs::read(cli.config_path()).unwrap(),
+            config_before,
+            "{key}: config.json changed"
+        );
+        assert!(
+            std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+            "{key}: something was written outside the data folder"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. Standard tools: sha256sum and 7-Zip
 

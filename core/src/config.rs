@@ -296,16 +296,40 @@ impl Config {
                 ),
             );
         }
-        if self.client_sessions.timeout_seconds < 10 {
+        // The ranges a restored or hand-edited file may not leave (SPEC §13): a session
+        // that never ends, or a lock-out that never locks, would be a quiet downgrade.
+        if !(10..=MAX_SECONDS).contains(&self.client_sessions.timeout_seconds) {
             return bad(
                 "client_sessions.timeout_seconds",
-                "must be at least 10 seconds".into(),
+                format!("must be between 10 and {MAX_SECONDS} seconds (a day)"),
             );
         }
         if self.db.db_file.trim().is_empty() {
             return bad(
                 "db.db_file",
                 "must name a file, for example \"database.db\"".into(),
+            );
+        }
+        if !inside_data_folder(&self.db.db_file) {
+            return bad(
+                "db.db_file",
+                format!(
+                    "\"{}\" is outside the data folder; name a file in it, for example \"database.db\"",
+                    self.db.db_file
+                ),
+            );
+        }
+        let sessions = &self.client_sessions.session_storage_dir;
+        let relative = sessions
+            .strip_prefix("%s")
+            .map(|rest| rest.trim_start_matches(['/', '\\']))
+            .unwrap_or(sessions);
+        if relative.is_empty() || relative.contains("%s") || !inside_data_folder(relative) {
+            return bad(
+                "client_sessions.session_storage_dir",
+                format!(
+                    "\"{sessions}\" is not a folder inside the data folder; use \"%s/sessions\" (%s is the data folder)"
+                ),
             );
         }
         if !matches!(self.ui.language.as_str(), "lv" | "en") {
@@ -317,8 +341,17 @@ impl Config {
                 ),
             );
         }
-        if self.security.max_failed_logins == 0 {
-            return bad("security.max_failed_logins", "must be at least 1".into());
+        if !(1..=MAX_FAILED_LOGINS).contains(&self.security.max_failed_logins) {
+            return bad(
+                "security.max_failed_logins",
+                format!("must be between 1 and {MAX_FAILED_LOGINS}"),
+            );
+        }
+        if !(MIN_LOCKOUT_SECONDS..=MAX_SECONDS).contains(&self.security.lockout_seconds) {
+            return bad(
+                "security.lockout_seconds",
+                format!("must be between {MIN_LOCKOUT_SECONDS} seconds and {MAX_SECONDS} (a day)"),
+            );
         }
         Ok(())
     }
@@ -406,6 +439,23 @@ fn plain_types(msg: &str) -> String {
     m
 }
 
+/// The longest session and lock-out a configuration may set: a day.
+const MAX_SECONDS: u64 = 86_400;
+/// More failed sign-ins than this before a lock-out would let a password be guessed.
+const MAX_FAILED_LOGINS: u32 = 20;
+/// A shorter lock-out barely slows a guesser down.
+const MIN_LOCKOUT_SECONDS: u64 = 60;
+
+/// A relative path of plain names only (no root, drive, `..` or `.`): joined to the data
+/// folder, it stays inside it.
+fn inside_data_folder(path: &str) -> bool {
+    let p = Path::new(path.trim());
+    !p.as_os_str().is_empty()
+        && !path.contains(':')
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
 /// 1-based line and column of `"key"` in the text, or (1, 1).
 fn locate_key(text: &str, key: &str) -> (usize, usize) {
     let needle = format!("\"{key}\"");
@@ -420,6 +470,85 @@ fn locate_key(text: &str, key: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn refusal(text: &str) -> (String, String) {
+        match Config::parse(Path::new("config.json"), text) {
+            Err(Error::Config { key, reason, .. }) => (key.unwrap_or_default(), reason),
+            other => panic!("{text}: expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn paths_outside_the_data_folder_are_refused_with_the_key_named() {
+        for (text, key) in [
+            (r#"{"db": {"db_file": "../elsewhere.db"}}"#, "db.db_file"),
+            (r#"{"db": {"db_file": "/etc/atslegas.db"}}"#, "db.db_file"),
+            (r#"{"db": {"db_file": "C:\\Users\\x.db"}}"#, "db.db_file"),
+            (
+                r#"{"client_sessions": {"session_storage_dir": "/home/someone/Documents"}}"#,
+                "client_sessions.session_storage_dir",
+            ),
+            (
+                r#"{"client_sessions": {"session_storage_dir": "%s/../Documents"}}"#,
+                "client_sessions.session_storage_dir",
+            ),
+            (
+                r#"{"client_sessions": {"session_storage_dir": "%s"}}"#,
+                "client_sessions.session_storage_dir",
+            ),
+        ] {
+            let (k, reason) = refusal(text);
+            assert_eq!(k, key, "{text}");
+            assert!(reason.contains("data folder"), "{text}: {reason}");
+        }
+        for ok in [
+            r#"{"db": {"db_file": "registers/keys.db"}}"#,
+            r#"{"client_sessions": {"session_storage_dir": "%s/sessions"}}"#,
+            r#"{"client_sessions": {"session_storage_dir": "sessions"}}"#,
+        ] {
+            Config::parse(Path::new("config.json"), ok).unwrap();
+        }
+    }
+
+    #[test]
+    fn security_values_outside_their_ranges_are_refused_with_the_range_said() {
+        for (text, key, says) in [
+            (
+                r#"{"security": {"lockout_seconds": 0}}"#,
+                "security.lockout_seconds",
+                "between 60",
+            ),
+            (
+                r#"{"security": {"lockout_seconds": 100000}}"#,
+                "security.lockout_seconds",
+                "86400",
+            ),
+            (
+                r#"{"security": {"max_failed_logins": 1000000}}"#,
+                "security.max_failed_logins",
+                "between 1 and 20",
+            ),
+            (
+                r#"{"security": {"max_failed_logins": 0}}"#,
+                "security.max_failed_logins",
+                "between 1 and 20",
+            ),
+            (
+                r#"{"client_sessions": {"timeout_seconds": 31536000}}"#,
+                "client_sessions.timeout_seconds",
+                "86400",
+            ),
+        ] {
+            let (k, reason) = refusal(text);
+            assert_eq!(k, key, "{text}");
+            assert!(reason.contains(says), "{text}: {reason}");
+        }
+        Config::parse(
+            Path::new("config.json"),
+            r#"{"security": {"lockout_seconds": 60, "max_failed_logins": 20}}"#,
+        )
+        .unwrap();
+    }
 
     #[test]
     fn a_missing_file_is_created_with_the_reference_defaults() {

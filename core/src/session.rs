@@ -88,6 +88,7 @@ impl Sessions {
     }
 
     fn path(&self, token: &str) -> PathBuf {
+        // Named so that `is_session_file_name` recognises it.
         let name = hex::encode(Sha256::digest(token.as_bytes()));
         self.dir.join(format!("{name}.json"))
     }
@@ -228,7 +229,10 @@ impl Sessions {
         let mut ended = 0;
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            // Only files named as this module names them (the SHA-256 of a token, in
+            // hex, then `.json`): a session folder configured onto someone's documents
+            // must never lose a file to this sweep.
+            if !is_session_file_name(&entry.file_name().to_string_lossy()) {
                 continue;
             }
             let Ok(text) = std::fs::read(&path) else {
@@ -309,4 +313,34 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = opts.open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+/// `<64 lowercase hex digits>.json`: the only files the sweep may read or delete.
+fn is_session_file_name(name: &str) -> bool {
+    name.strip_suffix(".json").is_some_and(|stem| {
+        stem.len() == 64
+            && stem
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_named_like_session_files_are_sweepable() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert!(is_session_file_name(&format!("{hex}.json")));
+        for name in [
+            "notes.json".to_string(),
+            "report.json".to_string(),
+            format!("{}.json", hex.to_uppercase()),
+            format!("{hex}.txt"),
+            format!("{}.json", &hex[1..]),
+            format!("x{hex}.json"),
+        ] {
+            assert!(!is_session_file_name(&name), "{name}");
+        }
+    }
 }

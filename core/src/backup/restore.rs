@@ -131,6 +131,16 @@ pub fn restore(
             "this backup holds no configuration",
         ));
     }
+    // The archive's config.json is data like the rest: it must pass every rule a
+    // config.json on disk must (paths inside the data folder, security values within
+    // their ranges) before anything is replaced, or nothing is.
+    let config = match (&checked.config, components.config) {
+        (Some(cfg), true) => Some(crate::config::Config::parse(
+            &file.join(archive::CONFIG_ENTRY),
+            &String::from_utf8_lossy(cfg),
+        )?),
+        _ => None,
+    };
     // Bring an older database up to this version on the extracted copy, never on the
     // live file.
     if let Some(db) = &checked.database {
@@ -199,12 +209,8 @@ pub fn restore(
             }
         }
     }
-    if components.config {
-        if let Some(cfg) = &checked.config {
-            let text = String::from_utf8_lossy(cfg);
-            let parsed = crate::config::Config::parse(&loc.config_file, &text)?;
-            parsed.save(&loc.config_file)?;
-        }
+    if let Some(config) = &config {
+        config.save(&loc.config_file)?;
     }
     progress(Progress::new("apply", 1, 1));
 
