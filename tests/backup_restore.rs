@@ -1003,6 +1003,98 @@ fn a_backup_from_a_newer_schema_is_refused_as_newer_and_changes_nothing() {
     }
 }
 
+/// Issue "[2 of 6] Trust", finding 1: a backup whose database got a trigger of someone
+/// else's (promote every user to admin whenever an audit row is written) and lost the
+/// append-only triggers, with the manifest's hashes recomputed and a new `.sha256`
+/// written, passes no check: `backup verify` and restore name the foreign object, and
+/// nothing changes (the viewer stays a viewer).
+#[test]
+fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_refused_and_changes_nothing(
+) {
+    use sha2::{Digest, Sha256};
+    let (cli, _dest, archive) = small_site_with_backup();
+    let out = cli.run_stdin(
+        &[
+            "user",
+            "add",
+            "skatitajs",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "Skatitaja-Parole-77\n",
+    );
+    assert_success(&out, "user add");
+    let untouched = Untouched::capture(&cli);
+    let work = tempfile::tempdir().unwrap();
+    let crafts: [(&str, &str); 3] = [
+        (
+            "CREATE TRIGGER promote AFTER INSERT ON audit_log BEGIN UPDATE users SET role = 'admin'; END;",
+            "trigger \"promote\"",
+        ),
+        (
+            "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_no_update;",
+            "is missing",
+        ),
+        (
+            "DROP TRIGGER key_log_no_update; CREATE TRIGGER key_log_no_update BEFORE UPDATE ON key_log BEGIN SELECT 1; END;",
+            "trigger \"key_log_no_update\" is not defined as Atslegas defines it",
+        ),
+    ];
+    for (i, (sql, says)) in crafts.into_iter().enumerate() {
+        let (db_path, conn) = archive_db(&archive, None, work.path());
+        conn.execute_batch(sql).unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        drop(conn);
+        let db = std::fs::read(&db_path).unwrap();
+        std::fs::remove_file(&db_path).unwrap();
+        let mut man = manifest(&archive);
+        for e in man["entries"].as_array_mut().unwrap() {
+            if e["name"] == DB_ENTRY {
+                e["sha256"] = json!(hex::encode(Sha256::digest(&db)));
+                e["size"] = json!(db.len());
+            }
+        }
+        let bad_dir = tempfile::tempdir().unwrap();
+        let bad = bad_dir.path().join(format!("atslegas-crafted-{i}.zip"));
+        write_zip(
+            &bad,
+            &[
+                (DB_ENTRY, &db),
+                (CONFIG_ENTRY, &read_entry(&archive, CONFIG_ENTRY, None)),
+                (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
+            ],
+        );
+        let zip_bytes = std::fs::read(&bad).unwrap();
+        std::fs::write(
+            sidecar(&bad),
+            format!(
+                "{}  {}\n",
+                hex::encode(Sha256::digest(&zip_bytes)),
+                bad.file_name().unwrap().to_string_lossy()
+            ),
+        )
+        .unwrap();
+        for args in [
+            &["backup", "verify", s(&bad)][..],
+            &["backup", "restore", s(&bad), "--force"],
+        ] {
+            let (_, line) = assert_refused(&run(&cli, args), args[1]);
+            assert!(line.contains(says), "{}: {line}", args[1]);
+            untouched.assert_unchanged(&cli, args[1]);
+        }
+    }
+    let role: String = cli
+        .db()
+        .query_row(
+            "SELECT role FROM users WHERE username = 'skatitajs'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(role, "viewer");
+}
+
 /// Issue "[2 of 6] Trust", finding 4: a backup's config.json is data. One that moves the
 /// session folder outside the data folder (whose `*.json` files a start would sweep),
 /// turns the lock-out off, or allows a million failed sign-ins, with the manifest's

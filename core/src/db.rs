@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 /// The schema applied to an empty database; embedded so the binary carries it.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
-/// Numbered migrations after the base schema: `(version it produces, SQL)`. Append only.
+/// Numbered migrations after the base schema: `(version it produces, SQL)`. Append only:
+/// neither `schema.sql` nor a migration may change once released, because a backup's
+/// schema is checked object by object against them ([`foreign_schema`]).
 /// The base schema produces version 1.
 const MIGRATIONS: &[(i64, &str)] = &[
     (2, MIGRATION_2_FILTER_INDEXES),
@@ -102,6 +104,80 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
+}
+
+/// One schema object as SQLite keeps it: (type, name) -> its CREATE statement.
+type SchemaObjects = std::collections::BTreeMap<(String, String), Option<String>>;
+
+fn schema_objects(conn: &Connection) -> Result<SchemaObjects> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    )?;
+    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The objects this build's own schema has at `version` (the base schema and the
+/// migrations up to it, built in memory).
+fn reference_objects(version: i64) -> Result<SchemaObjects> {
+    let mut conn = Connection::open_in_memory()?;
+    let tx = conn.transaction()?;
+    tx.execute_batch(SCHEMA_SQL)?;
+    for (target, sql) in MIGRATIONS {
+        if *target <= version {
+            tx.execute_batch(sql)?;
+        }
+    }
+    schema_objects(&tx)
+}
+
+/// Compares the schema of a database from outside (a backup's) with the one this build
+/// makes at the same `version`: every table, index, trigger and view must be ours, with
+/// our definition, and none may be missing. `Ok(Some(reason))` names the first object
+/// that differs. A backup is data, never code: an extra trigger would run with the
+/// restore's own writes, a dropped one would lift the append-only rule (SPEC §13).
+pub(crate) fn foreign_schema(conn: &Connection, version: i64) -> Result<Option<String>> {
+    let ours = reference_objects(version)?;
+    let theirs = schema_objects(conn)?;
+    let squash = |sql: &Option<String>| {
+        sql.as_deref()
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    // The search index's own tables are made by SQLite's FTS5 module, whose wording may
+    // change with SQLite: their names are compared, not their text.
+    let virtual_tables: Vec<&str> = ours
+        .iter()
+        .filter(|(_, sql)| {
+            sql.as_deref()
+                .is_some_and(|s| s.starts_with("CREATE VIRTUAL TABLE"))
+        })
+        .map(|((_, name), _)| name.as_str())
+        .collect();
+    let is_shadow = |name: &str| {
+        virtual_tables.iter().any(|v| {
+            name.strip_prefix(v)
+                .is_some_and(|rest| rest.starts_with('_'))
+        })
+    };
+    for ((kind, name), sql) in &theirs {
+        match ours.get(&(kind.clone(), name.clone())) {
+            None => {
+                return Ok(Some(format!(
+                    "it has a {kind} \"{name}\" that Atslegas never makes"
+                )))
+            }
+            Some(our_sql) if !is_shadow(name) && squash(our_sql) != squash(sql) => {
+                return Ok(Some(format!(
+                    "its {kind} \"{name}\" is not defined as Atslegas defines it"
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some((kind, name)) = ours.keys().find(|k| !theirs.contains_key(*k)) {
+        return Ok(Some(format!("its {kind} \"{name}\" is missing")));
+    }
+    Ok(None)
 }
 
 /// The schema version recorded in the file.
@@ -200,6 +276,54 @@ mod tests {
         assert!(index("audit_component_at"));
         assert!(index("audit_component_record"));
         assert!(!index("audit_component"));
+    }
+
+    #[test]
+    fn a_schema_of_our_own_at_each_version_is_ours_and_any_change_is_named() {
+        for version in 1..=SCHEMA_VERSION {
+            let mut conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch(SCHEMA_SQL).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for (target, sql) in MIGRATIONS {
+                if *target <= version {
+                    let tx = conn.transaction().unwrap();
+                    apply_migration(&tx, *target, sql).unwrap();
+                    tx.commit().unwrap();
+                }
+            }
+            assert_eq!(foreign_schema(&conn, version).unwrap(), None, "v{version}");
+        }
+        let fresh = || open_in_memory().unwrap();
+
+        let conn = fresh();
+        conn.execute_batch(
+            "CREATE TRIGGER promote AFTER INSERT ON audit_log
+             BEGIN UPDATE users SET role = 'admin'; END;",
+        )
+        .unwrap();
+        let why = foreign_schema(&conn, SCHEMA_VERSION).unwrap().unwrap();
+        assert!(why.contains("trigger \"promote\""), "{why}");
+
+        let conn = fresh();
+        let guard: String = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute_batch(&format!("DROP TRIGGER \"{guard}\""))
+            .unwrap();
+        let why = foreign_schema(&conn, SCHEMA_VERSION).unwrap().unwrap();
+        assert!(why.contains(&format!("\"{guard}\" is missing")), "{why}");
+
+        let conn = fresh();
+        conn.execute_batch("CREATE VIEW everyone AS SELECT * FROM users")
+            .unwrap();
+        assert!(foreign_schema(&conn, SCHEMA_VERSION)
+            .unwrap()
+            .unwrap()
+            .contains("view \"everyone\""));
     }
 
     #[test]

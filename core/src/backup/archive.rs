@@ -521,8 +521,17 @@ pub(crate) fn sqlite_checks(conn: &Connection) -> std::result::Result<Sound, Str
 /// SQLite's own checks on an extracted database, and its counts against the manifest.
 fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> {
     let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    // Nothing the file defines may run while it is read (SPEC §13).
+    conn.pragma_update(None, "trusted_schema", false)?;
     let (version, counts) =
         sqlite_checks(&conn).map_err(|reason| corrupt(archive, DB_ENTRY, reason))?;
+    if let Some(reason) = crate::db::foreign_schema(&conn, version)? {
+        return Err(corrupt(
+            archive,
+            DB_ENTRY,
+            format!("{reason}: the file was changed outside Atslegas, and is not restored"),
+        ));
+    }
     if version != manifest.schema_version {
         return Err(corrupt(
             archive,
