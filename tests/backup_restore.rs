@@ -919,6 +919,68 @@ fn an_archive_with_parent_or_absolute_entry_names_is_refused_and_writes_nothing(
     }
 }
 
+/// Issue "[2 of 6] Trust", finding 5: sizes are bounded by limits of our own, not by the
+/// manifest's word. A configuration entry of 20 MB of zeros (small on disk) whose
+/// manifest tells the truth is refused before it is read into memory, and so is a
+/// manifest that claims a database far larger than its compressed entry could expand to.
+#[test]
+fn a_huge_configuration_or_a_size_the_entry_cannot_hold_is_refused_by_our_own_limits() {
+    use sha2::{Digest, Sha256};
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let db = read_entry(&archive, DB_ENTRY, None);
+    let bad_dir = tempfile::tempdir().unwrap();
+
+    let zeros = vec![b' '; 20 << 20];
+    let mut man = manifest(&archive);
+    for e in man["entries"].as_array_mut().unwrap() {
+        if e["name"] == CONFIG_ENTRY {
+            e["sha256"] = json!(hex::encode(Sha256::digest(&zeros)));
+            e["size"] = json!(zeros.len());
+        }
+    }
+    let huge_config = bad_dir.path().join("atslegas-huge-config.zip");
+    write_zip(
+        &huge_config,
+        &[
+            (DB_ENTRY, &db),
+            (CONFIG_ENTRY, &zeros),
+            (MANIFEST_ENTRY, &serde_json::to_vec(&man).unwrap()),
+        ],
+    );
+    assert!(std::fs::metadata(&huge_config).unwrap().len() < 1 << 20);
+
+    let mut man = manifest(&archive);
+    for e in man["entries"].as_array_mut().unwrap() {
+        if e["name"] == DB_ENTRY {
+            e["size"] = json!(1u64 << 40);
+        }
+    }
+    let tall_tale = bad_dir.path().join("atslegas-tall-tale.zip");
+    write_zip(
+        &tall_tale,
+        &[
+            (DB_ENTRY, &db),
+            (CONFIG_ENTRY, &read_entry(&archive, CONFIG_ENTRY, None)),
+            (MANIFEST_ENTRY, &serde_json::to_vec(&man).unwrap()),
+        ],
+    );
+
+    for (bad, says) in [
+        (&huge_config, "larger than the 1 MiB a configuration may be"),
+        (&tall_tale, "claims far more data than the entry can hold"),
+    ] {
+        for args in [
+            &["backup", "verify", s(bad)][..],
+            &["backup", "restore", s(bad), "--force"],
+        ] {
+            let line = assert_fails(&run(&cli, args), 3);
+            assert!(line.contains(says), "{}: {line}", args[1]);
+            untouched.assert_unchanged(&cli, args[1]);
+        }
+    }
+}
+
 #[test]
 fn an_entry_far_larger_than_its_manifest_says_is_refused_without_extracting_it() {
     let (cli, _dest, archive) = small_site_with_backup();

@@ -448,6 +448,30 @@ fn semicolon_and_comma_files_with_and_without_bom_import_the_same_latvian_names(
     }
 }
 
+/// Issue "[2 of 6] Trust", finding 5: an import file has a size limit of the app's own.
+#[test]
+fn an_import_file_over_50_mb_is_refused_before_it_is_read_and_changes_nothing() {
+    let cli = Cli::initialised();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("persons.csv");
+    let f = std::fs::File::create(&file).unwrap();
+    // A sparse file: as large as a real one to the size check, nothing on the disk.
+    f.set_len(50_000_001).unwrap();
+    for args in [
+        &["import", "persons", file.to_str().unwrap(), "--dry-run"][..],
+        &["import", "persons", file.to_str().unwrap()],
+    ] {
+        let out = cli.run(args);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("more than the 50 MB an import file may be"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(atslegas_tests::count(&cli.db(), "persons"), 0);
+}
+
 #[test]
 fn malformed_json_gets_a_clear_error_and_changes_nothing() {
     let cli = Cli::initialised();

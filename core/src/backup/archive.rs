@@ -28,6 +28,10 @@ pub const MANIFEST_ENTRY: &str = "manifest.json";
 pub const FORMAT_VERSION: u32 = 1;
 /// No manifest is this large; a bigger one is an attack or damage.
 const MAX_MANIFEST: u64 = 1 << 20;
+/// The largest `config.json` in a backup (defaults are under 1 KiB).
+const MAX_CONFIG: u64 = 1 << 20;
+/// Deflate's largest expansion (about 1032:1), rounded up: an entry claiming more is lying.
+const MAX_RATIO: u64 = 1100;
 const CHUNK: usize = 1 << 20;
 
 /// Tables counted in the manifest (and compared after a restore).
@@ -453,6 +457,39 @@ pub(crate) fn check_archive(
             None => zip.by_name(&e.name),
         }
         .map_err(|err| zip_error(path, &e.name, err))?;
+        // Limits of our own, never only the manifest's word (SPEC §13): deflate cannot
+        // expand more than about 1032 times, and a configuration is small.
+        if e.size
+            > entry
+                .compressed_size()
+                .saturating_add(64)
+                .saturating_mul(MAX_RATIO)
+        {
+            return Err(corrupt(
+                path,
+                &e.name,
+                "the manifest claims far more data than the entry can hold",
+            ));
+        }
+        if e.name == CONFIG_ENTRY && e.size > MAX_CONFIG {
+            return Err(corrupt(
+                path,
+                &e.name,
+                "larger than the 1 MiB a configuration may be",
+            ));
+        }
+        // The database is extracted to be checked: refuse up front what cannot fit,
+        // rather than fill the disk (writing past the free space fails anyway).
+        if e.name == DB_ENTRY && extract {
+            let free = fs4::available_space(work_dir).unwrap_or(u64::MAX);
+            if e.size > free {
+                return Err(Error::NoSpace {
+                    path: work_dir.to_path_buf(),
+                    needed: e.size,
+                    available: free,
+                });
+            }
+        }
         let (sha, size) = if e.name == DB_ENTRY && !extract {
             copy_limited(path, &e.name, &mut entry, &mut std::io::sink(), e.size)?
         } else if e.name == DB_ENTRY {

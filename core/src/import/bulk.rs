@@ -242,8 +242,38 @@ impl ImportReport {
     }
 }
 
+/// The largest import file read (SPEC §13: limits of the app's own, not the file's). A
+/// CSV of 100,000 persons is about 10 MB.
+pub const MAX_IMPORT_BYTES: u64 = 50 * 1000 * 1000;
+
 fn read_file(file: &Path) -> Result<(Source, Vec<Record>)> {
-    let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
+    use std::io::Read;
+    let too_large = |size: u64| {
+        Error::invalid_rule(
+            "file",
+            "import_too_large",
+            serde_json::json!({ "max_mb": MAX_IMPORT_BYTES / 1_000_000, "size_mb": size.div_ceil(1_000_000) }),
+            format!(
+                "{} is {} MB, more than the {} MB an import file may be; split it into smaller files",
+                file.display(),
+                size.div_ceil(1_000_000),
+                MAX_IMPORT_BYTES / 1_000_000
+            ),
+        )
+    };
+    let f = std::fs::File::open(file).map_err(|e| Error::io("read", file, e))?;
+    let size = f.metadata().map_err(|e| Error::io("read", file, e))?.len();
+    if size > MAX_IMPORT_BYTES {
+        return Err(too_large(size));
+    }
+    // The size can change between the look and the read (a file still being written).
+    let mut bytes = Vec::with_capacity(size as usize);
+    f.take(MAX_IMPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", file, e))?;
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     read_records(file, &bytes)
 }
 
