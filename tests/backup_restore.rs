@@ -925,20 +925,13 @@ fn an_archive_with_parent_or_absolute_entry_names_is_refused_and_writes_nothing(
 /// manifest that claims a database far larger than its compressed entry could expand to.
 #[test]
 fn a_huge_configuration_or_a_size_the_entry_cannot_hold_is_refused_by_our_own_limits() {
-    use sha2::{Digest, Sha256};
     let (cli, _dest, archive) = small_site_with_backup();
     let untouched = Untouched::capture(&cli);
     let db = read_entry(&archive, DB_ENTRY, None);
     let bad_dir = tempfile::tempdir().unwrap();
 
     let zeros = vec![b' '; 20 << 20];
-    let mut man = manifest(&archive);
-    for e in man["entries"].as_array_mut().unwrap() {
-        if e["name"] == CONFIG_ENTRY {
-            e["sha256"] = json!(hex::encode(Sha256::digest(&zeros)));
-            e["size"] = json!(zeros.len());
-        }
-    }
+    let man = manifest_matching(&archive, CONFIG_ENTRY, &zeros);
     let huge_config = bad_dir.path().join("atslegas-huge-config.zip");
     write_zip(
         &huge_config,
@@ -1110,13 +1103,7 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
         drop(conn);
         let db = std::fs::read(&db_path).unwrap();
         std::fs::remove_file(&db_path).unwrap();
-        let mut man = manifest(&archive);
-        for e in man["entries"].as_array_mut().unwrap() {
-            if e["name"] == DB_ENTRY {
-                e["sha256"] = json!(hex::encode(Sha256::digest(&db)));
-                e["size"] = json!(db.len());
-            }
-        }
+        let man = manifest_matching(&archive, DB_ENTRY, &db);
         let bad_dir = tempfile::tempdir().unwrap();
         let bad = bad_dir.path().join(format!("atslegas-crafted-{i}.zip"));
         write_zip(
@@ -1164,7 +1151,6 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
 #[test]
 fn a_backup_whose_config_leaves_the_data_folder_or_disables_the_lockout_is_refused_and_changes_nothing(
 ) {
-    use sha2::{Digest, Sha256};
     let (cli, _dest, archive) = small_site_with_backup();
     let untouched = Untouched::capture(&cli);
     let config_before = std::fs::read(cli.config_path()).unwrap();
@@ -1197,13 +1183,7 @@ fn a_backup_whose_config_leaves_the_data_folder_or_disables_the_lockout_is_refus
         let mut cfg = original.clone();
         cfg[section][field] = value;
         let cfg_bytes = serde_json::to_vec_pretty(&cfg).unwrap();
-        let mut man = manifest(&archive);
-        for e in man["entries"].as_array_mut().unwrap() {
-            if e["name"] == CONFIG_ENTRY {
-                e["sha256"] = json!(hex::encode(Sha256::digest(&cfg_bytes)));
-                e["size"] = json!(cfg_bytes.len());
-            }
-        }
+        let man = manifest_matching(&archive, CONFIG_ENTRY, &cfg_bytes);
         let bad_dir = tempfile::tempdir().unwrap();
         let bad = bad_dir.path().join("atslegas-crafted-config.zip");
         write_zip(

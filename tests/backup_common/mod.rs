@@ -378,6 +378,20 @@ pub fn manifest(archive: &Path) -> serde_json::Value {
 
 /// Writes a zip with `entries` (name, bytes) in order, deflated, unencrypted: for
 /// archives crafted to attack or confuse the reader.
+/// The manifest of `archive` with `entry`'s size and SHA-256 made to match `bytes`, as
+/// someone crafting an archive would: only the deeper checks can then catch the change.
+pub fn manifest_matching(archive: &Path, entry: &str, bytes: &[u8]) -> serde_json::Value {
+    use sha2::{Digest, Sha256};
+    let mut man = manifest(archive);
+    for e in man["entries"].as_array_mut().expect("manifest entries") {
+        if e["name"] == entry {
+            e["sha256"] = serde_json::json!(hex::encode(Sha256::digest(bytes)));
+            e["size"] = serde_json::json!(bytes.len());
+        }
+    }
+    man
+}
+
 pub fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {
     let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     let opts = zip::write::SimpleFileOptions::default()
