@@ -450,6 +450,27 @@ fn with_as_a_viewer_issuing_is_refused_with_exit_4_and_changes_nothing() {
     assert_eq!(keys.as_array().unwrap().len(), 2);
 }
 
+/// Issue "[2 of 6] Trust", finding 7: reading the audit trail is checked in the core, so
+/// the CLI refuses it to a viewer and an operator as the window does; an admin reads it.
+#[test]
+fn with_as_a_viewer_or_an_operator_the_audit_trail_is_refused_with_exit_4() {
+    let cli = site();
+    for (name, role) in [("v", "viewer"), ("ops", "operator")] {
+        let out = cli.run_stdin(
+            &["user", "add", name, "--role", role, "--password-stdin"],
+            "Zila-Jura-77\n",
+        );
+        assert_success(&out, &format!("user add {name}"));
+        let msg = assert_fails(&cli.run(&["--as", name, "audit", "list"]), 4);
+        assert!(
+            msg.contains(role) && msg.contains("read the audit trail"),
+            "{name}: {msg}"
+        );
+    }
+    let rows = cli.json(&["--as", "root", "audit", "list", "--limit", "5"]);
+    assert_eq!(rows.as_array().unwrap().len(), 5);
+}
+
 #[test]
 fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
     let cli = site();

@@ -776,7 +776,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     limit: Some(limit),
                     offset: Some(offset),
                 };
-                out.audit(&audit::list(store.conn(), &f)?);
+                out.audit(&audit::list(store.conn(), &actor, &f)?);
             }
             AuditCmd::Verify => {
                 let r = audit::verify(store.conn())?;

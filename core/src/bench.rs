@@ -323,7 +323,7 @@ pub fn run(
         &mut report,
         figure("key log, busy user / idle user", f, LIST),
     );
-    let f = time(n, |_| audit::list(conn, &AuditFilter::default()))?;
+    let f = time(n, |_| audit::list(conn, actor, &AuditFilter::default()))?;
     done(&mut report, figure("audit log, page 1", f, LIST));
     // Each filter of the audit screen: component, one record, who, what, last 30 days.
     let (who, record): (String, String) = conn.query_row(
@@ -358,7 +358,7 @@ pub fn run(
     ];
     let mut f = Vec::new();
     for filter in &filters {
-        f.extend(time(n, |_| audit::list(conn, filter))?);
+        f.extend(time(n, |_| audit::list(conn, actor, filter))?);
     }
     done(&mut report, figure("audit log, each filter", f, LIST));
     let f = time(n, |_| groups::list(conn))?;

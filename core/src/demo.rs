@@ -958,7 +958,7 @@ mod tests {
         };
         assert_eq!(keys, (1..=20).map(|n| n.to_string()).collect::<Vec<_>>());
 
-        let a = audit::list(s.conn(), &audit::AuditFilter::default()).unwrap();
+        let a = audit::list(s.conn(), &admin(), &audit::AuditFilter::default()).unwrap();
         assert_eq!(a.len(), 1);
         assert_eq!(
             (a[0].component.as_str(), a[0].operation.as_str()),
