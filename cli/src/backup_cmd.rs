@@ -300,7 +300,7 @@ pub fn run(
             };
             let p = read_passphrase(passphrase_stdin)?;
             let preview = if dry_run {
-                restore::preview(store, loc, &file, p.as_deref())?
+                restore::preview(store, actor, loc, &file, p.as_deref())?
             } else {
                 restore::restore(
                     store,

@@ -193,9 +193,9 @@ pub async fn restore_preview(
         let opened = state.opened()?;
         let loc = locations(state, opened);
         opened.act(|s, a| {
-            a.require(Role::Admin, "restore backups")?;
             restore::preview(
                 s,
+                a,
                 &loc,
                 std::path::Path::new(&file),
                 passphrase.as_deref().filter(|p| !p.is_empty()),

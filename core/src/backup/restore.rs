@@ -50,12 +50,15 @@ pub struct RestorePreview {
 }
 
 /// Verifies `file` and says what restoring it would change, without changing anything.
+/// Only an admin may look inside a backup: it holds every record and the audit trail.
 pub fn preview(
     store: &Store,
+    actor: &Actor,
     loc: &Locations,
     file: &Path,
     passphrase: Option<&str>,
 ) -> Result<RestorePreview> {
+    actor.require(Role::Admin, "restore backups")?;
     let work = work_dir(loc, store.now())?;
     archive::check_sidecar(file)?;
     let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
