@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use atslegas_core::audit;
 use atslegas_core::keylog::{self, IssueRequest, PersonRef};
 use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
-use atslegas_tests::{admin, assert_success, Cli};
+use atslegas_tests::{admin, assert_success, last_audit, Cli};
 use backup_common::*;
 
 /// Kills per test: enough to land in every step of a run of about a second.
@@ -115,6 +116,17 @@ fn killing_a_backup_at_any_moment_leaves_the_live_database_intact_and_no_unverif
     assert_success(&run(&cli, &["status"]), "status after the kills");
 }
 
+/// The trail tips that the journal's restore lines name (written before each swap).
+fn restore_tips_in_journal(cli: &Cli) -> Vec<audit::Tip> {
+    std::fs::read_to_string(cli.data_dir().join("operations-journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["operation"] == "restore_backup")
+        .filter_map(|l| serde_json::from_value(l["detail"]["audit_tip"].clone()).ok())
+        .collect()
+}
+
 #[test]
 fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
     let cli = site(1500, 400, 20_000);
@@ -167,14 +179,42 @@ fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
             assert_eq!(old, fp_b, "round {round}: the live data is neither A nor B");
             (&a, fp_a)
         };
-        let d = delay(&mut rng, typical);
+        let tip_before = audit::tip(&cli.db()).unwrap().expect("a trail");
+        // Up to a quarter past the typical run, so some rounds finish and both outcomes
+        // (and the moment of the swap, near the end) are reached.
+        let d = delay(&mut rng, typical.mul_f64(1.25));
         killed += kill_after(&cli, &["backup", "restore", s(target), "--force"], d) as u64;
         let what = format!("round {round}, restore killed after {d:?}");
         let now = check_live(&cli, &what);
+        // Each register has a trail that tells its own story: the new one says it was
+        // restored, and the journal line written before the swap names that very row;
+        // the old one has no restore row (only, perhaps, its safety backup's row).
+        let conn = cli.db();
+        let tip = audit::tip(&conn).unwrap().expect("a trail");
+        let newest_ops: Vec<String> = conn
+            .prepare("SELECT operation FROM audit_log WHERE id > ?1 ORDER BY id")
+            .unwrap()
+            .query_map([tip_before.id], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
         if now == old {
             stayed_old += 1;
+            assert!(
+                !newest_ops.iter().any(|o| o == "restore_backup"),
+                "{what}: the old data, yet its trail has a restore row: {newest_ops:?}"
+            );
         } else if now == new {
             became_new += 1;
+            assert_eq!(
+                last_audit(&conn).operation,
+                "restore_backup",
+                "{what}: the backup's data without the restore's audit row"
+            );
+            assert!(
+                restore_tips_in_journal(&cli).contains(&tip),
+                "{what}: no journal line names the restored trail's tip {tip:?}"
+            );
         } else {
             panic!("{what}: the live data is neither the old nor the backup's: {now:?}");
         }

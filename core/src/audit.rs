@@ -277,6 +277,28 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     Ok(report)
 }
 
+/// The newest row of the chain: its id and hash. Written beside a backup, an export or a
+/// journal line, it anchors the chain outside the database: a trail later cut short, or
+/// rewritten and re-hashed, no longer reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Tip {
+    pub id: i64,
+    pub hash: String,
+}
+
+/// The chain's newest row, `None` for an empty trail.
+pub fn tip(conn: &Connection) -> Result<Option<Tip>> {
+    Ok(conn
+        .prepare_cached("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| {
+            Ok(Tip {
+                id: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Number of audit rows (tests and health screens).
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?)

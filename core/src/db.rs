@@ -120,15 +120,7 @@ fn schema_objects(conn: &Connection) -> Result<SchemaObjects> {
 /// The objects this build's own schema has at `version` (the base schema and the
 /// migrations up to it, built in memory).
 fn reference_objects(version: i64) -> Result<SchemaObjects> {
-    let mut conn = Connection::open_in_memory()?;
-    let tx = conn.transaction()?;
-    tx.execute_batch(SCHEMA_SQL)?;
-    for (target, sql) in MIGRATIONS {
-        if *target <= version {
-            tx.execute_batch(sql)?;
-        }
-    }
-    schema_objects(&tx)
+    schema_objects(&reference_conn(version)?)
 }
 
 /// Compares the schema of a database from outside (a backup's) with the one this build
@@ -178,6 +170,133 @@ pub(crate) fn foreign_schema(conn: &Connection, version: i64) -> Result<Option<S
         return Ok(Some(format!("its {kind} \"{name}\" is missing")));
     }
     Ok(None)
+}
+
+/// A database of this build's own making at `version`, in memory: the base schema and
+/// the migrations up to it.
+fn reference_conn(version: i64) -> Result<Connection> {
+    let mut conn = Connection::open_in_memory()?;
+    let tx = conn.transaction()?;
+    tx.execute_batch(SCHEMA_SQL)?;
+    for (target, sql) in MIGRATIONS {
+        if *target <= version {
+            tx.execute_batch(sql)?;
+        }
+    }
+    tx.commit()?;
+    Ok(conn)
+}
+
+/// Builds a new database at `dest` from this build's own schema at `version` and copies
+/// into it the rows of `src` (a backup's database, already found to have exactly our
+/// schema at that version by [`foreign_schema`]), table by table and by named columns
+/// only; then migrates it to [`SCHEMA_VERSION`].
+///
+/// So nothing the backup's file defines ever runs or survives: its tables are read with
+/// `trusted_schema=OFF` and plain `SELECT`s of our column names; the new file's tables,
+/// indexes, triggers and views are made from our own text, the triggers and indexes
+/// only after the rows are in (the key-log triggers would otherwise re-check history
+/// that was checked when it was written), and the search indexes are rebuilt from the
+/// copied rows, never copied. Fails when `dest` exists.
+pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Connection> {
+    refuse_newer(version)?;
+    if version < 1 {
+        return Err(Error::invalid(
+            "database",
+            "the backup's database has no Atslegas schema",
+        ));
+    }
+    if dest.exists() {
+        return Err(Error::invalid(
+            "database",
+            format!("{} exists already; nothing was changed", dest.display()),
+        ));
+    }
+    // (type, name, CREATE statement) of our schema, in the order SQLite made them.
+    let objects: Vec<(String, String, Option<String>)> = {
+        let reference = reference_conn(version)?;
+        let mut stmt = reference.prepare(
+            "SELECT type, name, sql FROM sqlite_master
+              WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let virtual_tables: Vec<String> = objects
+        .iter()
+        .filter(|(_, _, sql)| {
+            sql.as_deref()
+                .is_some_and(|s| s.starts_with("CREATE VIRTUAL TABLE"))
+        })
+        .map(|(_, name, _)| name.clone())
+        .collect();
+    let is_shadow = |name: &str| {
+        virtual_tables.iter().any(|v| {
+            name.strip_prefix(v.as_str())
+                .is_some_and(|rest| rest.starts_with('_'))
+        })
+    };
+    let src_text = src.to_str().ok_or_else(|| {
+        Error::invalid(
+            "database",
+            format!(
+                "the work folder's path {} is not valid Unicode; move the data folder",
+                src.display()
+            ),
+        )
+    })?;
+
+    let mut conn = Connection::open(dest)?;
+    crate::private::tighten_database(dest);
+    conn.pragma_update(None, "trusted_schema", false)?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    conn.execute("ATTACH DATABASE ?1 AS src", [src_text])?;
+    let tx = conn.transaction()?;
+    // Tables first (a virtual table makes its own shadow tables).
+    for (kind, name, sql) in &objects {
+        if let (true, false, Some(sql)) = (kind == "table", is_shadow(name), sql) {
+            tx.execute_batch(sql)?;
+        }
+    }
+    // Rows, by the column names of our own table.
+    for (kind, name, _) in &objects {
+        if kind != "table" || is_shadow(name) || virtual_tables.contains(name) {
+            continue;
+        }
+        let columns: Vec<String> = tx
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info('{name}', 'main')"
+            ))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let list = columns
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tx.execute(
+            &format!("INSERT INTO main.\"{name}\" ({list}) SELECT {list} FROM src.\"{name}\""),
+            [],
+        )?;
+    }
+    for name in &virtual_tables {
+        tx.execute(
+            &format!("INSERT INTO main.\"{name}\" (\"{name}\") VALUES ('rebuild')"),
+            [],
+        )?;
+    }
+    // Then indexes, triggers and views, from our text.
+    for (kind, _, sql) in &objects {
+        if let (false, Some(sql)) = (kind == "table", sql) {
+            tx.execute_batch(sql)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()?;
+    conn.execute("DETACH DATABASE src", [])?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
 }
 
 /// The schema version recorded in the file.
@@ -276,6 +395,93 @@ mod tests {
         assert!(index("audit_component_at"));
         assert!(index("audit_component_record"));
         assert!(!index("audit_component"));
+    }
+
+    #[test]
+    fn a_rebuilt_database_has_every_row_and_only_our_schema_with_its_rules_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("backup.sqlite");
+        let src = open(&src_path).unwrap();
+        src.execute_batch(
+            "INSERT INTO users (id, username, password_hash, role, is_root, created_at, updated_at)
+                 VALUES (1, 'root', 'x', 'admin', 1, 0, 0), (2, 'vera', 'y', 'viewer', 0, 0, 0);
+             INSERT INTO persons (id, full_name, code, created_at, updated_at)
+                 VALUES (1, 'Jānis Bērziņš', 'P1', 0, 0);
+             INSERT INTO keys (id, number, name, created_at, updated_at)
+                 VALUES (1, 'K-1', 'Room 204', 0, 0), (2, 'K-2', NULL, 0, 0);
+             INSERT INTO key_log (action, key_id, person_id, user_id, actor, at)
+                 VALUES ('issued', 1, 1, 1, 'root', 10), ('issued', 2, 1, 1, 'root', 11),
+                        ('returned', 2, 1, 1, 'root', 12);",
+        )
+        .unwrap();
+        drop(src);
+
+        let dest_path = dir.path().join("rebuilt.sqlite");
+        let dest = rebuild_from(&src_path, SCHEMA_VERSION, &dest_path).unwrap();
+        assert_eq!(foreign_schema(&dest, SCHEMA_VERSION).unwrap(), None);
+        assert_eq!(schema_version(&dest).unwrap(), SCHEMA_VERSION);
+        let src = Connection::open(&src_path).unwrap();
+        assert_eq!(
+            crate::backup::archive::table_counts(&dest).unwrap(),
+            crate::backup::archive::table_counts(&src).unwrap()
+        );
+        let status: (String, Option<i64>) = dest
+            .query_row(
+                "SELECT status, holder_person_id FROM keys WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(status, ("issued".into(), Some(1)));
+        // The search index was rebuilt from the copied rows.
+        let found: i64 = dest
+            .query_row(
+                "SELECT count(*) FROM persons_fts WHERE persons_fts MATCH 'berzins'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
+        // Our rules are in force on the copy.
+        assert!(dest
+            .execute("UPDATE key_log SET actor = 'someone' WHERE id = 1", [])
+            .is_err());
+        assert!(dest
+            .execute(
+                "INSERT INTO key_log (action, key_id, person_id, actor, at) VALUES ('issued', 1, 1, 'x', 20)",
+                []
+            )
+            .is_err());
+        // Never over an existing file.
+        let again = rebuild_from(&src_path, SCHEMA_VERSION, &dest_path).unwrap_err();
+        assert!(again.to_string().contains("exists already"), "{again}");
+    }
+
+    #[test]
+    fn an_older_backup_is_rebuilt_at_its_own_version_and_then_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("v1.sqlite");
+        {
+            let conn = Connection::open(&src_path).unwrap();
+            conn.execute_batch(SCHEMA_SQL).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO backups (kind, started_at, file_name, status)
+                 VALUES ('full', 5, 'a.zip', 'verified')",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let dest = rebuild_from(&src_path, 1, &dir.path().join("new.sqlite")).unwrap();
+        assert_eq!(schema_version(&dest).unwrap(), SCHEMA_VERSION);
+        assert_eq!(foreign_schema(&dest, SCHEMA_VERSION).unwrap(), None);
+        let n: i64 = dest
+            .query_row(
+                "SELECT count(*) FROM backups WHERE pruned_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Restoring a backup: verify it completely, migrate an older schema forward on the
-//! extracted copy (a newer one is refused), take a pinned safety backup of the live
-//! database, then copy the verified database into the live one with SQLite's backup
-//! API. That copy is one write transaction on the live file: a crash at any instant
-//! leaves the old contents or the new, never a mix, and the live file is never renamed
-//! (renaming over an open database is not atomic on Windows).
+//! Restoring a backup: verify it completely (its schema must be exactly ours at its
+//! version), build a new database from this build's own schema and copy the backup's
+//! rows into it by named columns (migrating an older one forward there; a newer one is
+//! refused), take a pinned safety backup of the live database, write the restore's audit
+//! row into the new database and its line into the journal, then copy the new database
+//! into the live one with SQLite's backup API. That copy is one write transaction on the
+//! live file: a crash at any instant leaves the old register or the new, each with a
+//! trail that tells its own story, and the live file is never renamed (renaming over an
+//! open database is not atomic on Windows).
 
 use std::path::{Path, PathBuf};
 
@@ -144,12 +147,18 @@ pub fn restore(
         )?),
         _ => None,
     };
-    // Bring an older database up to this version on the extracted copy, never on the
-    // live file.
-    if let Some(db) = &checked.database {
-        let mut conn = Connection::open(db)?;
-        crate::db::migrate(&mut conn)?;
-    }
+    // The database to restore is built anew from this build's own schema, and the
+    // backup's rows are copied into it by named columns (`db::rebuild_from`): nothing the
+    // file defines (a trigger, a view, a default) ever runs or reaches the live register.
+    // An older schema is brought up to this version on that copy, never on the live file.
+    let mut rebuilt = match (&checked.database, components.database) {
+        (Some(db), true) => Some(crate::db::rebuild_from(
+            db,
+            checked.manifest.schema_version,
+            &work.0.join("restored.sqlite"),
+        )?),
+        _ => None,
+    };
     progress(Progress::new("verify", 1, 1));
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
@@ -182,73 +191,77 @@ pub fn restore(
         return Err(Error::Cancelled);
     }
 
-    // Past this point the work is not cancelled: it is one transaction.
+    // Past this point the work is not cancelled. The restore's audit row goes into the
+    // new database and its journal line onto the disk *before* the new database replaces
+    // the live one in one write transaction: killed at any instant, the register is the
+    // old one (its trail untouched) or the new one (its trail saying it was restored).
+    // The journal line names the new trail's tip, so whether it took effect can be told.
     progress(Progress::new("apply", 0, 1));
-    if components.database {
-        let db = checked.database.as_ref().expect("checked above");
-        let src = Connection::open(db)?;
-        let live = store.conn_mut();
-        let backup = Backup::new(&src, live)?;
-        // All pages in one step: one write transaction on the live database.
-        let mut retries = 0;
-        loop {
-            match backup.step(-1)? {
-                rusqlite::backup::StepResult::Done => break,
-                rusqlite::backup::StepResult::Busy | rusqlite::backup::StepResult::Locked
-                    if retries < 200 =>
-                {
-                    retries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(25));
-                }
-                rusqlite::backup::StepResult::More => {}
-                _ => {
-                    return Err(Error::BackupFailed {
-                        step: "apply".into(),
-                        reason:
-                            "the database stayed locked by another program; close it and try again"
-                                .into(),
-                    })
-                }
-            }
+    let now = store.now();
+    let since: Vec<serde_json::Value> = super::read_journal(loc)
+        .into_iter()
+        .filter(|l| l["at"].as_i64().unwrap_or(0) >= checked.manifest.created_at)
+        .collect();
+    let mut detail = json!({
+        "file": file, "backup_created_at": checked.manifest.created_at_iso,
+        "components": components, "safety_backup": safety.file, "journal_since_backup": since,
+    });
+    let change = |detail: &serde_json::Value| Change {
+        actor: &actor.name,
+        component: "backup",
+        record_id: None,
+        operation: "restore_backup",
+        before: Some(json!({"counts": preview.counts_now})),
+        after: Some(detail.clone()),
+    };
+    match rebuilt.as_mut() {
+        Some(new_db) => {
+            let tx = new_db.transaction()?;
+            audit::record(&tx, now, change(&detail))?;
+            tx.commit()?;
+            detail["audit_tip"] = json!(audit::tip(new_db)?);
+            journal(loc, now, &actor.name, "restore_backup", detail);
+            copy_into_live(new_db, store.conn_mut())?;
+        }
+        None => {
+            // Configuration only: the trail says so first, then the file is replaced.
+            journal(loc, now, &actor.name, "restore_backup", detail.clone());
+            store.write(actor, Role::Admin, "restore backups", |tx, now| {
+                audit::record(tx, now, change(&detail))?;
+                Ok(())
+            })?;
         }
     }
     if let Some(config) = &config {
         config.save(&loc.config_file)?;
     }
     progress(Progress::new("apply", 1, 1));
-
-    // The restored database does not know it was restored, nor what happened since the
-    // backup was made: write both into its audit trail.
-    let since: Vec<serde_json::Value> = super::read_journal(loc)
-        .into_iter()
-        .filter(|l| l["at"].as_i64().unwrap_or(0) >= checked.manifest.created_at)
-        .collect();
-    let detail = json!({
-        "file": file, "backup_created_at": checked.manifest.created_at_iso,
-        "components": components, "safety_backup": safety.file, "journal_since_backup": since,
-    });
-    journal(
-        loc,
-        store.now(),
-        &actor.name,
-        "restore_backup",
-        detail.clone(),
-    );
-    store.write(actor, Role::Admin, "restore backups", |tx, now| {
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &actor.name,
-                component: "backup",
-                record_id: None,
-                operation: "restore_backup",
-                before: Some(json!({"counts": preview.counts_now})),
-                after: Some(detail),
-            },
-        )?;
-        Ok(())
-    })?;
     preview.applied = true;
     Ok(preview)
+}
+
+/// Copies `src` over the live database with SQLite's backup API, all pages in one step:
+/// one write transaction on the live file, so a crash leaves the old contents or the new.
+fn copy_into_live(src: &Connection, live: &mut Connection) -> Result<()> {
+    let backup = Backup::new(src, live)?;
+    let mut retries = 0;
+    loop {
+        match backup.step(-1)? {
+            rusqlite::backup::StepResult::Done => return Ok(()),
+            rusqlite::backup::StepResult::Busy | rusqlite::backup::StepResult::Locked
+                if retries < 200 =>
+            {
+                retries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            rusqlite::backup::StepResult::More => {}
+            _ => {
+                return Err(Error::BackupFailed {
+                    step: "apply".into(),
+                    reason: "the database stayed locked by another program; close it and try again"
+                        .into(),
+                })
+            }
+        }
+    }
 }
