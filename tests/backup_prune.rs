@@ -154,7 +154,7 @@ fn retention_keeps_exactly_the_backups_its_rules_name_and_deletes_the_rest_with_
         .collect();
     let deleted_names: BTreeSet<String> = r.deleted.iter().map(|f| name(f)).collect();
     assert_eq!(pruned, deleted_names);
-    let history = atslegas_core::backups::history(&cli.db(), 100, 0).unwrap();
+    let history = atslegas_core::backups::history(&cli.db(), &a, 100, 0).unwrap();
     assert_eq!(history.len(), 41);
     assert_eq!(history.iter().filter(|h| h.pruned_at.is_some()).count(), 35);
 
@@ -593,7 +593,7 @@ fn a_known_drive_mounted_at_another_path_is_found_among_the_mounted_volumes() {
         k
     };
     assert!(
-        drives::find_known(&settings).is_empty(),
+        drives::find_known(&admin(), &settings).unwrap().is_empty(),
         "unplugged: not offered"
     );
     assert!(ok(Command::new("mount")
@@ -601,7 +601,7 @@ fn a_known_drive_mounted_at_another_path_is_found_among_the_mounted_volumes() {
         .arg(&image)
         .arg(&m2)));
     let _mounted = Unmount(m2.clone());
-    let found = drives::find_known(&settings);
+    let found = drives::find_known(&admin(), &settings).unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].id, known.id);
     assert_eq!(found[0].path, m2.join("backups"));

@@ -236,7 +236,7 @@ pub fn run(
             );
         }
         BackupCmd::List { dir } => {
-            let found = backup::list(&dir)?;
+            let found = backup::list(actor, &dir)?;
             if out.json {
                 println!("{}", serde_json::to_string_pretty(&found).expect("json"));
             } else if found.is_empty() {
@@ -439,7 +439,7 @@ pub fn run(
                 !no_encrypt,
                 chosen.as_deref(),
             )?;
-            let s = auto::settings(&next, loc);
+            let s = auto::settings(actor, &next, loc)?;
             if out.json {
                 let mut v = serde_json::to_value(&s).expect("settings serialise");
                 if let Some(p) = &generated {

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Result;
+use crate::store::{Actor, Role};
 
 /// When the last verified backup finished (Unix seconds), if there is one.
 pub fn last_verified(conn: &Connection) -> Result<Option<i64>> {
@@ -35,8 +36,15 @@ pub struct HistoryRow {
     pub pruned_at: Option<i64>,
 }
 
-/// The backup history, newest first, paged.
-pub fn history(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<HistoryRow>> {
+/// The backup history, newest first, paged. Admins only: it names every destination
+/// (the role is checked here, in the core, for every front end).
+pub fn history(
+    conn: &Connection,
+    actor: &Actor,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<HistoryRow>> {
+    actor.require(Role::Admin, "see backups")?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned,
                 status, steps, error, pruned_at

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use atslegas_core::backup::auto::{self, AutoMode, AutoSettings, Outcome, Trigger};
 use atslegas_core::backup::Progress;
 use atslegas_core::store::Security;
-use atslegas_core::{Role, Store};
+use atslegas_core::Store;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager, State, Window, WindowEvent};
@@ -143,10 +143,7 @@ pub fn auto_backup_get(state: State<'_, AppState>) -> CmdResult<AutoSettings> {
     let opened = state.opened()?;
     let loc = locations(&state, opened);
     let config = opened.config();
-    opened.act(|_, a| {
-        a.require(Role::Admin, "see backups")?;
-        Ok(auto::settings(&config, &loc))
-    })
+    opened.act(|_, a| auto::settings(a, &config, &loc))
 }
 
 #[derive(Deserialize)]
@@ -170,9 +167,9 @@ pub fn auto_backup_set(state: State<'_, AppState>, args: AutoArgs) -> CmdResult<
     let opened = state.opened()?;
     let loc = locations(&state, opened);
     let current = opened.config();
-    let (next, generated) = opened.act(|s, a| {
+    let (next, generated, settings) = opened.act(|s, a| {
         let mode = AutoMode::parse(&args.mode)?;
-        auto::configure(
+        let (next, generated) = auto::configure(
             s,
             a,
             &loc,
@@ -180,9 +177,10 @@ pub fn auto_backup_set(state: State<'_, AppState>, args: AutoArgs) -> CmdResult<
             mode,
             args.encrypt,
             args.passphrase.as_deref(),
-        )
+        )?;
+        let settings = auto::settings(a, &next, &loc)?;
+        Ok((next, generated, settings))
     })?;
-    let settings = auto::settings(&next, &loc);
     *opened.config.write().unwrap_or_else(|p| p.into_inner()) = next;
     Ok(AutoSaved {
         settings,

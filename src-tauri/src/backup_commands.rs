@@ -10,7 +10,6 @@ use atslegas_core::backup::retention::{self, PruneReport, Rules};
 use atslegas_core::backup::{self, AesMode, BackupReport, BackupRequest, Found, Kind, Progress};
 use atslegas_core::backups::{self, HistoryRow};
 use atslegas_core::config::KnownDrive;
-use atslegas_core::Role;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -34,10 +33,8 @@ pub struct BackupOverview {
 pub fn backup_overview(state: State<'_, AppState>) -> CmdResult<BackupOverview> {
     let opened = state.opened()?;
     let config = opened.config();
-    let history = opened.act(|s, a| {
-        a.require(Role::Admin, "see backups")?;
-        backups::history(s.conn(), 50, 0)
-    })?;
+    // First: the core's role check of the history answers for the whole overview.
+    let history = opened.act(|s, a| backups::history(s.conn(), a, 50, 0))?;
     Ok(BackupOverview {
         destinations: config.backup.destinations.clone(),
         encrypt: config.backup.encrypt,
@@ -177,10 +174,9 @@ fn remember_destination(opened: &Opened, config_file: &std::path::Path, dest: &s
 
 #[tauri::command]
 pub fn backup_list(state: State<'_, AppState>, dir: String) -> CmdResult<Vec<Found>> {
-    state.opened()?.act(|_, a| {
-        a.require(Role::Admin, "see backups")?;
-        backup::list(std::path::Path::new(&dir))
-    })
+    state
+        .opened()?
+        .act(|_, a| backup::list(a, std::path::Path::new(&dir)))
 }
 
 #[tauri::command]
@@ -271,10 +267,7 @@ pub async fn known_drives_present(app: AppHandle) -> CmdResult<Vec<PresentDrive>
     blocking(app, |state, _| {
         let opened = state.opened()?;
         let config = opened.config();
-        opened.act(|_, a| {
-            a.require(Role::Admin, "see backups")?;
-            Ok(drives::find_known(&config.backup))
-        })
+        opened.act(|_, a| drives::find_known(a, &config.backup))
     })
     .await
 }

@@ -136,15 +136,17 @@ pub fn actor() -> Actor {
     }
 }
 
-/// The current settings, and where a backup would go now.
-pub fn settings(config: &Config, loc: &Locations) -> AutoSettings {
-    AutoSettings {
+/// The current settings, and where a backup would go now. Admins only: they name the
+/// backup drive (the role is checked here, in the core, for every front end).
+pub fn settings(actor: &Actor, config: &Config, loc: &Locations) -> Result<AutoSettings> {
+    actor.require(Role::Admin, "see backups")?;
+    Ok(AutoSettings {
         mode: config.backup.auto_backup,
         encrypt: config.backup.auto_backup_encrypt,
         passphrase_missing: config.backup.auto_backup_encrypt && read_key(loc).is_none(),
         destination: destination(config),
         destination_label: config.backup.known_drives.first().map(|k| k.label.clone()),
-    }
+    })
 }
 
 /// The most recently used backup drive or folder, if it is present now (found by its

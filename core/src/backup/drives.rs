@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{BackupConfig, KnownDrive};
 use crate::error::{Error, Result};
+use crate::store::{Actor, Role};
 
 /// The marker's file name in a destination folder.
 pub const MARKER_FILE: &str = ".atslegas-drive.json";
@@ -175,17 +176,20 @@ fn write_marker(folder: &Path, m: &Marker) -> Result<()> {
     Ok(())
 }
 
-/// The remembered drives plugged in now, wherever they are mounted.
-pub fn find_known(config: &BackupConfig) -> Vec<PresentDrive> {
+/// The remembered drives plugged in now, wherever they are mounted, for a front end to
+/// offer. Admins only (the role is checked here, in the core, for every front end).
+pub fn find_known(actor: &Actor, config: &BackupConfig) -> Result<Vec<PresentDrive>> {
+    actor.require(Role::Admin, "see backups")?;
     if config.known_drives.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    find_known_on(&config.known_drives, &mounted_volumes())
+    Ok(find_known_on(&config.known_drives, &mounted_volumes()))
 }
 
 /// [`find_known`] over the given mount points: for each remembered drive, its last path,
 /// then its folder within each mounted volume, then each volume's root; the first place
-/// whose marker has the drive's id wins.
+/// whose marker has the drive's id wins. No role check: the core's own step (automatic
+/// backups) and tests; a front end asks [`find_known`].
 pub fn find_known_on(known: &[KnownDrive], mounts: &[PathBuf]) -> Vec<PresentDrive> {
     let mut out = Vec::new();
     for k in known {

@@ -743,8 +743,15 @@ pub struct Found {
     pub pinned: bool,
 }
 
-/// Every Atslegas backup in a folder, whichever machine made it, newest first.
-pub fn list(dir: &Path) -> Result<Vec<Found>> {
+/// Every Atslegas backup in a folder, whichever machine made it, newest first. Admins
+/// only, checked before the folder is read.
+pub fn list(actor: &Actor, dir: &Path) -> Result<Vec<Found>> {
+    actor.require(Role::Admin, "see backups")?;
+    found_in(dir)
+}
+
+/// [`list`] without the role check: for the core's own steps that checked it (retention).
+pub(crate) fn found_in(dir: &Path) -> Result<Vec<Found>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read the folder", dir, e))?;
     let mut out = Vec::new();
     for e in entries.flatten() {

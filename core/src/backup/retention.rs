@@ -259,10 +259,10 @@ pub fn decide<Tz: TimeZone>(
 }
 
 /// Reads a folder's backups and checks each against its `.sha256` (see the module doc
-/// for what counts as verified).
-pub fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
+/// for what counts as verified). No role check: [`prune`] checks it first.
+pub(crate) fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
     let mut out = Vec::new();
-    for f in super::list(folder)? {
+    for f in super::found_in(folder)? {
         let (created_at, group) = match &f.manifest {
             Some(m) => (m.created_at, format!("{}/{}", m.site, m.kind)),
             None => (0, String::new()),
@@ -289,8 +289,9 @@ pub fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
     Ok(out)
 }
 
-/// The plan for a folder, with the local calendar's days, weeks and months.
-pub fn plan(folder: &Path, rules: Rules) -> Result<Plan> {
+/// The plan for a folder, with the local calendar's days, weeks and months. No role
+/// check: [`prune`] checks it first.
+pub(crate) fn plan(folder: &Path, rules: Rules) -> Result<Plan> {
     // Refuse bad rules before reading (and hashing) every archive.
     rules.check()?;
     if !folder.is_dir() {

@@ -1,0 +1,148 @@
+//! Issue 11, finding 7: reads are checked in the core, not only in a front end. Each read
+//! a front end offers only to admins (the backup history, the backups in a folder, the
+//! known drives, the automatic-backup settings, an import preview) refuses an operator
+//! and a viewer in the core itself; the key log's list of names shows them only the
+//! names the key log holds. The CLI's `--as` goes through the same checks (exit 4).
+//!
+//! Build the binary first: `cargo build -p atslegas-cli`.
+
+use std::path::Path;
+use std::process::Output;
+
+use atslegas_core::backup::{self, auto, drives, Locations};
+use atslegas_core::config::{BackupConfig, Config};
+use atslegas_core::{backups, Actor, Error, Role};
+use atslegas_tests::{admin, assert_fails, assert_success, operator, viewer, Cli};
+
+/// A password that passes the core's strength rule.
+const PASSWORD: &str = "Zila-Jura-77";
+
+/// Asserts that `r` is the core's role refusal for `role` doing `action`.
+#[track_caller]
+fn assert_refused<T: std::fmt::Debug>(r: atslegas_core::Result<T>, role: Role, action: &str) {
+    match r {
+        Err(Error::NotAllowed { role: r, action: a }) => {
+            assert_eq!((r.as_str(), a.as_str()), (role.as_str(), action));
+        }
+        other => panic!("expected NotAllowed for {role:?} to {action}, got {other:?}"),
+    }
+}
+
+fn not_admins() -> [Actor; 2] {
+    [viewer(), operator()]
+}
+
+/// A data folder set up through the CLI with one verified backup in `dest`.
+fn site_with_a_backup(dest: &Path) -> Cli {
+    let cli = Cli::initialised();
+    let out = cli.run(&["backup", "create", "--to", &dest.display().to_string()]);
+    assert_success(&out, "backup create");
+    cli
+}
+
+#[test]
+fn the_backup_history_is_refused_to_a_viewer_and_an_operator_in_the_core() {
+    let dest = tempfile::tempdir().unwrap();
+    let cli = site_with_a_backup(dest.path());
+    for a in not_admins() {
+        assert_refused(
+            backups::history(&cli.db(), &a, 50, 0),
+            a.role,
+            "see backups",
+        );
+    }
+    let rows = backups::history(&cli.db(), &admin(), 50, 0).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].status, "verified");
+}
+
+#[test]
+fn the_backups_in_a_folder_are_refused_to_a_viewer_and_an_operator_in_the_core() {
+    let dest = tempfile::tempdir().unwrap();
+    let _cli = site_with_a_backup(dest.path());
+    for a in not_admins() {
+        assert_refused(backup::list(&a, dest.path()), a.role, "see backups");
+        // Refused before the folder is read: a folder that does not exist says the same.
+        assert_refused(
+            backup::list(&a, &dest.path().join("missing")),
+            a.role,
+            "see backups",
+        );
+    }
+    let found = backup::list(&admin(), dest.path()).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].verified_sidecar);
+}
+
+#[test]
+fn the_known_drives_are_refused_to_a_viewer_and_an_operator_in_the_core() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut config = BackupConfig::default();
+    let known = drives::remember_on(&mut config, folder.path(), 1, &[]).unwrap();
+    for a in not_admins() {
+        assert_refused(drives::find_known(&a, &config), a.role, "see backups");
+    }
+    let present = drives::find_known(&admin(), &config).unwrap();
+    assert_eq!(present.len(), 1, "{present:?}");
+    assert_eq!(present[0].id, known.id);
+}
+
+#[test]
+fn the_automatic_backup_settings_are_refused_to_a_viewer_and_an_operator_in_the_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let loc = Locations {
+        database: dir.path().join("database.db"),
+        config_file: dir.path().join("config.json"),
+        data_dir: dir.path().to_path_buf(),
+    };
+    let mut config = Config::default();
+    config.backup.auto_backup = auto::AutoMode::Daily;
+    for a in not_admins() {
+        assert_refused(auto::settings(&a, &config, &loc), a.role, "see backups");
+    }
+    let s = auto::settings(&admin(), &config, &loc).unwrap();
+    assert_eq!(s.mode, auto::AutoMode::Daily);
+}
+
+// ---------------------------------------------------------------------------------------
+// The CLI: `--as` a viewer or an operator
+
+/// `atslegas-cli --as USER ARGS`, with the user's password in `ATSLEGAS_PASSWORD` (for a
+/// CLI that asks for it; one that does not ignores the variable).
+fn run_as(cli: &Cli, user: &str, args: &[&str]) -> Output {
+    Cli::bare_command()
+        .arg("--data-dir")
+        .arg(cli.data_dir())
+        .args(["--as", user])
+        .args(args)
+        .env("ATSLEGAS_PASSWORD", PASSWORD)
+        .output()
+        .expect("run atslegas-cli")
+}
+
+fn add_users(cli: &Cli) {
+    for (name, role) in [("v", "viewer"), ("ops", "operator")] {
+        let out = cli.run_stdin(
+            &["user", "add", name, "--role", role, "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert_success(&out, &format!("user add {name}"));
+    }
+}
+
+#[test]
+fn with_as_a_viewer_or_an_operator_listing_backups_is_refused_with_exit_4() {
+    let dest = tempfile::tempdir().unwrap();
+    let cli = site_with_a_backup(dest.path());
+    add_users(&cli);
+    let dir = dest.path().display().to_string();
+    for (name, role) in [("v", "viewer"), ("ops", "operator")] {
+        let msg = assert_fails(&run_as(&cli, name, &["backup", "list", &dir]), 4);
+        assert!(
+            msg.contains(role) && msg.contains("see backups"),
+            "{name}: {msg}"
+        );
+    }
+    let found = cli.json(&["backup", "list", &dir]);
+    assert_eq!(found.as_array().unwrap().len(), 1);
+}
