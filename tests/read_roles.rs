@@ -11,8 +11,13 @@ use std::process::Output;
 
 use atslegas_core::backup::{self, auto, drives, Locations};
 use atslegas_core::config::{BackupConfig, Config};
-use atslegas_core::{backups, Actor, Error, Role};
-use atslegas_tests::{admin, assert_fails, assert_success, operator, viewer, Cli};
+use atslegas_core::keylog::{self, IssueRequest, PersonRef};
+use atslegas_core::keys::{self, KeyInput};
+use atslegas_core::persons::{self, PersonInput};
+use atslegas_core::{backups, groups, users, Actor, Error, Role};
+use atslegas_tests::{
+    admin, assert_fails, assert_success, operator, viewer, Cli, CoreDb, ROOT_PASSWORD,
+};
 
 /// A password that passes the core's strength rule.
 const PASSWORD: &str = "Zila-Jura-77";
@@ -102,6 +107,49 @@ fn the_automatic_backup_settings_are_refused_to_a_viewer_and_an_operator_in_the_
     }
     let s = auto::settings(&admin(), &config, &loc).unwrap();
     assert_eq!(s.mode, auto::AutoMode::Daily);
+}
+
+/// The key log's filter list: an admin gets every user; an operator or a viewer only the
+/// names the key log shows them anyway (a user who never issued or returned a key, the
+/// root here, is not listed to them).
+#[test]
+fn the_key_log_names_list_every_user_only_to_an_admin() {
+    let mut db = CoreDb::new();
+    let s = &mut db.store;
+    let a = admin();
+    users::init_root(s, ROOT_PASSWORD).unwrap();
+    let ops = users::add(s, &a, "ops", Role::Operator, Some(PASSWORD)).unwrap();
+    users::add(s, &a, "idle", Role::Viewer, Some(PASSWORD)).unwrap();
+    let ops = Actor {
+        user_id: Some(ops.id),
+        name: ops.username,
+        role: Role::Operator,
+    };
+    persons::create(
+        s,
+        &a,
+        &PersonInput {
+            code: Some("E-1".into()),
+            ..PersonInput::named("Jānis Bērziņš")
+        },
+    )
+    .unwrap();
+    for n in ["101", "102"] {
+        keys::create(s, &a, &KeyInput::numbered(n)).unwrap();
+    }
+    groups::create(s, &a, "Staff", None).unwrap();
+    groups::allow_keys(s, &a, "Staff", &["101".into(), "102".into()]).unwrap();
+    groups::add_members(s, &a, "Staff", &["E-1".into()]).unwrap();
+    let to = PersonRef::Code("E-1".into());
+    keylog::issue(s, &ops, "101", &to, &IssueRequest::default()).unwrap();
+    keylog::issue(s, &a, "102", &to, &IssueRequest::default()).unwrap();
+
+    let everyone = keylog::actors(s.conn(), &a).unwrap();
+    assert_eq!(everyone, ["admin-tester", "idle", "ops", "root"]);
+    for who in not_admins() {
+        let seen = keylog::actors(s.conn(), &who).unwrap();
+        assert_eq!(seen, ["admin-tester", "ops"], "{:?}", who.role);
+    }
 }
 
 // ---------------------------------------------------------------------------------------

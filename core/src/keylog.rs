@@ -455,11 +455,27 @@ pub fn search_sql(f: &LogFilter) -> (String, Vec<rusqlite::types::Value>) {
     (sql, args)
 }
 
-/// The distinct names that appear as "who did it" in the key log (for the filter list).
-pub fn actors(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT username FROM users UNION SELECT DISTINCT actor FROM key_log WHERE user_id IS NULL ORDER BY 1",
-    )?;
+/// Every user, and the other names (the CLI's `cli:NAME`) that appear in the key log.
+const ACTORS_ALL_SQL: &str = "SELECT username FROM users
+     UNION SELECT DISTINCT actor FROM key_log WHERE user_id IS NULL ORDER BY 1";
+
+/// Only the names that appear in the key log: users who acted there (by `key_log_user`,
+/// a few index lookups), and the other names.
+const ACTORS_IN_LOG_SQL: &str = "SELECT u.username FROM users u
+     WHERE EXISTS (SELECT 1 FROM key_log l WHERE l.user_id = u.id)
+     UNION SELECT DISTINCT actor FROM key_log WHERE user_id IS NULL ORDER BY 1";
+
+/// The names to offer in the key log's "who did it" filter. An admin gets every user
+/// (one who never acted there yet included); an operator or a viewer only the names the
+/// key log itself shows, since the list of users is theirs to see only through it (the
+/// role is checked here, in the core, for every front end).
+pub fn actors(conn: &Connection, actor: &Actor) -> Result<Vec<String>> {
+    let sql = if actor.role >= Role::Admin {
+        ACTORS_ALL_SQL
+    } else {
+        ACTORS_IN_LOG_SQL
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

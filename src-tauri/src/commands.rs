@@ -528,7 +528,7 @@ pub fn audit_search(state: State<'_, AppState>, args: AuditArgs) -> CmdResult<Ve
 
 #[tauri::command]
 pub fn log_actors(state: State<'_, AppState>) -> CmdResult<Vec<String>> {
-    state.opened()?.act(|s, _| keylog::actors(s.conn()))
+    state.opened()?.act(|s, a| keylog::actors(s.conn(), a))
 }
 
 // ---------------------------------------------------------------- settings, about
