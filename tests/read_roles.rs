@@ -9,8 +9,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use atslegas_core::backup::{self, auto, drives, Locations};
+use atslegas_core::backup::{self, auto, drives, Cancel, Locations};
 use atslegas_core::config::{BackupConfig, Config};
+use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::keylog::{self, IssueRequest, PersonRef};
 use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
@@ -152,6 +153,66 @@ fn the_key_log_names_list_every_user_only_to_an_admin() {
     }
 }
 
+/// An import preview (and an import) checks the role before it opens the file: a viewer
+/// or an operator gets the role error, never a parse error quoting the file's contents,
+/// and a path that does not exist says the same (the file is not even opened).
+#[test]
+fn an_import_preview_refuses_a_viewer_before_the_file_is_read() {
+    let mut db = CoreDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.json");
+    std::fs::write(&secret, "{\"password\": \"hunter2-SECRET\",").unwrap();
+    let missing = dir.path().join("missing.csv");
+    let loc = Locations {
+        database: db.path.clone(),
+        config_file: dir.path().join("config.json"),
+        data_dir: dir.path().to_path_buf(),
+    };
+    let cancel = Cancel::new();
+    for a in not_admins() {
+        for file in [&secret, &missing] {
+            let r = import::preview(
+                &mut db.store,
+                &a,
+                Entity::Persons,
+                file,
+                OnExisting::Skip,
+                &mut |_| {},
+                &cancel,
+            );
+            let message = r
+                .as_ref()
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.message());
+            assert_refused(r, a.role, "import");
+            assert!(!message.contains("SECRET"), "{message}");
+            let r = import::apply(
+                &mut db.store,
+                &a,
+                &loc,
+                Entity::Persons,
+                file,
+                OnExisting::Skip,
+                &mut |_| {},
+                &cancel,
+            );
+            assert_refused(r, a.role, "import");
+        }
+    }
+    // An admin gets past the role check to the file itself.
+    let e = import::preview(
+        &mut db.store,
+        &admin(),
+        Entity::Persons,
+        &missing,
+        OnExisting::Skip,
+        &mut |_| {},
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "io", "{e}");
+}
+
 // ---------------------------------------------------------------------------------------
 // The CLI: `--as` a viewer or an operator
 
@@ -193,4 +254,27 @@ fn with_as_a_viewer_or_an_operator_listing_backups_is_refused_with_exit_4() {
     }
     let found = cli.json(&["backup", "list", &dir]);
     assert_eq!(found.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn with_as_a_viewer_an_import_preview_is_refused_with_exit_4_before_the_file_is_read() {
+    let cli = Cli::initialised();
+    add_users(&cli);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("persons.csv");
+    std::fs::write(&secret, "full_name,code\n\"SECRET-ROW\n").unwrap();
+    let missing = dir.path().join("missing.csv");
+    for file in [&secret, &missing] {
+        let file = file.display().to_string();
+        for (name, role) in [("v", "viewer"), ("ops", "operator")] {
+            let out = run_as(
+                &cli,
+                name,
+                &["import", "persons", &file, "--dry-run", "--json"],
+            );
+            let msg = assert_fails(&out, 4);
+            assert!(msg.contains(role) && msg.contains("import"), "{msg}");
+            assert!(!msg.contains("SECRET") && !msg.contains(&file), "{msg}");
+        }
+    }
 }

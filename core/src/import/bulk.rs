@@ -246,6 +246,9 @@ impl ImportReport {
 /// CSV of 100,000 persons is about 10 MB.
 pub const MAX_IMPORT_BYTES: u64 = 50 * 1000 * 1000;
 
+/// The action an importing user needs the admin role for.
+const IMPORT: &str = "import";
+
 fn read_file(file: &Path) -> Result<(Source, Vec<Record>)> {
     use std::io::Read;
     let too_large = |size: u64| {
@@ -287,6 +290,9 @@ pub fn preview(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<ImportReport> {
+    // Before the file is opened: a refused user learns nothing of it, not even whether
+    // it exists (errors quote what they read). `Store::write` checks it again.
+    actor.require(Role::Admin, IMPORT)?;
     let (source, records) = read_file(file)?;
     run_in_tx(
         store,
@@ -316,6 +322,9 @@ pub fn apply(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<ImportReport> {
+    // Before the file is opened: a refused user learns nothing of it, not even whether
+    // it exists (errors quote what they read). `Store::write` checks it again.
+    actor.require(Role::Admin, IMPORT)?;
     let (source, records) = read_file(file)?;
     run_in_tx(
         store,
@@ -371,7 +380,7 @@ fn run_in_tx(
     store
         .conn()
         .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
-    let outcome = store.write(actor, Role::Admin, "import", |tx, now| {
+    let outcome = store.write(actor, Role::Admin, IMPORT, |tx, now| {
         run(
             tx,
             now,
