@@ -8,6 +8,10 @@
 //! `ATSLEGAS_E2E_DIALOG_DIR=DIR` answers a save dialog with `DIR/<suggested name>`
 //! without showing it, because WebDriver cannot click native dialogs (the end-to-end
 //! tests use it). Release builds ignore the variable.
+//!
+//! Save paths: what the save dialog (or its stand-in) answered is granted for one
+//! export; any other path from the page may only name a new file in an existing folder
+//! (`save_paths`).
 
 use std::path::{Path, PathBuf};
 
@@ -19,23 +23,31 @@ use atslegas_core::export::keylog::{self, KeylogExportReport};
 use atslegas_core::import::{self, Entity, ImportReport, OnExisting, RowError};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 
 use crate::commands::{nonempty, KeyLogArgs};
 use crate::error::CmdResult;
+use crate::save_paths::SaveGrants;
 use crate::state::AppState;
 use crate::work::{self, blocking};
 
 /// The save dialog, proposing `suggested` (a file name with its extension); `None` when
-/// the user closes it.
+/// the user closes it. The answer is granted for one export (the user may have agreed
+/// to replace an existing file there).
 #[tauri::command]
-pub async fn pick_save_file(suggested: String) -> Option<String> {
-    let name = Path::new(&suggested)
+pub async fn pick_save_file(app: AppHandle, suggested: String) -> Option<String> {
+    let chosen = save_dialog(&suggested).await?;
+    app.state::<SaveGrants>().grant(&chosen);
+    Some(chosen.display().to_string())
+}
+
+async fn save_dialog(suggested: &str) -> Option<PathBuf> {
+    let name = Path::new(suggested)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if let Some(dir) = e2e_dialog_dir() {
-        return Some(dir.join(&name).display().to_string());
+        return Some(dir.join(&name));
     }
     let ext = Path::new(&name)
         .extension()
@@ -45,10 +57,12 @@ pub async fn pick_save_file(suggested: String) -> Option<String> {
     if !ext.is_empty() {
         dialog = dialog.add_filter(ext.to_uppercase(), &[ext.as_str()]);
     }
-    dialog
-        .save_file()
-        .await
-        .map(|h| h.path().display().to_string())
+    dialog.save_file().await.map(|h| h.path().to_path_buf())
+}
+
+/// The path an export may write: see `save_paths`.
+fn writable(app: &AppHandle, out: &str) -> CmdResult<PathBuf> {
+    app.state::<SaveGrants>().writable(out)
 }
 
 /// The open dialog for a file to import (CSV or JSON).
@@ -96,17 +110,11 @@ pub async fn export_keylog(
     args: KeylogExportArgs,
     on_progress: Channel<Progress>,
 ) -> CmdResult<KeylogExportReport> {
+    let out = writable(&app, &args.out)?;
     blocking(app, move |state, cancel| {
         state.opened()?.act(|s, a| {
             let f = args.filter.filter(s.conn())?;
-            keylog::export_keylog_filtered(
-                s,
-                a,
-                &f,
-                Path::new(&args.out),
-                &mut send(&on_progress),
-                cancel,
-            )
+            keylog::export_keylog_filtered(s, a, &f, &out, &mut send(&on_progress), cancel)
         })
     })
     .await
@@ -131,6 +139,7 @@ pub async fn export_audit(
     args: AuditExportArgs,
     on_progress: Channel<Progress>,
 ) -> CmdResult<AuditExportReport> {
+    let out = writable(&app, &args.out)?;
     blocking(app, move |state, cancel| {
         let f = AuditFilter {
             component: nonempty(args.component),
@@ -142,16 +151,9 @@ pub async fn export_audit(
             limit: None,
             offset: None,
         };
-        state.opened()?.act(|s, a| {
-            audit_log::export_audit(
-                s,
-                a,
-                &f,
-                Path::new(&args.out),
-                &mut send(&on_progress),
-                cancel,
-            )
-        })
+        state
+            .opened()?
+            .act(|s, a| audit_log::export_audit(s, a, &f, &out, &mut send(&on_progress), cancel))
     })
     .await
 }
@@ -172,10 +174,11 @@ pub async fn export_all(
     out: String,
     on_progress: Channel<Progress>,
 ) -> CmdResult<ExportAllDone> {
+    let out = writable(&app, &out)?;
     blocking(app, move |state, cancel| {
         let r = state
             .opened()?
-            .act(|s, a| all::export_all(s, a, Path::new(&out), &mut send(&on_progress), cancel))?;
+            .act(|s, a| all::export_all(s, a, &out, &mut send(&on_progress), cancel))?;
         let tables: Vec<(String, u64)> = r
             .manifest
             .tables

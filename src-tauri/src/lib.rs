@@ -10,6 +10,7 @@ mod backup_commands;
 mod commands;
 mod data_commands;
 mod error;
+mod save_paths;
 mod state;
 mod work;
 
@@ -79,6 +80,7 @@ pub fn run() {
             Ok(())
         })
         .manage(work::Running::default())
+        .manage(save_paths::SaveGrants::default())
         .manage(auto_backup::Exit::default())
         .on_window_event(auto_backup::on_window_event)
         .invoke_handler(tauri::generate_handler![

@@ -73,12 +73,14 @@ test('status, action, role and component labels exist for every value the core s
   }
 });
 
-test('every validation rule the core names has its message in Latvian and in English', () => {
-  const core = join(UI, '..', 'core', 'src');
-  const files = readdirSync(core, { recursive: true }).filter((f) => String(f).endsWith('.rs'));
+test('every validation rule the core or the window names has its message in Latvian and in English', () => {
+  // The window's own rules (the save paths of src-tauri/src/save_paths.rs) too.
+  const dirs = [join(UI, '..', 'core', 'src'), join(UI, '..', 'src-tauri', 'src')];
+  const files = dirs.flatMap((d) => readdirSync(d, { recursive: true })
+    .filter((f) => String(f).endsWith('.rs')).map((f) => join(d, String(f))));
   const rules = new Set();
   for (const f of files) {
-    const text = readFileSync(join(core, String(f)), 'utf8');
+    const text = readFileSync(f, 'utf8');
     // Error::invalid_rule(field, "rule", ...) or (field, if c { "a" } else { "b" }, ...)
     for (const m of text.matchAll(/invalid_rule\(\s*[^,]+,\s*(if [^{]+\{\s*"(\w+)"\s*\}\s*else\s*\{\s*"(\w+)"\s*\}|"(\w+)")/g)) {
       [m[2], m[3], m[4]].filter(Boolean).forEach((r) => rules.add(r));
