@@ -2,7 +2,8 @@
 // with Latvian letters) that has one bad row, see the preview name that row's line and
 // column with nothing written, fix the file, import, and see the persons; export the key
 // log for a date range as CSV and XLSX and the audit trail of persons as JSON from the
-// Logs screen; export everything as a ZIP.
+// Logs screen; export everything as a ZIP. The page calling an export itself with a
+// file the save dialog did not answer cannot write over it.
 //
 // Native save dialogs cannot be clicked through WebDriver: the debug build answers them
 // with ATSLEGAS_E2E_DIALOG_DIR/<suggested name> (see src-tauri/src/data_commands.rs).
@@ -142,6 +143,39 @@ test('import persons with a preview, export the key log and everything', { timeo
     const returns = readFileSync(klCsv, 'utf8').slice(1).trim().split('\r\n');
     assert.equal(returns.length, 2);
     assert.match(returns[1], /^\d+,Atgriezti,101,/);
+
+    // ---- save paths come from the dialog (issue 11, finding 9): the page calling an
+    // export itself with a file that exists is refused, whichever export, and the file is
+    // left as it was; the dialog's answer was good for one export only; a new file in an
+    // existing folder may still be named.
+    const victim = join(out, 'victim.csv');
+    writeFileSync(victim, 'precious\r\n');
+    const exportTo = (cmd, args) => app.req('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1];
+        const onProgress = new window.__TAURI__.core.Channel();
+        window.__TAURI__.core.invoke(arguments[0], { ...arguments[1], onProgress })
+          .then(v => done({ ok: v }), e => done({ refused: e }));`,
+      args: [cmd, args],
+    });
+    for (const [cmd, args] of [
+      ['export_keylog', { args: { out: victim } }],
+      ['export_audit', { args: { out: victim } }],
+      ['export_all', { out: victim }],
+      ['export_keylog', { args: { out: klCsv } }],
+    ]) {
+      const r = await exportTo(cmd, args);
+      assert.ok(r.refused, `${cmd} ${JSON.stringify(args)}: ${JSON.stringify(r)}`);
+      assert.equal(r.refused.code, 'invalid_input', JSON.stringify(r));
+      assert.equal(r.refused.details.rule, 'save_path_exists', JSON.stringify(r));
+      assert.ok(r.refused.message.includes('Save'), r.refused.message);
+    }
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\r\n');
+    assert.equal(readFileSync(klCsv, 'utf8').slice(1).trim().split('\r\n').length, 2, 'the last export is still there');
+    assert.ok(!existsSync(`${victim}.partial`));
+    const typed = join(out, 'typed-new.csv');
+    const made = await exportTo('export_keylog', { args: { out: typed } });
+    assert.ok(made.ok, JSON.stringify(made));
+    assert.equal(readFileSync(typed, 'utf8').slice(1).trim().split('\r\n').length, 4);
 
     // ---- the audit trail with its current filter, as JSON
     await app.press('Audita žurnāls');
