@@ -4,8 +4,12 @@
 //!
 //! Build the binary first: `cargo build -p atslegas-cli`.
 
+use atslegas_core::session::Sessions;
+use atslegas_core::store::Security;
+use atslegas_core::Store;
 use atslegas_tests::{
-    assert_fails, assert_success, count, parse_json, snapshot, stderr, stdout, Cli, ROOT_PASSWORD,
+    assert_fails, assert_success, count, parse_json, snapshot, stderr, stdout, Cli, Snapshot,
+    ROOT_PASSWORD,
 };
 use chrono::TimeZone;
 use serde_json::{json, Value};
@@ -58,6 +62,54 @@ fn key_json(cli: &Cli, number: &str) -> Value {
         .find(|k| k["number"] == number)
         .unwrap_or_else(|| panic!("key {number} not listed: {keys}"))
         .clone()
+}
+
+/// The password the tests give the users they add.
+const USER_PASSWORD: &str = "Zila-Jura-77";
+
+/// The one line every refused `--as` sign-in prints, whatever the reason.
+const SIGN_IN_REFUSED: &str = "atslegas-cli: The user name or password is wrong, or the account is locked or disabled. Ask an admin if this keeps happening.";
+
+/// Adds a user with [`USER_PASSWORD`] as the OS account (an admin).
+fn add_user(cli: &Cli, name: &str, role: &str) {
+    let out = cli.run_stdin(
+        &["user", "add", name, "--role", role, "--password-stdin"],
+        &format!("{USER_PASSWORD}\n"),
+    );
+    assert_success(&out, &format!("user add {name}"));
+}
+
+/// The id of the newest audit row.
+fn last_audit_id(cli: &Cli) -> i64 {
+    cli.db()
+        .query_row("SELECT max(id) FROM audit_log", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// (actor, operation, after.reason) of the audit rows after `id`, oldest first.
+fn audit_after(cli: &Cli, id: i64) -> Vec<(String, String, Option<String>)> {
+    let db = cli.db();
+    let mut stmt = db
+        .prepare(
+            "SELECT actor, operation, json_extract(after, '$.reason') FROM audit_log
+              WHERE id > ?1 ORDER BY id",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// (failed_logins, locked_until) of a user.
+fn lock_state(cli: &Cli, name: &str) -> (i64, Option<i64>) {
+    cli.db()
+        .query_row(
+            "SELECT failed_logins, locked_until FROM users WHERE username = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
 }
 
 fn is_iso_utc(s: &str) -> bool {
@@ -432,21 +484,34 @@ fn with_as_a_viewer_issuing_is_refused_with_exit_4_and_changes_nothing() {
     assert_eq!(parse_json(&out)["role"], "viewer");
 
     let before = snapshot(&cli.db());
-    for args in [
-        &["--as", "v", "issue", "101", "--to", "E-1"][..],
-        &["--as", "v", "key", "add", "103"],
-        &["--as", "v", "person", "add", "--name", "Anna Liepa"],
-        &["--as", "v", "person", "delete", "E-3"],
-        &["--as", "v", "group", "add", "Night"],
-        &["--as", "v", "user", "list"],
-    ] {
-        let msg = assert_fails(&cli.run(args), 4);
+    let before_id = last_audit_id(&cli);
+    let refused: [&[&str]; 6] = [
+        &["issue", "101", "--to", "E-1"],
+        &["key", "add", "103"],
+        &["person", "add", "--name", "Anna Liepa"],
+        &["person", "delete", "E-3"],
+        &["group", "add", "Night"],
+        &["user", "list"],
+    ];
+    for args in refused {
+        let msg = assert_fails(&cli.run_as("v", "Zila-Jura-77", args), 4);
         assert!(msg.contains("viewer"), "{args:?}: {msg}");
     }
-    assert_eq!(snapshot(&cli.db()), before);
+    // Each run signed v in (its `login` row); the refused actions added nothing else.
+    assert_eq!(
+        snapshot(&cli.db()),
+        Snapshot {
+            audit_rows: before.audit_rows + 6,
+            ..before
+        }
+    );
+    assert_eq!(
+        audit_after(&cli, before_id),
+        vec![("v".to_string(), "login".to_string(), None); 6]
+    );
     assert_eq!(key_json(&cli, "101")["status"], "available");
     // A viewer may read.
-    let keys = cli.json(&["--as", "v", "key", "list"]);
+    let keys = cli.json_as("v", "Zila-Jura-77", &["key", "list"]);
     assert_eq!(keys.as_array().unwrap().len(), 2);
 }
 
@@ -461,13 +526,13 @@ fn with_as_a_viewer_or_an_operator_the_audit_trail_is_refused_with_exit_4() {
             "Zila-Jura-77\n",
         );
         assert_success(&out, &format!("user add {name}"));
-        let msg = assert_fails(&cli.run(&["--as", name, "audit", "list"]), 4);
+        let msg = assert_fails(&cli.run_as(name, "Zila-Jura-77", &["audit", "list"]), 4);
         assert!(
             msg.contains(role) && msg.contains("read the audit trail"),
             "{name}: {msg}"
         );
     }
-    let rows = cli.json(&["--as", "root", "audit", "list", "--limit", "5"]);
+    let rows = cli.json_as("root", ROOT_PASSWORD, &["audit", "list", "--limit", "5"]);
     assert_eq!(rows.as_array().unwrap().len(), 5);
 }
 
@@ -486,7 +551,7 @@ fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
         "Zila-Jura-77\n",
     );
     assert_success(&out, "user add ops");
-    let e = cli.json(&["--as", "ops", "issue", "101", "--to", "E-1"]);
+    let e = cli.json_as("ops", "Zila-Jura-77", &["issue", "101", "--to", "E-1"]);
     assert_eq!(e["user_name"], "ops");
     let (actor, user_id): (String, Option<i64>) = cli
         .db()
@@ -500,22 +565,322 @@ fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
     assert_eq!(last["actor"], "ops");
 
     let before = snapshot(&cli.db());
-    assert_fails(&cli.run(&["--as", "ops", "key", "add", "103"]), 4);
-    // Ļena has no rights to 102, and an operator may not override.
+    let before_id = last_audit_id(&cli);
     assert_fails(
-        &cli.run(&[
-            "--as",
-            "ops",
-            "issue",
-            "102",
-            "--to",
-            "E-3",
-            "--override-reason",
-            "x",
-        ]),
+        &cli.run_as("ops", "Zila-Jura-77", &["key", "add", "103"]),
         4,
     );
+    // Ļena has no rights to 102, and an operator may not override.
+    assert_fails(
+        &cli.run_as(
+            "ops",
+            "Zila-Jura-77",
+            &["issue", "102", "--to", "E-3", "--override-reason", "x"],
+        ),
+        4,
+    );
+    // Only the two sign-ins were recorded.
+    assert_eq!(
+        snapshot(&cli.db()),
+        Snapshot {
+            audit_rows: before.audit_rows + 2,
+            ..before
+        }
+    );
+    assert_eq!(
+        audit_after(&cli, before_id),
+        vec![("ops".to_string(), "login".to_string(), None); 2]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// `--as USER` signs USER in (issue 11, finding 10)
+
+#[test]
+fn as_with_a_wrong_password_exits_4_is_audited_and_counts_toward_lock_out() {
+    let cli = site();
+    add_user(&cli, "ops", "operator");
+    let before = snapshot(&cli.db());
+    let start = last_audit_id(&cli);
+    // config.json's default: 5 failures in a row lock the account.
+    for n in 1..=5 {
+        let out = cli.run_as("ops", "Zila-Jura-78", &["issue", "101", "--to", "E-1"]);
+        assert_eq!(assert_fails(&out, 4), SIGN_IN_REFUSED, "attempt {n}");
+        assert_eq!(lock_state(&cli, "ops").0, n);
+    }
+    assert!(
+        lock_state(&cli, "ops").1.is_some(),
+        "5 failures did not lock"
+    );
+    // Locked: even the right password is refused, with the same line.
+    let out = cli.run_as("ops", USER_PASSWORD, &["issue", "101", "--to", "E-1"]);
+    assert_eq!(assert_fails(&out, 4), SIGN_IN_REFUSED);
+
+    let failed = |reason: &str| {
+        (
+            "ops".to_string(),
+            "login_failed".to_string(),
+            Some(reason.to_string()),
+        )
+    };
+    let mut expected = vec![failed("wrong password"); 5];
+    expected.push(failed("account locked"));
+    assert_eq!(audit_after(&cli, start), expected);
+    // Nothing else happened: the key is not out.
+    assert_eq!(
+        snapshot(&cli.db()),
+        Snapshot {
+            audit_rows: before.audit_rows + 6,
+            ..before
+        }
+    );
+}
+
+#[test]
+fn as_with_the_right_password_from_the_environment_or_stdin_signs_in_and_acts() {
+    let cli = site();
+    add_user(&cli, "ops", "operator");
+    let start = last_audit_id(&cli);
+    // From ATSLEGAS_PASSWORD.
+    let e = cli.json_as("ops", USER_PASSWORD, &["issue", "101", "--to", "E-1"]);
+    assert_eq!(e["user_name"], "ops");
+    // From one line on standard input (the rest of it is not read).
+    let out = cli.run_stdin(
+        &["--as", "ops", "return", "101", "--json"],
+        &format!("{USER_PASSWORD}\nnot a password\n"),
+    );
+    assert_success(&out, "--as ops return 101");
+    assert_eq!(parse_json(&out)["user_name"], "ops");
+    let actors: Vec<String> = cli
+        .db()
+        .prepare("SELECT actor FROM key_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(actors, ["ops", "ops"]);
+    let ops: Vec<String> = audit_after(&cli, start)
+        .into_iter()
+        .map(|(actor, op, _)| format!("{actor} {op}"))
+        .collect();
+    assert_eq!(ops, ["ops login", "ops issue", "ops login", "ops return"]);
+    assert_eq!(lock_state(&cli, "ops"), (0, None));
+}
+
+#[test]
+fn as_answers_an_unknown_or_deactivated_user_as_it_answers_a_wrong_password() {
+    let cli = site();
+    add_user(&cli, "ops", "operator");
+    add_user(&cli, "gone", "operator");
+    let out = cli.run(&["user", "set", "gone", "--deactivate"]);
+    assert_success(&out, "user set gone --deactivate");
+    let before = snapshot(&cli.db());
+    let start = last_audit_id(&cli);
+    let cases = [
+        ("nobody", USER_PASSWORD, "unknown user"),
+        ("ops", "Zila-Jura-78", "wrong password"),
+        ("gone", USER_PASSWORD, "account deactivated"),
+    ];
+    for (user, password, _) in cases {
+        let out = cli.run_as(user, password, &["key", "add", "103"]);
+        assert_eq!(assert_fails(&out, 4), SIGN_IN_REFUSED, "{user}");
+        assert!(stdout(&out).is_empty());
+    }
+    let reasons: Vec<_> = audit_after(&cli, start)
+        .into_iter()
+        .map(|(actor, op, reason)| (actor, op, reason.unwrap_or_default()))
+        .collect();
+    let expected: Vec<_> = cases
+        .iter()
+        .map(|(u, _, r)| (u.to_string(), "login_failed".to_string(), r.to_string()))
+        .collect();
+    assert_eq!(reasons, expected);
+    assert_eq!(
+        snapshot(&cli.db()),
+        Snapshot {
+            audit_rows: before.audit_rows + 3,
+            ..before
+        }
+    );
+}
+
+#[test]
+fn as_with_a_command_that_reads_stdin_needs_the_password_in_the_environment() {
+    let cli = site();
+    let before = snapshot(&cli.db());
+    let out = cli.run_stdin(
+        &[
+            "--as",
+            "root",
+            "user",
+            "add",
+            "x",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        &format!("{USER_PASSWORD}\n"),
+    );
+    let msg = assert_fails(&out, 2);
+    assert!(
+        msg.contains("ATSLEGAS_PASSWORD") && msg.contains("--password-stdin"),
+        "{msg}"
+    );
+    // No attempt was made: nothing audited, nothing counted.
     assert_eq!(snapshot(&cli.db()), before);
+    assert_eq!(lock_state(&cli, "root"), (0, None));
+
+    let out = cli.run_env(
+        &[
+            "--as",
+            "root",
+            "user",
+            "add",
+            "x",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            "--json",
+        ],
+        &[("ATSLEGAS_PASSWORD", ROOT_PASSWORD)],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+    assert_success(&out, "--as root user add x");
+    assert_eq!(parse_json(&out)["role"], "viewer");
+    let created_by: String = cli
+        .db()
+        .query_row(
+            "SELECT actor FROM audit_log WHERE component = 'users' AND operation = 'create'
+              ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(created_by, "root");
+    // x signs in with the password read from standard input.
+    assert_eq!(
+        cli.json_as("x", USER_PASSWORD, &["key", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn as_without_a_password_is_a_usage_error_and_no_attempt() {
+    let cli = site();
+    add_user(&cli, "ops", "operator");
+    let before = snapshot(&cli.db());
+    let msg = assert_fails(&cli.run(&["--as", "ops", "key", "list"]), 2);
+    assert!(msg.contains("ATSLEGAS_PASSWORD"), "{msg}");
+    assert_eq!(snapshot(&cli.db()), before);
+    assert_eq!(lock_state(&cli, "ops"), (0, None));
+}
+
+/// The sessions folder of the CLI's data directory, and a store on its database, to sign
+/// users in as the window does.
+fn window(cli: &Cli) -> (Store, Sessions) {
+    let store = Store::open(&cli.db_path(), Security::default()).unwrap();
+    (store, Sessions::new(cli.data_dir().join("sessions")))
+}
+
+#[test]
+fn passwd_of_oneself_with_as_takes_the_as_password_as_the_current_one() {
+    let cli = site();
+    add_user(&cli, "ops", "operator");
+    let (mut store, sessions) = window(&cli);
+    let (in_window, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
+
+    // An operator may not set another user's password.
+    let hash = |name: &str| -> String {
+        cli.db()
+            .query_row(
+                "SELECT password_hash FROM users WHERE username = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let root_hash = hash("root");
+    let out = cli.run_env(
+        &["--as", "ops", "user", "passwd", "root", "--password-stdin"],
+        &[("ATSLEGAS_PASSWORD", USER_PASSWORD)],
+        Some("Jauna-Parole-88\n"),
+    );
+    assert_fails(&out, 4);
+    assert_eq!(hash("root"), root_hash);
+
+    let out = cli.run_env(
+        &["--as", "ops", "user", "passwd", "ops", "--password-stdin"],
+        &[("ATSLEGAS_PASSWORD", USER_PASSWORD)],
+        Some("Jauna-Parole-88\n"),
+    );
+    assert_success(&out, "--as ops user passwd ops");
+    let row = cli.json(&[
+        "audit",
+        "list",
+        "--operation",
+        "set_password",
+        "--limit",
+        "1",
+    ])[0]
+        .clone();
+    assert_eq!(row["actor"], "ops");
+    assert_eq!(row["after"], json!({"own": true, "sessions_ended": 1}));
+    // The CLI has no session of its own: the window's ended.
+    assert_eq!(
+        sessions
+            .validate(&mut store, &in_window)
+            .unwrap_err()
+            .code(),
+        "session_invalid"
+    );
+    assert_eq!(
+        assert_fails(&cli.run_as("ops", USER_PASSWORD, &["key", "list"]), 4),
+        SIGN_IN_REFUSED
+    );
+    assert_eq!(
+        cli.json_as("ops", "Jauna-Parole-88", &["key", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn an_admin_setting_a_users_password_ends_all_of_that_users_sessions() {
+    let cli = site();
+    add_user(&cli, "ops", "operator");
+    let (mut store, sessions) = window(&cli);
+    let (a, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
+    let (b, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
+    let (root, _) = sessions.sign_in(&mut store, "root", ROOT_PASSWORD).unwrap();
+    let out = cli.run_stdin(
+        &["user", "passwd", "ops", "--password-stdin"],
+        "Jauna-Parole-88\n",
+    );
+    assert_success(&out, "user passwd ops");
+    for t in [&a, &b] {
+        assert_eq!(
+            sessions.validate(&mut store, t).unwrap_err().code(),
+            "session_invalid"
+        );
+    }
+    assert_eq!(sessions.validate(&mut store, &root).unwrap().name, "root");
+    let row = cli.json(&[
+        "audit",
+        "list",
+        "--operation",
+        "set_password",
+        "--limit",
+        "1",
+    ])[0]
+        .clone();
+    assert_eq!(row["actor"], "cli:tester");
+    assert_eq!(row["after"], json!({"own": false, "sessions_ended": 2}));
 }
 
 #[test]
@@ -578,7 +943,6 @@ fn every_error_exits_non_zero_with_one_line_on_stderr() {
         (&["calendar", "--today", "15.03.2026"], 3, "--today"),
         (&["keylog", "--start", "100", "--end", "50"], 3, "--end"),
         (&["key", "list", "--status", "gone"], 3, "gone"),
-        (&["--as", "nobody", "key", "list"], 3, "nobody"),
         (&["user", "add", "x", "--role", "boss"], 3, "boss"),
         (
             &["user", "add", "x", "--role", "viewer"],

@@ -1,5 +1,7 @@
-//! First-run setup, sign-in with lock-out, and sessions (timeout, tampering, sign-out)
-//! on a real database file and a real session folder. Time is moved with a test clock.
+//! First-run setup, sign-in with lock-out (one answer for every failure), password
+//! changes (one's own needs the current one; other sessions end), and sessions (timeout,
+//! tampering, sign-out) on a real database file and a real session folder. Time is moved
+//! with a test clock.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -7,11 +9,13 @@ use std::sync::Arc;
 
 use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
-use atslegas_core::{users, Error, Role, Store};
+use atslegas_core::{users, Actor, Error, Role, Store};
 use atslegas_tests::{audit_operations, count, last_audit, open_raw};
 use tempfile::TempDir;
 
 const ROOT_PW: &str = "Tilts-Upe-42";
+const ANNA_PW: &str = "Zila-Jura-77";
+const NEW_PW: &str = "Jauna-Parole-88";
 const START: i64 = 1_800_000_000;
 
 /// A database file, a session folder beside it, and a clock the test moves.
@@ -82,13 +86,55 @@ impl Desk {
     }
 
     fn failed_logins(&self) -> (i64, Option<i64>) {
+        self.failed_logins_of("root")
+    }
+
+    fn failed_logins_of(&self, name: &str) -> (i64, Option<i64>) {
         self.raw()
             .query_row(
-                "SELECT failed_logins, locked_until FROM users WHERE username = 'root'",
-                [],
+                "SELECT failed_logins, locked_until FROM users WHERE username = ?1",
+                [name],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap()
+    }
+
+    fn root(&self) -> Actor {
+        users::find(self.store.conn(), "root")
+            .unwrap()
+            .unwrap()
+            .actor()
+    }
+
+    /// Adds the operator "anna" with [`ANNA_PW`].
+    fn add_anna(&mut self) -> Actor {
+        let root = self.root();
+        users::add(
+            &mut self.store,
+            &root,
+            "anna",
+            Role::Operator,
+            Some(ANNA_PW),
+        )
+        .unwrap()
+        .actor()
+    }
+
+    fn hash_of(&self, name: &str) -> String {
+        self.raw()
+            .query_row(
+                "SELECT password_hash FROM users WHERE username = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// The reason of the newest audit row, which must be a `login_failed`.
+    fn last_failure_reason(&self) -> String {
+        let row = last_audit(self.store.conn());
+        assert_eq!(row.operation, "login_failed", "{row:?}");
+        row.after.unwrap()["reason"].as_str().unwrap().to_string()
     }
 }
 
@@ -252,22 +298,20 @@ fn repeated_failures_lock_the_account_even_for_the_right_password() {
         let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
         assert_eq!(code(r), "invalid_credentials");
     }
-    // The third failure (max_failed_logins = 3) locks.
+    // The third failure (max_failed_logins = 3) locks; the caller is told no more than
+    // for any other failure.
     let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
-    assert_eq!(code(r), "account_locked");
+    assert_eq!(code(r), "invalid_credentials");
+    assert_eq!(d.last_failure_reason(), "wrong password");
     assert_eq!(d.failed_logins(), (3, Some(START + 300)));
 
     d.advance(299);
     let before = d.audit_rows();
-    match d.sessions.sign_in(&mut d.store, "root", ROOT_PW) {
-        Err(Error::AccountLocked { seconds_left, .. }) => assert_eq!(seconds_left, 1),
-        other => panic!("expected account_locked, got {other:?}"),
-    }
+    let r = d.sessions.sign_in(&mut d.store, "root", ROOT_PW);
+    assert_eq!(code(r), "invalid_credentials");
     assert!(d.session_files().is_empty());
     assert_eq!(d.audit_rows(), before + 1);
-    let row = last_audit(d.store.conn());
-    assert_eq!(row.operation, "login_failed");
-    assert_eq!(row.after.unwrap()["reason"], "account locked");
+    assert_eq!(d.last_failure_reason(), "account locked");
     assert_eq!(
         audit_operations(d.store.conn())
             .iter()
@@ -283,13 +327,16 @@ fn a_lock_expires_after_the_lockout_time() {
     for _ in 0..3 {
         let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
     }
+    d.advance(299);
     assert_eq!(
         code(d.sessions.sign_in(&mut d.store, "root", ROOT_PW)),
-        "account_locked"
+        "invalid_credentials"
     );
-    d.advance(301);
+    assert_eq!(d.last_failure_reason(), "account locked");
+    // The lock lasts lockout_seconds (300) to the second.
+    d.advance(1);
     let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
-    assert_eq!(user.last_login_at, Some(START + 301));
+    assert_eq!(user.last_login_at, Some(START + 300));
     assert_eq!(d.failed_logins(), (0, None));
     assert!(d.sessions.validate(&mut d.store, &token).is_ok());
 }
@@ -313,26 +360,18 @@ fn after_a_lock_expires_repeated_failures_lock_the_account_again() {
         let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
     }
     d.advance(301);
-    let mut codes = Vec::new();
+    let mut locks = Vec::new();
     for _ in 0..3 {
-        codes.push(code(d.sessions.sign_in(
-            &mut d.store,
-            "root",
-            "wrong-password-1",
-        )));
+        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        assert_eq!(code(r), "invalid_credentials");
+        locks.push(d.failed_logins());
     }
-    assert_eq!(
-        codes,
-        [
-            "invalid_credentials",
-            "invalid_credentials",
-            "account_locked"
-        ]
-    );
+    assert_eq!(locks, [(1, None), (2, None), (3, Some(START + 301 + 300))]);
     assert_eq!(
         code(d.sessions.sign_in(&mut d.store, "root", ROOT_PW)),
-        "account_locked"
+        "invalid_credentials"
     );
+    assert_eq!(d.last_failure_reason(), "account locked");
 }
 
 #[test]
@@ -357,12 +396,267 @@ fn a_deactivated_user_cannot_sign_in_and_loses_their_session() {
     users::update(&mut d.store, &root, "anna", None, Some(false)).unwrap();
     assert_eq!(
         code(d.sessions.sign_in(&mut d.store, "anna", "Zila-Jura-77")),
-        "account_disabled"
+        "invalid_credentials"
     );
+    assert_eq!(d.last_failure_reason(), "account deactivated");
     assert_eq!(
         code(d.sessions.validate(&mut d.store, &token)),
         "session_invalid"
     );
+}
+
+/// Issue 11, finding 10: no such user, a wrong password, a locked, a deactivated account
+/// and one without a password give the caller one error, code and message alike; only
+/// the audit row says which it was.
+#[test]
+fn every_sign_in_failure_gives_one_answer_and_the_audit_keeps_the_reason() {
+    let mut d = Desk::set_up();
+    let root = d.root();
+    d.add_anna();
+    users::add(&mut d.store, &root, "gone", Role::Viewer, Some(ANNA_PW)).unwrap();
+    users::update(&mut d.store, &root, "gone", None, Some(false)).unwrap();
+    users::add(&mut d.store, &root, "imported", Role::Viewer, None).unwrap();
+    for _ in 0..3 {
+        let _ = d.sessions.sign_in(&mut d.store, "anna", "wrong-password-1");
+    }
+    assert!(d.failed_logins_of("anna").1.is_some(), "anna is not locked");
+
+    let cases = [
+        ("mallory", ROOT_PW, "unknown user"),
+        ("root", "wrong-password-1", "wrong password"),
+        ("anna", ANNA_PW, "account locked"),
+        ("gone", ANNA_PW, "account deactivated"),
+        ("imported", ANNA_PW, "no password set"),
+    ];
+    let mut answers = Vec::new();
+    for (name, pw, reason) in cases {
+        let before = d.audit_rows();
+        let e = d.sessions.sign_in(&mut d.store, name, pw).unwrap_err();
+        answers.push((e.code(), e.message(), e.details()));
+        assert_eq!(d.audit_rows(), before + 1, "{name}");
+        assert_eq!(d.last_failure_reason(), reason, "{name}");
+        assert_eq!(last_audit(d.store.conn()).actor, name);
+    }
+    for a in &answers {
+        assert_eq!(*a, answers[0]);
+    }
+    assert_eq!(answers[0].0, "invalid_credentials");
+    assert_eq!(
+        answers[0].1,
+        "The user name or password is wrong, or the account is locked or disabled. Ask an admin if this keeps happening."
+    );
+    assert!(d.session_files().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Changing passwords
+
+#[test]
+fn ones_own_password_is_not_changed_without_the_current_one() {
+    let mut d = Desk::set_up();
+    let anna = d.add_anna();
+    let (token, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let hash = d.hash_of("anna");
+    let audit = d.audit_rows();
+
+    // Without it: the admin's reset path refuses one's own password.
+    let e = users::set_password(&mut d.store, &d.sessions, &anna, "anna", NEW_PW).unwrap_err();
+    match &e {
+        Error::Invalid { rule, field, .. } => {
+            assert_eq!(
+                (*rule, field.as_str()),
+                ("own_password_needs_current", "current")
+            )
+        }
+        other => panic!("expected the own-password rule, got {other:?}"),
+    }
+    assert_eq!(d.audit_rows(), audit);
+
+    // With a wrong one: refused, and a failed attempt on the record.
+    let e = users::change_own_password(
+        &mut d.store,
+        &d.sessions,
+        &anna,
+        Some(&token),
+        "Zila-Jura-78",
+        NEW_PW,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "current_password_wrong");
+    assert_eq!(d.audit_rows(), audit + 1);
+    let row = last_audit(d.store.conn());
+    assert_eq!(
+        (row.actor.as_str(), row.operation.as_str()),
+        ("anna", "login_failed")
+    );
+    assert_eq!(
+        row.after.unwrap(),
+        serde_json::json!({"reason": "wrong password", "during": "password change"})
+    );
+
+    // Nothing changed: the hash, the session, the old password.
+    assert_eq!(d.hash_of("anna"), hash);
+    assert!(d.sessions.validate(&mut d.store, &token).is_ok());
+    assert!(d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).is_ok());
+    assert_eq!(
+        code(d.sessions.sign_in(&mut d.store, "anna", NEW_PW)),
+        "invalid_credentials"
+    );
+}
+
+#[test]
+fn wrong_current_passwords_lock_the_account_and_then_even_the_right_one_is_refused() {
+    let mut d = Desk::set_up();
+    let anna = d.add_anna();
+    let (token, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let hash = d.hash_of("anna");
+    for n in 1..=3 {
+        let r = users::change_own_password(
+            &mut d.store,
+            &d.sessions,
+            &anna,
+            Some(&token),
+            "wrong-password-1",
+            NEW_PW,
+        );
+        assert_eq!(code(r), "current_password_wrong");
+        assert_eq!(d.failed_logins_of("anna").0, n);
+    }
+    assert_eq!(d.failed_logins_of("anna"), (3, Some(START + 300)));
+    // Locked: the right current password gets the same answer, and so does a sign-in.
+    let r = users::change_own_password(
+        &mut d.store,
+        &d.sessions,
+        &anna,
+        Some(&token),
+        ANNA_PW,
+        NEW_PW,
+    );
+    assert_eq!(code(r), "current_password_wrong");
+    assert_eq!(d.last_failure_reason(), "account locked");
+    assert_eq!(d.hash_of("anna"), hash);
+    assert_eq!(
+        code(d.sessions.sign_in(&mut d.store, "anna", ANNA_PW)),
+        "invalid_credentials"
+    );
+    // After the lock-out it works, and the count starts again.
+    d.advance(300);
+    users::change_own_password(
+        &mut d.store,
+        &d.sessions,
+        &anna,
+        Some(&token),
+        ANNA_PW,
+        NEW_PW,
+    )
+    .unwrap();
+    assert_eq!(d.failed_logins_of("anna"), (0, None));
+}
+
+#[test]
+fn changing_ones_own_password_ends_ones_other_sessions_and_keeps_this_one() {
+    let mut d = Desk::set_up();
+    let anna = d.add_anna();
+    let (this, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let (other1, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let (other2, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    assert_eq!(d.session_files().len(), 4);
+
+    users::change_own_password(
+        &mut d.store,
+        &d.sessions,
+        &anna,
+        Some(&this),
+        ANNA_PW,
+        NEW_PW,
+    )
+    .unwrap();
+
+    assert_eq!(
+        d.sessions.validate(&mut d.store, &this).unwrap().name,
+        "anna"
+    );
+    for t in [&other1, &other2] {
+        assert_eq!(
+            code(d.sessions.validate(&mut d.store, t)),
+            "session_invalid"
+        );
+    }
+    assert_eq!(
+        d.sessions.validate(&mut d.store, &roots).unwrap().name,
+        "root"
+    );
+    assert_eq!(d.session_files().len(), 2);
+    let row = last_audit(d.store.conn());
+    assert_eq!(
+        (
+            row.actor.as_str(),
+            row.component.as_str(),
+            row.operation.as_str()
+        ),
+        ("anna", "users", "set_password")
+    );
+    assert_eq!(
+        row.after.unwrap(),
+        serde_json::json!({"own": true, "sessions_ended": 2})
+    );
+    // The new password signs in, the old one no longer does.
+    assert_eq!(
+        code(d.sessions.sign_in(&mut d.store, "anna", ANNA_PW)),
+        "invalid_credentials"
+    );
+    assert!(d.sessions.sign_in(&mut d.store, "anna", NEW_PW).is_ok());
+}
+
+#[test]
+fn an_admin_resetting_a_password_ends_all_of_that_users_sessions() {
+    let mut d = Desk::set_up();
+    d.add_anna();
+    let root = d.root();
+    let (a1, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let (a2, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    // Anna locked herself out; the reset lets her in again.
+    for _ in 0..3 {
+        let _ = d.sessions.sign_in(&mut d.store, "anna", "wrong-password-1");
+    }
+
+    users::set_password(&mut d.store, &d.sessions, &root, "anna", NEW_PW).unwrap();
+
+    for t in [&a1, &a2] {
+        assert_eq!(
+            code(d.sessions.validate(&mut d.store, t)),
+            "session_invalid"
+        );
+    }
+    assert_eq!(
+        d.sessions.validate(&mut d.store, &roots).unwrap().name,
+        "root"
+    );
+    let row = last_audit(d.store.conn());
+    assert_eq!(
+        (row.actor.as_str(), row.operation.as_str()),
+        ("root", "set_password")
+    );
+    assert_eq!(
+        row.after.unwrap(),
+        serde_json::json!({"own": false, "sessions_ended": 2})
+    );
+    assert_eq!(d.failed_logins_of("anna"), (0, None));
+    assert!(d.sessions.sign_in(&mut d.store, "anna", NEW_PW).is_ok());
+}
+
+#[test]
+fn a_non_admin_cannot_set_another_users_password_and_nothing_changes() {
+    let mut d = Desk::set_up();
+    let anna = d.add_anna();
+    let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (hash, audit) = (d.hash_of("root"), d.audit_rows());
+    let r = users::set_password(&mut d.store, &d.sessions, &anna, "root", NEW_PW);
+    assert_eq!(code(r), "not_allowed");
+    assert_eq!((d.hash_of("root"), d.audit_rows()), (hash, audit));
+    assert!(d.sessions.validate(&mut d.store, &roots).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------

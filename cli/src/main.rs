@@ -9,7 +9,7 @@ mod backup_cmd;
 mod export_cmd;
 mod output;
 
-use std::io::Read;
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,6 +20,7 @@ use atslegas_core::demo::{self, DemoOptions};
 use atslegas_core::keylog::{IssueRequest, PersonRef};
 use atslegas_core::keys::{KeyInput, KeyQuery};
 use atslegas_core::persons::{PersonInput, PersonQuery};
+use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
 use atslegas_core::{audit, groups, keylog, keys, persons, time, users, Actor, Error, Role, Store};
 use clap::{Args, Parser, Subcommand};
@@ -41,8 +42,13 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Act as this Atslegas user (recorded in the logs; their role applies). Default: the
-    /// operating-system account, recorded as cli:NAME, with admin rights.
+    /// Act as this Atslegas user (recorded in the logs; their role applies). This signs
+    /// USER in: their password is read from $ATSLEGAS_PASSWORD, else as one line from
+    /// standard input; a command that reads standard input itself (--password-stdin,
+    /// --passphrase-stdin, --root-password-stdin) needs ATSLEGAS_PASSWORD. Every use is
+    /// audited, wrong passwords count toward the account's lock-out, and any failure exits
+    /// with 4. Default: the operating-system account, recorded as cli:NAME, with admin
+    /// rights.
     #[arg(long = "as", global = true, value_name = "USER")]
     as_user: Option<String>,
     #[command(subcommand)]
@@ -152,7 +158,9 @@ enum UserCmd {
     },
     /// List users.
     List,
-    /// Set a user's password (read from standard input).
+    /// Set a user's password (read from standard input). All of that user's sessions end.
+    /// Your own (with --as you): the --as password, from ATSLEGAS_PASSWORD, is the
+    /// current one.
     Passwd {
         name: String,
         #[arg(long)]
@@ -335,9 +343,7 @@ impl From<Error> for Failure {
             "wrong_passphrase" | "passphrase_required" => 6,
             "not_allowed"
             | "invalid_credentials"
-            | "account_locked"
-            | "account_disabled"
-            | "password_not_set"
+            | "current_password_wrong"
             | "session_expired"
             | "session_invalid" => 4,
             "key_already_issued" | "key_not_issued" | "key_not_available" | "person_not_active"
@@ -427,6 +433,84 @@ fn read_secret_line(flag_given: bool, flag: &str) -> Result<String, Failure> {
     Ok(line)
 }
 
+/// The variable `--as USER` takes USER's password from.
+const PASSWORD_ENV: &str = "ATSLEGAS_PASSWORD";
+
+/// The flag by which `command` reads its own data from standard input, if it does: then
+/// the `--as` password cannot come from there too. (A unit test below fails when a new
+/// `--*-stdin` flag appears that this does not know.)
+fn stdin_flag(command: &Command) -> Option<&'static str> {
+    use backup_cmd::BackupCmd as B;
+    match command {
+        Command::Init {
+            root_password_stdin: true,
+        } => Some("--root-password-stdin"),
+        Command::User(
+            UserCmd::Add {
+                password_stdin: true,
+                ..
+            }
+            | UserCmd::Passwd {
+                password_stdin: true,
+                ..
+            },
+        ) => Some("--password-stdin"),
+        Command::Backup(
+            B::Create {
+                passphrase_stdin: true,
+                ..
+            }
+            | B::Verify {
+                passphrase_stdin: true,
+                ..
+            }
+            | B::Restore {
+                passphrase_stdin: true,
+                ..
+            }
+            | B::AutoSet {
+                passphrase_stdin: true,
+                ..
+            },
+        ) => Some("--passphrase-stdin"),
+        _ => None,
+    }
+}
+
+/// The password for `--as USER`: `$ATSLEGAS_PASSWORD` when set, else the first line of
+/// standard input (unless the command reads standard input itself).
+fn as_password(user: &str, command: &Command) -> Result<String, Failure> {
+    match std::env::var(PASSWORD_ENV) {
+        Ok(p) if !p.is_empty() => return Ok(p),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(usage(format!("{PASSWORD_ENV} is not valid UTF-8")))
+        }
+        _ => {}
+    }
+    if let Some(flag) = stdin_flag(command) {
+        return Err(usage(format!(
+            "--as {user} with {flag}: standard input is for the command, so give {user}'s password in the {PASSWORD_ENV} environment variable"
+        )));
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password of {user} (shown as typed; {PASSWORD_ENV} or a pipe is not): ");
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line).map_err(|e| {
+        usage(format!(
+            "could not read {user}'s password from standard input: {e}"
+        ))
+    })?;
+    if read == 0 {
+        return Err(usage(format!(
+            "--as {user} needs {user}'s password: set {PASSWORD_ENV}, or give it as one line on standard input"
+        )));
+    }
+    let line = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(line.strip_suffix('\r').unwrap_or(line).to_string())
+}
+
 /// The operating-system account running the tool, for `cli:NAME` in the logs: the login
 /// name the shell reports, else the account the process runs as.
 fn os_user() -> String {
@@ -480,9 +564,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     init_logging(&config);
     let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
     let out = Out { json };
-    let actor = match &as_user {
-        Some(u) => users::actor_for(store.conn(), u)?,
-        None => Actor::cli(&os_user()),
+    let sessions = Sessions::new(config.session_dir(&paths));
+    // `--as USER` is a sign-in like the window's: audited, counted toward lock-out, and
+    // one answer (exit 4) for every failure.
+    let (actor, as_password) = match &as_user {
+        Some(u) => {
+            let pw = as_password(u, &command)?;
+            (users::authenticate(&mut store, u, &pw)?.actor(), Some(pw))
+        }
+        None => (Actor::cli(&os_user()), None),
     };
 
     match command {
@@ -516,7 +606,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 password_stdin,
             } => {
                 let pw = read_secret_line(password_stdin, "--password-stdin")?;
-                users::set_password(&mut store, &actor, &name, &pw)?;
+                let own =
+                    users::find(store.conn(), &name)?.is_some_and(|u| actor.user_id == Some(u.id));
+                match as_password.as_deref() {
+                    // The CLI has no session to keep: all of the user's sessions end.
+                    Some(current) if own => users::change_own_password(
+                        &mut store, &sessions, &actor, None, current, &pw,
+                    )?,
+                    _ => users::set_password(&mut store, &sessions, &actor, &name, &pw)?,
+                }
                 out.done(
                     &serde_json::json!({"username": name}),
                     &format!("Password of {name} set."),
@@ -837,4 +935,80 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command line that makes a command read standard input itself.
+    const READS_STDIN: &[&[&str]] = &[
+        &["init", "--root-password-stdin"],
+        &["user", "add", "x", "--role", "viewer", "--password-stdin"],
+        &["user", "passwd", "x", "--password-stdin"],
+        &[
+            "backup",
+            "create",
+            "--to",
+            "d",
+            "--encrypt",
+            "--passphrase-stdin",
+        ],
+        &["backup", "verify", "f", "--passphrase-stdin"],
+        &["backup", "restore", "f", "--passphrase-stdin"],
+        &["backup", "auto-set", "--mode", "off", "--passphrase-stdin"],
+    ];
+
+    #[test]
+    fn the_as_password_knows_every_command_that_reads_stdin() {
+        for argv in READS_STDIN {
+            let cli =
+                Cli::try_parse_from(std::iter::once("atslegas-cli").chain(argv.iter().copied()))
+                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            let flag = stdin_flag(&cli.command);
+            assert!(
+                flag.is_some_and(|f| argv.contains(&f)),
+                "{argv:?}: {flag:?}"
+            );
+        }
+        // Without the flag they read nothing.
+        let cli = Cli::try_parse_from(["atslegas-cli", "user", "passwd", "x"]).unwrap();
+        assert_eq!(stdin_flag(&cli.command), None);
+    }
+
+    /// A new `--*-stdin` flag anywhere fails here until `stdin_flag` and READS_STDIN know it.
+    #[test]
+    fn no_stdin_flag_is_unknown() {
+        fn walk(cmd: &clap::Command, path: &mut Vec<String>, found: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                if let Some(long) = a.get_long().filter(|l| l.ends_with("-stdin")) {
+                    found.push(format!("{} --{long}", path.join(" ")));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                path.push(sub.get_name().to_string());
+                walk(sub, path, found);
+                path.pop();
+            }
+        }
+        let mut found = Vec::new();
+        walk(&Cli::command(), &mut Vec::new(), &mut found);
+        found.sort();
+        let mut known: Vec<String> = READS_STDIN
+            .iter()
+            .map(|argv| {
+                let flag = argv.iter().find(|a| a.ends_with("-stdin")).unwrap();
+                let path: Vec<&str> = argv
+                    .iter()
+                    .take(2)
+                    .copied()
+                    .filter(|a| !a.starts_with('-'))
+                    .collect();
+                format!("{} {flag}", path.join(" "))
+            })
+            .collect();
+        known.sort();
+        assert_eq!(found, known);
+    }
 }

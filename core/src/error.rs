@@ -52,21 +52,18 @@ pub enum Error {
     #[error("The password is too weak: {reason}.")]
     WeakPassword { reason: String },
 
-    /// Wrong user name or password (deliberately does not say which).
-    #[error("Wrong user name or password.")]
+    /// A sign-in failed: no such user, a wrong password, a locked or deactivated account,
+    /// or a user without a password. One answer for all of them, so the caller learns
+    /// nothing about an account it cannot sign in to; the `login_failed` audit row keeps
+    /// the real reason for the admins.
+    #[error("The user name or password is wrong, or the account is locked or disabled. Ask an admin if this keeps happening.")]
     InvalidCredentials,
 
-    /// Too many failed sign-ins; the account is locked for a while.
-    #[error("Too many failed sign-ins for \"{username}\": the account is locked for {seconds_left} more seconds. Wait, or ask an admin.")]
-    AccountLocked { username: String, seconds_left: i64 },
-
-    /// The user exists but has been deactivated.
-    #[error("The user \"{username}\" is deactivated. Ask an admin to activate it.")]
-    AccountDisabled { username: String },
-
-    /// The user has no password yet (for example imported); one must be set first.
-    #[error("The user \"{username}\" has no password yet. Ask an admin to set one.")]
-    PasswordNotSet { username: String },
+    /// Changing one's own password: the current password given is wrong, or the account is
+    /// locked by too many wrong passwords (then even the right one is refused, so the
+    /// answer never confirms a guess). Nothing was changed.
+    #[error("The current password is wrong, or too many wrong passwords have locked the account for a few minutes. Nothing was changed.")]
+    CurrentPasswordWrong,
 
     /// The session ended because nobody used it for longer than the timeout.
     #[error(
@@ -196,9 +193,7 @@ impl Error {
             Error::AlreadySetUp => "already_set_up",
             Error::WeakPassword { .. } => "weak_password",
             Error::InvalidCredentials => "invalid_credentials",
-            Error::AccountLocked { .. } => "account_locked",
-            Error::AccountDisabled { .. } => "account_disabled",
-            Error::PasswordNotSet { .. } => "password_not_set",
+            Error::CurrentPasswordWrong => "current_password_wrong",
             Error::SessionExpired { .. } => "session_expired",
             Error::SessionInvalid { .. } => "session_invalid",
             Error::NotAllowed { .. } => "not_allowed",
@@ -293,7 +288,8 @@ impl Error {
             }
             Error::NoRights { person, key } => json!({"person": person, "key": key}),
             Error::NotFound { what, id } => json!({"what": what, "id": id}),
-            Error::AccountLocked { seconds_left, .. } => json!({ "seconds_left": seconds_left }),
+            // The form shows it next to its "current password" field.
+            Error::CurrentPasswordWrong => json!({ "field": "current" }),
             Error::NotAllowed { role, action } => json!({"role": role, "action": action}),
             _ => serde_json::Value::Null,
         }

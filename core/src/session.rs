@@ -3,7 +3,8 @@
 //! named by the SHA-256 of its token, so the folder never reveals a usable token, and
 //! carries an HMAC with a secret kept in the database, so an edited file is detected.
 //! Expiry on inactivity writes a `session_timeout` audit row; malformed or tampered
-//! files are deleted and a `session_rejected` row is written.
+//! files are deleted and a `session_rejected` row is written. A password change ends the
+//! user's other sessions by deleting their files (`end_for_user`).
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +52,11 @@ fn file_name(path: &Path) -> String {
 }
 
 fn secret(store: &Store) -> Result<Vec<u8>> {
-    let s: Option<String> = rusqlite::OptionalExtension::optional(store.conn().query_row(
+    secret_in(store.conn())
+}
+
+fn secret_in(conn: &rusqlite::Connection) -> Result<Vec<u8>> {
+    let s: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
         "SELECT value FROM meta WHERE key = 'session_secret'",
         [],
         |r| r.get(0),
@@ -214,6 +219,51 @@ impl Sessions {
             )?;
             Ok(())
         })
+    }
+
+    /// Ends every session of `user_id` except `keep` (a token; the caller's own session),
+    /// by deleting their files; returns how many ended. Called by the password functions
+    /// in `users` inside their write transaction, before it commits: if a file cannot be
+    /// deleted the password stays as it was, and never the other way round (a new
+    /// password while a session of the old one lives on). Files that do not verify are
+    /// left to `validate` and `sweep_expired`, which reject them with an audit row.
+    pub(crate) fn end_for_user(
+        &self,
+        conn: &rusqlite::Connection,
+        user_id: i64,
+        keep: Option<&str>,
+    ) -> Result<usize> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::io("read the session folder", &self.dir, e)),
+        };
+        let secret = secret_in(conn)?;
+        let keep = keep.filter(|t| is_token(t)).map(|t| self.path(t));
+        let mut ended = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read the session folder", &self.dir, e))?;
+            let path = entry.path();
+            if !is_session_file_name(&entry.file_name().to_string_lossy())
+                || keep.as_deref() == Some(path.as_path())
+            {
+                continue;
+            }
+            let Ok(text) = std::fs::read(&path) else {
+                continue;
+            };
+            let ours = matches!(serde_json::from_slice::<SessionFile>(&text),
+                Ok(f) if f.user_id == user_id && mac_ok(&secret, &f.signed_fields(&file_name(&path)), &f.mac));
+            if !ours {
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => ended += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("end the session", &path, e)),
+            }
+        }
+        Ok(ended)
     }
 
     /// Ends every session idle past the timeout (at start-up), auditing each.

@@ -1,6 +1,7 @@
 //! Users of the app (not key holders): first-run root setup, argon2id passwords,
-//! sign-in with lock-out, and user administration (admins only). Owns the `users` table.
-//! Never stores or logs a plain password; audit rows carry no hash either.
+//! sign-in with lock-out, password changes, and user administration (admins only). Owns
+//! the `users` table. Never stores or logs a plain password; audit rows carry no hash
+//! either, and a failed sign-in never tells the caller why (the audit row does).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -10,6 +11,7 @@ use serde_json::json;
 
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
+use crate::session::Sessions;
 use crate::store::{Actor, Role, Store};
 
 /// The root user's name.
@@ -199,20 +201,6 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<User>> {
         .optional()?)
 }
 
-/// The actor for an existing, active user name (the CLI's `--as USER`).
-pub fn actor_for(conn: &Connection, username: &str) -> Result<Actor> {
-    let user = find(conn, username)?.ok_or_else(|| Error::NotFound {
-        what: "user",
-        id: username.to_string(),
-    })?;
-    if !user.active {
-        return Err(Error::AccountDisabled {
-            username: user.username,
-        });
-    }
-    Ok(user.actor())
-}
-
 fn validate_username(name: &str) -> Result<String> {
     let name = crate::util::required("username", name, 64)?;
     if !name
@@ -344,9 +332,13 @@ pub fn update(
     })
 }
 
-/// Sets a user's password: an admin for anyone, anyone for themselves.
+/// An admin sets another user's password (a reset: the user forgot it, or it leaked).
+/// Every session of that user ends, in the same transaction, so whoever knew the old
+/// password is out. One's own password is changed with [`change_own_password`], which
+/// asks for the current one; here it is refused.
 pub fn set_password(
     store: &mut Store,
+    sessions: &Sessions,
     actor: &Actor,
     username: &str,
     password: &str,
@@ -355,28 +347,102 @@ pub fn set_password(
     let hash = hash_password(password);
     store.write(actor, Role::Viewer, "change passwords", |tx, now| {
         let user = find_tx(tx, username)?;
-        if actor.user_id != Some(user.id) {
-            actor.require(Role::Admin, "change another user's password")?;
+        if actor.user_id == Some(user.id) {
+            return Err(Error::invalid_rule(
+                "current",
+                "own_password_needs_current",
+                serde_json::Value::Null,
+                "to change your own password, give your current password too",
+            ));
         }
-        tx.execute(
-            "UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = NULL, updated_at = ?3
-             WHERE id = ?1",
-            params![user.id, hash, now],
-        )?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &actor.name,
-                component: "users",
-                record_id: Some(user.id.to_string()),
-                operation: "set_password",
-                before: None,
-                after: None,
-            },
-        )?;
-        Ok(())
+        actor.require(Role::Admin, "change another user's password")?;
+        write_password(tx, now, sessions, actor, &user, &hash, None, false)
     })
+}
+
+/// The acting user changes their own password, giving the current one. It is checked as
+/// a sign-in checks it ([`authenticate`]'s rules, one argon2 verification): a wrong one
+/// is refused with `CurrentPasswordWrong`, changes nothing, and is a failed attempt
+/// (audited `login_failed`, reason and `during: "password change"`) that counts toward
+/// lock-out. It counts because a session left open on an unattended desk would
+/// otherwise let anyone guess the password without limit; while the account is locked,
+/// even the right current password is refused, so the answer never confirms a guess.
+///
+/// On success every other session of the user ends; `keep_session` (the token of the
+/// caller's own session, if it has one) stays signed in.
+pub fn change_own_password(
+    store: &mut Store,
+    sessions: &Sessions,
+    actor: &Actor,
+    keep_session: Option<&str>,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    let Some(user_id) = actor.user_id else {
+        return Err(Error::invalid(
+            "user",
+            format!(
+                "{} is not an Atslegas user and has no password of its own; name the user whose password to set",
+                actor.name
+            ),
+        ));
+    };
+    // A weak new password is a form error: refused before the current one is tried, so
+    // it costs no attempt.
+    check_password_strength(new)?;
+    let user = get(store.conn(), user_id)?.ok_or_else(|| Error::NotFound {
+        what: "user",
+        id: actor.name.clone(),
+    })?;
+    match check_password(store, &user.username, current, Some("password change")) {
+        Ok(_) => {}
+        Err(Error::InvalidCredentials) => return Err(Error::CurrentPasswordWrong),
+        Err(e) => return Err(e),
+    }
+    let hash = hash_password(new);
+    store.write(
+        actor,
+        Role::Viewer,
+        "change your own password",
+        |tx, now| {
+            let user = get_tx(tx, user_id)?;
+            write_password(tx, now, sessions, actor, &user, &hash, keep_session, true)
+        },
+    )
+}
+
+/// Stores a new hash (which also lifts a lock-out), ends the user's sessions but
+/// `keep_session`, and audits `set_password` with how many sessions ended.
+#[allow(clippy::too_many_arguments)]
+fn write_password(
+    tx: &Transaction,
+    now: i64,
+    sessions: &Sessions,
+    actor: &Actor,
+    user: &User,
+    hash: &str,
+    keep_session: Option<&str>,
+    own: bool,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = NULL, updated_at = ?3
+         WHERE id = ?1",
+        params![user.id, hash, now],
+    )?;
+    let ended = sessions.end_for_user(tx, user.id, keep_session)?;
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: &actor.name,
+            component: "users",
+            record_id: Some(user.id.to_string()),
+            operation: "set_password",
+            before: None,
+            after: Some(json!({ "own": own, "sessions_ended": ended })),
+        },
+    )?;
+    Ok(())
 }
 
 fn find_tx(tx: &Transaction, username: &str) -> Result<User> {
@@ -389,10 +455,49 @@ fn find_tx(tx: &Transaction, username: &str) -> Result<User> {
         })
 }
 
-/// Checks a user name and password. Every attempt is audited (`login` or
-/// `login_failed`); after `max_failed_logins` failures in a row the account is locked
-/// for `lockout_seconds`, during which even the right password is refused.
+/// Checks a user name and password: the window's sign-in and the CLI's `--as USER`.
+/// Every attempt is audited (`login` or `login_failed`); after `max_failed_logins`
+/// failures in a row the account is locked for `lockout_seconds`, during which even the
+/// right password is refused.
+///
+/// Every failure (no such user, wrong password, locked, deactivated, no password yet)
+/// is the same `InvalidCredentials`, so a caller cannot learn which accounts exist or
+/// are locked; the audit row's `after.reason` says which it was.
 pub fn authenticate(store: &mut Store, username: &str, password: &str) -> Result<User> {
+    let user = check_password(store, username, password, None)?;
+    store.write_unchecked(|tx, now| {
+        tx.execute(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
+            params![user.id, now],
+        )?;
+        audit::record(
+            tx,
+            now,
+            Change {
+                actor: &user.username,
+                component: "session",
+                record_id: Some(user.id.to_string()),
+                operation: "login",
+                before: None,
+                after: None,
+            },
+        )?;
+        get_tx(tx, user.id)
+    })
+}
+
+/// The password check behind [`authenticate`] and [`change_own_password`]. Each
+/// attempt costs exactly one argon2 verification, against a dummy hash when there is
+/// no user or no password, and a failure writes the same one row, so the time taken
+/// does not tell which check failed. A failure is audited `login_failed` with its real
+/// reason (and `during`, when it is not a sign-in), counts toward lock-out, and returns
+/// `InvalidCredentials` whatever the reason.
+fn check_password(
+    store: &mut Store,
+    username: &str,
+    password: &str,
+    during: Option<&str>,
+) -> Result<User> {
     let username = username.trim().to_string();
     let row: Option<(User, Option<String>, i64, Option<i64>)> = store
         .conn()
@@ -405,9 +510,13 @@ pub fn authenticate(store: &mut Store, username: &str, password: &str) -> Result
     let max = store.security.max_failed_logins as i64;
     let lockout = store.security.lockout_seconds;
 
-    let fail = |store: &mut Store, user: Option<&User>, reason: &str, lock: bool| -> Result<()> {
+    let fail = |store: &mut Store, user: Option<&User>, reason: &str, lock: bool| -> Result<User> {
         let (uname, reason) = (username.clone(), reason.to_string());
         let uid = user.map(|u| u.id);
+        let mut after = json!({ "reason": reason });
+        if let Some(d) = during {
+            after["during"] = json!(d);
+        }
         store.write_unchecked(|tx, now| {
             if let Some(id) = uid {
                 // A lock that has run out is cleared and the count starts again at 1.
@@ -431,73 +540,45 @@ pub fn authenticate(store: &mut Store, username: &str, password: &str) -> Result
                     record_id: uid.map(|i| i.to_string()),
                     operation: "login_failed",
                     before: None,
-                    after: Some(json!({ "reason": reason })),
+                    after: Some(after),
                 },
             )?;
             Ok(())
-        })
+        })?;
+        Err(Error::InvalidCredentials)
     };
 
     let Some((user, hash, failed, locked_until)) = row else {
         dummy_verify(password);
-        fail(store, None, "unknown user", false)?;
-        return Err(Error::InvalidCredentials);
+        return fail(store, None, "unknown user", false);
     };
-    if let Some(until) = locked_until.filter(|u| *u > now) {
-        fail(store, Some(&user), "account locked", false)?;
-        return Err(Error::AccountLocked {
-            username: user.username,
-            seconds_left: until - now,
-        });
+    // The one verification, before any other check (see above).
+    let right = match &hash {
+        Some(h) => verify_password(h, password),
+        None => {
+            dummy_verify(password);
+            false
+        }
+    };
+    if locked_until.is_some_and(|u| u > now) {
+        return fail(store, Some(&user), "account locked", false);
     }
     if !user.active {
-        fail(store, Some(&user), "account deactivated", false)?;
-        return Err(Error::AccountDisabled {
-            username: user.username,
-        });
+        return fail(store, Some(&user), "account deactivated", false);
     }
-    let Some(hash) = hash else {
-        fail(store, Some(&user), "no password set", false)?;
-        return Err(Error::PasswordNotSet {
-            username: user.username,
-        });
-    };
-    if !verify_password(&hash, password) {
-        // A lock that has run out starts a new count (the update above clears it).
+    if hash.is_none() {
+        return fail(store, Some(&user), "no password set", false);
+    }
+    if !right {
+        // A lock that has run out starts a new count (the update in `fail` clears it).
         let failed = if locked_until.is_some_and(|u| u <= now) {
             0
         } else {
             failed
         };
-        let lock = failed + 1 >= max;
-        fail(store, Some(&user), "wrong password", lock)?;
-        if lock {
-            return Err(Error::AccountLocked {
-                username: user.username,
-                seconds_left: lockout,
-            });
-        }
-        return Err(Error::InvalidCredentials);
+        return fail(store, Some(&user), "wrong password", failed + 1 >= max);
     }
-    store.write_unchecked(|tx, now| {
-        tx.execute(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
-            params![user.id, now],
-        )?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &user.username,
-                component: "session",
-                record_id: Some(user.id.to_string()),
-                operation: "login",
-                before: None,
-                after: None,
-            },
-        )?;
-        get_tx(tx, user.id)
-    })
+    Ok(user)
 }
 
 #[cfg(test)]
@@ -551,5 +632,151 @@ mod tests {
             )
             .unwrap();
         assert!(!audit_text.contains("argon2") && !audit_text.contains("Tilts"));
+    }
+
+    /// A set-up store with the operator "anna", and an empty session folder.
+    fn with_anna() -> (Store, Sessions, tempfile::TempDir) {
+        let mut s = Store::open_in_memory().unwrap();
+        let root = init_root(&mut s, "Tilts-Upe-42").unwrap().actor();
+        add(&mut s, &root, "anna", Role::Operator, Some("Zila-Jura-77")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = Sessions::new(dir.path().join("sessions"));
+        (s, sessions, dir)
+    }
+
+    fn hash_of(s: &Store, name: &str) -> String {
+        s.conn()
+            .query_row(
+                "SELECT password_hash FROM users WHERE username = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    fn last_failure(s: &Store) -> serde_json::Value {
+        let (op, after): (String, String) = s
+            .conn()
+            .query_row(
+                "SELECT operation, after FROM audit_log ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(op, "login_failed");
+        serde_json::from_str(&after).unwrap()
+    }
+
+    #[test]
+    fn every_sign_in_failure_is_one_error_and_only_the_audit_says_why() {
+        let (mut s, _sessions, _dir) = with_anna();
+        let root = find(s.conn(), "root").unwrap().unwrap().actor();
+        add(&mut s, &root, "imported", Role::Viewer, None).unwrap();
+        add(&mut s, &root, "gone", Role::Viewer, Some("Zila-Jura-77")).unwrap();
+        update(&mut s, &root, "gone", None, Some(false)).unwrap();
+        for _ in 0..s.security.max_failed_logins {
+            let _ = authenticate(&mut s, "anna", "not-her-password");
+        }
+        let cases = [
+            ("nobody", "Zila-Jura-77", "unknown user"),
+            ("root", "not-the-password", "wrong password"),
+            ("anna", "Zila-Jura-77", "account locked"),
+            ("gone", "Zila-Jura-77", "account deactivated"),
+            ("imported", "Zila-Jura-77", "no password set"),
+        ];
+        let mut answers = Vec::new();
+        for (name, pw, reason) in cases {
+            let e = authenticate(&mut s, name, pw).unwrap_err();
+            answers.push((e.code(), e.message(), e.details()));
+            assert_eq!(last_failure(&s)["reason"], reason, "{name}");
+        }
+        assert!(answers.iter().all(|a| *a == answers[0]), "{answers:#?}");
+        assert_eq!(answers[0].0, "invalid_credentials");
+        assert!(
+            answers[0].1.contains("locked or disabled"),
+            "{}",
+            answers[0].1
+        );
+    }
+
+    #[test]
+    fn setting_ones_own_password_without_the_current_one_is_refused() {
+        let (mut s, sessions, _dir) = with_anna();
+        let anna = find(s.conn(), "anna").unwrap().unwrap().actor();
+        let before = hash_of(&s, "anna");
+        let e = set_password(&mut s, &sessions, &anna, "anna", "Jauna-Parole-88").unwrap_err();
+        match e {
+            Error::Invalid {
+                rule, ref field, ..
+            } => {
+                assert_eq!(
+                    (rule, field.as_str()),
+                    ("own_password_needs_current", "current")
+                )
+            }
+            other => panic!("expected the own-password rule, got {other:?}"),
+        }
+        assert_eq!(hash_of(&s, "anna"), before);
+        // Nor may she set someone else's.
+        let e = set_password(&mut s, &sessions, &anna, "root", "Jauna-Parole-88").unwrap_err();
+        assert_eq!(e.code(), "not_allowed");
+    }
+
+    #[test]
+    fn a_wrong_current_password_changes_nothing_and_is_a_failed_attempt() {
+        let (mut s, sessions, _dir) = with_anna();
+        let anna = find(s.conn(), "anna").unwrap().unwrap().actor();
+        let before = hash_of(&s, "anna");
+        let e = change_own_password(
+            &mut s,
+            &sessions,
+            &anna,
+            None,
+            "Zila-Jura-78",
+            "Jauna-Parole-88",
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "current_password_wrong");
+        assert_eq!(e.details()["field"], "current");
+        assert_eq!(hash_of(&s, "anna"), before);
+        let after = last_failure(&s);
+        assert_eq!(after["reason"], "wrong password");
+        assert_eq!(after["during"], "password change");
+        let failed: i64 = s
+            .conn()
+            .query_row(
+                "SELECT failed_logins FROM users WHERE username = 'anna'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(failed, 1);
+
+        change_own_password(
+            &mut s,
+            &sessions,
+            &anna,
+            None,
+            "Zila-Jura-77",
+            "Jauna-Parole-88",
+        )
+        .unwrap();
+        assert!(authenticate(&mut s, "anna", "Zila-Jura-77").is_err());
+        assert!(authenticate(&mut s, "anna", "Jauna-Parole-88").is_ok());
+    }
+
+    #[test]
+    fn the_os_account_has_no_own_password_to_change() {
+        let (mut s, sessions, _dir) = with_anna();
+        let e = change_own_password(
+            &mut s,
+            &sessions,
+            &Actor::cli("tester"),
+            None,
+            "x",
+            "Jauna-Parole-88",
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "invalid_input");
     }
 }

@@ -435,15 +435,37 @@ pub fn user_update(
     })
 }
 
+/// An admin sets another user's password; that user's sessions end.
 #[tauri::command]
 pub fn user_set_password(
     state: State<'_, AppState>,
     username: String,
     password: String,
 ) -> CmdResult<()> {
-    state
-        .opened()?
-        .act(|s, a| users::set_password(s, a, &username, &password))
+    let opened = state.opened()?;
+    opened.act(|s, a| users::set_password(s, &opened.sessions, a, &username, &password))
+}
+
+/// The signed-in user changes their own password, giving the current one; their other
+/// sessions end, this window's stays.
+#[tauri::command]
+pub fn user_change_own_password(
+    state: State<'_, AppState>,
+    current: String,
+    password: String,
+) -> CmdResult<()> {
+    let opened = state.opened()?;
+    opened.act(|s, a| {
+        let token = opened.token().clone();
+        users::change_own_password(
+            s,
+            &opened.sessions,
+            a,
+            token.as_deref(),
+            &current,
+            &password,
+        )
+    })
 }
 
 // ---------------------------------------------------------------- logs

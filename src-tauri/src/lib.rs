@@ -114,6 +114,7 @@ pub fn run() {
             commands::user_create,
             commands::user_update,
             commands::user_set_password,
+            commands::user_change_own_password,
             commands::keylog_search,
             commands::audit_search,
             commands::log_actors,

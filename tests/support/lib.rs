@@ -221,7 +221,7 @@ pub fn cli_path() -> PathBuf {
 
 /// `atslegas-cli` with its own temporary data directory. Every run gets
 /// `--data-dir DIR`, `USER=tester` (so the actor is `cli:tester`) and no
-/// `ATSLEGAS_DATA_DIR`.
+/// `ATSLEGAS_DATA_DIR` or `ATSLEGAS_PASSWORD` (the `--as` password) from the caller.
 pub struct Cli {
     dir: TempDir,
 }
@@ -268,6 +268,7 @@ impl Cli {
         let mut c = Command::new(cli_path());
         c.env("USER", "tester")
             .env_remove("ATSLEGAS_DATA_DIR")
+            .env_remove("ATSLEGAS_PASSWORD")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -287,7 +288,16 @@ impl Cli {
 
     /// Runs with `stdin` on standard input.
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        self.run_env(args, &[], Some(stdin))
+    }
+
+    /// Runs with these environment variables, and `stdin` (if any) on standard input.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
         let mut c = self.command(args);
+        c.envs(env.iter().copied());
+        let Some(stdin) = stdin else {
+            return c.output().expect("run atslegas-cli");
+        };
         c.stdin(Stdio::piped());
         let mut child = c.spawn().expect("start atslegas-cli");
         child
@@ -305,6 +315,22 @@ impl Cli {
         all.push("--json");
         let out = self.run(&all);
         assert_success(&out, &args.join(" "));
+        parse_json(&out)
+    }
+
+    /// Runs `--as USER` with USER's password in `ATSLEGAS_PASSWORD`.
+    pub fn run_as(&self, user: &str, password: &str, args: &[&str]) -> Output {
+        let mut all = vec!["--as", user];
+        all.extend_from_slice(args);
+        self.run_env(&all, &[("ATSLEGAS_PASSWORD", password)], None)
+    }
+
+    /// [`Cli::run_as`] with `--json`: asserts success and parses standard output.
+    pub fn json_as(&self, user: &str, password: &str, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run_as(user, password, &all);
+        assert_success(&out, &format!("--as {user} {}", args.join(" ")));
         parse_json(&out)
     }
 }
