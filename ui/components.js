@@ -113,7 +113,8 @@ function dialogHost() {
 
 /**
  * @typedef {{name: string, labelKey: string, type?: string, required?: boolean,
- *   options?: {value: string, labelKey?: string, label?: string}[], hintKey?: string}} Field
+ *   options?: {value: string, labelKey?: string, label?: string}[], hintKey?: string,
+ *   autocomplete?: string}} Field
  */
 
 /**
@@ -148,7 +149,7 @@ export function formDialog(opts) {
         input = el('textarea', { id, name: f.name, rows: '3' });
       } else {
         input = el('input', { id, name: f.name, type: f.type || 'text' });
-        if (f.type === 'password') input.setAttribute('autocomplete', 'new-password');
+        if (f.type === 'password') input.setAttribute('autocomplete', f.autocomplete || 'new-password');
       }
       const v = opts.values ? opts.values[f.name] : undefined;
       if (f.type === 'checkbox') input.checked = v === undefined ? true : !!v;

@@ -1,15 +1,16 @@
 // End to end, in the real window: first-run setup, sign out, a refused sign-in, sign in,
-// and the home screen reading real data from the core. Screenshots go to
-// tests/e2e/screenshots/.
+// the home screen reading real data from the core, and changing one's own password (the
+// current one is asked for). Screenshots go to tests/e2e/screenshots/.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, ROOT } from './webdriver.mjs';
+import { App, ROOT, waitFor } from './webdriver.mjs';
 
 const PASSWORD = 'Zaļā-Tilta-Iela-7';
+const NEW_PASSWORD = 'Sarkanā-Tilta-Iela-8';
 const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
 
 test('first-run setup, sign out, sign in, and the home shows real counts', { timeout: 180000 }, async () => {
@@ -58,13 +59,19 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
       "return ['atslegas_users_v1','atslegas_keys_v1','atslegas_persons_v1'].filter(k => localStorage.getItem(k) !== null)");
     assert.deepEqual(left, []);
 
-    // A wrong password is refused with a clear message.
+    // A wrong password is refused with a clear message, the same one an unknown user gets.
     await app.fill('Lietotājvārds', 'root');
     await app.fill('Parole', 'not-the-password');
     await app.press('Pierakstīties');
     await app.waitVisible('#signin-error');
-    assert.match(await app.text('#signin-error'), /Nepareizs lietotājvārds vai parole/);
+    const refusedText = await app.text('#signin-error');
+    assert.match(refusedText, /Nepareizs lietotājvārds vai parole, vai arī konts ir bloķēts vai deaktivizēts/);
     await app.screenshot('4-signin-refused');
+    await app.exec("document.getElementById('signin-error').textContent = ''");
+    await app.fill('Lietotājvārds', 'nobody');
+    await app.fill('Parole', PASSWORD);
+    await app.press('Pierakstīties');
+    await waitFor(async () => (await app.text('#signin-error')) === refusedText, 'the same refusal for an unknown user');
 
     await app.fill('Lietotājvārds', 'root');
     await app.fill('Parole', PASSWORD);
@@ -73,6 +80,35 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
     await app.waitVisible('#stat-keys-out');
     assert.equal(await app.text('#stat-keys-out .stat-value'), '1');
     await app.screenshot('5-home-after-sign-in');
+
+    // Changing one's own password asks for the current one; a wrong one is refused next
+    // to its field and changes nothing.
+    await app.press('Lietotāji');
+    await app.press('Mainīt paroli');
+    await app.fill('Pašreizējā parole', 'not-the-password');
+    await app.fill('Jaunā parole', NEW_PASSWORD);
+    await app.fill('Atkārtojiet paroli', NEW_PASSWORD);
+    await app.press('Saglabāt');
+    await app.waitVisible('#f-current-error');
+    assert.match(await app.text('#f-current-error'), /Pašreizējā parole nav pareiza/);
+    await app.screenshot('6-own-password-wrong-current');
+    const asRoot = (password) => spawnSync(CLI, ['--data-dir', app.dataDir, '--as', 'root', 'key', 'list'],
+      { encoding: 'utf8', env: { ...process.env, ATSLEGAS_PASSWORD: password } });
+    assert.equal(asRoot(PASSWORD).status, 0, 'the old password still works');
+    await app.fill('Pašreizējā parole', PASSWORD);
+    await app.press('Saglabāt');
+    await app.waitVisible('#dialog', false);
+    await waitFor(async () => /Jūsu parole nomainīta/.test(await app.text('body')), 'the change is confirmed');
+    // The old password is refused (exit 4), the new one works, and this window's session
+    // lives on.
+    const old = asRoot(PASSWORD);
+    assert.equal(old.status, 4, old.stderr);
+    assert.match(old.stderr, /user name or password is wrong/);
+    assert.equal(asRoot(NEW_PASSWORD).status, 0);
+    assert.ok((await app.invoke('home_summary')).ok, 'the window is still signed in');
+    const changed = JSON.parse(cli('--json', 'audit', 'list', '--operation', 'set_password'));
+    assert.equal(changed.length, 1);
+    assert.deepEqual([changed[0].actor, changed[0].after], ['root', { own: true, sessions_ended: 0 }]);
 
     // Every step above is in the audit trail, and the chain verifies.
     const audit = JSON.parse(cli('--json', 'audit', 'list', '--component', 'session'));

@@ -1,5 +1,6 @@
 // Users of the app (admins only; the core refuses everyone else). Create, change role,
-// activate or deactivate, set a password.
+// activate or deactivate, set a password: another user's (their sessions end), or one's
+// own with the current one (one's other sessions end).
 
 import { el, invoke, localTime, t } from '../admin-common.js';
 import { button, formDialog, pagedTable, toast } from '../components.js';
@@ -58,6 +59,7 @@ export async function render(view, ctx) {
   }
 
   async function setPassword(u) {
+    if (u.username === ctx.user.username) return changeOwnPassword();
     const ok = await formDialog({
       titleKey: 'users.set_password',
       fields: [
@@ -72,6 +74,25 @@ export async function render(view, ctx) {
       },
     });
     if (ok) await done(t('users.password_set', { name: u.username }));
+  }
+
+  /** One's own password: the core asks for the current one and ends one's other sessions. */
+  async function changeOwnPassword() {
+    const ok = await formDialog({
+      titleKey: 'users.set_password',
+      fields: [
+        { name: 'current', labelKey: 'users.current_password', type: 'password', required: true, autocomplete: 'current-password' },
+        { name: 'password', labelKey: 'users.new_password', type: 'password', required: true, hintKey: 'setup.hint' },
+        { name: 'confirm', labelKey: 'setup.confirm', type: 'password', required: true },
+      ],
+      submitKey: 'common.save',
+      onSubmit: async (v) => {
+        if (v.password !== v.confirm) throw Object.assign(new Error(t('setup.mismatch')), { details: { field: 'confirm' } });
+        await invoke('user_change_own_password', { current: v.current, password: v.password });
+        return true;
+      },
+    });
+    if (ok) await done(t('users.own_password_changed'));
   }
 
   async function create() {
