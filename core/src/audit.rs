@@ -32,7 +32,7 @@ pub struct AuditEntry {
 /// The hash of one row: SHA-256 over each field, length-prefixed so no two different
 /// rows can encode the same bytes. The id is included so swapping rows breaks the chain.
 #[allow(clippy::too_many_arguments)] // reason: one argument per hashed column, in order
-fn row_hash(
+pub fn row_hash(
     id: i64,
     at: i64,
     actor: &str,
@@ -197,11 +197,29 @@ pub fn list_sql(f: &AuditFilter) -> (String, Vec<rusqlite::types::Value>) {
 /// What `verify` found wrong with one row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    /// The audit row (0 for a key-log row that has none).
     pub id: i64,
     /// `edited` (the row's contents do not match its hash), `chain_broken` (the row does
-    /// not follow the one before it: a row was deleted, inserted or reordered).
+    /// not follow the one before it: a row was deleted, inserted or reordered);
+    /// `key_log_edited` (the key-log row no longer hashes to what its audit row says),
+    /// `key_log_unaudited` (a key-log row without its audit row), `key_log_missing` (an
+    /// audit row names a key-log row that is gone).
     pub kind: &'static str,
+    /// The key-log row, for the `key_log_*` kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_log_id: Option<i64>,
     pub detail: String,
+}
+
+/// How much of the key log the audit trail vouches for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KeyLogCoverage {
+    pub rows_checked: u64,
+    /// Rows whose hash is in their audit row, and matched.
+    pub covered: u64,
+    /// Rows written before audit rows carried the key-log row's hash (older versions,
+    /// the demo register): not vouched for, and not tampering either.
+    pub not_covered: u64,
 }
 
 /// The result of checking the whole chain.
@@ -210,11 +228,17 @@ pub struct VerifyReport {
     pub rows_checked: u64,
     pub ok: bool,
     pub problems: Vec<Problem>,
+    pub key_log: KeyLogCoverage,
 }
 
-/// Walks the audit log in id order and recomputes every hash. Streams rows, so memory
-/// stays flat however long the trail is.
+/// Walks the audit log in id order and recomputes every hash, and walks the key log beside
+/// it ([`KeyLogCheck`]). Streams both, so memory stays flat however long they are.
 pub fn verify(conn: &Connection) -> Result<VerifyReport> {
+    let mut kl_stmt = conn.prepare(&format!(
+        "SELECT {} FROM key_log ORDER BY id",
+        crate::keylog::HASHED_COLUMNS
+    ))?;
+    let mut key_log = KeyLogCheck::new(kl_stmt.query([])?)?;
     let mut stmt = conn.prepare(
         "SELECT id, at, actor, component, record_id, operation, before, after, prev_hash, hash
            FROM audit_log ORDER BY id",
@@ -226,6 +250,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
         rows_checked: 0,
         ok: true,
         problems: Vec::new(),
+        key_log: KeyLogCoverage::default(),
     };
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
@@ -243,6 +268,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
             report.problems.push(Problem {
                 id,
                 kind: "chain_broken",
+                key_log_id: None,
                 detail: if id != expected_id {
                     format!("expected row {expected_id} next, found row {id}: rows are missing")
                 } else {
@@ -266,15 +292,141 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
             report.problems.push(Problem {
                 id,
                 kind: "edited",
+                key_log_id: None,
                 detail: "the row's contents no longer match its hash: it was changed after it was written"
                     .to_string(),
             });
         }
+        if let Some(after) = after
+            .as_deref()
+            .filter(|a| a.contains("\"key_log_sha256\""))
+        {
+            if let Ok(KeyLogRef {
+                key_log_id: Some(kl_id),
+                key_log_sha256: Some(kl_hash),
+            }) = serde_json::from_str(after)
+            {
+                key_log.audited(id, kl_id, &kl_hash, &mut report)?;
+            }
+        }
         expected_prev = hash;
         expected_id = id + 1;
     }
+    key_log.finish(&mut report)?;
     report.ok = report.problems.is_empty();
     Ok(report)
+}
+
+/// The part of an audit row's `after` that names the key-log row written with it.
+#[derive(serde::Deserialize)]
+struct KeyLogRef {
+    key_log_id: Option<i64>,
+    key_log_sha256: Option<String>,
+}
+
+/// The key log checked against the audit rows written with it, as a merge of two
+/// streams in id order (both only grow, in the same transactions, so their orders agree).
+/// Key-log rows before the first audit row that carries a hash are older than this check
+/// and only counted as not covered; after it, every key-log row must have its audit row.
+struct KeyLogCheck<'s> {
+    rows: rusqlite::Rows<'s>,
+    /// The next key-log row not yet matched: its id and its hash as stored now.
+    next: Option<(i64, String)>,
+    first_covered: Option<i64>,
+}
+
+impl<'s> KeyLogCheck<'s> {
+    fn new(mut rows: rusqlite::Rows<'s>) -> Result<Self> {
+        let next = Self::read(&mut rows)?;
+        Ok(KeyLogCheck {
+            rows,
+            next,
+            first_covered: None,
+        })
+    }
+
+    fn read(rows: &mut rusqlite::Rows<'s>) -> Result<Option<(i64, String)>> {
+        Ok(match rows.next()? {
+            Some(r) => Some((r.get(0)?, crate::keylog::hash_of_row(r)?)),
+            None => None,
+        })
+    }
+
+    fn advance(&mut self, report: &mut VerifyReport) -> Result<()> {
+        report.key_log.rows_checked += 1;
+        self.next = Self::read(&mut self.rows)?;
+        Ok(())
+    }
+
+    /// A key-log row with no audit row naming it: older than the check, or slipped in.
+    fn unmatched(&mut self, kl_id: i64, report: &mut VerifyReport) -> Result<()> {
+        if self.first_covered.is_some_and(|f| kl_id > f) {
+            report.problems.push(Problem {
+                id: 0,
+                kind: "key_log_unaudited",
+                key_log_id: Some(kl_id),
+                detail: format!(
+                    "key-log row {kl_id} has no audit row: it was added to the key log directly"
+                ),
+            });
+        } else {
+            report.key_log.not_covered += 1;
+        }
+        self.advance(report)
+    }
+
+    /// Audit row `audit_id` says key-log row `kl_id` hashed to `expected` when written.
+    fn audited(
+        &mut self,
+        audit_id: i64,
+        kl_id: i64,
+        expected: &str,
+        report: &mut VerifyReport,
+    ) -> Result<()> {
+        self.first_covered.get_or_insert(kl_id);
+        while let Some((id, _)) = self.next.as_ref().filter(|(id, _)| *id < kl_id) {
+            let id = *id;
+            self.unmatched(id, report)?;
+        }
+        match self.next.take() {
+            Some((id, stored)) if id == kl_id => {
+                if stored == expected {
+                    report.key_log.covered += 1;
+                } else {
+                    report.problems.push(Problem {
+                        id: audit_id,
+                        kind: "key_log_edited",
+                        key_log_id: Some(kl_id),
+                        detail: format!(
+                            "key-log row {kl_id} no longer matches the hash its audit row {audit_id} holds: it was changed after it was written"
+                        ),
+                    });
+                }
+                self.advance(report)?;
+            }
+            other => {
+                self.next = other;
+                report.problems.push(Problem {
+                    id: audit_id,
+                    kind: "key_log_missing",
+                    key_log_id: Some(kl_id),
+                    detail: format!(
+                        "audit row {audit_id} records key-log row {kl_id}, which is gone from the key log"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The key-log rows after the last audited one.
+    fn finish(mut self, report: &mut VerifyReport) -> Result<()> {
+        while let Some((id, _)) = self.next.as_ref() {
+            let id = *id;
+            self.unmatched(id, report)?;
+        }
+        Ok(())
+    }
 }
 
 /// The newest row of the chain: its id and hash. Written beside a backup, an export or a
