@@ -72,6 +72,11 @@ pub struct Manifest {
     pub entries: Vec<Entry>,
     /// Rows per table in the database entry.
     pub counts: std::collections::BTreeMap<String, i64>,
+    /// The newest audit row of the database entry (its id and hash): an anchor of the
+    /// trail off the machine, checked by `audit verify --against` (`crate::anchors`).
+    /// `None` in a configuration backup and in backups made before it was written.
+    #[serde(default)]
+    pub audit_tip: Option<crate::audit::Tip>,
 }
 
 /// Row counts of the counted tables.

@@ -233,9 +233,32 @@ fn fsync_dir(dir: &Path) {
 }
 
 /// Appends one line to the operations journal and flushes it.
+///
+/// A line carries the audit trail's tip as `audit_tip` when its writer knows it (see
+/// [`journal_anchored`]); a restore's line names the restored trail's tip in its detail,
+/// which is lifted up here, so every anchor sits in the same place.
 pub(crate) fn journal(loc: &Locations, at: i64, actor: &str, op: &str, detail: serde_json::Value) {
+    let tip = detail
+        .get("audit_tip")
+        .and_then(|t| serde_json::from_value::<audit::Tip>(t.clone()).ok());
+    journal_anchored(loc, at, actor, op, tip.as_ref(), detail);
+}
+
+/// [`journal`] with the audit trail's tip at the time (its newest row's id and hash): an
+/// anchor of the trail outside the database, checked by `audit verify` (`crate::anchors`).
+pub(crate) fn journal_anchored(
+    loc: &Locations,
+    at: i64,
+    actor: &str,
+    op: &str,
+    tip: Option<&audit::Tip>,
+    detail: serde_json::Value,
+) {
     use std::io::Write;
-    let line = json!({"at": at, "at_iso": crate::time::iso_utc(at), "actor": actor, "operation": op, "detail": detail});
+    let mut line = json!({"at": at, "at_iso": crate::time::iso_utc(at), "actor": actor, "operation": op, "detail": detail});
+    if let Some(tip) = tip {
+        line["audit_tip"] = json!(tip);
+    }
     let path = loc.journal();
     crate::private::tighten(&path);
     let res =
@@ -261,14 +284,14 @@ pub fn read_journal(loc: &Locations) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
-struct WorkDir(PathBuf);
+pub(crate) struct WorkDir(pub(crate) PathBuf);
 impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
-fn work_dir(loc: &Locations, now: i64) -> Result<WorkDir> {
+pub(crate) fn work_dir(loc: &Locations, now: i64) -> Result<WorkDir> {
     // A killed backup leaves its work folder behind: clear those older than a day (a
     // running backup's folder is younger).
     if let Ok(entries) = std::fs::read_dir(loc.work_dir()) {
@@ -369,7 +392,16 @@ pub(crate) fn safety_backup_in_tx(
     };
     let report = make_archive(loc, &req, now, &mut |_| {}, cancel).0?;
     let detail = record_detail(&req, &report, "verified", None);
-    journal(loc, now, &actor.name, "backup", detail.clone());
+    // The snapshot's tip, not `tx`'s: the caller's uncommitted rows may yet roll back.
+    let tip = report.manifest.audit_tip.clone();
+    journal_anchored(
+        loc,
+        now,
+        &actor.name,
+        "backup",
+        tip.as_ref(),
+        detail.clone(),
+    );
     record_tx(tx, now, actor, &req, &report, "verified", None, detail)?;
     Ok(report)
 }
@@ -435,6 +467,7 @@ fn empty_manifest(req: &BackupRequest, now: i64) -> Manifest {
         encrypted: req.passphrase.is_some(),
         entries: Vec::new(),
         counts: Default::default(),
+        audit_tip: None,
     }
 }
 
@@ -525,10 +558,16 @@ fn create_inner(
     let pass = req.passphrase.as_deref().map(|p| (p, req.aes));
     std::thread::scope(|s| {
         let interrupt = snap_conn.as_ref().map(|c| c.get_interrupt_handle());
-        let mut checks = snap_conn.map(|c| s.spawn(move || archive::sqlite_checks(&c)));
+        // The tip is read from the snapshot, so it names the last row the archive holds.
+        let mut checks = snap_conn.map(|c| {
+            s.spawn(move || {
+                let tip = audit::tip(&c).map_err(|e| e.message())?;
+                archive::sqlite_checks(&c).map(|sound| (sound, tip))
+            })
+        });
         let mut complete = |m: &mut archive::Manifest| -> Result<()> {
             if let Some(h) = checks.take() {
-                let (version, counts) = h
+                let ((version, counts), tip) = h
                     .join()
                     .expect("the snapshot check does not panic")
                     .map_err(|reason| Error::BackupFailed {
@@ -540,6 +579,7 @@ fn create_inner(
                     })?;
                 m.schema_version = version;
                 m.counts = counts;
+                m.audit_tip = tip;
             }
             Ok(())
         };
@@ -661,7 +701,15 @@ fn record(
     error: Option<&str>,
 ) -> Result<()> {
     let detail = record_detail(req, r, status, error);
-    journal(loc, store.now(), &actor.name, "backup", detail.clone());
+    let tip = audit::tip(store.conn())?;
+    journal_anchored(
+        loc,
+        store.now(),
+        &actor.name,
+        "backup",
+        tip.as_ref(),
+        detail.clone(),
+    );
     store.write(actor, Role::Admin, "make backups", |tx, now| {
         record_tx(tx, now, actor, req, r, status, error, detail)
     })

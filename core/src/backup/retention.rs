@@ -37,7 +37,7 @@ use chrono::{Datelike, TimeZone};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{archive, fsync_dir, journal, Locations};
+use super::{archive, fsync_dir, journal_anchored, Locations};
 use crate::audit::{self, Change};
 use crate::config::{BackupConfig, Config};
 use crate::error::{Error, Result};
@@ -480,11 +480,13 @@ pub fn prune(
     // The journal says what happened on the drive even if the audit row could not be
     // written (the files are gone either way).
     if !deleted.is_empty() || !failed.is_empty() {
-        journal(
+        let tip = audit::tip(store.conn()).ok().flatten();
+        journal_anchored(
             loc,
             store.now(),
             &actor.name,
             "prune",
+            tip.as_ref(),
             json!({
                 "folder": folder, "rules": rules,
                 "deleted": deleted.iter().map(name).collect::<Vec<_>>(),

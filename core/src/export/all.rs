@@ -59,6 +59,11 @@ pub struct ExportManifest {
     pub neutralised_rule: String,
     pub tables: Vec<ManifestTable>,
     pub files: Vec<ManifestFile>,
+    /// The newest audit row exported (its id and hash): an anchor of the trail off the
+    /// machine, checked by `audit verify --against` (`crate::anchors`). Absent in exports
+    /// made before it was written.
+    #[serde(default)]
+    pub audit_tip: Option<crate::audit::Tip>,
 }
 
 /// What "Export all" wrote.
@@ -150,6 +155,8 @@ fn write_archive(
         neutralised_rule: "a text cell starting with = + - @ tab CR or ' has one ' added in front; an empty text is a lone '; an empty cell is NULL".into(),
         tables: Vec::new(),
         files: Vec::new(),
+        // Read in the same read transaction as the rows, so it is the exported trail's.
+        audit_tip: crate::audit::tip(conn)?,
     };
     let mut done = 0u64;
     for (t, &rows) in TABLES.iter().zip(&counts) {
