@@ -113,7 +113,7 @@ pub enum BackupCmd {
     },
 }
 
-fn read_passphrase(stdin: bool) -> Result<Option<String>, Failure> {
+pub(crate) fn read_passphrase(stdin: bool) -> Result<Option<String>, Failure> {
     if stdin {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).map_err(|e| {

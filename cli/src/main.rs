@@ -22,7 +22,9 @@ use atslegas_core::keys::{KeyInput, KeyQuery};
 use atslegas_core::persons::{PersonInput, PersonQuery};
 use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
-use atslegas_core::{audit, groups, keylog, keys, persons, time, users, Actor, Error, Role, Store};
+use atslegas_core::{
+    anchors, audit, groups, keylog, keys, persons, time, users, Actor, Error, Role, Store,
+};
 use clap::{Args, Parser, Subcommand};
 
 use output::Out;
@@ -324,8 +326,26 @@ enum AuditCmd {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
-    /// Recompute the audit hash chain; exit 7 if a row was edited, deleted or reordered.
-    Verify,
+    /// Recompute the audit hash chain and check it against its anchors (the tip written
+    /// into each journal line, backup and export); exit 7 if a row was edited, deleted or
+    /// reordered, the key log disagrees with it, or an anchor is not reached.
+    ///
+    /// --json adds to rows_checked, ok and problems: key_log {rows_checked, covered,
+    /// not_covered}; anchor {source, file, operation, id, hash, at, at_iso} (the newest
+    /// anchor reached: "verified up to"), anchors_checked; anchor_problems [{kind
+    /// (rows_removed, row_differs), id (first row that disagrees), from_id, anchor,
+    /// detail}]; not_checked [{file, reason (encrypted, no_anchor, before_restore,
+    /// unreadable), detail}]; notes.
+    Verify {
+        /// A backup or export archive, or a folder (its atslegas-*.zip), to check against;
+        /// without it, the backups on the remembered drives plugged in now (admins).
+        #[arg(long, value_name = "ARCHIVE_OR_FOLDER")]
+        against: Option<PathBuf>,
+        /// Read the passphrase of encrypted backups from standard input (first line);
+        /// otherwise ATSLEGAS_BACKUP_PASSPHRASE. Without one they are not checked.
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
 }
 
 /// A failure with the exit code it maps to.
@@ -472,7 +492,11 @@ fn stdin_flag(command: &Command) -> Option<&'static str> {
                 passphrase_stdin: true,
                 ..
             },
-        ) => Some("--passphrase-stdin"),
+        )
+        | Command::Audit(AuditCmd::Verify {
+            passphrase_stdin: true,
+            ..
+        }) => Some("--passphrase-stdin"),
         _ => None,
     }
 }
@@ -876,10 +900,27 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 };
                 out.audit(&audit::list(store.conn(), &actor, &f)?);
             }
-            AuditCmd::Verify => {
-                let r = audit::verify(store.conn())?;
+            AuditCmd::Verify {
+                against,
+                passphrase_stdin,
+            } => {
+                let loc = atslegas_core::backup::Locations {
+                    database: config.db_path(&paths),
+                    config_file: paths.config_file.clone(),
+                    data_dir: paths.data_dir.clone(),
+                };
+                let archives = match &against {
+                    Some(p) => anchors::archives_at(&actor, p)?,
+                    None if actor.role >= Role::Admin => {
+                        anchors::archives_on_known_drives(&actor, &config.backup)?
+                    }
+                    None => Vec::new(),
+                };
+                let pass = backup_cmd::read_passphrase(passphrase_stdin)?;
+                let r =
+                    anchors::verify(store.conn(), &loc, &archives, pass.as_deref(), store.now())?;
                 out.verify(&r);
-                if !r.ok {
+                if !r.chain.ok {
                     return Ok(7);
                 }
             }
@@ -958,6 +999,7 @@ mod tests {
         &["backup", "verify", "f", "--passphrase-stdin"],
         &["backup", "restore", "f", "--passphrase-stdin"],
         &["backup", "auto-set", "--mode", "off", "--passphrase-stdin"],
+        &["audit", "verify", "--against", "f", "--passphrase-stdin"],
     ];
 
     #[test]

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use atslegas_core::audit::{AuditEntry, VerifyReport};
+use atslegas_core::anchors::AnchoredReport;
+use atslegas_core::audit::AuditEntry;
 use atslegas_core::bench::BenchReport;
 use atslegas_core::config::Paths;
 use atslegas_core::demo::DemoReport;
@@ -248,21 +249,63 @@ impl Out {
         );
     }
 
-    pub fn verify(&self, r: &VerifyReport) {
+    pub fn verify(&self, r: &AnchoredReport) {
         if self.json {
             return print_json(r);
         }
-        if r.ok {
-            println!("Audit trail intact: {} rows checked.", r.rows_checked);
+        let c = &r.chain;
+        if c.problems.is_empty() {
+            println!("Audit trail intact: {} rows checked.", c.rows_checked);
         } else {
             println!(
                 "AUDIT TRAIL DAMAGED: {} problem(s) in {} rows.",
-                r.problems.len(),
-                r.rows_checked
+                c.problems.len(),
+                c.rows_checked
             );
-            for p in &r.problems {
+            for p in &c.problems {
+                match p.key_log_id {
+                    Some(k) if p.id == 0 => {
+                        println!("  key-log row {k}: {} - {}", p.kind, p.detail)
+                    }
+                    Some(k) => println!(
+                        "  row {} (key-log row {k}): {} - {}",
+                        p.id, p.kind, p.detail
+                    ),
+                    None => println!("  row {}: {} - {}", p.id, p.kind, p.detail),
+                }
+            }
+        }
+        let k = &c.key_log;
+        println!(
+            "Key log: {} rows, {} vouched for by their audit rows, {} older than that check (not covered).",
+            k.rows_checked, k.covered, k.not_covered
+        );
+        if !r.anchor_problems.is_empty() {
+            println!(
+                "AUDIT TRAIL DOES NOT REACH {} ANCHOR(S):",
+                r.anchor_problems.len()
+            );
+            for p in &r.anchor_problems {
                 println!("  row {}: {} - {}", p.id, p.kind, p.detail);
             }
+        }
+        match &r.anchor {
+            Some(a) => println!("Verified up to row {} of {}.", a.id, a.describe()),
+            None if r.anchor_problems.is_empty() => {
+                println!("No anchor to verify against (no journal line, backup or export names the trail's tip yet).")
+            }
+            None => {}
+        }
+        for n in &r.not_checked {
+            println!(
+                "  not checked: {} ({}: {})",
+                n.file.display(),
+                n.reason,
+                n.detail
+            );
+        }
+        for n in &r.notes {
+            println!("  note: {n}");
         }
     }
 

@@ -20,6 +20,7 @@
 //! - `sysinfo` (only its `disk` feature): the mounted volumes on Linux, macOS and Windows,
 //!   where known backup drives are looked for (see [`backup::drives`]).
 
+pub mod anchors;
 pub mod audit;
 pub mod backup;
 pub mod backups;
