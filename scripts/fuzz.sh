@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes what reads untrusted files: the backup archive reader, the backup manifest
-# parser, and the CSV and JSON bulk importers (cargo-fuzz targets in fuzz/). Each target
+# parser, the configuration parser, and the CSV and JSON bulk importers (cargo-fuzz targets in fuzz/). Each target
 # runs for SECONDS (default 60); exits non-zero when any target crashes (the input that
 # did it is in fuzz/artifacts/TARGET/). Not part of scripts/test.sh: it takes minutes.
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
-# Targets: archive_reader manifest_parser import_csv import_json (default: all four).
+# Targets: archive_reader manifest_parser config_parser import_csv import_json (default:
+# all five).
 # The corpus starts from fuzz/seeds/ (text) and from real backups the CLI makes here;
 # what the fuzzer finds is kept in fuzz/corpus/ (not committed).
 set -euo pipefail
@@ -13,7 +14,7 @@ root=$PWD
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(archive_reader manifest_parser import_csv import_json)
+[ ${#targets[@]} -gt 0 ] || targets=(archive_reader manifest_parser config_parser import_csv import_json)
 
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 # cargo-fuzz needs nightly's -Z flags (the sanitizer). Use nightly when it is installed;
@@ -68,8 +69,16 @@ if wants archive_reader || wants manifest_parser; then
     for z in "$scratch"/seed-backups/*/*.zip; do
         n=$(basename "$(dirname "$z")")
         if wants archive_reader; then cp "$z" "fuzz/corpus/archive_reader/cli-$n.zip"; fi
+        # An encrypted backup's entries (its manifest too) are WinZip AES, which unzip
+        # cannot read: those seeds come only from the plain backups.
         if wants manifest_parser; then
-            unzip -p "$z" manifest.json >"fuzz/corpus/manifest_parser/cli-$n.json"
+            unzip -p "$z" manifest.json >"fuzz/corpus/manifest_parser/cli-$n.json" 2>/dev/null ||
+                rm -f "fuzz/corpus/manifest_parser/cli-$n.json"
+        fi
+        if wants config_parser; then
+            mkdir -p fuzz/corpus/config_parser
+            unzip -p "$z" config.json >"fuzz/corpus/config_parser/cli-$n.json" 2>/dev/null ||
+                rm -f "fuzz/corpus/config_parser/cli-$n.json"
         fi
     done
 fi

@@ -760,7 +760,10 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
     let cli = site(200, 60, 1500);
     let dest = tempfile::tempdir().unwrap();
     let enc = backup_create_encrypted(&cli, dest.path());
-    assert_eq!(manifest(&enc)["encrypted"], true);
+    let sealed: serde_json::Value =
+        serde_json::from_slice(&read_entry(&enc, MANIFEST_ENTRY, Some(PASSPHRASE))).unwrap();
+    assert_eq!(sealed["encrypted"], true);
+    assert_eq!(sealed["format_version"], 2);
     let mut z = zip::ZipArchive::new(std::fs::File::open(&enc).unwrap()).unwrap();
     let encrypted: Vec<(String, bool)> = (0..z.len())
         .map(|i| {
@@ -771,7 +774,8 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
     for (name, expected) in [
         (DB_ENTRY, true),
         (CONFIG_ENTRY, true),
-        (MANIFEST_ENTRY, false),
+        // Format 2: the manifest is encrypted (and so authenticated) with the rest.
+        (MANIFEST_ENTRY, true),
     ] {
         assert!(
             encrypted.contains(&(name.to_string(), expected)),
@@ -1540,4 +1544,209 @@ fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
     assert_eq!(statuses, ["cancelled", "cancelled"]);
     backup_create(&cli, dest.path(), &[]);
     assert_eq!(final_archives(dest.path()).len(), 1);
+}
+
+#[test]
+fn a_restored_configuration_keeps_where_this_folder_keeps_its_database_and_sessions() {
+    // The backup's configuration names another database file and session folder (both
+    // valid, inside the data folder): restoring it here must not make the next start
+    // open an empty database beside the restored one.
+    let original = site(30, 10, 50);
+    let mut cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
+    cfg["site_name"] = json!("Cita vieta");
+    std::fs::write(
+        original.config_path(),
+        serde_json::to_vec_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let archive = backup_create(&original, dest.path(), &[]);
+    // The backup's own config.json says the database and sessions are elsewhere (with
+    // the manifest's hashes made to match, as a copy from another layout would be).
+    let mut cfg_in_backup: serde_json::Value =
+        serde_json::from_slice(&read_entry(&archive, CONFIG_ENTRY, None)).unwrap();
+    cfg_in_backup["db"]["db_file"] = json!("elsewhere.sqlite");
+    cfg_in_backup["client_sessions"]["session_storage_dir"] = json!("other-sessions");
+    let cfg_bytes = serde_json::to_vec_pretty(&cfg_in_backup).unwrap();
+    let man = manifest_matching(&archive, CONFIG_ENTRY, &cfg_bytes);
+    let crafted = dest.path().join("atslegas-other-layout.zip");
+    write_zip(
+        &crafted,
+        &[
+            (DB_ENTRY, &read_entry(&archive, DB_ENTRY, None)),
+            (CONFIG_ENTRY, &cfg_bytes),
+            (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
+        ],
+    );
+
+    let here = Cli::initialised();
+    let before: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(here.config_path()).unwrap()).unwrap();
+    let out = run(&here, &["backup", "restore", s(&crafted), "--force"]);
+    assert_success(&out, "backup restore --force");
+    let after: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(here.config_path()).unwrap()).unwrap();
+    assert_eq!(after["site_name"], "Cita vieta", "the rest came back");
+    assert_eq!(after["db"], before["db"]);
+    assert_eq!(
+        after["client_sessions"]["session_storage_dir"],
+        before["client_sessions"]["session_storage_dir"]
+    );
+    assert!(!here.data_dir().join("elsewhere.sqlite").exists());
+    // The next start opens the restored register.
+    assert_eq!(
+        atslegas_tests::count(&here.db(), "persons"),
+        atslegas_tests::count(&original.db(), "persons")
+    );
+}
+
+/// Issue "[2 of 6] Trust", finding 2: archives are authenticated. An unencrypted archive
+/// whose manifest claims encryption, an encrypted backup with a plain entry put into it,
+/// a plain backup opened with a passphrase: each is refused, with nothing changed; and
+/// what the screen and `--json` say of an archive comes from what was checked.
+#[test]
+fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_refused() {
+    let cli = site(60, 20, 200);
+    let dest = tempfile::tempdir().unwrap();
+    let enc = backup_create_encrypted(&cli, dest.path());
+    let plain = backup_create(&cli, dest.path(), &[]);
+    let untouched = Untouched::capture(&cli);
+    let db = read_entry(&enc, DB_ENTRY, Some(PASSPHRASE));
+    let cfg = read_entry(&enc, CONFIG_ENTRY, Some(PASSPHRASE));
+    let man: serde_json::Value =
+        serde_json::from_slice(&read_entry(&enc, MANIFEST_ENTRY, Some(PASSPHRASE))).unwrap();
+    let man_bytes = serde_json::to_vec_pretty(&man).unwrap();
+    let crafted_dir = tempfile::tempdir().unwrap();
+
+    // 1. Everything decrypted and written back plain, the manifest still saying
+    //    "encrypted": true (the tester's file). Any passphrase used to open it.
+    let posing = crafted_dir.path().join("atslegas-posing.zip");
+    write_zip(
+        &posing,
+        &[
+            (DB_ENTRY, &db),
+            (CONFIG_ENTRY, &cfg),
+            (MANIFEST_ENTRY, &man_bytes),
+        ],
+    );
+    for args in [
+        &["backup", "verify", s(&posing)][..],
+        &["backup", "restore", s(&posing), "--force"],
+    ] {
+        let out = run_env(&cli, args, &[(PASSPHRASE_ENV, "any passphrase at all 1")]);
+        let line = assert_fails(&out, 3);
+        assert!(
+            line.contains("manifest.json") && line.contains("altered"),
+            "{}: {line}",
+            args[1]
+        );
+        let out = run(&cli, args);
+        let line = assert_fails(&out, 3);
+        assert!(
+            line.contains("altered"),
+            "{} without passphrase: {line}",
+            args[1]
+        );
+    }
+    untouched.assert_unchanged(&cli, "a plain archive posing as encrypted");
+
+    // 2. The encrypted backup with its database swapped for a plain one (the manifest
+    //    and config still encrypted, the hashes made to match).
+    let mut swapped_man = man.clone();
+    for e in swapped_man["entries"].as_array_mut().unwrap() {
+        if e["name"] == DB_ENTRY {
+            use sha2::{Digest, Sha256};
+            e["sha256"] = json!(hex::encode(Sha256::digest(&db)));
+        }
+    }
+    let swapped = crafted_dir.path().join("atslegas-swapped.zip");
+    {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&swapped).unwrap());
+        let plain_opts = zip::write::SimpleFileOptions::default();
+        let sealed_opts = plain_opts.with_aes_encryption(zip::AesMode::Aes256, PASSPHRASE);
+        w.start_file(DB_ENTRY, plain_opts).unwrap();
+        w.write_all(&db).unwrap();
+        w.start_file(CONFIG_ENTRY, sealed_opts).unwrap();
+        w.write_all(&cfg).unwrap();
+        w.start_file(MANIFEST_ENTRY, sealed_opts).unwrap();
+        w.write_all(&serde_json::to_vec_pretty(&swapped_man).unwrap())
+            .unwrap();
+        w.finish().unwrap();
+    }
+    for args in [
+        &["backup", "verify", s(&swapped)][..],
+        &["backup", "restore", s(&swapped), "--force"],
+    ] {
+        let out = run_env(&cli, args, &[(PASSPHRASE_ENV, PASSPHRASE)]);
+        let line = assert_fails(&out, 3);
+        assert!(
+            line.contains("database.db") && line.contains("not encrypted"),
+            "{}: {line}",
+            args[1]
+        );
+    }
+    untouched.assert_unchanged(&cli, "a plain entry in an encrypted backup");
+
+    // 3. A plain backup opened with a passphrase: refused, naming the passphrase; and
+    //    without one it verifies (it is a good backup, just not an encrypted one).
+    let out = run_env(
+        &cli,
+        &["backup", "restore", s(&plain), "--force"],
+        &[(PASSPHRASE_ENV, PASSPHRASE)],
+    );
+    let line = assert_fails(&out, 3);
+    assert!(
+        line.contains("not encrypted") && line.contains("passphrase"),
+        "{line}"
+    );
+    untouched.assert_unchanged(&cli, "a plain backup with a passphrase");
+    assert_verifies(&cli, &plain);
+
+    // 4. What is reported comes from the check: the encrypted one is encrypted, the
+    //    plain one is not; a listing of the drive cannot read the encrypted one's
+    //    manifest at all (it is sealed), and says so rather than guess.
+    let out = run_env(
+        &cli,
+        &["--json", "backup", "verify", s(&enc)],
+        &[(PASSPHRASE_ENV, PASSPHRASE)],
+    );
+    assert_success(&out, "verify the encrypted backup");
+    assert_eq!(
+        atslegas_tests::parse_json(&out)["encrypted"],
+        true,
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&cli, &["--json", "backup", "verify", s(&plain)]);
+    assert_success(&out, "verify the plain backup");
+    assert_eq!(
+        atslegas_tests::parse_json(&out)["encrypted"],
+        false,
+        "{}",
+        stdout(&out)
+    );
+    let listed =
+        atslegas_tests::parse_json(&run(&cli, &["--json", "backup", "list", s(dest.path())]));
+    let by_name = |p: &Path| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file"].as_str() == Some(s(p)))
+            .cloned()
+            .unwrap_or_else(|| panic!("{} not listed: {listed}", p.display()))
+    };
+    let e = by_name(&enc);
+    assert_eq!(e["manifest"], serde_json::Value::Null, "{e}");
+    assert_eq!(
+        (e["encrypted"].clone(), e["kind"].clone()),
+        (json!(true), json!("full")),
+        "{e}"
+    );
+    assert!(e["created_at"].as_i64().unwrap() > 0, "{e}");
+    let p = by_name(&plain);
+    assert_eq!(p["encrypted"], false, "{p}");
+    assert_eq!(p["manifest"]["encrypted"], false, "{p}");
 }

@@ -250,7 +250,7 @@ pub fn run(
                             m.created_at_iso,
                             m.kind,
                             f.size,
-                            if m.encrypted { "  encrypted" } else { "" },
+                            if f.encrypted { "  encrypted" } else { "" },
                             if f.verified_sidecar {
                                 "  verified"
                             } else {
@@ -262,7 +262,20 @@ pub fn run(
                             "{}  UNREADABLE: {p}",
                             f.file.file_name().unwrap_or_default().to_string_lossy()
                         ),
-                        _ => {}
+                        // Encrypted: its manifest is sealed with the rest.
+                        (None, None) => println!(
+                            "{}  {}  {}  {} bytes  encrypted (verify it with the passphrase to see inside){}{}",
+                            f.file.file_name().unwrap_or_default().to_string_lossy(),
+                            atslegas_core::time::iso_utc(f.created_at),
+                            f.kind.as_deref().unwrap_or("?"),
+                            f.size,
+                            if f.verified_sidecar {
+                                "  verified"
+                            } else {
+                                "  NOT VERIFIED"
+                            },
+                            if f.pinned { "  pinned" } else { "" },
+                        ),
                     }
                 }
             }

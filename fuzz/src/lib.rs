@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use atslegas_core::backup::archive::{self, CONFIG_ENTRY, DB_ENTRY, MANIFEST_ENTRY};
 use atslegas_core::backup::Cancel;
+use atslegas_core::config::{Config, Paths};
 use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::persons::PersonInput;
 use atslegas_core::store::Security;
@@ -45,18 +46,54 @@ fn as_file(name: &str, data: &[u8]) -> PathBuf {
     path
 }
 
-/// Target `archive_reader`: the bytes are a backup `.zip`. Listing a drive reads only its
-/// manifest; verify and restore run the full check, without and with a passphrase.
+/// Target `archive_reader`: the bytes are a backup `.zip`. Listing a drive only outlines
+/// it; verify and restore run the full check, without and with a passphrase.
 pub fn archive_reader(data: &[u8]) {
     let file = as_file("atslegas-fuzz.zip", data);
     let work = scratch().join("work");
-    let listed = archive::read_manifest(&file);
+    let listed = archive::outline(&file);
     for pass in [None, Some(SEED_PASSPHRASE)] {
         if let Ok(checked) = archive::check(&file, pass, &work, &Cancel::new()) {
-            // A verified archive's manifest is the one a listing shows.
-            assert_eq!(listed.as_ref().ok(), Some(&checked.manifest));
+            let listed = listed.as_ref().expect("a verified archive can be outlined");
+            // A listing shows a verified plain archive's manifest; an encrypted one's
+            // is sealed (format 2) or, from format 1, the same manifest.
+            if let Some(m) = &listed.manifest {
+                assert_eq!(m, &checked.manifest);
+            } else {
+                assert!(checked.encrypted);
+            }
+            assert_eq!(listed.encrypted, checked.encrypted);
+            assert_eq!(listed.kind, checked.manifest.kind);
+            // Checked with a passphrase means encrypted, and the other way round.
+            assert_eq!(pass.is_some(), checked.encrypted);
         }
     }
+}
+
+/// Target `config_parser`: the bytes are a `config.json` (the one inside a backup is as
+/// untrusted as the one on disk). Whatever parses keeps the database and the session
+/// folder inside the data folder, and its security values within their ranges.
+pub fn config_parser(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(c) = Config::parse(Path::new("config.json"), &text) else {
+        return;
+    };
+    let data_dir = scratch().join("data");
+    let paths = Paths {
+        data_dir: data_dir.clone(),
+        config_file: data_dir.join("config.json"),
+        portable: false,
+    };
+    for p in [c.db_path(&paths), c.session_dir(&paths)] {
+        assert!(
+            p.starts_with(&data_dir) && p != data_dir,
+            "{} leaves the data folder",
+            p.display()
+        );
+    }
+    assert!((1..=20).contains(&c.security.max_failed_logins));
+    assert!((60..=86_400).contains(&c.security.lockout_seconds));
+    assert!((10..=86_400).contains(&c.client_sessions.timeout_seconds));
 }
 
 /// A real database and config for [`manifest_parser`] to put beside the fuzzed

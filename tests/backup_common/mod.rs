@@ -376,8 +376,6 @@ pub fn manifest(archive: &Path) -> serde_json::Value {
     serde_json::from_slice(&read_entry(archive, MANIFEST_ENTRY, None)).expect("manifest is JSON")
 }
 
-/// Writes a zip with `entries` (name, bytes) in order, deflated, unencrypted: for
-/// archives crafted to attack or confuse the reader.
 /// The manifest of `archive` with `entry`'s size and SHA-256 made to match `bytes`, as
 /// someone crafting an archive would: only the deeper checks can then catch the change.
 pub fn manifest_matching(archive: &Path, entry: &str, bytes: &[u8]) -> serde_json::Value {
@@ -392,6 +390,8 @@ pub fn manifest_matching(archive: &Path, entry: &str, bytes: &[u8]) -> serde_jso
     man
 }
 
+/// Writes a zip with `entries` (name, bytes) in order, deflated, unencrypted: for
+/// archives crafted to attack or confuse the reader.
 pub fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {
     let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     let opts = zip::write::SimpleFileOptions::default()

@@ -221,7 +221,10 @@ export async function render(view, ctx) {
       found.replaceChildren(list.length ? el('p', {}, t('backup.found', { n: list.length, dir })) : el('p', { class: 'empty' }, t('backup.none_found', { dir })));
       for (const f of list) {
         const b = el('button', { type: 'button', class: 'candidate' },
-          f.manifest ? `${f.manifest.created_at_iso} · ${f.manifest.kind} · ${f.manifest.source_machine}${f.manifest.encrypted ? ' · AES' : ''}${f.verified_sidecar ? '' : ` · ${t('backup.not_verified')}`}` : `${f.file} — ${f.problem}`);
+          // What a listing shows is unverified: an encrypted backup's manifest is sealed
+          // with the rest, so only its name's time and its entries are told.
+          f.problem ? `${f.file} — ${f.problem}`
+            : `${f.manifest ? f.manifest.created_at_iso : localTime(f.created_at)} · ${f.kind}${f.manifest ? ` · ${f.manifest.source_machine}` : ''}${f.encrypted ? ' · AES' : ''}${f.manifest ? '' : ` · ${t('backup.sealed')}`}${f.verified_sidecar ? '' : ` · ${t('backup.not_verified')}`}`);
         b.addEventListener('click', () => { file.value = f.file; doPreview(); });
         found.append(b);
       }

@@ -1,7 +1,15 @@
 //! The backup file: a `.zip` holding `database.db`, `config.json` and `manifest.json`
-//! (WinZip AES-256 on the first two when encrypted, so 7-Zip can open it as a last
+//! (WinZip AES-256 on every entry when encrypted, so 7-Zip can open it as a last
 //! resort), and reading one back with every check: entry names, sizes, SHA-256, the
 //! passphrase, and SQLite's own checks on the extracted database.
+//!
+//! Encryption is authentication too: each WinZip AES entry carries an HMAC of its
+//! encrypted bytes under a key derived from the passphrase, which the reader checks to
+//! the last byte. From archive format 2 the manifest is encrypted like the rest, so
+//! nothing the screen says about an encrypted backup comes from bytes anyone could have
+//! written without the passphrase. Whether an archive is encrypted is decided by what
+//! its entries are ([`check`] refuses a plain entry in an encrypted backup, ZipCrypto,
+//! and a passphrase given for a plain backup), never by the manifest's `encrypted`.
 //!
 //! `zip` (8.x) writes and reads the archive: deflate through zlib-rs, and WinZip AES.
 //! Never trust an archive: names are checked against path traversal, and every entry
@@ -24,8 +32,9 @@ use crate::error::{Error, Result};
 pub const DB_ENTRY: &str = "database.db";
 pub const CONFIG_ENTRY: &str = "config.json";
 pub const MANIFEST_ENTRY: &str = "manifest.json";
-/// The archive format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The archive format this build writes and reads. 2: an encrypted archive's manifest
+/// is encrypted too (format 1 left it plain; such archives are still read).
+pub const FORMAT_VERSION: u32 = 2;
 /// No manifest is this large; a bigger one is an attack or damage.
 const MAX_MANIFEST: u64 = 1 << 20;
 /// The largest `config.json` in a backup (defaults are under 1 KiB).
@@ -197,7 +206,9 @@ pub(crate) fn write(
     }
     contents.manifest.entries = entries;
     complete(&mut contents.manifest)?;
-    zip.start_file(MANIFEST_ENTRY, base).map_err(zerr)?;
+    // Encrypted with the rest: a reader without the passphrase learns nothing from it,
+    // and nobody without it can write one that decrypts.
+    zip.start_file(MANIFEST_ENTRY, secret).map_err(zerr)?;
     let text = serde_json::to_vec_pretty(&contents.manifest).expect("manifest serialises");
     zip.write_all(&text).map_err(werr)?;
     let writer = zip.finish().map_err(zerr)?;
@@ -306,6 +317,9 @@ fn sha256_of(file: std::io::Result<File>, unbuffered: bool) -> std::io::Result<(
 #[derive(Debug)]
 pub struct Checked {
     pub manifest: Manifest,
+    /// Every entry was WinZip AES and decrypted and authenticated with the passphrase
+    /// (a fact found while reading, not the manifest's word).
+    pub encrypted: bool,
     /// The extracted database (in `work_dir`), when the archive has one.
     pub database: Option<PathBuf>,
     pub config: Option<Vec<u8>>,
@@ -389,11 +403,17 @@ pub(crate) fn check_archive(
         .map_err(|e| zip_error(path, "archive", e))?;
     // Only our three names, each at most once, none with a folder or a drive in it.
     let mut seen = std::collections::HashSet::new();
+    // Per entry: (encrypted at all, encrypted with WinZip AES).
+    let mut sealed = std::collections::HashMap::new();
     for i in 0..zip.len() {
         let entry = zip
             .by_index_raw(i)
             .map_err(|e| zip_error(path, "archive", e))?;
         let name = entry.name().to_string();
+        sealed.insert(
+            name.clone(),
+            (entry.encrypted(), is_aes(entry.extra_data())),
+        );
         if ![DB_ENTRY, CONFIG_ENTRY, MANIFEST_ENTRY].contains(&name.as_str())
             || entry.enclosed_name().is_none()
         {
@@ -407,12 +427,22 @@ pub(crate) fn check_archive(
             return Err(corrupt(path, &name, "the entry appears twice"));
         }
     }
+    let (manifest_sealed, manifest_aes) = sealed
+        .get(MANIFEST_ENTRY)
+        .copied()
+        .ok_or_else(|| corrupt(path, MANIFEST_ENTRY, "missing"))?;
+    if manifest_sealed && !manifest_aes {
+        return Err(corrupt(path, MANIFEST_ENTRY, NOT_AES));
+    }
     let manifest: Manifest = {
-        let entry = zip.by_name(MANIFEST_ENTRY).map_err(|e| match e {
-            ZipError::FileNotFound => corrupt(path, MANIFEST_ENTRY, "missing"),
-            other => zip_error(path, MANIFEST_ENTRY, other),
-        })?;
+        let entry = match (manifest_sealed, passphrase) {
+            (true, None) => return Err(Error::PassphraseRequired),
+            (true, Some(p)) => zip.by_name_decrypt(MANIFEST_ENTRY, p.as_bytes()),
+            (false, _) => zip.by_name(MANIFEST_ENTRY),
+        }
+        .map_err(|e| zip_error(path, MANIFEST_ENTRY, e))?;
         let mut text = Vec::new();
+        // A failed AES authentication shows as a read error at the end of the entry.
         entry
             .take(MAX_MANIFEST + 1)
             .read_to_end(&mut text)
@@ -422,6 +452,7 @@ pub(crate) fn check_archive(
         }
         parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))?
     };
+    let encrypted = encryption(path, &manifest, manifest_sealed, passphrase, &sealed)?;
     if manifest.format_version > FORMAT_VERSION {
         return Err(corrupt(
             path,
@@ -443,6 +474,7 @@ pub(crate) fn check_archive(
     }
     let mut checked = Checked {
         manifest: manifest.clone(),
+        encrypted,
         database: None,
         config: None,
     };
@@ -457,7 +489,7 @@ pub(crate) fn check_archive(
                 "listed in the manifest but not in the archive",
             ));
         }
-        let mut entry = match passphrase {
+        let mut entry = match passphrase.filter(|_| encrypted) {
             Some(p) => zip.by_name_decrypt(&e.name, p.as_bytes()),
             None => zip.by_name(&e.name),
         }
@@ -528,6 +560,103 @@ pub(crate) fn check_archive(
     Ok(checked)
 }
 
+const NOT_AES: &str = "encrypted with the old ZipCrypto method, which Atslegas never \
+     uses and which proves nothing about who wrote it";
+
+/// True when a zip entry's extra data holds the WinZip AES field (0x9901): its bytes
+/// are then authenticated by an HMAC under the passphrase's key.
+fn is_aes(extra: Option<&[u8]>) -> bool {
+    let mut rest = extra.unwrap_or_default();
+    while rest.len() >= 4 {
+        let id = u16::from_le_bytes([rest[0], rest[1]]);
+        let len = usize::from(u16::from_le_bytes([rest[2], rest[3]]));
+        if id == 0x9901 {
+            return true;
+        }
+        rest = rest.get(4 + len..).unwrap_or_default();
+    }
+    false
+}
+
+/// Decides from what the entries are whether the archive is encrypted, and refuses a
+/// mix: in an encrypted backup every entry is WinZip AES (format 2: the manifest too;
+/// format 1 left the manifest plain), and a plain backup neither claims encryption nor
+/// is opened with a passphrase (an unencrypted file where an encrypted backup was
+/// expected may have been put there by anyone).
+fn encryption(
+    path: &Path,
+    manifest: &Manifest,
+    manifest_sealed: bool,
+    passphrase: Option<&str>,
+    sealed: &std::collections::HashMap<String, (bool, bool)>,
+) -> Result<bool> {
+    let legacy = manifest.format_version < 2;
+    let encrypted = if manifest_sealed {
+        if legacy || !manifest.encrypted {
+            return Err(corrupt(
+                path,
+                MANIFEST_ENTRY,
+                "encrypted, yet it says the backup is not (or is of a format that never \
+                 encrypted it): the file was altered",
+            ));
+        }
+        true
+    } else if manifest.encrypted && !legacy {
+        return Err(corrupt(
+            path,
+            MANIFEST_ENTRY,
+            "it says the backup is encrypted, but the manifest itself is not, as it always \
+             is in an encrypted backup: the file was altered after it was made, and is not \
+             trusted",
+        ));
+    } else if manifest.encrypted {
+        // Format 1: the data entries are encrypted, the manifest is not.
+        if passphrase.is_none() {
+            return Err(Error::PassphraseRequired);
+        }
+        true
+    } else {
+        if passphrase.is_some() {
+            return Err(Error::invalid_rule(
+                "passphrase",
+                "passphrase_for_plain_backup",
+                serde_json::json!({ "file": path.display().to_string() }),
+                format!(
+                    "{} is not encrypted, but a passphrase was given. If you expected an \
+                     encrypted backup, this file is not it (it may have been replaced); if \
+                     you made it without encryption, check it again with no passphrase",
+                    path.display()
+                ),
+            ));
+        }
+        false
+    };
+    for (name, (is_sealed, aes)) in sealed {
+        if name == MANIFEST_ENTRY {
+            continue;
+        }
+        if encrypted && !is_sealed {
+            return Err(corrupt(
+                path,
+                name,
+                "not encrypted, in an encrypted backup: it was put there after the backup \
+                 was made",
+            ));
+        }
+        if *is_sealed && !aes {
+            return Err(corrupt(path, name, NOT_AES));
+        }
+        if !encrypted && *is_sealed {
+            return Err(corrupt(
+                path,
+                name,
+                "encrypted, though the backup says it is not: the file was altered",
+            ));
+        }
+    }
+    Ok(encrypted)
+}
+
 /// Parses the bytes of a `manifest.json`, or says why they are not one. Only the shape
 /// is checked here; [`check`] then compares the versions, entries and counts with the
 /// archive. Public so the `manifest_parser` fuzz target (fuzz/) can call it directly.
@@ -591,19 +720,58 @@ fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> 
     Ok(())
 }
 
-/// Opens an archive only far enough to read its manifest (for listing a drive).
-pub fn read_manifest(path: &Path) -> Result<Manifest> {
+/// What can be told of an archive without its passphrase and without checking it (for
+/// listing a drive and for retention). Nothing in it is verified.
+#[derive(Debug, Clone)]
+pub struct Outline {
+    /// A plain backup's manifest (and a format 1 encrypted one's); `None` when the
+    /// manifest is sealed with the rest of an encrypted backup.
+    pub manifest: Option<Manifest>,
+    /// Whether its entries are encrypted (from the zip's structure).
+    pub encrypted: bool,
+    /// `full`, `database` or `config`: from the manifest, else from which entries the
+    /// archive has.
+    pub kind: String,
+}
+
+/// Opens an archive only far enough to outline it (for listing a drive).
+pub fn outline(path: &Path) -> Result<Outline> {
     let f = File::open(path).map_err(|e| Error::io("open", path, e))?;
     let mut zip = ZipArchive::new(BufReader::new(f)).map_err(|e| zip_error(path, "archive", e))?;
+    let (mut encrypted, mut names) = (false, Vec::new());
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| zip_error(path, "archive", e))?;
+        encrypted |= entry.encrypted();
+        names.push(entry.name().to_string());
+    }
+    let has = |n: &str| names.iter().any(|x| x == n);
+    let kind = match (has(DB_ENTRY), has(CONFIG_ENTRY)) {
+        (true, true) => "full",
+        (true, false) => "database",
+        _ => "config",
+    };
     let entry = zip
         .by_name(MANIFEST_ENTRY)
-        .map_err(|e| zip_error(path, MANIFEST_ENTRY, e))?;
-    let mut text = Vec::new();
-    entry
-        .take(MAX_MANIFEST + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
-    parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))
+        .map_err(|e| zip_error(path, MANIFEST_ENTRY, e));
+    let manifest = match entry {
+        Err(Error::PassphraseRequired) => None,
+        Err(e) => return Err(e),
+        Ok(entry) => {
+            let mut text = Vec::new();
+            entry
+                .take(MAX_MANIFEST + 1)
+                .read_to_end(&mut text)
+                .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
+            Some(parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))?)
+        }
+    };
+    Ok(Outline {
+        kind: manifest.as_ref().map_or(kind.into(), |m| m.kind.clone()),
+        manifest,
+        encrypted,
+    })
 }
 
 /// Compares the archive with the `NAME.zip.sha256` beside it, when there is one (it is

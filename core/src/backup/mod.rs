@@ -219,6 +219,25 @@ pub fn file_name(site: &str, at: i64, pinned: bool) -> String {
     )
 }
 
+/// The site and time [`file_name`] put into a backup's name
+/// (`atslegas-[SITE-]YYYYMMDD-HHMMSSZ[-pinned][-N].zip`); `None` for another name.
+pub(crate) fn name_parts(name: &str) -> Option<(String, i64)> {
+    let stem = name.strip_suffix(".zip")?.strip_prefix("atslegas-")?;
+    // A second backup in the same second is "-2", "-3", ...
+    let stem = match stem.rsplit_once('-') {
+        Some((rest, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => stem,
+    };
+    let stem = stem.strip_suffix("-pinned").unwrap_or(stem);
+    let split = stem.len().checked_sub(16)?;
+    let (site, ts) = (stem.get(..split)?, stem.get(split..)?);
+    let at = chrono::NaiveDateTime::parse_from_str(ts, "%Y%m%d-%H%M%SZ").ok()?;
+    Some((
+        site.strip_suffix('-').unwrap_or(site).to_string(),
+        at.and_utc().timestamp(),
+    ))
+}
+
 /// FAT32 cannot hold a file of 4 GiB or more.
 const FAT32_LIMIT: u64 = 4 * 1024 * 1024 * 1024 - 1;
 
@@ -783,9 +802,18 @@ fn record_tx(
 pub struct Found {
     pub file: PathBuf,
     pub size: u64,
-    /// The manifest, or why it could not be read.
+    /// The manifest of a plain backup; `None` for an encrypted one (its manifest is
+    /// encrypted with the rest) or when it could not be read (`problem` says why).
+    /// Unverified: only checking the backup says whether any of it is true.
     pub manifest: Option<Manifest>,
     pub problem: Option<String>,
+    /// Whether its entries are encrypted (the zip's structure, unverified).
+    pub encrypted: bool,
+    /// `full`, `database` or `config` (the manifest's, else from its entries).
+    pub kind: Option<String>,
+    /// When it was made: the manifest's time, else the time in its file name (Unix
+    /// seconds UTC, 0 when neither says).
+    pub created_at: i64,
     /// A `.sha256` beside it (written only after verification).
     pub verified_sidecar: bool,
     pub pinned: bool,
@@ -809,11 +837,19 @@ pub(crate) fn found_in(dir: &Path) -> Result<Vec<Found>> {
             continue;
         }
         let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-        let (manifest, problem) = match archive::read_manifest(&path) {
-            Ok(m) => (Some(m), None),
-            Err(err) => (None, Some(err.message())),
+        let (manifest, problem, encrypted, kind) = match archive::outline(&path) {
+            Ok(o) => (o.manifest, None, o.encrypted, Some(o.kind)),
+            Err(err) => (None, Some(err.message()), false, None),
         };
+        let created_at = manifest
+            .as_ref()
+            .map(|m| m.created_at)
+            .or_else(|| name_parts(&name).map(|(_, at)| at))
+            .unwrap_or(0);
         out.push(Found {
+            encrypted,
+            kind,
+            created_at,
             verified_sidecar: path.with_file_name(format!("{name}.sha256")).is_file(),
             pinned: name.contains("-pinned"),
             file: path,
@@ -822,7 +858,7 @@ pub(crate) fn found_in(dir: &Path) -> Result<Vec<Found>> {
             problem,
         });
     }
-    out.sort_by_key(|f| std::cmp::Reverse(f.manifest.as_ref().map(|m| m.created_at).unwrap_or(0)));
+    out.sort_by_key(|f| std::cmp::Reverse(f.created_at));
     Ok(out)
 }
 
@@ -838,7 +874,11 @@ pub fn verify(
     let work = work_dir(loc, now)?;
     let result = (|| {
         archive::check_sidecar(file)?;
-        archive::check(file, passphrase, &work.0, &Cancel::new()).map(|c| c.manifest)
+        // What is said of the archive comes from what the check found.
+        archive::check(file, passphrase, &work.0, &Cancel::new()).map(|c| Manifest {
+            encrypted: c.encrypted,
+            ..c.manifest
+        })
     })();
     journal(
         loc,
@@ -853,4 +893,29 @@ pub fn verify(
 /// When the last verified backup was made, for the dashboard.
 pub fn last_verified(conn: &rusqlite::Connection) -> Result<Option<i64>> {
     crate::backups::last_verified(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_name_gives_back_its_site_and_time() {
+        let at = 1_780_000_000; // 2026-05-28 20:26:40 UTC
+        for (site, slug, pinned, n) in [
+            ("Rīgas Skola", "rigas-skola", false, 0),
+            ("Atslegas", "", true, 0),
+            ("x", "x", false, 3),
+            ("", "", true, 2),
+        ] {
+            let mut name = file_name(site, at, pinned);
+            if n > 0 {
+                name = name.replace(".zip", &format!("-{n}.zip"));
+            }
+            assert_eq!(name_parts(&name), Some((slug.to_string(), at)), "{name}");
+        }
+        assert_eq!(name_parts("atslegas-notes.zip"), None);
+        assert_eq!(name_parts("atslegas-20260528-202640Z.zip.sha256"), None);
+        assert_eq!(name_parts("backup.zip"), None);
+    }
 }

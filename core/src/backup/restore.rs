@@ -65,10 +65,15 @@ pub fn preview(
     let work = work_dir(loc, store.now())?;
     archive::check_sidecar(file)?;
     let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
-    build_preview(store, file, &checked.manifest)
+    build_preview(store, file, &checked)
 }
 
-fn build_preview(store: &Store, file: &Path, m: &Manifest) -> Result<RestorePreview> {
+fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Result<RestorePreview> {
+    // What is said of the archive comes from what the check found, not its manifest.
+    let m = &Manifest {
+        encrypted: checked.encrypted,
+        ..checked.manifest.clone()
+    };
     let mut warnings = Vec::new();
     if m.schema_version < crate::db::SCHEMA_VERSION {
         warnings.push(format!(
@@ -115,7 +120,7 @@ pub fn restore(
     progress(Progress::new("verify", 0, 1));
     archive::check_sidecar(file)?;
     let checked = archive::check(file, passphrase, &work.0, cancel)?;
-    let mut preview = build_preview(store, file, &checked.manifest)?;
+    let mut preview = build_preview(store, file, &checked)?;
     if !preview.warnings.is_empty() && !force {
         return Err(Error::invalid(
             "force",
@@ -141,10 +146,19 @@ pub fn restore(
     // config.json on disk must (paths inside the data folder, security values within
     // their ranges) before anything is replaced, or nothing is.
     let config = match (&checked.config, components.config) {
-        (Some(cfg), true) => Some(crate::config::Config::parse(
-            &file.join(archive::CONFIG_ENTRY),
-            &String::from_utf8_lossy(cfg),
-        )?),
+        (Some(cfg), true) => {
+            let mut restored = crate::config::Config::parse(
+                &file.join(archive::CONFIG_ENTRY),
+                &String::from_utf8_lossy(cfg),
+            )?;
+            // Where this folder keeps its database and sessions is this computer's
+            // layout, not the backup's: the database restored here is the one the next
+            // start must open, and the sessions live where this app looks for them.
+            let here = crate::config::Config::load_or_create(&loc.config_file)?;
+            restored.db.db_file = here.db.db_file;
+            restored.client_sessions.session_storage_dir = here.client_sessions.session_storage_dir;
+            Some(restored)
+        }
         _ => None,
     };
     // The database to restore is built anew from this build's own schema, and the

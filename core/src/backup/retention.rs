@@ -9,8 +9,9 @@
 //! - **Pinned** backups (`-pinned` in the name: the safety backups taken before a
 //!   restore). They are kept outside the rotation: they are not counted by any rule,
 //!   so they never push out a regular backup either.
-//! - **Unverified** archives: an archive counts as verified only when its manifest
-//!   reads and its whole content matches the `.sha256` beside it. That sidecar is
+//! - **Unverified** archives: an archive counts as verified only when it can be outlined
+//!   (a plain backup's manifest reads; an encrypted one, whose manifest is encrypted
+//!   too, has a time in its name) and its whole content matches the `.sha256` beside it. That sidecar is
 //!   written only after the complete read-back check of [`super::create`], so a match
 //!   proves these are the bytes that passed it (an encrypted backup cannot be checked
 //!   further without its passphrase). An archive without a sidecar (a backup killed
@@ -23,7 +24,8 @@
 //!   keep it anyway unless they keep nothing, and a rule set that keeps nothing is
 //!   refused before anything is read).
 //!
-//! Groups: rules apply per site and per kind of backup (full, database, config), as
+//! Groups: rules apply per site (as the file name says it) and per kind of backup (full,
+//! database, config: the manifest's, or for an encrypted one what its entries are), as
 //! restic groups by host, so a config-only backup never pushes out a full one and two
 //! sites sharing a drive never prune each other. Days, weeks and months are the local
 //! calendar's (the office's day), like restic's.
@@ -112,7 +114,8 @@ pub enum Reason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Candidate {
     pub file: PathBuf,
-    /// From the manifest, Unix seconds UTC (0 when the manifest cannot be read).
+    /// From the manifest, or an encrypted backup's file name; Unix seconds UTC (0 when
+    /// neither says).
     pub created_at: i64,
     /// `site/kind`: rules apply within a group.
     pub group: String,
@@ -263,9 +266,21 @@ pub fn decide<Tz: TimeZone>(
 pub(crate) fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
     let mut out = Vec::new();
     for f in super::found_in(folder)? {
-        let (created_at, group) = match &f.manifest {
-            Some(m) => (m.created_at, format!("{}/{}", m.site, m.kind)),
-            None => (0, String::new()),
+        // The site is the one in the file name and the kind the manifest's or, for an
+        // encrypted backup (whose manifest is encrypted too), the one its entries show:
+        // so plain and encrypted backups of one site are one group.
+        let name = f
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let created_at = f.created_at;
+        let group = match &f.kind {
+            Some(kind) if f.problem.is_none() && created_at > 0 => {
+                let site = super::name_parts(&name).map(|(site, _)| site);
+                format!("{}/{kind}", site.unwrap_or(name))
+            }
+            _ => String::new(),
         };
         let problem = if let Some(p) = f.problem {
             Some(p)
