@@ -230,6 +230,7 @@ pub async fn restore_run(
         })?;
         // The restored data is another database: everyone signs in again.
         *opened.token() = None;
+        opened.reload_config(&state.paths, &mut opened.store())?;
         Ok(result)
     })
     .await

@@ -68,6 +68,16 @@ impl Opened {
             .clone()
     }
 
+    /// Reads `config.json` again (after a restore replaced it), so the window never
+    /// keeps, nor later writes back, the configuration it replaced; the security values
+    /// the store enforces follow it.
+    pub fn reload_config(&self, paths: &Paths, store: &mut Store) -> atslegas_core::Result<()> {
+        let fresh = Config::load_or_create(&paths.config_file)?;
+        store.security = Security::from(&fresh);
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+
     pub fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock leaves the store usable: every write is a
         // transaction that was rolled back.

@@ -122,6 +122,18 @@ test('back up, change, restore: the old data is back and the restore is on recor
     assert.equal(await app.text('#stat-keys-out .stat-value'), '1');
     await app.screenshot('6-old-data-back');
 
+    // The backup's configuration came back (keep the newest 1, nothing daily), and the
+    // window took it up: it shows it, and saving a setting later does not write back
+    // the rules it had before the restore.
+    assert.deepEqual([config().backup.keep_last, config().backup.keep_daily], [1, 0]);
+    await app.press('Rezerves kopijas');
+    await app.waitVisible('#backup-now');
+    await waitFor(async () => (await app.exec("return document.getElementById('retention-keep-last').value")) === '1', 'the restored rules on screen');
+    await app.fill('Pa vienai nedēļā (nedēļas)', '2');
+    await app.press('Saglabāt glabāšanas noteikumus');
+    await waitFor(async () => config().backup.keep_weekly === 2, 'the rule saved after the restore');
+    assert.deepEqual([config().backup.keep_last, config().backup.keep_daily], [1, 0]);
+
     const audit = JSON.parse(cli('--json', 'audit', 'list', '--operation', 'restore_backup'));
     assert.equal(audit.length, 1);
     cli('audit', 'verify');
