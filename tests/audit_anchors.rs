@@ -401,3 +401,32 @@ fn append(path: &Path, line: &Value) {
         .unwrap();
     writeln!(f, "{line}").unwrap();
 }
+
+#[test]
+fn an_encrypted_backup_is_an_anchor_with_its_passphrase_and_listed_as_not_checked_without() {
+    let cli = register();
+    let dest = tempfile::tempdir().unwrap();
+    movements(&cli);
+    let archive = backup_common::backup_create_encrypted(&cli, dest.path());
+    std::fs::remove_file(journal(&cli)).unwrap();
+    let (code, r) = verify(&cli, &["--against", s(&archive)]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["not_checked"][0]["reason"], "encrypted", "{r:#}");
+    assert_eq!(r["anchor"], Value::Null);
+    let out = backup_common::run_stdin(
+        &cli,
+        &[
+            "audit",
+            "verify",
+            "--against",
+            s(&archive),
+            "--passphrase-stdin",
+            "--json",
+        ],
+        &format!("{}\n", backup_common::PASSPHRASE),
+    );
+    let r = parse_json(&out);
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    assert_eq!(r["anchor"]["source"], "backup", "{r:#}");
+    assert_eq!(r["not_checked"], serde_json::json!([]));
+}
