@@ -165,6 +165,38 @@ fn the_trail_after_backups_a_restore_and_an_export_verifies_up_to_the_newest_anc
 }
 
 #[test]
+fn a_backup_and_its_journal_line_name_the_same_row_and_the_trail_is_verified_up_to_the_backup() {
+    let cli = register();
+    let dest = tempfile::tempdir().unwrap();
+    movements(&cli);
+    let archive = backup_create(&cli, dest.path(), &[]);
+    let tip = backup_common::manifest(&archive)["audit_tip"]["id"]
+        .as_i64()
+        .expect("the manifest has the tip");
+    let (code, r) = verify(&cli, &["--against", s(dest.path())]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(
+        r["anchors_checked"], 2,
+        "the journal line and the backup: {r:#}"
+    );
+    // The backup, which can leave the machine, is named rather than its journal line.
+    assert_eq!(r["anchor"]["source"], "backup", "{r:#}");
+    assert_eq!(r["anchor"]["id"].as_i64(), Some(tip), "{r:#}");
+    let text = stdout(&run(
+        &cli,
+        &["audit", "verify", "--against", s(dest.path())],
+    ));
+    assert!(
+        text.contains(&format!("Verified up to row {tip} of backup atslegas-")),
+        "{text}"
+    );
+    // Without the backup, the journal line of the same row is the anchor.
+    let (_, r) = verify(&cli, &[]);
+    assert_eq!(r["anchor"]["source"], "journal", "{r:#}");
+    assert_eq!(r["anchor"]["id"].as_i64(), Some(tip), "{r:#}");
+}
+
+#[test]
 fn an_export_carries_the_tip_of_what_it_exported_and_is_an_anchor() {
     let cli = register();
     movements(&cli);

@@ -319,8 +319,11 @@ fn check_anchors(
     work: &Path,
 ) -> Result<()> {
     let last = audit::tip(conn)?.map_or(0, |t| t.id);
-    // Highest row first, newest first among equals: the first one reached is "up to".
-    anchors.sort_by_key(|a| std::cmp::Reverse((a.id, a.at)));
+    // Highest row first; among anchors of one row a backup or an export (a copy that
+    // can leave the machine: the proof) before a journal line (a tripwire on it), then
+    // the newest: the first one reached is "verified up to". A backup and its own journal
+    // line name the same row, and people should be told of the backup.
+    anchors.sort_by_key(|a| std::cmp::Reverse((a.id, a.source != "journal", a.at)));
     let mut bad: Vec<Anchor> = Vec::new();
     for a in anchors {
         report.anchors_checked += 1;
