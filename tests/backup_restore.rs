@@ -1750,3 +1750,51 @@ fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_r
     assert_eq!(p["encrypted"], false, "{p}");
     assert_eq!(p["manifest"]["encrypted"], false, "{p}");
 }
+
+/// Issue "[2 of 6] Trust", finding 3: a backup's manifest names the tip of the trail it
+/// holds (an anchor for `audit verify --against`). A manifest naming another row, or
+/// none, is refused: the anchor and the trail inside must agree.
+#[test]
+fn a_manifest_whose_audit_tip_is_not_the_trail_inside_is_refused() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let db = read_entry(&archive, DB_ENTRY, None);
+    let cfg = read_entry(&archive, CONFIG_ENTRY, None);
+    let original = manifest(&archive);
+    assert!(
+        original["audit_tip"]["id"].as_i64().unwrap() > 0,
+        "{original}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut other_row = original.clone();
+    other_row["audit_tip"]["id"] = json!(original["audit_tip"]["id"].as_i64().unwrap() - 1);
+    let mut other_hash = original.clone();
+    other_hash["audit_tip"]["hash"] = json!("0".repeat(64));
+    let mut none = original.clone();
+    none.as_object_mut().unwrap().remove("audit_tip");
+    for (what, man) in [
+        ("another row", other_row),
+        ("another hash", other_hash),
+        ("no tip", none),
+    ] {
+        let bad = dir
+            .path()
+            .join(format!("atslegas-{}.zip", what.replace(' ', "-")));
+        write_zip(
+            &bad,
+            &[
+                (DB_ENTRY, &db),
+                (CONFIG_ENTRY, &cfg),
+                (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
+            ],
+        );
+        for args in [
+            &["backup", "verify", s(&bad)][..],
+            &["backup", "restore", s(&bad), "--force"],
+        ] {
+            let line = assert_fails(&run(&cli, args), 3);
+            assert!(line.contains("audit trail"), "{what}, {}: {line}", args[1]);
+        }
+        untouched.assert_unchanged(&cli, what);
+    }
+}

@@ -717,6 +717,16 @@ fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> 
             "the row counts differ from the manifest's",
         ));
     }
+    // The tip the manifest names (an anchor of the live trail, `crate::anchors`) must be
+    // the one of the trail this archive holds. Format 2 always names it.
+    let tip = crate::audit::tip(&conn)?;
+    if tip != manifest.audit_tip && (manifest.audit_tip.is_some() || manifest.format_version >= 2) {
+        return Err(corrupt(
+            archive,
+            DB_ENTRY,
+            "its audit trail does not end at the row the manifest names",
+        ));
+    }
     Ok(())
 }
 
