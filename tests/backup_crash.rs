@@ -251,3 +251,30 @@ fn a_partial_file_left_by_a_killed_backup_does_not_block_the_next_backup() {
     let archive = backup_create(&cli, dest.path(), &[]);
     assert_verifies(&cli, &archive);
 }
+
+#[test]
+fn a_checksum_file_already_at_the_next_backups_name_is_left_alone() {
+    // A `.sha256` without its archive (a copy made by hand, another tool's file) under the
+    // name the next backup would take: the backup takes another name, never replaces it.
+    let cli = site(50, 20, 200);
+    let dest = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let mut strays = Vec::new();
+    for ahead in 0..5 {
+        let at = chrono::DateTime::from_timestamp(now + ahead, 0).unwrap();
+        let name = format!("atslegas-{}.zip.sha256", at.format("%Y%m%d-%H%M%SZ"));
+        let path = dest.path().join(name);
+        std::fs::write(&path, b"not Atslegas's\n").unwrap();
+        strays.push(path);
+    }
+    let archive = backup_create(&cli, dest.path(), &[]);
+    assert_verifies(&cli, &archive);
+    for p in strays {
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b"not Atslegas's\n",
+            "{}",
+            p.display()
+        );
+    }
+}

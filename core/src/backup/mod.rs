@@ -436,9 +436,20 @@ fn make_archive(
     cancel: &Cancel,
 ) -> (Result<BackupReport>, PathBuf) {
     // Two backups in the same second get -2, -3, ... rather than failing; so does a name
-    // whose .partial a killed backup left behind (never touched: it is not ours).
+    // whose .partial a killed backup left behind, or whose .sha256 is there without it
+    // (never touched: neither is ours to replace).
     let taken = |n: &str| {
-        req.destination.join(n).exists() || req.destination.join(format!("{n}.partial")).exists()
+        [
+            String::new(),
+            ".partial".into(),
+            ".sha256".into(),
+            ".sha256.partial".into(),
+        ]
+        .iter()
+        .any(|ext| {
+            let p = req.destination.join(format!("{n}{ext}"));
+            p.exists() || p.symlink_metadata().is_ok()
+        })
     };
     let mut name = file_name(&req.site, now, req.pinned);
     for n in 2..100 {
