@@ -257,6 +257,38 @@ fn with_as_a_viewer_or_an_operator_listing_backups_is_refused_with_exit_4() {
 }
 
 #[test]
+fn with_as_a_viewer_or_an_operator_checking_a_backup_is_refused_with_exit_4_before_it_is_read() {
+    let dest = tempfile::tempdir().unwrap();
+    let cli = site_with_a_backup(dest.path());
+    add_users(&cli);
+    let archive = std::fs::read_dir(dest.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "zip"))
+        .expect("the backup");
+    let file = archive.display().to_string();
+    let missing = dest
+        .path()
+        .join("atslegas-missing.zip")
+        .display()
+        .to_string();
+    for (name, role) in [("v", "viewer"), ("ops", "operator")] {
+        for f in [&file, &missing] {
+            let msg = assert_fails(&run_as(&cli, name, &["backup", "verify", f]), 4);
+            assert!(
+                msg.contains(role) && msg.contains("check backups"),
+                "{name}: {msg}"
+            );
+        }
+    }
+    assert_success(
+        &cli.run(&["backup", "verify", &file]),
+        "verify as the OS account",
+    );
+}
+
+#[test]
 fn with_as_a_viewer_an_import_preview_is_refused_with_exit_4_before_the_file_is_read() {
     let cli = Cli::initialised();
     add_users(&cli);

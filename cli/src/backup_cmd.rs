@@ -221,7 +221,7 @@ pub fn run(
             passphrase_stdin,
         } => {
             let p = read_passphrase(passphrase_stdin)?;
-            let m = backup::verify(loc, &file, p.as_deref(), store.now(), &actor.name)?;
+            let m = backup::verify(loc, &file, p.as_deref(), store.now(), actor)?;
             out.done(
                 &m,
                 &format!(

@@ -874,14 +874,18 @@ pub(crate) fn found_in(dir: &Path) -> Result<Vec<Found>> {
 }
 
 /// Checks a backup file completely (the same checks as after writing it), including the
-/// `.sha256` beside it when there is one. Writes a journal line.
+/// `.sha256` beside it when there is one. Writes a journal line. Admins only, like every
+/// look inside a backup (it holds every record and the audit trail), checked before the
+/// file is opened.
 pub fn verify(
     loc: &Locations,
     file: &Path,
     passphrase: Option<&str>,
     now: i64,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<Manifest> {
+    actor.require(Role::Admin, "check backups")?;
+    let actor = actor.name.as_str();
     let work = work_dir(loc, now)?;
     let result = (|| {
         archive::check_sidecar(file)?;
