@@ -15,7 +15,7 @@ use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::keylog::{self, IssueRequest, PersonRef};
 use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
-use atslegas_core::{backups, groups, users, Actor, Error, Role};
+use atslegas_core::{anchors, backups, groups, users, Actor, Error, Role};
 use atslegas_tests::{
     admin, assert_fails, assert_success, operator, viewer, Cli, CoreDb, ROOT_PASSWORD,
 };
@@ -87,6 +87,12 @@ fn the_known_drives_are_refused_to_a_viewer_and_an_operator_in_the_core() {
     let known = drives::remember_on(&mut config, folder.path(), 1, &[]).unwrap();
     for a in not_admins() {
         assert_refused(drives::find_known(&a, &config), a.role, "see backups");
+        // The window's check of the audit trail lists the drives' backups through it.
+        assert_refused(
+            anchors::archives_on_known_drives(&a, &config),
+            a.role,
+            "see backups",
+        );
     }
     let present = drives::find_known(&admin(), &config).unwrap();
     assert_eq!(present.len(), 1, "{present:?}");

@@ -5,6 +5,7 @@
 //! session token (never handed to the page), and the translation of core errors into
 //! `{ code, message, details }` for the UI.
 
+mod audit_commands;
 mod auto_backup;
 mod backup_commands;
 mod commands;
@@ -118,6 +119,7 @@ pub fn run() {
             commands::keylog_search,
             commands::audit_search,
             commands::log_actors,
+            audit_commands::audit_verify,
             commands::settings_get,
             commands::settings_update,
             commands::about,
