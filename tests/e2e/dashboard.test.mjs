@@ -156,7 +156,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     assert.equal(await app.exec("const s = document.getElementById('au-operation'); return s.options[s.selectedIndex].text"), 'atgriešana');
     await app.press('Meklēt');
     await waitFor(async () => {
-      const ops = await app.exec("return [...document.querySelectorAll('#view tbody tr')].map((r) => r.cells[4].textContent)");
+      const ops = await app.exec("return [...document.querySelectorAll('#view tbody tr')].map((r) => r.cells[5].textContent)");
       return ops.length === 1 && ops[0] === 'atgriešana';
     }, 'only the return in the audit trail');
 

@@ -1,8 +1,9 @@
 // Logs: the key log and the audit trail with their filters and paging. The audit view
-// shows what a change was before and after.
+// shows what a change was before and after, and checks the trail (trail-check.js).
 
 import { el, invoke, localTime, t } from '../admin-common.js';
 import { button, infoDialog, pagedTable } from '../components.js';
+import { trailCheck } from '../trail-check.js';
 import { count, resultBox, saveAs, today, workBar } from '../work.js';
 
 export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
@@ -179,6 +180,7 @@ export async function render(view, ctx) {
     const table = pagedTable({
       caption: t('logs.audit'),
       columns: [
+        { labelKey: 'logs.entry', cell: (r) => String(r.id), className: 'muted' },
         { labelKey: 'dash.col.time', cell: (r) => localTime(r.at) },
         { labelKey: 'logs.user', cell: (r) => r.actor },
         { labelKey: 'logs.component', cell: (r) => t(`component.${r.component}`) },
@@ -217,7 +219,7 @@ export async function render(view, ctx) {
           onProgress,
         });
       });
-    panel.replaceChildren(filters, exporter, table.element);
+    panel.replaceChildren(trailCheck(), filters, exporter, table.element);
     await table.refresh();
   }
 
