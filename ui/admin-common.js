@@ -1,7 +1,9 @@
 // Shared by every screen: the one `invoke` wrapper (errors become translated messages),
-// i18n `t(key)`, and the localStorage cache of users, keys and persons with loadData().
-// The cache only speeds up the first paint; the core decides every action.
+// i18n `t(key)`, counts, sizes and times in the user's language, and the localStorage
+// cache of users, keys and persons with loadData(). The cache only speeds up the first
+// paint; the core decides every action.
 
+import { formatCount, formatSize, locale } from './format.js';
 import { CATALOGS } from './i18n.js';
 
 /** localStorage keys of the cache (documented names: never rename without a new version). */
@@ -155,7 +157,23 @@ export function el(tag, attrs = {}, text) {
 export function localTime(ts) {
   if (ts === null || ts === undefined) return '';
   // Numeric and compact ("10.11.2026 21:28"): it fits a table cell on one line.
-  return new Date(ts * 1000).toLocaleString(lang === 'lv' ? 'lv-LV' : 'en-GB', {
+  return new Date(ts * 1000).toLocaleString(locale(lang), {
     year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
   }).replace(',', '');
+}
+
+/**
+ * A count in the user's language ("1 234" / "1,234").
+ * @param {number|null|undefined} n
+ */
+export function count(n) {
+  return formatCount(n, lang);
+}
+
+/**
+ * A size in bytes in the user's language, as format.js writes it.
+ * @param {number|null|undefined} n
+ */
+export function size(n) {
+  return formatSize(n, lang);
 }

@@ -3,8 +3,7 @@
 // says what it found in plain words. The core's `detail` texts are English: every problem
 // is told here by its `kind`, with the row numbers as values.
 
-import { el, invoke, localTime, t } from './admin-common.js';
-import { count } from './work.js';
+import { count, el, invoke, localTime, t } from './admin-common.js';
 
 /** @param {string} path */
 function baseName(path) {

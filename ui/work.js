@@ -2,18 +2,7 @@
 // progress bar fed by a core channel with a Cancel button (the core stops where that is
 // safe: an export leaves no file, an import writes nothing).
 
-import { el, invoke, language, t } from './admin-common.js';
-
-/** @param {number} n a count in the user's language ("1 234" / "1,234") */
-export function count(n) {
-  return Number(n || 0).toLocaleString(language() === 'lv' ? 'lv-LV' : 'en-GB');
-}
-
-/** @param {number} n bytes */
-export function size(n) {
-  if (!n) return '0 KiB';
-  return n < 1048576 ? `${Math.max(1, Math.round(n / 1024))} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
-}
+import { count, el, invoke, t } from './admin-common.js';
 
 /** Today as YYYY-MM-DD in local time, for suggested file names. */
 export function today() {

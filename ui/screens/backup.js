@@ -3,19 +3,13 @@
 // preview and a confirmation that says what will be replaced. Progress comes from the
 // core through a channel and reaches 100% only after the read-back verification.
 
-import { AppError, clearCache, el, invoke, localTime, t } from '../admin-common.js';
+import { AppError, clearCache, el, invoke, localTime, size, t } from '../admin-common.js';
 import { button, confirmDialog, infoDialog, toast } from '../components.js';
 
 export const screen = { id: 'backup', navKey: 'nav.backup', minRole: 'admin' };
 
 /** Overall share of each step, so one bar moves steadily from 0 to 100. */
 const STEPS = { snapshot: [0, 40], write: [40, 85], verify: [85, 100], 'safety backup': [0, 30], apply: [30, 100] };
-
-/** @param {number} n */
-function size(n) {
-  if (!n) return '';
-  return n < 1048576 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
-}
 
 /**
  * A progress bar fed by a core channel, with a Cancel button (the core stops where it is

@@ -3,9 +3,9 @@
 // first (every bad row with its line, column and reason); the Import button appears only
 // for a file without bad rows, and the core checks the file again as it imports.
 
-import { el, invoke, t } from '../admin-common.js';
+import { count, el, invoke, size, t } from '../admin-common.js';
 import { button } from '../components.js';
-import { count, resultBox, saveAs, size, today, workBar } from '../work.js';
+import { resultBox, saveAs, today, workBar } from '../work.js';
 
 export const screen = { id: 'data', navKey: 'nav.data', minRole: 'admin' };
 

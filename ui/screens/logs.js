@@ -1,10 +1,10 @@
 // Logs: the key log and the audit trail with their filters and paging. The audit view
 // shows what a change was before and after, and checks the trail (trail-check.js).
 
-import { el, invoke, localTime, t } from '../admin-common.js';
+import { count, el, invoke, localTime, t } from '../admin-common.js';
 import { button, infoDialog, pagedTable } from '../components.js';
 import { trailCheck } from '../trail-check.js';
-import { count, resultBox, saveAs, today, workBar } from '../work.js';
+import { resultBox, saveAs, today, workBar } from '../work.js';
 
 export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
 

@@ -1,16 +1,10 @@
 // Settings (admins change them; everyone sees them) and About: version, where the data
 // is, and the database's health.
 
-import { el, invoke, setLanguage, t } from '../admin-common.js';
+import { el, invoke, setLanguage, size, t } from '../admin-common.js';
 import { toast } from '../components.js';
 
 export const screen = { id: 'settings', navKey: 'nav.settings', minRole: 'viewer' };
-
-/** @param {number} n */
-function size(n) {
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 /**
  * @param {HTMLElement} view
