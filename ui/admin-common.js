@@ -71,6 +71,22 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The part of Tauri's global API (`app.withGlobalTauri`) the page uses.
+ * @typedef {{
+ *   core: {
+ *     invoke: (cmd: string, args?: Record<string, unknown>) => Promise<any>,
+ *     Channel: new () => { onmessage: (message: any) => void },
+ *   },
+ *   event?: { listen: (event: string, handler: (e: unknown) => void) => Promise<unknown> },
+ * }} TauriGlobal
+ */
+
+/** @returns {TauriGlobal} */
+export function tauri() {
+  return /** @type {{ __TAURI__: TauriGlobal }} */ (/** @type {unknown} */ (window)).__TAURI__;
+}
+
 const listeners = { sessionEnded: [] };
 
 /**
@@ -81,7 +97,7 @@ const listeners = { sessionEnded: [] };
  */
 export async function invoke(cmd, args = {}) {
   try {
-    return await window.__TAURI__.core.invoke(cmd, args);
+    return await tauri().core.invoke(cmd, args);
   } catch (raw) {
     const err = new AppError(typeof raw === 'object' ? raw : { code: 'unexpected', message: String(raw) });
     if (['session_expired', 'session_invalid', 'not_signed_in'].includes(err.code)) {

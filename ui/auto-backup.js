@@ -4,9 +4,9 @@
 // whose backup (when the core says one is due) shows as a bar under the top bar. The core
 // decides whether one is due; nothing here guesses.
 
-import { AppError, el, invoke, t } from './admin-common.js';
+import { AppError, el, invoke, t, tauri } from './admin-common.js';
 import { toast } from './components.js';
-import { progressBar } from './screens/backup.js';
+import { backupBar } from './work.js';
 
 /** How often the daily check asks the core (it runs a backup at most once a day). */
 const DAILY_CHECK_MS = 30 * 60 * 1000;
@@ -18,7 +18,7 @@ let afterDaily = () => {};
 
 /** Listens for the window being closed while an exit backup is due, or while work runs. */
 export function listenForClose() {
-  const events = window.__TAURI__ && window.__TAURI__.event;
+  const events = tauri() && tauri().event;
   if (!events) return;
   events.listen('atslegas://exit-backup', () => { exitBackup(); });
   events.listen('atslegas://close-while-busy', () => { closeWhileBusy(); });
@@ -67,19 +67,18 @@ function closeWhileBusy() {
 /** The backup made when the window is closed; quits when it is done or skipped. */
 async function exitBackup() {
   // Its Cancel stops the backup where that is safe, and the app closes without it.
-  const bar = progressBar('auto.exit_skip');
+  const bar = backupBar('exit-backup', 'auto.exit_skip');
   const message = el('p', { id: 'exit-backup-message', role: 'status' }, t('auto.exit_running'));
   const { d, buttons, remove } = ownDialog('exit-backup', 'auto.exit_title', [message, bar.wrap]);
   buttons.hidden = true;
   // Escape does what Skip does: the backup stops where it is safe, the app closes.
   d.oncancel = (e) => { e.preventDefault(); invoke('work_cancel').catch(() => {}); };
   d.showModal();
-  bar.start();
   try {
-    const out = await invoke('auto_backup_run', { trigger: 'exit', onProgress: bar.channel });
+    const out = await invoke('auto_backup_run', { trigger: 'exit', onProgress: bar.start() });
     bar.finish();
     if (out.outcome === 'done') {
-      bar.bar.value = 100;
+      bar.complete();
       message.className = 'ok-box';
       message.textContent = t('auto.exit_done', { file: out.report.file });
       await new Promise((r) => setTimeout(r, 2500));
@@ -125,14 +124,14 @@ async function dailyCheck() {
   if (dailyRunning) return;
   dailyRunning = true;
   const banner = el('div', { class: 'auto-banner', id: 'auto-banner', role: 'status' });
-  const bar = progressBar();
+  const bar = backupBar('auto-banner');
   banner.append(el('span', {}, t('auto.daily_running')), bar.wrap);
-  const channel = bar.channel;
-  const first = channel.onmessage;
+  const channel = bar.channel();
+  const feed = channel.onmessage;
   channel.onmessage = (p) => {
     // The first progress message means a backup is really being made.
-    if (!banner.isConnected) { document.body.append(banner); bar.start(); }
-    first(p);
+    if (!banner.isConnected) { document.body.append(banner); bar.show(); }
+    feed(p);
   };
   try {
     const out = await invoke('auto_backup_run', { trigger: 'daily', onProgress: channel });

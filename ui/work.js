@@ -1,8 +1,8 @@
-// Long exports and imports, shared by the Logs and Data screens: the save dialog, and a
-// progress bar fed by a core channel with a Cancel button (the core stops where that is
-// safe: an export leaves no file, an import writes nothing).
+// Long work, shared by every screen that runs it: the save dialog, and the one progress
+// bar fed by a core channel with a Cancel button (the core stops where that is safe: an
+// export leaves no file, an import or a restore writes nothing, a backup leaves no archive).
 
-import { count, el, invoke, t } from './admin-common.js';
+import { count, el, invoke, t, tauri } from './admin-common.js';
 
 /** Today as YYYY-MM-DD in local time, for suggested file names. */
 export function today() {
@@ -18,52 +18,98 @@ export function saveAs(suggested) {
   return invoke('pick_save_file', { suggested });
 }
 
+/** @typedef {{ step: string, done: number, total: number }} Progress one message from the core: the step, and how far it is */
+
 /**
- * A progress bar with a Cancel button for one piece of long work.
- * @param {string} id prefix of the element ids (`${id}-progress`, `${id}-cancel`)
+ * The progress bar of every piece of long work, with a Cancel button. Without `steps` the
+ * label counts rows ("Writing — 1 234 / 5 000 (25%)"); with them each step fills its
+ * share of one bar that moves steadily from 0 to 100 ("Verifying — 92%"), as backups
+ * and restores do.
+ * @param {object} opts
+ * @param {string} opts.id prefix of the element ids (`${id}-progress`, `${id}-progress-label`, `${id}-cancel`)
+ * @param {string} [opts.cancelKey] the Cancel button's text
+ * @param {Record<string, [number, number]>} [opts.steps] each step's share of the bar, from and to
+ * @param {string} [opts.stepKey] the catalogue prefix of the step names
+ * @param {boolean} [opts.keep] `finish` leaves the bar where it stopped (100% once a backup is verified) and only hides Cancel
  */
-export function workBar(id) {
+export function progressBar({ id, cancelKey = 'work.cancel', steps, stepKey = 'work.step.', keep = false }) {
   const wrap = el('div', { class: 'progress', hidden: '' });
-  const bar = /** @type {HTMLProgressElement} */ (el('progress', { max: '100', value: '0', id: `${id}-progress` }));
+  const bar = el('progress', { max: '100', value: '0', id: `${id}-progress` });
   const label = el('span', { class: 'muted', id: `${id}-progress-label` });
-  const cancel = el('button', { type: 'button', class: 'secondary small', id: `${id}-cancel` }, t('work.cancel'));
+  const cancel = el('button', { type: 'button', class: 'secondary small', id: `${id}-cancel` }, t(cancelKey));
   cancel.addEventListener('click', () => {
     cancel.disabled = true;
     label.textContent = t('work.cancelling');
     invoke('work_cancel').catch(() => { /* nothing was running any more */ });
   });
   wrap.append(bar, label, cancel);
-  /** @type {any} */
-  let channel = null;
+
+  /** @param {Progress} p */
+  const update = (p) => {
+    if (cancel.disabled) return;
+    const step = t(`${stepKey}${p.step.replace(' ', '_')}`);
+    if (steps) {
+      const [a, b] = steps[p.step] || [0, 100];
+      const pct = Math.min(100, Math.round(a + ((b - a) * p.done) / Math.max(1, p.total)));
+      bar.value = pct;
+      label.textContent = `${step} — ${pct}%`;
+    } else if (p.total > 0) {
+      const pct = Math.min(100, Math.round((100 * p.done) / p.total));
+      bar.value = pct;
+      label.textContent = `${step} — ${count(p.done)} / ${count(p.total)} (${pct}%)`;
+    } else {
+      bar.removeAttribute('value');
+      label.textContent = `${step} — ${count(p.done)}`;
+    }
+  };
+  /** A fresh channel for a command's onProgress, feeding this bar. */
+  const channel = () => {
+    const c = new (tauri().core.Channel)();
+    c.onmessage = update;
+    return c;
+  };
+  /** Shows the bar from 0 with Cancel ready. */
+  const show = () => {
+    wrap.hidden = false;
+    bar.value = 0;
+    label.textContent = t('work.starting');
+    cancel.disabled = false;
+    cancel.hidden = false;
+  };
   return {
     wrap,
+    channel,
+    show,
     /** Shows the bar and returns a fresh channel for the command's onProgress. */
     start() {
-      wrap.hidden = false;
-      bar.value = 0;
-      label.textContent = t('work.starting');
-      cancel.disabled = false;
-      cancel.hidden = false;
-      channel = new window.__TAURI__.core.Channel();
-      channel.onmessage = (/** @type {{step: string, done: number, total: number}} */ p) => {
-        if (cancel.disabled && !cancel.hidden) return;
-        const step = t(`work.step.${p.step.replace(' ', '_')}`);
-        if (p.total > 0) {
-          const pct = Math.min(100, Math.round((100 * p.done) / p.total));
-          bar.value = pct;
-          label.textContent = `${step} — ${count(p.done)} / ${count(p.total)} (${pct}%)`;
-        } else {
-          bar.removeAttribute('value');
-          label.textContent = `${step} — ${count(p.done)}`;
-        }
-      };
-      return channel;
+      show();
+      return channel();
     },
-    /** Hides the bar: the result box under it says what happened. */
+    /** The work is done and checked: the bar reads 100%. */
+    complete() {
+      bar.value = 100;
+    },
+    /** The work ended (done, failed or cancelled): nothing is left to cancel. */
     finish() {
-      wrap.hidden = true;
+      if (keep) cancel.hidden = true;
+      else wrap.hidden = true;
     },
   };
+}
+
+/** Backups and restores: each step's share of the bar, so one bar moves steadily from 0 to 100. */
+/** @type {Record<string, [number, number]>} */
+const BACKUP_STEPS = { snapshot: [0, 40], write: [40, 85], verify: [85, 100], 'safety backup': [0, 30], apply: [30, 100] };
+
+/**
+ * The bar of a backup or a restore: it reaches 100% only after the read-back check, and
+ * stays there when the work ends (a cancelled backup leaves no archive, a cancelled
+ * restore changes nothing).
+ * @param {string} id prefix of the element ids
+ * @param {string} [cancelKey] the Cancel button's text
+ */
+export function backupBar(id, cancelKey = 'work.cancel') {
+  return progressBar({ id, cancelKey, steps: BACKUP_STEPS, stepKey: 'backup.step.', keep: true });
 }
 
 /**

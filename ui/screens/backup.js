@@ -2,45 +2,13 @@
 // folder picker, encryption, the history with each step's status, and restore with a
 // preview and a confirmation that says what will be replaced. Progress comes from the
 // core through a channel and reaches 100% only after the read-back verification.
+// One function per card; render() only puts them in order and connects them.
 
 import { AppError, clearCache, el, invoke, localTime, size, t } from '../admin-common.js';
-import { button, confirmDialog, infoDialog, toast } from '../components.js';
+import { button, confirmDialog, infoDialog } from '../components.js';
+import { backupBar } from '../work.js';
 
 export const screen = { id: 'backup', navKey: 'nav.backup', minRole: 'admin' };
-
-/** Overall share of each step, so one bar moves steadily from 0 to 100. */
-const STEPS = { snapshot: [0, 40], write: [40, 85], verify: [85, 100], 'safety backup': [0, 30], apply: [30, 100] };
-
-/**
- * A progress bar fed by a core channel, with a Cancel button (the core stops where it is
- * safe: a cancelled backup leaves no archive, a cancelled restore changes nothing).
- */
-export function progressBar(cancelKey = 'work.cancel') {
-  const wrap = el('div', { class: 'progress', hidden: '' });
-  const bar = /** @type {HTMLProgressElement} */ (el('progress', { max: '100', value: '0', id: 'backup-progress' }));
-  const label = el('span', { class: 'muted', id: 'backup-progress-label' });
-  const cancel = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary small' }, t(cancelKey)));
-  cancel.addEventListener('click', () => {
-    cancel.disabled = true;
-    label.textContent = t('work.cancelling');
-    invoke('work_cancel').catch(() => { /* nothing was running any more */ });
-  });
-  wrap.append(bar, label, cancel);
-  const channel = new window.__TAURI__.core.Channel();
-  channel.onmessage = (p) => {
-    if (cancel.disabled) return;
-    const [a, b] = STEPS[p.step] || [0, 100];
-    const pct = Math.min(100, Math.round(a + ((b - a) * p.done) / Math.max(1, p.total)));
-    bar.value = pct;
-    label.textContent = `${t(`backup.step.${p.step.replace(' ', '_')}`)} — ${pct}%`;
-  };
-  return {
-    wrap, bar, label, channel,
-    start() { wrap.hidden = false; bar.value = 0; label.textContent = ''; cancel.disabled = false; cancel.hidden = false; },
-    /** The work ended (done, failed or cancelled): nothing left to cancel. */
-    finish() { cancel.hidden = true; },
-  };
-}
 
 /** Shows a recovery passphrase once, with a Print button. @param {string} pp */
 export async function showPassphrase(pp) {
@@ -59,12 +27,29 @@ export async function showPassphrase(pp) {
 export async function render(view, ctx) {
   const o = await invoke('backup_overview');
   const auto = await autoBackupCard();
+  const history = historyCard();
+  const make = backupCard(o, {
+    // The folder is remembered now: automatic backups go there.
+    done: () => auto.refresh().catch(() => { /* the card keeps what it said */ }),
+    ended: history.refresh,
+  });
+  view.replaceChildren(el('h1', {}, t('nav.backup')), make.card, auto.card, retentionCard(o.retention),
+    history.card, restoreCard(make.destination));
+  await history.refresh();
+  make.go.focus();
+}
 
-  // ---- back up
+/**
+ * "Back up now": the destination (a remembered drive plugged in is offered first),
+ * encryption with its passphrase, the bar, and what happened.
+ * @param {{destinations: string[], encrypt: boolean}} o the backup overview
+ * @param {{done: () => void, ended: () => Promise<void>}} then `done` after a backup made, `ended` after any attempt
+ */
+function backupCard(o, then) {
   const card = el('section', { class: 'card' });
   card.append(el('h2', {}, t('backup.make')));
   const destWrap = el('div', { class: 'field' });
-  const dest = /** @type {HTMLInputElement} */ (el('input', { id: 'backup-dest', type: 'text', value: o.destinations[0] || '' }));
+  const dest = el('input', { id: 'backup-dest', type: 'text', value: o.destinations[0] || '' });
   const pick = button('backup.choose', async () => {
     const f = await invoke('pick_folder');
     if (f) dest.value = f;
@@ -73,11 +58,11 @@ export async function render(view, ctx) {
   destRow.append(dest, pick);
   destWrap.append(el('label', { for: 'backup-dest' }, t('backup.destination')), destRow, el('p', { class: 'hint' }, t('backup.destination_hint')));
   const encWrap = el('div', { class: 'field check' });
-  const enc = /** @type {HTMLInputElement} */ (el('input', { id: 'backup-encrypt', type: 'checkbox' }));
+  const enc = el('input', { id: 'backup-encrypt', type: 'checkbox' });
   enc.checked = o.encrypt;
   encWrap.append(enc, el('label', { for: 'backup-encrypt' }, t('backup.encrypt')));
   const passWrap = el('div', { class: 'field' });
-  const pass = /** @type {HTMLInputElement} */ (el('input', { id: 'backup-pass', type: 'password', autocomplete: 'new-password' }));
+  const pass = el('input', { id: 'backup-pass', type: 'password', autocomplete: 'new-password' });
   passWrap.append(el('label', { for: 'backup-pass' }, t('backup.passphrase')), pass, el('p', { class: 'hint' }, t('backup.passphrase_hint')));
   enc.addEventListener('change', () => { passWrap.hidden = !enc.checked; });
   passWrap.hidden = !enc.checked;
@@ -93,40 +78,57 @@ export async function render(view, ctx) {
       drivesBox.append(offer);
     }
   }).catch(() => { /* the offer is a convenience: without it the screen works as before */ });
-  const bar = progressBar();
+  const bar = backupBar('backup');
   const result = el('div', { id: 'backup-result', role: 'status' });
   go.addEventListener('click', async () => {
     result.textContent = '';
     result.className = '';
     if (!dest.value.trim()) { result.className = 'error'; result.textContent = t('backup.no_destination'); dest.focus(); return; }
     go.disabled = true;
-    bar.start();
     try {
       const done = await invoke('backup_run', {
         args: { destination: dest.value.trim(), encrypt: enc.checked, passphrase: pass.value || null },
-        onProgress: bar.channel,
+        onProgress: bar.start(),
       });
-      bar.bar.value = 100;
+      bar.complete();
       result.className = 'ok-box';
       result.textContent = t('backup.done', { file: done.report.file, size: size(done.report.size) });
       result.append(...pruneNotes(done));
-      // The folder is remembered now: automatic backups go there.
-      auto.refresh().catch(() => { /* the card keeps what it said */ });
+      then.done();
       pass.value = '';
       if (done.recovery_passphrase) await showPassphrase(done.recovery_passphrase);
-      await renderHistory();
+      await then.ended();
     } catch (err) {
       result.className = 'error';
       result.textContent = err.message;
-      await renderHistory();
+      await then.ended();
     } finally {
       bar.finish();
       go.disabled = false;
     }
   });
   card.append(drivesBox, destWrap, encWrap, passWrap, go, bar.wrap, result);
+  return { card, go, destination: () => dest.value.trim() };
+}
 
-  // ---- retention rules
+/**
+ * What retention did after the backup: deleted, left alone, or why it failed.
+ * @param {{pruned?: {deleted: unknown[], left_alone: unknown[]}, prune_error?: any}} done
+ */
+function pruneNotes(done) {
+  const notes = [];
+  const p = done.pruned;
+  if (p && p.deleted.length) notes.push(el('span', { class: 'pruned' }, ` ${t('backup.pruned', { n: p.deleted.length })}`));
+  if (p && p.left_alone.length) notes.push(el('span', { class: 'error' }, ` ${t('backup.left_alone', { n: p.left_alone.length })}`));
+  if (done.prune_error) notes.push(el('span', { class: 'error' }, ` ${t('backup.prune_failed', { reason: new AppError(done.prune_error).message })}`));
+  return notes;
+}
+
+/**
+ * The retention rules: how many backups of each kind to keep, saved by the core.
+ * @param {Record<string, number>} rules
+ */
+function retentionCard(rules) {
   const keep = el('section', { class: 'card', id: 'retention' });
   keep.append(el('h2', {}, t('backup.retention')), el('p', { class: 'hint' }, t('backup.retention_hint')));
   const ruleRow = el('div', { class: 'inline-row' });
@@ -134,7 +136,7 @@ export async function render(view, ctx) {
   const ruleInputs = {};
   for (const [name, key] of [['keep_last', 'backup.keep_last'], ['keep_daily', 'backup.keep_daily'], ['keep_weekly', 'backup.keep_weekly'], ['keep_monthly', 'backup.keep_monthly']]) {
     const id = `retention-${name.replace('_', '-')}`;
-    const input = /** @type {HTMLInputElement} */ (el('input', { id, type: 'number', min: '0', max: '1000', step: '1', value: String(o.retention[name]) }));
+    const input = el('input', { id, type: 'number', min: '0', max: '1000', step: '1', value: String(rules[name]) });
     ruleInputs[name] = input;
     const wrap = el('div', { class: 'field' });
     wrap.append(el('label', { for: id }, t(key)), input);
@@ -145,6 +147,7 @@ export async function render(view, ctx) {
   keepSave.addEventListener('click', async () => {
     keepResult.className = '';
     keepResult.textContent = '';
+    /** @param {string} name */
     const n = (name) => Number.parseInt(ruleInputs[name].value || '0', 10);
     try {
       const saved = await invoke('backup_retention_save', {
@@ -159,13 +162,16 @@ export async function render(view, ctx) {
     }
   });
   keep.append(ruleRow, keepSave, keepResult);
+  return keep;
+}
 
-  // ---- history
-  const hist = el('section', { class: 'card' });
-  async function renderHistory() {
+/** The history of backups, each with its steps' status; `refresh` reads it again. */
+function historyCard() {
+  const card = el('section', { class: 'card' });
+  async function refresh() {
     const rows = (await invoke('backup_overview')).history;
-    hist.replaceChildren(el('h2', {}, t('backup.history')));
-    if (!rows.length) { hist.append(el('p', { class: 'empty' }, t('backup.history_empty'))); return; }
+    card.replaceChildren(el('h2', {}, t('backup.history')));
+    if (!rows.length) { card.append(el('p', { class: 'empty' }, t('backup.history_empty'))); return; }
     const table = el('table', { id: 'backup-history' });
     const head = el('tr');
     ['backup.col.when', 'backup.col.file', 'backup.col.size', 'backup.col.status', 'backup.col.steps'].forEach((k) => head.append(el('th', { scope: 'col' }, t(k))));
@@ -173,7 +179,7 @@ export async function render(view, ctx) {
     table.tHead.append(head);
     for (const r of rows) {
       const tr = el('tr', r.status === 'failed' ? { class: 'overdue' } : r.pruned_at ? { class: 'muted' } : {});
-      const steps = Array.isArray(r.steps) ? r.steps.map((s) => `${t(`backup.step.${s.name}`)}: ${t(`backup.status.${s.status}`)}`).join(' · ') : '';
+      const steps = Array.isArray(r.steps) ? r.steps.map((/** @type {{name: string, status: string}} */ s) => `${t(`backup.step.${s.name}`)}: ${t(`backup.status.${s.status}`)}`).join(' · ') : '';
       tr.append(el('td', {}, localTime(r.finished_at || r.started_at)),
         el('td', {}, `${r.file_name || ''}${r.encrypted ? ' · AES' : ''}${r.pinned ? ` (${t('backup.pinned')})` : ''}`),
         el('td', {}, size(r.size_bytes)),
@@ -182,14 +188,21 @@ export async function render(view, ctx) {
         el('td', { class: 'muted' }, steps));
       table.tBodies[0].append(tr);
     }
-    hist.append(table);
+    card.append(table);
   }
+  return { card, refresh };
+}
 
-  // ---- restore
+/**
+ * Restore: a file (chosen, or found in a folder), its passphrase, the core's preview of
+ * what would be replaced, and the restore after a confirmation.
+ * @param {() => string} destination the backup card's folder, listed when no file is given
+ */
+function restoreCard(destination) {
   const rest = el('section', { class: 'card' });
   rest.append(el('h2', {}, t('backup.restore')), el('p', { class: 'hint' }, t('backup.restore_hint')));
   const fileWrap = el('div', { class: 'field' });
-  const file = /** @type {HTMLInputElement} */ (el('input', { id: 'restore-file', type: 'text' }));
+  const file = el('input', { id: 'restore-file', type: 'text' });
   const fileRow = el('div', { class: 'inline-row' });
   fileRow.append(file, button('backup.choose_file', async () => {
     const f = await invoke('pick_backup_file');
@@ -197,18 +210,18 @@ export async function render(view, ctx) {
   }), button('backup.list_folder', listFolder));
   fileWrap.append(el('label', { for: 'restore-file' }, t('backup.file')), fileRow);
   const rpassWrap = el('div', { class: 'field' });
-  const rpass = /** @type {HTMLInputElement} */ (el('input', { id: 'restore-pass', type: 'password', autocomplete: 'off' }));
+  const rpass = el('input', { id: 'restore-pass', type: 'password', autocomplete: 'off' });
   rpassWrap.append(el('label', { for: 'restore-pass' }, t('backup.restore_passphrase')), rpass);
   const found = el('div', { id: 'restore-found' });
   const previewBox = el('div', { id: 'restore-preview' });
-  const rbar = progressBar();
+  const rbar = backupBar('restore');
   const rresult = el('p', { role: 'alert' });
   const check = el('button', { type: 'button', class: 'secondary' }, t('backup.check'));
   check.addEventListener('click', doPreview);
   rest.append(fileWrap, found, rpassWrap, check, previewBox, rbar.wrap, rresult);
 
   async function listFolder() {
-    const dir = file.value.trim() ? file.value.trim().replace(/[\\/][^\\/]*\.zip$/, '') : dest.value.trim();
+    const dir = file.value.trim() ? file.value.trim().replace(/[\\/][^\\/]*\.zip$/, '') : destination();
     if (!dir) { rresult.className = 'error'; rresult.textContent = t('backup.no_destination'); return; }
     try {
       const list = await invoke('backup_list', { dir });
@@ -243,7 +256,7 @@ export async function render(view, ctx) {
         table.tBodies[0].append(tr);
       }
       const info = el('p', { class: 'ok-box' }, t('backup.preview_ok', { date: localTime(p.manifest.created_at), machine: p.manifest.source_machine }));
-      const warn = p.warnings.map((w) => el('p', { class: 'error' }, w));
+      const warn = p.warnings.map((/** @type {string} */ w) => el('p', { class: 'error' }, w));
       const apply = el('button', { type: 'button', class: 'danger', id: 'restore-apply' }, t('backup.restore_now'));
       apply.addEventListener('click', () => doRestore(p));
       previewBox.append(info, table, ...warn, apply);
@@ -255,12 +268,12 @@ export async function render(view, ctx) {
     }
   }
 
+  /** @param {any} p the core's restore preview */
   async function doRestore(p) {
     const ok = await confirmDialog(t('backup.confirm_restore', { date: localTime(p.manifest.created_at), keylog: p.counts_backup.key_log ?? 0, now: p.counts_now.key_log ?? 0 }), 'backup.restore_now');
     if (!ok) return;
-    rbar.start();
     try {
-      await invoke('restore_run', { file: file.value.trim(), passphrase: rpass.value || null, database: true, config: true, onProgress: rbar.channel });
+      await invoke('restore_run', { file: file.value.trim(), passphrase: rpass.value || null, database: true, config: true, onProgress: rbar.start() });
       clearCache();
       await infoDialog(t('backup.restored_title'), el('p', {}, t('backup.restored', { date: localTime(p.manifest.created_at) })));
       window.location.reload();
@@ -271,19 +284,7 @@ export async function render(view, ctx) {
     }
   }
 
-  /** What retention did after the backup: deleted, left alone, or why it failed. */
-  function pruneNotes(done) {
-    const notes = [];
-    const p = done.pruned;
-    if (p && p.deleted.length) notes.push(el('span', { class: 'pruned' }, ` ${t('backup.pruned', { n: p.deleted.length })}`));
-    if (p && p.left_alone.length) notes.push(el('span', { class: 'error' }, ` ${t('backup.left_alone', { n: p.left_alone.length })}`));
-    if (done.prune_error) notes.push(el('span', { class: 'error' }, ` ${t('backup.prune_failed', { reason: new AppError(done.prune_error).message })}`));
-    return notes;
-  }
-
-  view.replaceChildren(el('h1', {}, t('nav.backup')), card, auto.card, keep, hist, rest);
-  await renderHistory();
-  go.focus();
+  return rest;
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import { count, el, invoke, size, t } from '../admin-common.js';
 import { button } from '../components.js';
-import { resultBox, saveAs, today, workBar } from '../work.js';
+import { progressBar, resultBox, saveAs, today } from '../work.js';
 
 export const screen = { id: 'data', navKey: 'nav.data', minRole: 'admin' };
 
@@ -49,7 +49,7 @@ function reason(e) {
 export async function render(view, ctx) {
   // ---- export all
   const exp = el('section', { class: 'card' });
-  const expWork = workBar('export-all');
+  const expWork = progressBar({ id: 'export-all' });
   const expResult = resultBox('export-all-result');
   const expGo = el('button', { type: 'button', id: 'export-all' }, t('data.export_all_button'));
   expGo.addEventListener('click', async () => {
@@ -103,7 +103,7 @@ export async function render(view, ctx) {
   existing.append(existingHint);
 
   const check = el('button', { type: 'button', class: 'secondary', id: 'import-check' }, t('data.check'));
-  const work = workBar('import');
+  const work = progressBar({ id: 'import' });
   const message = resultBox('import-result');
   const preview = el('div', { id: 'import-preview' });
 

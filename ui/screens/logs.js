@@ -4,7 +4,7 @@
 import { count, el, invoke, localTime, t } from '../admin-common.js';
 import { button, infoDialog, pagedTable } from '../components.js';
 import { trailCheck } from '../trail-check.js';
-import { resultBox, saveAs, today, workBar } from '../work.js';
+import { progressBar, resultBox, saveAs, today } from '../work.js';
 
 export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
 
@@ -54,7 +54,7 @@ function select(id, labelKey, options) {
 function exportRow(id, hintKey, formats, baseName, run, problem) {
   const box = el('section', { class: 'export-row', 'aria-label': t('logs.export') });
   const buttons = el('div', { class: 'toolbar' });
-  const work = workBar(id);
+  const work = progressBar({ id });
   const result = resultBox(`${id}-result`);
   for (const f of formats) {
     const b = el('button', { type: 'button', class: 'secondary', id: `${id}-${f.ext}` }, t(f.labelKey));
