@@ -1,7 +1,7 @@
-// Shared by every screen: the one `invoke` wrapper (errors become translated messages),
-// i18n `t(key)`, counts, sizes and times in the user's language, and the localStorage
-// cache of users, keys and persons with loadData(). The cache only speeds up the first
-// paint; the core decides every action.
+// Shared by every screen: the one `invoke` wrapper (errors become translated messages; the
+// codes that mean the session ended are listed here once), i18n `t(key)`, counts, sizes
+// and times in the user's language, and the localStorage cache of users, keys and persons
+// with loadData(). The cache only speeds up the first paint; the core decides every action.
 
 import { formatCount, formatSize, locale } from './format.js';
 import { CATALOGS } from './i18n.js';
@@ -87,6 +87,17 @@ export function tauri() {
   return /** @type {{ __TAURI__: TauriGlobal }} */ (/** @type {unknown} */ (window)).__TAURI__;
 }
 
+/** The error codes that mean the session is over: the app returns to sign-in. */
+export const SESSION_ENDED = ['session_expired', 'session_invalid', 'not_signed_in'];
+
+/**
+ * Whether `err` says the session ended (the app has already gone back to sign-in).
+ * @param {unknown} err
+ */
+export function sessionEnded(err) {
+  return err instanceof AppError && SESSION_ENDED.includes(err.code);
+}
+
 const listeners = { sessionEnded: [] };
 
 /**
@@ -100,9 +111,7 @@ export async function invoke(cmd, args = {}) {
     return await tauri().core.invoke(cmd, args);
   } catch (raw) {
     const err = new AppError(typeof raw === 'object' ? raw : { code: 'unexpected', message: String(raw) });
-    if (['session_expired', 'session_invalid', 'not_signed_in'].includes(err.code)) {
-      listeners.sessionEnded.forEach((fn) => fn(err));
-    }
+    if (sessionEnded(err)) listeners.sessionEnded.forEach((fn) => fn(err));
     throw err;
   }
 }

@@ -4,7 +4,7 @@
 
 import {
   AppError, applyI18n, clearCache, el, invoke, language, loadData, onSessionEnded,
-  setLanguage, t,
+  sessionEnded, setLanguage, t,
 } from './admin-common.js';
 import * as dashboard from './screens/dashboard.js';
 import * as desk from './screens/desk.js';
@@ -153,7 +153,7 @@ async function openScreen(id) {
   try {
     await mod.render(view, { user: currentUser, changed });
   } catch (err) {
-    if (err instanceof AppError && ['session_expired', 'session_invalid', 'not_signed_in'].includes(err.code)) return;
+    if (sessionEnded(err)) return;
     view.replaceChildren(el('h1', {}, t(mod.screen.navKey)), el('p', { class: 'error', role: 'alert' }, err.message));
   }
 }
