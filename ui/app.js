@@ -6,6 +6,7 @@ import {
   AppError, applyI18n, clearCache, el, invoke, language, loadData, onSessionEnded,
   sessionEnded, setLanguage, t,
 } from './admin-common.js';
+import * as keyboard from './keyboard.js';
 import * as dashboard from './screens/dashboard.js';
 import * as desk from './screens/desk.js';
 import * as keys from './screens/keys.js';
@@ -23,6 +24,8 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-app'];
 const MODULES = [dashboard, desk, keys, persons, groups, users, logs, data, backupScreen, settings];
 const RANK = { viewer: 0, operator: 1, admin: 2 };
+/** Alt+1..9, then Alt+0 for the tenth: the n-th screen of the menu, with no mouse. */
+const SCREEN_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
 
 /** @type {{username: string, role: string} | null} */
 let currentUser = null;
@@ -132,7 +135,7 @@ function allowedModules() {
 function renderNav() {
   const nav = $('nav');
   nav.replaceChildren(...allowedModules().map((m, i) => {
-    const b = el('button', { type: 'button', class: 'nav-item', 'data-screen': m.screen.id, title: `Alt+${(i + 1) % 10}` }, t(m.screen.navKey));
+    const b = el('button', { type: 'button', class: 'nav-item', 'data-screen': m.screen.id, title: `Alt+${SCREEN_KEYS[i]}` }, t(m.screen.navKey));
     if (m.screen.id === currentScreen) b.setAttribute('aria-current', 'page');
     b.addEventListener('click', () => openScreen(m.screen.id));
     return b;
@@ -216,13 +219,13 @@ async function start() {
     toast(t('common.reloaded'));
   });
   ['keydown', 'pointerdown'].forEach((e) => document.addEventListener(e, resetIdle, { passive: true }));
-  document.addEventListener('keydown', (e) => {
-    // Alt+1..9 (and Alt+0 for the tenth) opens the n-th screen: keyboard only, no mouse needed.
-    if (!currentUser || !e.altKey || document.querySelector('dialog[open]')) return;
-    const n = e.key === '0' ? 10 : Number(e.key);
-    const mods = allowedModules();
-    if (n >= 1 && n <= mods.length) { e.preventDefault(); openScreen(mods[n - 1].screen.id); }
-  });
+  SCREEN_KEYS.forEach((key, i) => keyboard.on(`Alt+${key}`, () => {
+    const mod = allowedModules()[i];
+    if (!mod) return false;
+    openScreen(mod.screen.id);
+    return true;
+  }));
+  keyboard.listen(() => Boolean(currentUser) && !document.querySelector('dialog[open]'));
   onSessionEnded((err) => {
     if (currentUser) toSignIn(err.code === 'session_expired' ? 'signin.timed_out' : undefined);
   });
