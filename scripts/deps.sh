@@ -64,6 +64,20 @@ ensure_npm() {
   command -v npm >/dev/null 2>&1 || need_pkgs npm
 }
 
+# TypeScript, the page's lint: `tsc -p jsconfig.json` checks the JavaScript in ui/ against
+# its JSDoc and the DOM types. Pinned, from npm into target/tools (as package.sh does with
+# the Tauri CLI); 5.x runs on Debian 12's Node.js 18.
+TYPESCRIPT_VERSION=5.9.3
+ensure_typescript() {
+  local tools=target/tools/typescript-$TYPESCRIPT_VERSION
+  if [ ! -x "$tools/node_modules/.bin/tsc" ]; then
+    ensure_npm
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-save --no-audit --no-fund --loglevel=error "typescript@$TYPESCRIPT_VERSION"
+  fi
+  TSC="$PWD/$tools/node_modules/.bin/tsc"
+}
+
 # check-jsonschema (PyPI) in its own virtual environment under target/tools: it validates
 # .github/workflows/*.yml against the published workflow schema, offline.
 ensure_check_jsonschema() {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing and runs every test: formatting, lints, unit and integration
-# tests (core and the real atslegas-cli on real SQLite files), the end-to-end tests
-# in the real window under Xvfb through WebDriver, the release workflow against its
-# schema, and the Linux package: built, installed into a clean Debian 12 and run there.
+# Installs what is missing and runs every test: formatting, lints (the page's JavaScript
+# too, with tsc), unit and integration tests (core and the real atslegas-cli on real
+# SQLite files), the end-to-end tests in the real window under Xvfb through WebDriver,
+# the release workflow against its schema, and the Linux package: built, installed into
+# a clean Debian 12 and run there.
 #   bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 ensure_tauri_driver
 ensure_openpyxl
 ensure_check_jsonschema
+ensure_typescript
 
 echo "==> Format and lints"
 "$CHECK_JSONSCHEMA" --builtin-schema vendor.github-workflows .github/workflows/*.yml
@@ -25,7 +27,8 @@ cargo build --locked -p atslegas -p atslegas-cli
 echo "==> Unit and integration tests"
 cargo test --workspace --locked
 
-echo "==> UI checks (catalogues) without a window"
+echo "==> UI checks without a window: the page's JavaScript against its JSDoc (tsc), catalogues, formats"
+"$TSC" -p jsconfig.json
 node --test tests/ui/*.test.mjs
 
 echo "==> End-to-end tests in the real window (Xvfb + tauri-driver + WebKitWebDriver)"

@@ -47,9 +47,12 @@ export function t(key, vars = {}) {
  * @param {ParentNode} root
  */
 export function applyI18n(root) {
-  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-  root.querySelectorAll('[data-i18n-aria]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nAria)); });
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(/** @type {HTMLElement} */ (el).dataset.i18n); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
+    const input = /** @type {HTMLInputElement} */ (el);
+    input.placeholder = t(input.dataset.i18nPlaceholder);
+  });
+  root.querySelectorAll('[data-i18n-aria]').forEach((el) => { el.setAttribute('aria-label', t(/** @type {HTMLElement} */ (el).dataset.i18nAria)); });
   document.title = t('app.title');
 }
 
@@ -98,6 +101,7 @@ export function sessionEnded(err) {
   return err instanceof AppError && SESSION_ENDED.includes(err.code);
 }
 
+/** @type {{ sessionEnded: ((err: AppError) => void)[] }} */
 const listeners = { sessionEnded: [] };
 
 /**
@@ -164,9 +168,11 @@ export function clearCache() {
 
 /**
  * Creates an element with text (never HTML) and attributes.
- * @param {string} tag
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
  * @param {Record<string, string>} [attrs]
  * @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function el(tag, attrs = {}, text) {
   const e = document.createElement(tag);

@@ -45,7 +45,7 @@ function show(id) {
 
 /** @param {HTMLFormElement} form @param {boolean} busy */
 function setBusy(form, busy) {
-  form.querySelectorAll('button, input').forEach((e) => { e.disabled = busy; });
+  form.querySelectorAll('button, input').forEach((e) => { /** @type {HTMLButtonElement | HTMLInputElement} */ (e).disabled = busy; });
 }
 
 /** Password strength as the core judges it (the core has the final word). */

@@ -152,7 +152,7 @@ export function formDialog(opts) {
         if (f.type === 'password') input.setAttribute('autocomplete', f.autocomplete || 'new-password');
       }
       const v = opts.values ? opts.values[f.name] : undefined;
-      if (f.type === 'checkbox') input.checked = v === undefined ? true : !!v;
+      if (input instanceof HTMLInputElement && f.type === 'checkbox') input.checked = v === undefined ? true : !!v;
       else if (v !== undefined && v !== null) input.value = String(v);
       const error = el('p', { class: 'field-error', id: `${id}-error`, role: 'alert' });
       input.setAttribute('aria-describedby', `${id}-error`);

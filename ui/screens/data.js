@@ -136,6 +136,7 @@ export async function render(view, ctx) {
       [[count(p.rows), count(p.created), count(p.updated), count(p.skipped), count(bad)]]);
     const countsWrap = el('div', { class: 'table-wrap' });
     countsWrap.append(counts);
+    /** @type {HTMLElement[]} */
     const parts = [el('h3', {}, t('data.preview')), countsWrap];
     if (bad) {
       parts.push(el('p', { class: 'error', role: 'alert', id: 'import-bad' }, t('data.has_errors', { n: count(bad) })));

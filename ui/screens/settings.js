@@ -34,7 +34,7 @@ export async function render(view, ctx) {
   const save = el('button', { type: 'submit' }, t('common.save'));
   form.append(error, save);
   if (!admin) {
-    form.querySelectorAll('input, select, button').forEach((e) => { e.disabled = true; });
+    form.querySelectorAll('input, select, button').forEach((e) => { /** @type {HTMLInputElement | HTMLSelectElement | HTMLButtonElement} */ (e).disabled = true; });
     form.append(el('p', { class: 'hint' }, t('settings.admin_only')));
   }
   form.addEventListener('submit', async (ev) => {
