@@ -1,6 +1,12 @@
 //! Access groups: which persons belong together and which keys they may receive. Owns
 //! `groups`, `group_members` and `group_keys`. A person may receive a key when one of
 //! their groups allows it ([`person_may_receive`]).
+//!
+//! Writers come in pairs: the public functions open the transaction and write the audit
+//! row; the `_tx` ones ([`create_tx`], [`update_tx`], [`add_member_tx`],
+//! [`allow_key_tx`], [`clear_members_tx`], [`clear_keys_tx`]) hold the rules and the SQL,
+//! run inside a transaction they are given and write no audit row (the caller writes it:
+//! the public function one row per call, the importer one `import` row per group).
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -88,28 +94,133 @@ pub fn create(
     name: &str,
     description: Option<&str>,
 ) -> Result<Group> {
-    let name = required("name", name, 100)?;
-    let description = optional("description", description, 500)?;
     store.write(actor, Role::Admin, "manage groups", |tx, now| {
-        tx.execute(
-            "INSERT INTO groups (name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-            params![name, description, now],
-        )
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::Duplicate { what: "group", field: "name", value: name.clone() }
-            } else {
-                e.into()
-            }
-        })?;
-        let g = find(tx, &name)?;
-        audit_group(tx, now, actor, &g, "create", None, json!({"name": g.name, "description": g.description}))?;
+        let g = create_tx(tx, now, name, description)?;
+        audit_group(
+            tx,
+            now,
+            actor,
+            &g,
+            "create",
+            None,
+            json!({"name": g.name, "description": g.description}),
+        )?;
         Ok(g)
     })
 }
 
+/// The rules of a group's name and description: both trimmed, or the one that breaks one.
+pub(crate) fn validated(name: &str, description: Option<&str>) -> Result<(String, Option<String>)> {
+    Ok((
+        required("name", name, 100)?,
+        optional("description", description, 500)?,
+    ))
+}
+
+fn map_unique(e: rusqlite::Error, name: &str) -> Error {
+    if is_unique_violation(&e) {
+        Error::Duplicate {
+            what: "group",
+            field: "name",
+            value: name.to_string(),
+        }
+    } else {
+        e.into()
+    }
+}
+
+/// [`create`] inside `tx`: the rules and the INSERT, no audit row.
+pub(crate) fn create_tx(
+    tx: &Transaction,
+    now: i64,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Group> {
+    let (name, description) = validated(name, description)?;
+    tx.prepare_cached(
+        "INSERT INTO groups (name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+    )?
+    .execute(params![name, description, now])
+    .map_err(|e| map_unique(e, &name))?;
+    find(tx, &name)
+}
+
+/// [`update`] inside `tx`: renames the group `before` or changes its description; the
+/// rules and the UPDATE, no audit row.
+pub(crate) fn update_tx(
+    tx: &Transaction,
+    now: i64,
+    before: &Group,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Group> {
+    let (name, description) = validated(name, description)?;
+    tx.prepare_cached(
+        "UPDATE groups SET name = ?2, description = ?3, updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![before.id, name, description, now])
+    .map_err(|e| map_unique(e, &name))?;
+    find(tx, &name)
+}
+
+/// Marks the group changed (its members or keys), inside `tx`.
+fn touch_tx(tx: &Transaction, now: i64, group_id: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE groups SET updated_at = ?2 WHERE id = ?1")?
+        .execute(params![group_id, now])?;
+    Ok(())
+}
+
+/// Makes the person a member, inside `tx`; false when they already were. No audit row.
+pub(crate) fn add_member_tx(tx: &Transaction, group_id: i64, person_id: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO group_members (group_id, person_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![group_id, person_id])?
+        > 0)
+}
+
+/// Allows the key to the group's members, inside `tx`; false when it already was. No
+/// audit row.
+pub(crate) fn allow_key_tx(tx: &Transaction, group_id: i64, key_id: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("INSERT OR IGNORE INTO group_keys (group_id, key_id) VALUES (?1, ?2)")?
+        .execute(params![group_id, key_id])?
+        > 0)
+}
+
+/// Removes every member, inside `tx` (an import replacing them). No audit row.
+pub(crate) fn clear_members_tx(tx: &Transaction, group_id: i64) -> Result<()> {
+    tx.prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?
+        .execute([group_id])?;
+    Ok(())
+}
+
+/// Takes every key away, inside `tx` (an import replacing them). No audit row.
+pub(crate) fn clear_keys_tx(tx: &Transaction, group_id: i64) -> Result<()> {
+    tx.prepare_cached("DELETE FROM group_keys WHERE group_id = ?1")?
+        .execute([group_id])?;
+    Ok(())
+}
+
+/// What a group holds, for an audit row: name, description, and its members (code,
+/// badge or `#id`) and keys (numbers), sorted.
+pub(crate) fn contents_json(conn: &Connection, id: i64) -> Result<serde_json::Value> {
+    let q = |sql: &str| -> rusqlite::Result<Vec<String>> {
+        let mut s = conn.prepare_cached(sql)?;
+        let rows = s.query_map([id], |r| r.get(0))?;
+        rows.collect()
+    };
+    let m = q("SELECT coalesce(p.code, p.badge, '#' || p.id) FROM group_members g JOIN persons p ON p.id = g.person_id WHERE g.group_id = ?1 ORDER BY 1")?;
+    let k = q("SELECT k.number FROM group_keys g JOIN keys k ON k.id = g.key_id WHERE g.group_id = ?1 ORDER BY 1")?;
+    let (name, description): (String, Option<String>) = conn
+        .prepare_cached("SELECT name, description FROM groups WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(json!({"name": name, "description": description, "members": m, "keys": k}))
+}
+
 /// Resolves key numbers to ids inside the transaction, failing on the first unknown one.
-fn key_ids(tx: &Transaction, numbers: &[String]) -> Result<Vec<(i64, String)>> {
+pub(crate) fn key_ids(tx: &Transaction, numbers: &[String]) -> Result<Vec<(i64, String)>> {
     let mut stmt =
         tx.prepare_cached("SELECT id, number FROM keys WHERE number = ?1 AND deleted_at IS NULL")?;
     numbers
@@ -135,19 +246,13 @@ pub fn allow_keys(
     store.write(actor, Role::Admin, "manage groups", |tx, now| {
         let g = find(tx, group)?;
         let keys = key_ids(tx, numbers)?;
-        let mut ins = tx.prepare_cached(
-            "INSERT OR IGNORE INTO group_keys (group_id, key_id) VALUES (?1, ?2)",
-        )?;
         let mut added = Vec::new();
         for (id, number) in &keys {
-            if ins.execute(params![g.id, id])? > 0 {
+            if allow_key_tx(tx, g.id, *id)? {
                 added.push(number.clone());
             }
         }
-        tx.execute(
-            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
-            params![g.id, now],
-        )?;
+        touch_tx(tx, now, g.id)?;
         let after = find(tx, group)?;
         audit_group(
             tx,
@@ -180,10 +285,7 @@ pub fn disallow_keys(
                 removed.push(number.clone());
             }
         }
-        tx.execute(
-            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
-            params![g.id, now],
-        )?;
+        touch_tx(tx, now, g.id)?;
         let after = find(tx, group)?;
         audit_group(
             tx,
@@ -236,9 +338,6 @@ fn add_members_raw(
 ) -> Result<Group> {
     store.write(actor, Role::Admin, "manage groups", |tx, now| {
         let g = find(tx, group)?;
-        let mut ins = tx.prepare_cached(
-            "INSERT OR IGNORE INTO group_members (group_id, person_id) VALUES (?1, ?2)",
-        )?;
         let mut added = Vec::new();
         for r in refs {
             let p = match r {
@@ -248,14 +347,11 @@ fn add_members_raw(
             if p.deleted_at.is_some() {
                 return Err(Error::PersonNotActive { person: p.label() });
             }
-            if ins.execute(params![g.id, p.id])? > 0 {
+            if add_member_tx(tx, g.id, p.id)? {
                 added.push(json!({"id": p.id, "name": p.full_name}));
             }
         }
-        tx.execute(
-            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
-            params![g.id, now],
-        )?;
+        touch_tx(tx, now, g.id)?;
         let after = find(tx, group)?;
         audit_group(
             tx,
@@ -328,10 +424,7 @@ pub fn remove_members(
                 removed.push(*id);
             }
         }
-        tx.execute(
-            "UPDATE groups SET updated_at = ?2 WHERE id = ?1",
-            params![g.id, now],
-        )?;
+        touch_tx(tx, now, g.id)?;
         let after = find(tx, group)?;
         audit_group(
             tx,
@@ -354,26 +447,9 @@ pub fn update(
     name: &str,
     description: Option<&str>,
 ) -> Result<Group> {
-    let name = required("name", name, 100)?;
-    let description = optional("description", description, 500)?;
     store.write(actor, Role::Admin, "manage groups", |tx, now| {
         let before = find(tx, group)?;
-        tx.execute(
-            "UPDATE groups SET name = ?2, description = ?3, updated_at = ?4 WHERE id = ?1",
-            params![before.id, name, description, now],
-        )
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::Duplicate {
-                    what: "group",
-                    field: "name",
-                    value: name.clone(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
-        let after = find(tx, &name)?;
+        let after = update_tx(tx, now, &before, name, description)?;
         audit_group(
             tx,
             now,

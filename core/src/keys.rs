@@ -1,6 +1,11 @@
 //! Physical keys: create, edit, retire, soft delete, restore, list. Owns the `keys`
 //! table except its movement columns (status, holder, due), which only the key log's
 //! triggers change (see `keylog`).
+//!
+//! Writers come in pairs: [`create`] / [`update`] open the transaction and write the
+//! audit row; [`create_tx`] / [`update_tx`] hold the rules and the SQL, run inside a
+//! transaction they are given and write no audit row (the caller writes it: the public
+//! function one `create`/`update` row, the importer one `import` row per record).
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -47,7 +52,8 @@ impl KeyInput {
         }
     }
 
-    fn validated(&self) -> Result<KeyInput> {
+    /// The rules of a key's fields: the input trimmed, or the first field that breaks one.
+    pub(crate) fn validated(&self) -> Result<KeyInput> {
         Ok(KeyInput {
             number: required("number", &self.number, 32)?,
             name: optional("name", self.name.as_deref(), 200)?,
@@ -150,15 +156,8 @@ fn record(
 
 /// Adds a key (admins).
 pub fn create(store: &mut Store, actor: &Actor, input: &KeyInput) -> Result<Key> {
-    let input = input.validated()?;
     store.write(actor, Role::Admin, "add keys", |tx, now| {
-        tx.prepare_cached(
-            "INSERT INTO keys (number, name, location, key_type, copies_note, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        )?
-        .execute(params![input.number, input.name, input.location, input.key_type, input.copies_note, now])
-        .map_err(|e| map_unique(e, &input.number))?;
-        let k = get_tx(tx, tx.last_insert_rowid())?;
+        let k = create_tx(tx, now, input)?;
         record(tx, now, actor, "create", None, &k)?;
         Ok(k)
     })
@@ -166,19 +165,49 @@ pub fn create(store: &mut Store, actor: &Actor, input: &KeyInput) -> Result<Key>
 
 /// Changes a key's descriptive fields (admins).
 pub fn update(store: &mut Store, actor: &Actor, id: i64, input: &KeyInput) -> Result<Key> {
-    let input = input.validated()?;
     store.write(actor, Role::Admin, "edit keys", |tx, now| {
-        let before = get_tx(tx, id)?;
-        tx.execute(
-            "UPDATE keys SET number = ?2, name = ?3, location = ?4, key_type = ?5, copies_note = ?6, updated_at = ?7
-             WHERE id = ?1",
-            params![id, input.number, input.name, input.location, input.key_type, input.copies_note, now],
-        )
-        .map_err(|e| map_unique(e, &input.number))?;
-        let after = get_tx(tx, id)?;
+        let (before, after) = update_tx(tx, now, id, input)?;
         record(tx, now, actor, "update", Some(&before), &after)?;
         Ok(after)
     })
+}
+
+/// [`create`] inside `tx`: the rules and the INSERT, no audit row.
+pub(crate) fn create_tx(tx: &Transaction, now: i64, input: &KeyInput) -> Result<Key> {
+    let input = input.validated()?;
+    tx.prepare_cached(
+        "INSERT INTO keys (number, name, location, key_type, copies_note, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )?
+    .execute(params![
+        input.number,
+        input.name,
+        input.location,
+        input.key_type,
+        input.copies_note,
+        now
+    ])
+    .map_err(|e| map_unique(e, &input.number))?;
+    get_tx(tx, tx.last_insert_rowid())
+}
+
+/// [`update`] inside `tx`: the rules and the UPDATE, no audit row. Returns the key
+/// before and after.
+pub(crate) fn update_tx(
+    tx: &Transaction,
+    now: i64,
+    id: i64,
+    input: &KeyInput,
+) -> Result<(Key, Key)> {
+    let input = input.validated()?;
+    let before = get_tx(tx, id)?;
+    tx.prepare_cached(
+        "UPDATE keys SET number = ?2, name = ?3, location = ?4, key_type = ?5, copies_note = ?6, updated_at = ?7
+         WHERE id = ?1",
+    )?
+    .execute(params![id, input.number, input.name, input.location, input.key_type, input.copies_note, now])
+    .map_err(|e| map_unique(e, &input.number))?;
+    Ok((before, get_tx(tx, id)?))
 }
 
 /// Retires an available key (no longer handed out) or brings a retired key back.

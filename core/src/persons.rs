@@ -1,5 +1,10 @@
 //! Key holders (persons): create, edit, soft delete, restore, search. Owns the `persons`
 //! table; every change goes through [`Store::write`] with its audit row.
+//!
+//! Writers come in pairs: [`create`] / [`update`] open the transaction and write the
+//! audit row; [`create_tx`] / [`update_tx`] hold the rules and the SQL, run inside a
+//! transaction they are given and write no audit row (the caller writes it: the public
+//! function one `create`/`update` row, the importer one `import` row per record).
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -52,7 +57,13 @@ impl PersonInput {
         }
     }
 
-    fn validated(&self) -> Result<PersonInput> {
+    /// The rules of a person's fields, checked in the order of the form: the input
+    /// trimmed, or the first field that breaks one.
+    pub(crate) fn validated(&self) -> Result<PersonInput> {
+        let full_name = required("full_name", &self.full_name, 200)?;
+        let code = optional("code", self.code.as_deref(), 64)?;
+        let department = optional("department", self.department.as_deref(), 200)?;
+        let phone = optional("phone", self.phone.as_deref(), 64)?;
         let email = optional("email", self.email.as_deref(), 200)?;
         if let Some(e) = &email {
             if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
@@ -65,10 +76,10 @@ impl PersonInput {
             }
         }
         Ok(PersonInput {
-            full_name: required("full_name", &self.full_name, 200)?,
-            code: optional("code", self.code.as_deref(), 64)?,
-            department: optional("department", self.department.as_deref(), 200)?,
-            phone: optional("phone", self.phone.as_deref(), 64)?,
+            full_name,
+            code,
+            department,
+            phone,
             email,
             badge: optional("badge", self.badge.as_deref(), 128)?,
             notes: optional("notes", self.notes.as_deref(), 2000)?,
@@ -185,18 +196,8 @@ fn record(
 
 /// Adds a person (operators and admins).
 pub fn create(store: &mut Store, actor: &Actor, input: &PersonInput) -> Result<Person> {
-    let input = input.validated()?;
     store.write(actor, Role::Operator, "add persons", |tx, now| {
-        tx.prepare_cached(
-            "INSERT INTO persons (full_name, code, department, phone, email, badge, notes, active, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-        )?
-        .execute(params![
-            input.full_name, input.code, input.department, input.phone, input.email,
-            input.badge, input.notes, input.active, now
-        ])
-        .map_err(|e| map_unique(e, &input))?;
-        let p = get_tx(tx, tx.last_insert_rowid())?;
+        let p = create_tx(tx, now, input)?;
         record(tx, now, actor, p.id, "create", None, Some(&p))?;
         Ok(p)
     })
@@ -204,30 +205,56 @@ pub fn create(store: &mut Store, actor: &Actor, input: &PersonInput) -> Result<P
 
 /// Changes a person's fields (operators and admins).
 pub fn update(store: &mut Store, actor: &Actor, id: i64, input: &PersonInput) -> Result<Person> {
-    let input = input.validated()?;
     store.write(actor, Role::Operator, "edit persons", |tx, now| {
-        let before = get_tx(tx, id)?;
-        tx.execute(
-            "UPDATE persons SET full_name = ?2, code = ?3, department = ?4, phone = ?5, email = ?6,
-                    badge = ?7, notes = ?8, active = ?9, updated_at = ?10 WHERE id = ?1",
-            params![
-                id,
-                input.full_name,
-                input.code,
-                input.department,
-                input.phone,
-                input.email,
-                input.badge,
-                input.notes,
-                input.active,
-                now
-            ],
-        )
-        .map_err(|e| map_unique(e, &input))?;
-        let after = get_tx(tx, id)?;
+        let (before, after) = update_tx(tx, now, id, input)?;
         record(tx, now, actor, id, "update", Some(&before), Some(&after))?;
         Ok(after)
     })
+}
+
+/// [`create`] inside `tx`: the rules and the INSERT, no audit row.
+pub(crate) fn create_tx(tx: &Transaction, now: i64, input: &PersonInput) -> Result<Person> {
+    let input = input.validated()?;
+    tx.prepare_cached(
+        "INSERT INTO persons (full_name, code, department, phone, email, badge, notes, active, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        input.full_name, input.code, input.department, input.phone, input.email,
+        input.badge, input.notes, input.active, now
+    ])
+    .map_err(|e| map_unique(e, &input))?;
+    get_tx(tx, tx.last_insert_rowid())
+}
+
+/// [`update`] inside `tx`: the rules and the UPDATE, no audit row. Returns the person
+/// before and after.
+pub(crate) fn update_tx(
+    tx: &Transaction,
+    now: i64,
+    id: i64,
+    input: &PersonInput,
+) -> Result<(Person, Person)> {
+    let input = input.validated()?;
+    let before = get_tx(tx, id)?;
+    tx.prepare_cached(
+        "UPDATE persons SET full_name = ?2, code = ?3, department = ?4, phone = ?5, email = ?6,
+                badge = ?7, notes = ?8, active = ?9, updated_at = ?10 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        input.full_name,
+        input.code,
+        input.department,
+        input.phone,
+        input.email,
+        input.badge,
+        input.notes,
+        input.active,
+        now
+    ])
+    .map_err(|e| map_unique(e, &input))?;
+    Ok((before, get_tx(tx, id)?))
 }
 
 fn keys_held(tx: &Connection, id: i64) -> Result<i64> {

@@ -2,6 +2,11 @@
 //! sign-in with lock-out, password changes, and user administration (admins only). Owns
 //! the `users` table. Never stores or logs a plain password; audit rows carry no hash
 //! either, and a failed sign-in never tells the caller why (the audit row does).
+//!
+//! Writers come in pairs: [`add`] / [`update`] open the transaction and write the audit
+//! row; [`create_tx`] / [`update_tx`] hold the rules and the SQL, run inside a
+//! transaction they are given and write no audit row (the caller writes it: the public
+//! function one `create`/`update` row, the importer one `import` row per user).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -201,7 +206,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<User>> {
         .optional()?)
 }
 
-fn validate_username(name: &str) -> Result<String> {
+pub(crate) fn validate_username(name: &str) -> Result<String> {
     let name = crate::util::required("username", name, 64)?;
     if !name
         .chars()
@@ -227,7 +232,8 @@ pub fn add(
     password: Option<&str>,
 ) -> Result<User> {
     actor.require(Role::Admin, "manage users")?;
-    let username = validate_username(username)?;
+    // Before the hash, which is slow on purpose: a bad name costs no argon2 run.
+    validate_username(username)?;
     let hash = match password {
         Some(p) => {
             check_password_strength(p)?;
@@ -236,22 +242,7 @@ pub fn add(
         None => None,
     };
     store.write(actor, Role::Admin, "manage users", |tx, now| {
-        let inserted = tx.execute(
-            "INSERT INTO users (username, password_hash, role, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![username, hash, role.as_str(), now],
-        );
-        match inserted {
-            Err(e) if crate::error::is_unique_violation(&e) => {
-                return Err(Error::Duplicate {
-                    what: "user",
-                    field: "username",
-                    value: username.clone(),
-                })
-            }
-            other => other?,
-        };
-        let user = get_tx(tx, tx.last_insert_rowid())?;
+        let user = create_tx(tx, now, username, role, true, hash.as_deref())?;
         audit::record(
             tx,
             now,
@@ -266,6 +257,36 @@ pub fn add(
         )?;
         Ok(user)
     })
+}
+
+/// [`add`] inside `tx`: the user-name rule and the INSERT, with the argon2id `hash` of
+/// a password that passed [`check_password_strength`] (or none); no audit row.
+pub(crate) fn create_tx(
+    tx: &Transaction,
+    now: i64,
+    username: &str,
+    role: Role,
+    active: bool,
+    hash: Option<&str>,
+) -> Result<User> {
+    let username = validate_username(username)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO users (username, password_hash, role, active, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )?
+        .execute(params![username, hash, role.as_str(), active, now]);
+    match inserted {
+        Err(e) if crate::error::is_unique_violation(&e) => {
+            return Err(Error::Duplicate {
+                what: "user",
+                field: "username",
+                value: username,
+            })
+        }
+        other => other?,
+    };
+    get_tx(tx, tx.last_insert_rowid())
 }
 
 /// All users (admins only), by name.
@@ -288,17 +309,10 @@ pub fn update(
 ) -> Result<User> {
     store.write(actor, Role::Admin, "manage users", |tx, now| {
         let before = find_tx(tx, username)?;
-        if before.is_root && (role.is_some_and(|r| r != Role::Admin) || active == Some(false)) {
-            return Err(Error::invalid_rule(
-                "role",
-                "root_admin",
-                serde_json::Value::Null,
-                "the root user always stays an active admin",
-            ));
-        }
-        if actor.user_id == Some(before.id)
-            && (role.is_some_and(|r| r != Role::Admin) || active == Some(false))
-        {
+        let (role, active) = (role.unwrap_or(before.role), active.unwrap_or(before.active));
+        // The root rule first, as `update_tx` checks it, so the root is told that one.
+        root_stays_admin(&before, role, active)?;
+        if actor.user_id == Some(before.id) && (role != Role::Admin || !active) {
             return Err(Error::invalid_rule(
                 "role",
                 "self_demote",
@@ -306,16 +320,7 @@ pub fn update(
                 "you cannot demote or deactivate yourself; ask another admin",
             ));
         }
-        tx.execute(
-            "UPDATE users SET role = ?2, active = ?3, updated_at = ?4 WHERE id = ?1",
-            params![
-                before.id,
-                role.unwrap_or(before.role).as_str(),
-                active.unwrap_or(before.active),
-                now
-            ],
-        )?;
-        let after = get_tx(tx, before.id)?;
+        let after = update_tx(tx, now, &before, role, active, None)?;
         audit::record(
             tx,
             now,
@@ -330,6 +335,41 @@ pub fn update(
         )?;
         Ok(after)
     })
+}
+
+/// The root user always stays an active admin.
+fn root_stays_admin(user: &User, role: Role, active: bool) -> Result<()> {
+    if user.is_root && (role != Role::Admin || !active) {
+        return Err(Error::invalid_rule(
+            "role",
+            "root_admin",
+            serde_json::Value::Null,
+            "the root user always stays an active admin",
+        ));
+    }
+    Ok(())
+}
+
+/// [`update`] inside `tx`: the root rule and the UPDATE of `before`'s role and active
+/// flag, no audit row. `new_hash`, when given, replaces the password hash in the same
+/// statement, and that is all it does: it neither ends the user's sessions nor lifts a
+/// lock-out, as [`set_password`] does. Only the importer gives one (a file's `password`
+/// column with "update existing"), and that is its behaviour today.
+pub(crate) fn update_tx(
+    tx: &Transaction,
+    now: i64,
+    before: &User,
+    role: Role,
+    active: bool,
+    new_hash: Option<&str>,
+) -> Result<User> {
+    root_stays_admin(before, role, active)?;
+    tx.prepare_cached(
+        "UPDATE users SET role = ?2, active = ?3, password_hash = coalesce(?4, password_hash), updated_at = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![before.id, role.as_str(), active, new_hash, now])?;
+    get_tx(tx, before.id)
 }
 
 /// An admin sets another user's password (a reset: the user forgot it, or it leaked).

@@ -11,6 +11,11 @@
 //! record before an update, `after` = after), plus one summary row (component `import`)
 //! with the file, the counts and the safety backup.
 //!
+//! Rules and SQL: each record is written by its concept module's `_tx` writer
+//! (`persons::create_tx`, `keys::update_tx`, `groups::add_member_tx`, `users::create_tx`,
+//! …), which checks the same rules as the window's forms; this file only reads the
+//! file's cells, matches records that exist, and names a broken rule's line and column.
+//!
 //! Passwords: a `password` column is accepted for users; each password must pass the
 //! strength rule (a weak one is a bad row) and only its argon2id hash is stored. A user
 //! without a password gets none (NULL) and cannot sign in until an admin sets one.
@@ -18,16 +23,18 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
 use super::{read_records, Cancel, Progress, Record, Source};
 use crate::audit::{self, Change};
 use crate::backup::Locations;
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{Error, Result};
+use crate::keys::{self, KeyInput};
+use crate::persons::{self, PersonInput};
 use crate::store::{Actor, Role, Store};
-use crate::util::{optional, required};
+use crate::{groups, users};
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -496,10 +503,10 @@ fn row_err(line: u64, e: Error) -> RowError {
             rule,
             vars,
         } => RowError::new(line, Some(field), reason).rule(rule, vars),
-        Error::Duplicate { field, value, .. } => RowError::new(
+        Error::Duplicate { what, field, value } => RowError::new(
             line,
             Some(field.to_string()),
-            format!("\"{value}\" is already used by another record"),
+            format!("\"{value}\" is already the {field} of another {what}"),
         )
         .rule("import_taken", json!({ "value": value })),
         other => RowError::new(line, None, other.message()),
@@ -655,37 +662,35 @@ impl Ctx<'_> {
 type RowResult = std::result::Result<Planned, RowError>;
 
 fn person_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
-    let get = |k: &str| cells.get(k).copied();
-    // The same rules as persons::create (PersonInput::validated).
-    let name = required("full_name", get("full_name").unwrap_or(""), 200).map_err(|e| c.err(e))?;
-    let code = optional("code", get("code"), 64).map_err(|e| c.err(e))?;
-    let department = optional("department", get("department"), 200).map_err(|e| c.err(e))?;
-    let phone = optional("phone", get("phone"), 64).map_err(|e| c.err(e))?;
-    let email = optional("email", get("email"), 200).map_err(|e| c.err(e))?;
-    if let Some(e) = &email {
-        if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
-            return Err(c.err(Error::invalid_rule(
-                "email",
-                "email",
-                json!({ "value": e }),
-                format!("\"{e}\" is not an e-mail address"),
-            )));
-        }
+    let get = |k: &str| cells.get(k).map(|v| v.to_string());
+    // persons' own rules; `active` is read after them, as the column comes last.
+    let input = PersonInput {
+        full_name: get("full_name").unwrap_or_default(),
+        code: get("code"),
+        department: get("department"),
+        phone: get("phone"),
+        email: get("email"),
+        badge: get("badge"),
+        notes: get("notes"),
+        active: true,
     }
-    let badge = optional("badge", get("badge"), 128).map_err(|e| c.err(e))?;
-    let notes = optional("notes", get("notes"), 2000).map_err(|e| c.err(e))?;
-    let active = parse_bool("active", get("active"), true).map_err(|e| c.err(e))?;
-    if let Some(code) = &code {
+    .validated()
+    .map_err(|e| c.err(e))?;
+    let input = PersonInput {
+        active: parse_bool("active", cells.get("active").copied(), true).map_err(|e| c.err(e))?,
+        ..input
+    };
+    if let Some(code) = &input.code {
         c.once(seen, "code", code)?;
     }
-    if let Some(b) = &badge {
+    if let Some(b) = &input.badge {
         c.once(seen, "badge", b)?;
     }
-    let label = match &code {
-        Some(k) => format!("{name} ({k})"),
-        None => name.clone(),
+    let label = match &input.code {
+        Some(k) => format!("{} ({k})", input.full_name),
+        None => input.full_name.clone(),
     };
-    let existing: Option<i64> = match &code {
+    let existing: Option<i64> = match &input.code {
         Some(k) => {
             c.tx.prepare_cached("SELECT id FROM persons WHERE code = ?1 COLLATE NOCASE")
                 .and_then(|mut s| s.query_row([k], |r| r.get(0)).optional())
@@ -693,45 +698,16 @@ fn person_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u
         }
         None => None,
     };
-    let dup = |e: rusqlite::Error| {
-        if is_unique_violation(&e) {
-            let (field, value) = if e.to_string().contains("badge") {
-                ("badge", badge.clone().unwrap_or_default())
-            } else {
-                ("code", code.clone().unwrap_or_default())
-            };
-            RowError::new(
-                c.line,
-                Some(field.into()),
-                format!("\"{value}\" is already the {field} of another person"),
-            )
-            .rule("import_taken", json!({ "value": value }))
-        } else {
-            c.err(e)
-        }
-    };
     match existing {
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
         Some(id) => {
-            let before = crate::persons::get_tx(c.tx, id).map_err(|e| c.err(e))?;
-            c.tx.prepare_cached(
-                "UPDATE persons SET full_name = ?2, code = ?3, department = ?4, phone = ?5, email = ?6,
-                        badge = ?7, notes = ?8, active = ?9, updated_at = ?10 WHERE id = ?1",
-            )
-            .and_then(|mut s| s.execute(params![id, name, code, department, phone, email, badge, notes, active, c.now]))
-            .map_err(dup)?;
-            let after = crate::persons::get_tx(c.tx, id).map_err(|e| c.err(e))?;
+            let (before, after) =
+                persons::update_tx(c.tx, c.now, id, &input).map_err(|e| c.err(e))?;
             c.audit("persons", id, Some(before.audit_json()), after.audit_json())?;
             Ok(c.planned("update", label))
         }
         None => {
-            c.tx.prepare_cached(
-                "INSERT INTO persons (full_name, code, department, phone, email, badge, notes, active, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-            )
-            .and_then(|mut s| s.execute(params![name, code, department, phone, email, badge, notes, active, c.now]))
-            .map_err(dup)?;
-            let p = crate::persons::get_tx(c.tx, c.tx.last_insert_rowid()).map_err(|e| c.err(e))?;
+            let p = persons::create_tx(c.tx, c.now, &input).map_err(|e| c.err(e))?;
             c.audit("persons", p.id, None, p.audit_json())?;
             Ok(c.planned("create", label))
         }
@@ -739,40 +715,36 @@ fn person_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u
 }
 
 fn key_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
-    let get = |k: &str| cells.get(k).copied();
-    // The same rules as keys::create (KeyInput::validated).
-    let number = required("number", get("number").unwrap_or(""), 32).map_err(|e| c.err(e))?;
-    let name = optional("name", get("name"), 200).map_err(|e| c.err(e))?;
-    let location = optional("location", get("location"), 200).map_err(|e| c.err(e))?;
-    let key_type = optional("key_type", get("key_type"), 64).map_err(|e| c.err(e))?;
-    let copies = optional("copies_note", get("copies_note"), 500).map_err(|e| c.err(e))?;
-    c.once(seen, "number", &number)?;
-    let existing: Option<i64> =
-        c.tx.prepare_cached("SELECT id FROM keys WHERE number = ?1")
-            .and_then(|mut s| s.query_row([&number], |r| r.get(0)).optional())
+    let get = |k: &str| cells.get(k).map(|v| v.to_string());
+    let input = KeyInput {
+        number: get("number").unwrap_or_default(),
+        name: get("name"),
+        location: get("location"),
+        key_type: get("key_type"),
+        copies_note: get("copies_note"),
+    }
+    .validated()
+    .map_err(|e| c.err(e))?;
+    c.once(seen, "number", &input.number)?;
+    let existing: Option<(i64, String)> =
+        c.tx.prepare_cached("SELECT id, number FROM keys WHERE number = ?1")
+            .and_then(|mut s| {
+                s.query_row([&input.number], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(|e| c.err(e))?;
-    let label = number.to_string();
+    let label = input.number.clone();
     match existing {
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
-        Some(id) => {
-            let before = crate::keys::get_tx(c.tx, id).map_err(|e| c.err(e))?;
-            c.tx.prepare_cached(
-                "UPDATE keys SET name = ?2, location = ?3, key_type = ?4, copies_note = ?5, updated_at = ?6 WHERE id = ?1",
-            )
-            .and_then(|mut s| s.execute(params![id, name, location, key_type, copies, c.now]))
-            .map_err(|e| c.err(e))?;
-            let after = crate::keys::get_tx(c.tx, id).map_err(|e| c.err(e))?;
+        Some((id, number)) => {
+            // Numbers match without regard to case; the key keeps the one it has.
+            let input = KeyInput { number, ..input };
+            let (before, after) = keys::update_tx(c.tx, c.now, id, &input).map_err(|e| c.err(e))?;
             c.audit("keys", id, Some(before.audit_json()), after.audit_json())?;
             Ok(c.planned("update", label))
         }
         None => {
-            c.tx.prepare_cached(
-                "INSERT INTO keys (number, name, location, key_type, copies_note, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            )
-            .and_then(|mut s| s.execute(params![number, name, location, key_type, copies, c.now]))
-            .map_err(|e| c.err(e))?;
-            let k = crate::keys::get_tx(c.tx, c.tx.last_insert_rowid()).map_err(|e| c.err(e))?;
+            let k = keys::create_tx(c.tx, c.now, &input).map_err(|e| c.err(e))?;
             c.audit("keys", k.id, None, k.audit_json())?;
             Ok(c.planned("create", label))
         }
@@ -792,8 +764,8 @@ fn list(v: Option<&str>) -> Option<Vec<String>> {
 
 fn group_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
     let get = |k: &str| cells.get(k).copied();
-    let name = required("name", get("name").unwrap_or(""), 100).map_err(|e| c.err(e))?;
-    let description = optional("description", get("description"), 500).map_err(|e| c.err(e))?;
+    let (name, description) =
+        groups::validated(get("name").unwrap_or(""), get("description")).map_err(|e| c.err(e))?;
     c.once(seen, "name", &name)?;
     let members = list(get("members"));
     let keys = list(get("keys"));
@@ -816,94 +788,56 @@ fn group_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u6
             .rule("import_no_person", json!({ "value": m }))
         })?);
     }
-    let mut key_ids = Vec::new();
-    for k in keys.iter().flatten() {
-        let id: Option<i64> =
-            c.tx.prepare_cached("SELECT id FROM keys WHERE number = ?1 AND deleted_at IS NULL")
-                .and_then(|mut s| s.query_row([k], |r| r.get(0)).optional())
-                .map_err(|e| c.err(e))?;
-        key_ids.push(id.ok_or_else(|| {
-            RowError::new(
+    let key_ids =
+        groups::key_ids(c.tx, keys.as_deref().unwrap_or_default()).map_err(|e| match e {
+            Error::NotFound { what: "key", id } => RowError::new(
                 c.line,
                 Some("keys".into()),
-                format!("there is no key \"{k}\" (import the keys first)"),
+                format!("there is no key \"{id}\" (import the keys first)"),
             )
-            .rule("import_no_key", json!({ "value": k }))
-        })?);
-    }
-    let existing: Option<(i64, Option<String>)> =
-        c.tx.prepare_cached("SELECT id, description FROM groups WHERE name = ?1")
-            .and_then(|mut s| {
-                s.query_row([&name], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .map_err(|e| c.err(e))?;
-    let label = name.to_string();
-    let snapshot = |id: i64| -> std::result::Result<serde_json::Value, RowError> {
-        let q = |sql: &str| -> rusqlite::Result<Vec<String>> {
-            let mut s = c.tx.prepare_cached(sql)?;
-            let rows = s.query_map([id], |r| r.get(0))?;
-            rows.collect()
-        };
-        let m = q("SELECT coalesce(p.code, p.badge, '#' || p.id) FROM group_members g JOIN persons p ON p.id = g.person_id WHERE g.group_id = ?1 ORDER BY 1")
-            .map_err(|e| c.err(e))?;
-        let k = q("SELECT k.number FROM group_keys g JOIN keys k ON k.id = g.key_id WHERE g.group_id = ?1 ORDER BY 1")
-            .map_err(|e| c.err(e))?;
-        let d: (String, Option<String>) =
-            c.tx.query_row(
-                "SELECT name, description FROM groups WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| c.err(e))?;
-        Ok(json!({"name": d.0, "description": d.1, "members": m, "keys": k}))
+            .rule("import_no_key", json!({ "value": id })),
+            other => c.err(other),
+        })?;
+    let existing = match groups::find(c.tx, &name) {
+        Ok(g) => Some(g),
+        Err(Error::NotFound { .. }) => None,
+        Err(e) => return Err(c.err(e)),
     };
-    let fill = |id: i64| -> std::result::Result<(), RowError> {
-        let run = || -> rusqlite::Result<()> {
-            if members.is_some() {
-                c.tx.execute("DELETE FROM group_members WHERE group_id = ?1", [id])?;
-                let mut ins = c.tx.prepare_cached(
-                    "INSERT OR IGNORE INTO group_members (group_id, person_id) VALUES (?1, ?2)",
-                )?;
-                for p in &member_ids {
-                    ins.execute([id, *p])?;
-                }
+    let label = name.to_string();
+    // A column given replaces the group's members (or keys); a column left out keeps them.
+    let fill = |id: i64| -> Result<()> {
+        if members.is_some() {
+            groups::clear_members_tx(c.tx, id)?;
+            for p in &member_ids {
+                groups::add_member_tx(c.tx, id, *p)?;
             }
-            if keys.is_some() {
-                c.tx.execute("DELETE FROM group_keys WHERE group_id = ?1", [id])?;
-                let mut ins = c.tx.prepare_cached(
-                    "INSERT OR IGNORE INTO group_keys (group_id, key_id) VALUES (?1, ?2)",
-                )?;
-                for k in &key_ids {
-                    ins.execute([id, *k])?;
-                }
+        }
+        if keys.is_some() {
+            groups::clear_keys_tx(c.tx, id)?;
+            for (k, _) in &key_ids {
+                groups::allow_key_tx(c.tx, id, *k)?;
             }
-            Ok(())
-        };
-        run().map_err(|e| c.err(e))
+        }
+        Ok(())
     };
     match existing {
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
-        Some((id, _)) => {
-            let before = snapshot(id)?;
-            c.tx.execute(
-                "UPDATE groups SET description = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, description, c.now],
-            )
-            .map_err(|e| c.err(e))?;
-            fill(id)?;
-            c.audit("groups", id, Some(before), snapshot(id)?)?;
+        Some(g) => {
+            let before = groups::contents_json(c.tx, g.id).map_err(|e| c.err(e))?;
+            // Names match without regard to case; the group keeps the one it has.
+            groups::update_tx(c.tx, c.now, &g, &g.name, description.as_deref())
+                .and_then(|_| fill(g.id))
+                .map_err(|e| c.err(e))?;
+            let after = groups::contents_json(c.tx, g.id).map_err(|e| c.err(e))?;
+            c.audit("groups", g.id, Some(before), after)?;
             Ok(c.planned("update", label))
         }
         None => {
-            c.tx.execute(
-                "INSERT INTO groups (name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-                params![name, description, c.now],
-            )
-            .map_err(|e| c.err(e))?;
-            let id = c.tx.last_insert_rowid();
-            fill(id)?;
-            c.audit("groups", id, None, snapshot(id)?)?;
+            let g = groups::create_tx(c.tx, c.now, &name, description.as_deref())
+                .map_err(|e| c.err(e))?;
+            fill(g.id).map_err(|e| c.err(e))?;
+            let after = groups::contents_json(c.tx, g.id).map_err(|e| c.err(e))?;
+            c.audit("groups", g.id, None, after)?;
             Ok(c.planned("create", label))
         }
     }
@@ -911,24 +845,12 @@ fn group_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u6
 
 fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64>) -> RowResult {
     let get = |k: &str| cells.get(k).copied();
-    // The same rule as users::add.
-    let username = required("username", get("username").unwrap_or(""), 64).map_err(|e| c.err(e))?;
-    if !username
-        .chars()
-        .all(|ch| ch.is_alphanumeric() || matches!(ch, '.' | '-' | '_' | '@'))
-    {
-        return Err(c.err(Error::invalid_rule(
-            "username",
-            "username_chars",
-            serde_json::Value::Null,
-            "may contain letters, digits and . - _ @ only (no spaces)",
-        )));
-    }
+    let username = users::validate_username(get("username").unwrap_or("")).map_err(|e| c.err(e))?;
     let role = Role::parse(get("role").unwrap_or("viewer")).map_err(|e| c.err(e))?;
     let active = parse_bool("active", get("active"), true).map_err(|e| c.err(e))?;
     let password = get("password").filter(|p| !p.is_empty());
     if let Some(p) = password {
-        crate::users::check_password_strength(p).map_err(|e| {
+        users::check_password_strength(p).map_err(|e| {
             RowError::new(c.line, Some("password".into()), e.message())
                 .rule("import_weak_password", serde_json::Value::Null)
         })?;
@@ -936,54 +858,32 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
     c.once(seen, "username", &username)?;
     // Hashing is slow on purpose (argon2id); the preview only needs the strength check.
     let hash = match password {
-        Some(p) if c.commit => Some(crate::users::hash_password(p)),
+        Some(p) if c.commit => Some(users::hash_password(p)),
         _ => None,
     };
-    let existing: Option<(i64, bool, String, bool, bool)> = c
-        .tx
-        .prepare_cached("SELECT id, is_root, role, active, password_hash IS NOT NULL FROM users WHERE username = ?1")
-        .and_then(|mut s| s.query_row([&username], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).optional())
-        .map_err(|e| c.err(e))?;
+    let existing = users::find(c.tx, &username).map_err(|e| c.err(e))?;
     let label = username.to_string();
-    let view = |role: &str, active: bool, has_password: bool| json!({"username": username, "role": role, "active": active, "has_password": has_password});
+    // Not the users' own audit view: an import row names the file's user name and no
+    // `is_root`, and says a password is set once the file gives one.
+    let view = |role: Role, active: bool, has_password: bool| json!({"username": username, "role": role.as_str(), "active": active, "has_password": has_password});
     match existing {
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
-        Some((id, is_root, _, _, _)) if is_root && (role != Role::Admin || !active) => {
-            let _ = id;
-            Err(RowError::new(
-                c.line,
-                Some("role".into()),
-                "the root user stays an active admin".into(),
-            )
-            .rule("root_admin", serde_json::Value::Null))
-        }
-        Some((id, _, old_role, old_active, had_password)) => {
-            c.tx.execute(
-                "UPDATE users SET role = ?2, active = ?3, password_hash = coalesce(?4, password_hash), updated_at = ?5 WHERE id = ?1",
-                params![id, role.as_str(), active, hash, c.now],
-            )
-            .map_err(|e| c.err(e))?;
+        Some(u) => {
+            // A new hash here ends none of the user's sessions (see users::update_tx).
+            users::update_tx(c.tx, c.now, &u, role, active, hash.as_deref())
+                .map_err(|e| c.err(e))?;
             c.audit(
                 "users",
-                id,
-                Some(view(&old_role, old_active, had_password)),
-                view(role.as_str(), active, had_password || password.is_some()),
+                u.id,
+                Some(view(u.role, u.active, u.has_password)),
+                view(role, active, u.has_password || password.is_some()),
             )?;
             Ok(c.planned("update", label))
         }
         None => {
-            c.tx.execute(
-                "INSERT INTO users (username, password_hash, role, active, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                params![username, hash, role.as_str(), active, c.now],
-            )
-            .map_err(|e| c.err(e))?;
-            let id = c.tx.last_insert_rowid();
-            c.audit(
-                "users",
-                id,
-                None,
-                view(role.as_str(), active, password.is_some()),
-            )?;
+            let u = users::create_tx(c.tx, c.now, &username, role, active, hash.as_deref())
+                .map_err(|e| c.err(e))?;
+            c.audit("users", u.id, None, view(role, active, password.is_some()))?;
             Ok(c.planned("create", label))
         }
     }
