@@ -4,6 +4,9 @@
 //! register that already has persons, keys or groups, and writes everything in one
 //! transaction with ONE audit row (component `demo`, operation `import`) holding the counts.
 //!
+//! Persons, keys, groups and users are written by their modules' `_tx` writers (the same
+//! rules as the forms), with their creation time in the past as the writer's "now".
+//!
 //! The key log is inserted in time order through the schema's triggers, so every rule
 //! that holds for the app (no double issue, status = latest log row) holds for this data.
 
@@ -13,6 +16,8 @@ use serde_json::json;
 
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
+use crate::keys::KeyInput;
+use crate::persons::PersonInput;
 use crate::store::{Actor, Role, Store};
 
 /// How much to generate. [`DemoOptions::default`] is the reference data set of SPEC §8.
@@ -373,30 +378,12 @@ fn write_all(
 
     // Users who did the handing out.
     let mut user_ids = Vec::new();
-    let mut ins_user = tx.prepare_cached(
-        "INSERT INTO users (username, password_hash, role, active, created_at, updated_at)
-         VALUES (?1, NULL, 'operator', 0, ?2, ?2)",
-    )?;
     for name in DEMO_USERS {
-        ins_user.execute(params![name, span_start]).map_err(|e| {
-            if crate::error::is_unique_violation(&e) {
-                Error::Duplicate {
-                    what: "user",
-                    field: "username",
-                    value: name.to_string(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
-        user_ids.push(tx.last_insert_rowid());
+        let u = crate::users::create_tx(tx, span_start, name, Role::Operator, false, None)?;
+        user_ids.push(u.id);
     }
 
     // Persons, each in one department.
-    let mut ins_person = tx.prepare_cached(
-        "INSERT INTO persons (full_name, code, department, phone, email, badge, notes, active, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8)",
-    )?;
     let mut person_ids = Vec::with_capacity(o.persons as usize);
     let mut person_dept = Vec::with_capacity(o.persons as usize);
     for i in 0..o.persons {
@@ -418,17 +405,18 @@ fn write_all(
         let badge = (!rng.chance(0.05))
             .then(|| format!("{:010}", (i * 7_919_111 + 1_000_003) % 10_000_000_000));
         let created = span_start - rng.range(0, 365 * DAY);
-        ins_person.execute(params![
-            format!("{first} {last}"),
-            format!("E{:05}", 10_001 + i),
-            DEPARTMENTS[dept],
-            format!("+371 2{:07}", rng.below(10_000_000)),
+        let input = PersonInput {
+            full_name: format!("{first} {last}"),
+            code: Some(format!("E{:05}", 10_001 + i)),
+            department: Some(DEPARTMENTS[dept].to_string()),
+            phone: Some(format!("+371 2{:07}", rng.below(10_000_000))),
             email,
             badge,
-            rng.chance(0.02).then(|| *rng.pick(NOTES)),
-            created,
-        ])?;
-        person_ids.push(tx.last_insert_rowid());
+            notes: rng.chance(0.02).then(|| rng.pick(NOTES).to_string()),
+            active: true,
+        };
+        // Created in the past: the writer's "now" is the person's creation time.
+        person_ids.push(crate::persons::create_tx(tx, created, &input)?.id);
         person_dept.push(dept);
         if i % 5_000 == 0 {
             progress(i, total);
@@ -436,10 +424,6 @@ fn write_all(
     }
 
     // Keys "1".."N", rooms spread over buildings and floors, hooks in cabinets.
-    let mut ins_key = tx.prepare_cached(
-        "INSERT INTO keys (number, name, location, key_type, copies_note, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-    )?;
     let mut key_ids = Vec::with_capacity(o.keys as usize);
     for k in 0..o.keys {
         let building = (b'A' + (k / 450 % 26) as u8) as char;
@@ -455,19 +439,19 @@ fn write_all(
             93..=97 => KEY_TYPES[2],
             _ => KEY_TYPES[3],
         };
-        ins_key.execute(params![
-            (k + 1).to_string(),
-            room,
-            format!(
+        let input = KeyInput {
+            number: (k + 1).to_string(),
+            name: Some(room),
+            location: Some(format!(
                 "{building} korpuss, skapis {}, āķis {}",
                 k / 100 + 1,
                 k % 100 + 1
-            ),
-            key_type,
-            rng.chance(0.1).then_some("2 kopijas seifā"),
-            span_start - rng.range(0, 30 * DAY),
-        ])?;
-        key_ids.push(tx.last_insert_rowid());
+            )),
+            key_type: Some(key_type.to_string()),
+            copies_note: rng.chance(0.1).then(|| "2 kopijas seifā".to_string()),
+        };
+        let created = span_start - rng.range(0, 30 * DAY);
+        key_ids.push(crate::keys::create_tx(tx, created, &input)?.id);
         if k % 1_000 == 0 {
             progress(o.persons + k, total);
         }
@@ -480,33 +464,23 @@ fn write_all(
         members[*d].push(i as u32);
     }
     let (mut n_members, mut n_group_keys) = (0u64, 0u64);
-    {
-        let mut ins_group = tx.prepare_cached(
-            "INSERT INTO groups (name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-        )?;
-        let mut ins_member =
-            tx.prepare_cached("INSERT INTO group_members (group_id, person_id) VALUES (?1, ?2)")?;
-        let mut ins_gkey =
-            tx.prepare_cached("INSERT INTO group_keys (group_id, key_id) VALUES (?1, ?2)")?;
-        for (d, name) in DEPARTMENTS.iter().enumerate() {
-            let keys: Vec<usize> = (0..key_ids.len())
-                .filter(|k| d == guards || key_dept(*k) == d)
-                .collect();
-            let description = match (keys.first(), keys.last()) {
-                _ if d == guards => "Apsardze: visas atslēgas".to_string(),
-                (Some(a), Some(b)) => format!("Atslēgas {}–{}", a + 1, b + 1),
-                _ => "Bez atslēgām".to_string(),
-            };
-            ins_group.execute(params![name, description, span_start])?;
-            let gid = tx.last_insert_rowid();
-            for p in &members[d] {
-                ins_member.execute(params![gid, person_ids[*p as usize]])?;
-                n_members += 1;
-            }
-            for k in keys {
-                ins_gkey.execute(params![gid, key_ids[k]])?;
-                n_group_keys += 1;
-            }
+    for (d, name) in DEPARTMENTS.iter().enumerate() {
+        let keys: Vec<usize> = (0..key_ids.len())
+            .filter(|k| d == guards || key_dept(*k) == d)
+            .collect();
+        let description = match (keys.first(), keys.last()) {
+            _ if d == guards => "Apsardze: visas atslēgas".to_string(),
+            (Some(a), Some(b)) => format!("Atslēgas {}–{}", a + 1, b + 1),
+            _ => "Bez atslēgām".to_string(),
+        };
+        let gid = crate::groups::create_tx(tx, span_start, name, Some(&description))?.id;
+        for p in &members[d] {
+            crate::groups::add_member_tx(tx, gid, person_ids[*p as usize])?;
+            n_members += 1;
+        }
+        for k in keys {
+            crate::groups::allow_key_tx(tx, gid, key_ids[k])?;
+            n_group_keys += 1;
         }
     }
 
