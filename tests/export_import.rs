@@ -965,3 +965,118 @@ fn the_key_log_export_takes_the_log_screens_filters_and_records_them() {
     );
     assert!(!dir.path().join("x.csv").exists());
 }
+
+#[test]
+fn an_import_that_updates_goes_through_each_concepts_rules_and_audits_each_record_once() {
+    use atslegas_core::backup::Locations;
+    use atslegas_core::import::{self, Cancel, Entity, OnExisting};
+    use atslegas_core::{groups, keys};
+    let cli = Cli::initialised();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
+    let loc = Locations {
+        database: cli.db_path(),
+        config_file: cli.data_dir().join("config.json"),
+        data_dir: cli.data_dir().to_path_buf(),
+    };
+    let a = admin();
+    let janis = PersonInput {
+        code: Some("E-1".into()),
+        badge: Some("B-1".into()),
+        ..PersonInput::named("Jānis Bērziņš")
+    };
+    persons::create(&mut store, &a, &janis).unwrap();
+    let anna = PersonInput {
+        code: Some("E-2".into()),
+        ..PersonInput::named("Anna Kalniņa")
+    };
+    persons::create(&mut store, &a, &anna).unwrap();
+    keys::create(&mut store, &a, &keys::KeyInput::numbered("A-1")).unwrap();
+    groups::create(&mut store, &a, "IT", None).unwrap();
+    let mut run = |what: Entity, name: &str, text: &str, apply: bool| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let (p, c) = (&mut |_| {}, &Cancel::new());
+        if apply {
+            import::apply(&mut store, &a, &loc, what, &file, OnExisting::Update, p, c)
+        } else {
+            import::preview(&mut store, &a, what, &file, OnExisting::Update, p, c)
+        }
+        .unwrap()
+    };
+
+    // The persons' own unique rule, named on the file's line and column.
+    let r = run(
+        Entity::Persons,
+        "p.csv",
+        "full_name,code,badge\nAnna K.,E-2,b-1\n",
+        false,
+    );
+    let e = &r.errors[0];
+    assert_eq!((e.line, e.column.as_deref()), (2, Some("badge")));
+    assert_eq!(e.reason, "\"b-1\" is already the badge of another person");
+    assert_eq!(e.rule, "import_taken");
+    // The persons' field rules, in the order of the columns.
+    let r = run(
+        Entity::Persons,
+        "p2.csv",
+        "full_name,code,email\n,E-2,nav-adrese\n",
+        false,
+    );
+    assert_eq!(r.errors[0].column.as_deref(), Some("full_name"));
+
+    let audit_before = atslegas_tests::count(&cli.db(), "audit_log");
+    let r = run(Entity::Keys, "k.csv", "number,name\na-1,Telpa 1\n", true);
+    assert_eq!((r.updated, r.applied), (1, true));
+    let r = run(
+        Entity::Groups,
+        "g.csv",
+        "name,description,members,keys\nit,Datori,E-1|E-2,a-1\n",
+        true,
+    );
+    assert_eq!((r.updated, r.applied), (1, true));
+    let db = cli.db();
+    // Matched without regard to case, the key and the group keep what they are called.
+    let key: (String, Option<String>) = db
+        .query_row("SELECT number, name FROM keys", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(key, ("A-1".to_string(), Some("Telpa 1".to_string())));
+    let group: (String, Option<String>) = db
+        .query_row("SELECT name, description FROM groups", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(group, ("IT".to_string(), Some("Datori".to_string())));
+    assert_eq!(atslegas_tests::count(&db, "group_members"), 2);
+    assert_eq!(atslegas_tests::count(&db, "group_keys"), 1);
+    // Per import: one `import` row per record and one summary row.
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT component, operation FROM audit_log WHERE id > ?1 AND operation = 'import' ORDER BY id")
+        .unwrap()
+        .query_map([audit_before], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(c, o)| (c.as_str(), o.as_str())).collect();
+    assert_eq!(
+        rows,
+        [
+            ("keys", "import"),
+            ("import", "import"),
+            ("groups", "import"),
+            ("import", "import"),
+        ]
+    );
+    let after: String = db
+        .query_row(
+            "SELECT after FROM audit_log WHERE component = 'groups' AND operation = 'import'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(after["members"], serde_json::json!(["E-1", "E-2"]));
+    assert_eq!(after["keys"], serde_json::json!(["A-1"]));
+}
