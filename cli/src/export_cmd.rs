@@ -14,6 +14,7 @@ use atslegas_core::{time, Actor, Store};
 use clap::Subcommand;
 
 use crate::output::Out;
+use crate::person_cmd::find_person;
 use crate::Failure;
 
 #[derive(Subcommand)]
@@ -148,7 +149,7 @@ pub fn run_export(
                 None => None,
             };
             let person_id = match person {
-                Some(p) => Some(crate::find_person(store.conn(), &p)?.id),
+                Some(p) => Some(find_person(store.conn(), &p)?.id),
                 None => None,
             };
             if let Some(a) = action.as_deref() {
