@@ -1,11 +1,12 @@
-//! `atslegas-cli audit ...`: the audit trail's list and its check against the anchors.
-//! Argument parsing and printing only; the work is in `atslegas_core::{audit, anchors}`.
+//! `atslegas-cli audit ...`: the audit trail's list and its check against the anchors,
+//! and the audit filter the list and `export audit` share. Argument parsing and printing
+//! only; the work is in `atslegas_core::{audit, anchors}`.
 
 use atslegas_core::audit::{self, AuditFilter};
 use atslegas_core::backup::Locations;
 use atslegas_core::config::Config;
-use atslegas_core::{anchors, time, Actor, Role, Store};
-use clap::Subcommand;
+use atslegas_core::{anchors, time, Actor, Error, Role, Store};
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 use crate::output::Out;
@@ -15,19 +16,8 @@ use crate::{backup_cmd, Failure, Page};
 pub enum AuditCmd {
     /// List audit rows, newest first.
     List {
-        #[arg(long)]
-        component: Option<String>,
-        #[arg(long)]
-        record_id: Option<String>,
-        #[arg(long)]
-        actor: Option<String>,
-        #[arg(long)]
-        operation: Option<String>,
-        /// Unix seconds or a date/time.
-        #[arg(long)]
-        since: Option<String>,
-        #[arg(long)]
-        until: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
         #[command(flatten)]
         page: Page,
     },
@@ -53,6 +43,51 @@ pub enum AuditCmd {
     },
 }
 
+/// Which audit rows: the filters of `audit list` and `export audit`, parsed in one place.
+#[derive(Args)]
+pub struct AuditFilterArgs {
+    #[arg(long)]
+    component: Option<String>,
+    #[arg(long)]
+    record_id: Option<String>,
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    operation: Option<String>,
+    /// Unix seconds or a date/time.
+    #[arg(long)]
+    since: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+}
+
+impl AuditFilterArgs {
+    /// The core's filter for these arguments and a page (`None`: every matching row).
+    pub fn filter(self, limit: Option<u32>, offset: Option<u32>) -> Result<AuditFilter, Error> {
+        let AuditFilterArgs {
+            component,
+            record_id,
+            actor,
+            operation,
+            since,
+            until,
+        } = self;
+        let when = |flag: &str, s: Option<String>| {
+            s.as_deref().map(|s| time::parse_local(flag, s)).transpose()
+        };
+        Ok(AuditFilter {
+            component,
+            record_id,
+            actor,
+            operation,
+            since: when("--since", since)?,
+            until: when("--until", until)?,
+            limit,
+            offset,
+        })
+    }
+}
+
 pub fn run(
     cmd: AuditCmd,
     store: &mut Store,
@@ -62,31 +97,8 @@ pub fn run(
     out: &Out,
 ) -> Result<u8, Failure> {
     match cmd {
-        AuditCmd::List {
-            component,
-            record_id,
-            actor: who,
-            operation,
-            since,
-            until,
-            page: Page { limit, offset },
-        } => {
-            let f = AuditFilter {
-                component,
-                record_id,
-                actor: who,
-                operation,
-                since: since
-                    .as_deref()
-                    .map(|s| time::parse_local("--since", s))
-                    .transpose()?,
-                until: until
-                    .as_deref()
-                    .map(|s| time::parse_local("--until", s))
-                    .transpose()?,
-                limit: Some(limit),
-                offset: Some(offset),
-            };
+        AuditCmd::List { filter, page } => {
+            let f = filter.filter(Some(page.limit), Some(page.offset))?;
             out.audit(&audit::list(store.conn(), actor, &f)?);
         }
         AuditCmd::Verify {

@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use atslegas_core::audit::AuditFilter;
 use atslegas_core::backup::{Cancel, Locations, Progress};
 use atslegas_core::export::{all, audit_log, keylog};
 use atslegas_core::import::{self, Entity, OnExisting};
@@ -13,6 +12,7 @@ use atslegas_core::keylog::LogFilter;
 use atslegas_core::{time, Actor, Store};
 use clap::Subcommand;
 
+use crate::audit_cmd::AuditFilterArgs;
 use crate::output::Out;
 use crate::person_cmd::find_person;
 use crate::Failure;
@@ -50,19 +50,8 @@ pub enum ExportCmd {
     /// The audit trail with the list's filters, as CSV or JSON (admins). Without
     /// --limit, every matching row.
     Audit {
-        #[arg(long)]
-        component: Option<String>,
-        #[arg(long)]
-        record_id: Option<String>,
-        #[arg(long)]
-        actor: Option<String>,
-        #[arg(long)]
-        operation: Option<String>,
-        /// Unix seconds or a date/time.
-        #[arg(long)]
-        since: Option<String>,
-        #[arg(long)]
-        until: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
         #[arg(long)]
         limit: Option<u32>,
         #[arg(long)]
@@ -177,32 +166,12 @@ pub fn run_export(
             );
         }
         ExportCmd::Audit {
-            component,
-            record_id,
-            actor: who,
-            operation,
-            since,
-            until,
+            filter,
             limit,
             offset,
             out: file,
         } => {
-            let f = AuditFilter {
-                component,
-                record_id,
-                actor: who,
-                operation,
-                since: since
-                    .as_deref()
-                    .map(|s| time::parse_local("--since", s))
-                    .transpose()?,
-                until: until
-                    .as_deref()
-                    .map(|s| time::parse_local("--until", s))
-                    .transpose()?,
-                limit,
-                offset,
-            };
+            let f = filter.filter(limit, offset)?;
             let r = audit_log::export_audit(store, actor, &f, &file, &mut progress, &cancel)?;
             out.done(
                 &r,
