@@ -518,6 +518,8 @@ pub fn keylog_search(state: State<'_, AppState>, args: KeyLogArgs) -> CmdResult<
         .act(|s, _| keylog::search(s.conn(), &args.filter(s.conn())?))
 }
 
+/// The Logs screen's audit filters and page, for the list and (without the page) its
+/// export.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditArgs {
@@ -531,21 +533,26 @@ pub struct AuditArgs {
     offset: Option<u32>,
 }
 
+impl AuditArgs {
+    /// The core's filter: an empty field filters nothing.
+    pub(crate) fn filter(self) -> AuditFilter {
+        AuditFilter {
+            component: nonempty(self.component),
+            record_id: nonempty(self.record_id),
+            actor: nonempty(self.actor),
+            operation: nonempty(self.operation),
+            since: self.since,
+            until: self.until,
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
+
 #[tauri::command]
 pub fn audit_search(state: State<'_, AppState>, args: AuditArgs) -> CmdResult<Vec<AuditEntry>> {
-    state.opened()?.act(|s, a| {
-        let f = AuditFilter {
-            component: nonempty(args.component),
-            record_id: nonempty(args.record_id),
-            actor: nonempty(args.actor),
-            operation: nonempty(args.operation),
-            since: args.since,
-            until: args.until,
-            limit: args.limit,
-            offset: args.offset,
-        };
-        audit::list(s.conn(), a, &f)
-    })
+    let f = args.filter();
+    state.opened()?.act(|s, a| audit::list(s.conn(), a, &f))
 }
 
 #[tauri::command]

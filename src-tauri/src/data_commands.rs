@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
 
-use crate::commands::{nonempty, KeyLogArgs};
+use crate::commands::{AuditArgs, KeyLogArgs};
 use crate::error::CmdResult;
 use crate::save_paths::SaveGrants;
 use crate::state::AppState;
@@ -123,12 +123,10 @@ pub async fn export_keylog(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditExportArgs {
-    component: Option<String>,
-    record_id: Option<String>,
-    actor: Option<String>,
-    operation: Option<String>,
-    since: Option<i64>,
-    until: Option<i64>,
+    /// The Logs screen's filters, as for `audit_search` (paging does not apply: the
+    /// export holds every matching row).
+    #[serde(flatten)]
+    filter: AuditArgs,
     out: String,
 }
 
@@ -142,14 +140,9 @@ pub async fn export_audit(
     let out = writable(&app, &args.out)?;
     blocking(app, move |state, cancel| {
         let f = AuditFilter {
-            component: nonempty(args.component),
-            record_id: nonempty(args.record_id),
-            actor: nonempty(args.actor),
-            operation: nonempty(args.operation),
-            since: args.since,
-            until: args.until,
             limit: None,
             offset: None,
+            ..args.filter.filter()
         };
         state
             .opened()?
