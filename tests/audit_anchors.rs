@@ -124,16 +124,21 @@ fn the_trail_after_backups_a_restore_and_an_export_verifies_up_to_the_newest_anc
         "restore",
     );
     cli.json(&["issue", "101", "--to", "E-1"]);
-    backup_create(&cli, dest.path(), &[]);
+    let newest = backup_create(&cli, dest.path(), &[]);
 
     let (code, r) = verify(&cli, &["--against", s(dest.path())]);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["ok"], true);
     assert_eq!(r["anchor_problems"], serde_json::json!([]));
-    // The newest backup's journal line names the last row but the backup's own.
+    // The newest backup names the tip of its snapshot (before the backup's own row, and
+    // the row remembering its folder again, which the restore had taken back).
     let db = cli.db();
     let anchor = &r["anchor"];
-    assert_eq!(anchor["id"].as_i64(), Some(last_id(&db) - 1), "{r:#}");
+    assert_eq!(
+        anchor["id"],
+        backup_common::manifest(&newest)["audit_tip"]["id"],
+        "{r:#}"
+    );
     let hash: String = db
         .query_row(
             "SELECT hash FROM audit_log WHERE id = ?1",
@@ -190,8 +195,10 @@ fn a_backup_and_its_journal_line_name_the_same_row_and_the_trail_is_verified_up_
         text.contains(&format!("Verified up to row {tip} of backup atslegas-")),
         "{text}"
     );
-    // Without the backup, the journal line of the same row is the anchor.
+    // With the drive unplugged, the journal line of the same row is the anchor.
+    let away = unplug(dest.path());
     let (_, r) = verify(&cli, &[]);
+    plug_back(&away, dest.path());
     assert_eq!(r["anchor"]["source"], "journal", "{r:#}");
     assert_eq!(r["anchor"]["id"].as_i64(), Some(tip), "{r:#}");
 }
@@ -231,8 +238,11 @@ fn deleting_the_newest_audit_rows_exits_7_naming_the_anchor_they_were_cut_from()
     db.execute("DELETE FROM audit_log WHERE id > ?1", [keep])
         .unwrap();
     drop(db);
-    // The chain that is left verifies by itself; the journal says it was longer.
+    // The chain that is left verifies by itself; the journal says it was longer (the
+    // backup drive, which says so too, unplugged).
+    let away = unplug(dest.path());
     let (code, r) = verify(&cli, &[]);
+    plug_back(&away, dest.path());
     assert_eq!(code, 7, "{r:#}");
     assert_eq!(r["problems"], serde_json::json!([]));
     let p = &r["anchor_problems"][0];
@@ -272,8 +282,18 @@ fn a_row_edited_and_every_later_hash_recomputed_exits_7_naming_that_row() {
     // The forged chain verifies by itself, and the forger removed the journal too.
     assert!(audit::verify(&cli.db()).unwrap().problems.is_empty());
     std::fs::remove_file(journal(&cli)).unwrap();
+    let away = unplug(dest.path());
     let (code, r) = verify(&cli, &[]);
     assert_eq!(code, 0, "no anchor left on the machine: {r:#}");
+    plug_back(&away, dest.path());
+    // Plugged in, the remembered drive's backup finds it without being named.
+    let (code, r) = verify(&cli, &[]);
+    assert_eq!(code, 7, "the remembered drive: {r:#}");
+    assert_eq!(
+        r["anchor_problems"][0]["id"].as_i64(),
+        Some(edited),
+        "{r:#}"
+    );
 
     let (code, r) = verify(&cli, &["--against", s(dest.path())]);
     assert_eq!(code, 7, "{r:#}");
@@ -408,7 +428,9 @@ fn an_interrupted_restores_journal_line_is_not_a_false_alarm() {
         "audit_tip": {"id": last + 1, "hash": "ab".repeat(32)},
     });
     append(&journal(&cli), &line);
+    let away = unplug(dest.path());
     let (code, r) = verify(&cli, &[]);
+    plug_back(&away, dest.path());
     assert_eq!(code, 0, "{r:#}");
     assert!(
         r["notes"][0]
@@ -417,11 +439,25 @@ fn an_interrupted_restores_journal_line_is_not_a_false_alarm() {
             .contains("did not take effect"),
         "{r:#}"
     );
-    assert_eq!(r["anchor"]["operation"], "backup", "{r:#}");
+    // A line before the restore's: the backup's, or the retention check after it.
+    assert_eq!(r["anchor"]["source"], "journal", "{r:#}");
+    assert_ne!(r["anchor"]["operation"], "restore_backup", "{r:#}");
     // The register goes on: the line before the restore's is still its anchor.
     cli.json(&["return", "102"]);
     let (code, r) = verify(&cli, &["--against", s(dest.path())]);
     assert_eq!(code, 0, "{r:#}");
+}
+
+/// A backup drive taken out: its folder moved away (a remembered drive is found only
+/// where its marker is).
+fn unplug(dir: &Path) -> std::path::PathBuf {
+    let away = dir.with_extension("unplugged");
+    std::fs::rename(dir, &away).unwrap();
+    away
+}
+
+fn plug_back(away: &Path, dir: &Path) {
+    std::fs::rename(away, dir).unwrap();
 }
 
 fn append(path: &Path, line: &Value) {

@@ -607,3 +607,79 @@ fn a_known_drive_mounted_at_another_path_is_found_among_the_mounted_volumes() {
     assert_eq!(found[0].path, m2.join("backups"));
     assert!(found[0].moved);
 }
+
+/// Issue "[3 of 6] The house", item 2: `atslegas-cli backup create` is the same backup as
+/// the window's: it remembers the destination (with one audit row, a backup's own) and
+/// applies the retention rules after the verified backup.
+#[test]
+fn cli_backup_create_remembers_the_destination_and_applies_the_rules_like_the_window() {
+    let dest = tempfile::tempdir().unwrap();
+    let cli = Cli::initialised();
+    let mut cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.config_path()).unwrap()).unwrap();
+    cfg["backup"]["keep_last"] = 1.into();
+    cfg["backup"]["keep_daily"] = 0.into();
+    cfg["backup"]["keep_weekly"] = 0.into();
+    cfg["backup"]["keep_monthly"] = 0.into();
+    std::fs::write(cli.config_path(), serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let out = run(
+            &cli,
+            &["backup", "create", "--to", s(dest.path()), "--json"],
+        );
+        assert_success(&out, &format!("backup create {i}"));
+        let v = parse_json(&out);
+        made.push(PathBuf::from(v["file"].as_str().unwrap()));
+        let deleted = v["pruned"]
+            .as_array()
+            .expect("the rules were applied")
+            .len();
+        assert_eq!(deleted, usize::from(i > 0), "backup {i}: {v}");
+    }
+    assert_eq!(archives_left(dest.path()), set(&[&made[2]]));
+
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.config_path()).unwrap()).unwrap();
+    let folder = dest.path().canonicalize().unwrap();
+    assert_eq!(cfg["backup"]["destinations"][0], s(dest.path()));
+    assert_eq!(
+        cfg["backup"]["known_drives"].as_array().unwrap().len(),
+        1,
+        "{cfg}"
+    );
+    assert_eq!(
+        cfg["backup"]["known_drives"][0]["last_path"]
+            .as_str()
+            .map(PathBuf::from),
+        Some(folder)
+    );
+    // Remembered once, audited once (the later backups changed nothing to remember).
+    let remembered: i64 = cli
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE component = 'backup' AND operation = 'remember_destination'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(remembered, 1);
+
+    // A dry run remembers and deletes nothing.
+    let before = std::fs::read(cli.config_path()).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let out = run(
+        &cli,
+        &[
+            "backup",
+            "create",
+            "--to",
+            s(other.path()),
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_success(&out, "backup create --dry-run");
+    assert_eq!(std::fs::read(cli.config_path()).unwrap(), before);
+}

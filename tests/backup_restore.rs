@@ -243,6 +243,11 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
     }
     let earlier = tempfile::tempdir().unwrap();
     backup_create(&original, earlier.path(), &[]);
+    // That backup remembered its folder in config.json: the configuration the next backup
+    // captures is the one now.
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
+    assert_eq!(cfg["backup"]["destinations"][0], s(earlier.path()));
 
     // The state the backup captures: nothing writes between this dump and the snapshot.
     let expected = dump(&original.db());

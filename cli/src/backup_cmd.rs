@@ -6,9 +6,10 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use atslegas_core::backup::auto;
+use atslegas_core::backup::by_hand::{self, Wanted};
 use atslegas_core::backup::restore::{self, Components};
 use atslegas_core::backup::retention::{self, Rules};
-use atslegas_core::backup::{self, AesMode, BackupRequest, Cancel, Kind, Locations, Progress};
+use atslegas_core::backup::{self, AesMode, Cancel, Kind, Locations, Progress};
 use atslegas_core::config::Config;
 use atslegas_core::{Actor, Error, Store};
 use clap::Subcommand;
@@ -161,35 +162,43 @@ pub fn run(
             passphrase_stdin,
             dry_run,
         } => {
-            let kind = Kind::parse(&kind)?;
-            let (passphrase, generated) = if encrypt {
-                match read_passphrase(passphrase_stdin)? {
-                    Some(p) => (Some(p), false),
-                    None => (Some(backup::generate_passphrase()), true),
-                }
-            } else {
-                (None, false)
-            };
-            let req = BackupRequest {
-                kind,
+            let wanted = Wanted {
                 destination: to,
-                site: config.site_name.clone(),
+                kind: Kind::parse(&kind)?,
                 reason,
-                passphrase: passphrase.clone(),
+                encrypt,
+                passphrase: if encrypt {
+                    read_passphrase(passphrase_stdin)?
+                } else {
+                    None
+                },
                 aes: if aes128 {
                     AesMode::Aes128
                 } else {
                     AesMode::Aes256
                 },
                 dry_run,
-                pinned: false,
-                compress: true,
             };
-            let r = backup::create(store, actor, loc, &req, &mut progress_printer(), &cancel)?;
+            let done = by_hand::backup_now(
+                store,
+                actor,
+                loc,
+                config,
+                wanted,
+                &mut progress_printer(),
+                &cancel,
+            )?;
+            let r = &done.report;
             if out.json {
-                let mut v = serde_json::to_value(&r).expect("report serialises");
-                if generated {
-                    v["recovery_passphrase"] = json!(passphrase);
+                let mut v = serde_json::to_value(r).expect("report serialises");
+                if let Some(p) = &done.recovery_passphrase {
+                    v["recovery_passphrase"] = json!(p);
+                }
+                if let Some(p) = &done.pruned {
+                    v["pruned"] = json!(p.deleted);
+                }
+                if let Some(e) = &done.prune_error {
+                    v["prune_error"] = json!(e.message());
                 }
                 println!("{}", serde_json::to_string_pretty(&v).expect("json"));
             } else if r.dry_run {
@@ -197,7 +206,7 @@ pub fn run(
                     "Would write {} (about {} bytes, {}), {}.",
                     r.file.display(),
                     r.estimated_size,
-                    kind.as_str(),
+                    r.manifest.kind,
                     if r.encrypted {
                         "encrypted"
                     } else {
@@ -207,9 +216,20 @@ pub fn run(
             } else {
                 println!("Backup written and verified: {}", r.file.display());
                 println!("  size {} bytes, SHA-256 {}", r.size, r.sha256);
-                if generated {
+                if let Some(p) = &done.recovery_passphrase {
                     println!("  RECOVERY PASSPHRASE (shown once; print it and keep it apart from the drive):");
-                    println!("  {}", passphrase.unwrap_or_default());
+                    println!("  {p}");
+                }
+                match (&done.pruned, &done.prune_error) {
+                    (Some(p), _) if !p.deleted.is_empty() => println!(
+                        "  Deleted {} older backups there, by the retention rules.",
+                        p.deleted.len()
+                    ),
+                    (_, Some(e)) => println!(
+                        "  The retention rules could not be applied there: {}",
+                        e.message()
+                    ),
+                    _ => {}
                 }
                 println!(
                     "  Eject the drive before unplugging it: USB sticks may still be writing."

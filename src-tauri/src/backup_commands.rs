@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
+use atslegas_core::backup::by_hand::{self, Wanted};
 use atslegas_core::backup::drives::{self, PresentDrive};
 use atslegas_core::backup::restore::{self, Components, RestorePreview};
 use atslegas_core::backup::retention::{self, PruneReport, Rules};
-use atslegas_core::backup::{self, AesMode, BackupReport, BackupRequest, Found, Kind, Progress};
+use atslegas_core::backup::{self, AesMode, BackupReport, Found, Kind, Progress};
 use atslegas_core::backups::{self, HistoryRow};
 use atslegas_core::config::KnownDrive;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
 use crate::error::{CmdResult, CommandError};
-use crate::state::{AppState, Opened};
+use crate::state::AppState;
 use crate::work::{blocking, locations};
 
 #[derive(Serialize)]
@@ -97,79 +98,44 @@ pub async fn backup_run(
     blocking(app, move |state, cancel| {
         let opened = state.opened()?;
         let loc = locations(state, opened);
-        let chosen = args.passphrase.filter(|p| !p.is_empty());
-        let generated = (args.encrypt && chosen.is_none()).then(backup::generate_passphrase);
-        let passphrase = if args.encrypt {
-            chosen.or_else(|| generated.clone())
-        } else {
-            None
+        let config = opened.config();
+        let wanted = Wanted {
+            destination: PathBuf::from(&args.destination),
+            kind: Kind::parse(args.kind.as_deref().unwrap_or("full"))?,
+            reason: args.reason,
+            encrypt: args.encrypt,
+            passphrase: args.passphrase.filter(|p| !p.is_empty()),
+            aes: if args.aes128.unwrap_or(false) {
+                AesMode::Aes128
+            } else {
+                AesMode::Aes256
+            },
+            dry_run: false,
         };
-        let site = opened.config().site_name;
-        let report = opened.act(|s, a| {
-            let req = BackupRequest {
-                kind: Kind::parse(args.kind.as_deref().unwrap_or("full"))?,
-                destination: PathBuf::from(&args.destination),
-                site,
-                reason: args.reason,
-                passphrase,
-                aes: if args.aes128.unwrap_or(false) {
-                    AesMode::Aes128
-                } else {
-                    AesMode::Aes256
-                },
-                dry_run: false,
-                pinned: false,
-                compress: true,
-            };
-            backup::create(
+        let done = opened.act(|s, a| {
+            by_hand::backup_now(
                 s,
                 a,
                 &loc,
-                &req,
+                &config,
+                wanted,
                 &mut |p| {
                     let _ = on_progress.send(p);
                 },
                 cancel,
             )
         })?;
-        remember_destination(opened, &state.paths.config_file, &args.destination);
-        // Only after a verified backup: the rules of the destination, through the core
-        // (which never deletes the newest verified, pinned or unverified backups).
-        let rules = Rules::from_config(&opened.config().backup);
-        let (pruned, prune_error) = match opened.act(|s, a| {
-            retention::prune(s, a, &loc, &PathBuf::from(&args.destination), rules, false)
-        }) {
-            Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(e)),
-        };
+        if let Some(next) = done.config {
+            *opened.config.write().unwrap_or_else(|p| p.into_inner()) = next;
+        }
         Ok(BackupDone {
-            report,
-            recovery_passphrase: generated,
-            pruned,
-            prune_error,
+            report: done.report,
+            recovery_passphrase: done.recovery_passphrase,
+            pruned: done.pruned,
+            prune_error: done.prune_error.map(CommandError::from),
         })
     })
     .await
-}
-
-/// Keeps the last used folder first in the configuration's destinations, and the drive
-/// (by the marker file the core writes in the folder) among the known drives.
-fn remember_destination(opened: &Opened, config_file: &std::path::Path, dest: &str) {
-    let now = opened.store().now();
-    let mut config = opened.config.write().unwrap_or_else(|p| p.into_inner());
-    let before = config.clone();
-    config.backup.destinations.retain(|d| d != dest);
-    config.backup.destinations.insert(0, dest.to_string());
-    config.backup.destinations.truncate(5);
-    if let Err(e) = drives::remember(&mut config.backup, std::path::Path::new(dest), now) {
-        tracing::error!(error = %e, "could not remember the backup drive");
-    }
-    if *config == before {
-        return;
-    }
-    if let Err(e) = config.save(config_file) {
-        tracing::error!(error = %e, "could not remember the backup destination");
-    }
 }
 
 #[tauri::command]

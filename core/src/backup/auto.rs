@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::retention::{self, PruneReport, Rules};
+use super::retention::{PruneReport, Rules};
 use super::{
     check_passphrase, create, drives, generate_passphrase, AesMode, BackupReport, BackupRequest,
     Cancel, Kind, Locations, Progress,
@@ -250,17 +250,14 @@ pub fn run(
         compress: true,
     };
     let report = create(store, &actor, loc, &req, progress, cancel)?;
-    let (pruned, prune_error) = match retention::prune(
+    let (pruned, prune_error) = super::by_hand::prune_after(
         store,
         &actor,
         loc,
         &dest,
         Rules::from_config(&config.backup),
-        false,
-    ) {
-        Ok(r) => (Some(r), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
+    );
+    let prune_error = prune_error.map(|e| e.to_string());
     Ok(Outcome::Done {
         report: Box::new(report),
         pruned,

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod auto;
+pub mod by_hand;
 pub mod drives;
 pub mod restore;
 pub mod retention;
