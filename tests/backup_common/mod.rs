@@ -537,30 +537,34 @@ pub struct Tmpfs {
 }
 
 impl Tmpfs {
-    /// Mounts a tmpfs with `options` on `dir`, or prints why it cannot and returns None:
-    /// mounting needs root.
-    pub fn mount_or_skip(dir: &Path, options: &str, test: &str) -> Option<Tmpfs> {
+    /// Mounts a tmpfs with `options` on `dir`; panics when it cannot (mounting needs
+    /// root). The tests that call it are `#[ignore = "needs root: …"]`, run as their own
+    /// step of `scripts/test.sh` when it runs as root, so they never pass without mounting.
+    pub fn mount(dir: &Path, options: &str) -> Tmpfs {
+        Tmpfs::try_mount(dir, options)
+            .unwrap_or_else(|why| panic!("needs root to mount tmpfs on {} ({why})", dir.display()))
+    }
+
+    /// [`Tmpfs::mount`] for a test whose assertions hold with or without the mount: prints
+    /// why it could not mount and returns None.
+    pub fn mount_if_root(dir: &Path, options: &str, test: &str) -> Option<Tmpfs> {
+        Tmpfs::try_mount(dir, options)
+            .map_err(|why| eprintln!("{test}: without the tmpfs: {why}"))
+            .ok()
+    }
+
+    fn try_mount(dir: &Path, options: &str) -> Result<Tmpfs, String> {
         std::fs::create_dir_all(dir).unwrap();
         let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(dir)
             .output();
         match out {
-            Ok(o) if o.status.success() => Some(Tmpfs {
+            Ok(o) if o.status.success() => Ok(Tmpfs {
                 dir: dir.to_path_buf(),
             }),
-            Ok(o) => {
-                eprintln!(
-                    "{test}: skipped: needs root to mount tmpfs (uid {}; mount said: {})",
-                    uid(),
-                    stderr(&o).trim()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("{test}: skipped: needs root to mount tmpfs (could not run mount: {e})");
-                None
-            }
+            Ok(o) => Err(format!("uid {}; mount said: {}", uid(), stderr(&o).trim())),
+            Err(e) => Err(format!("could not run mount: {e}")),
         }
     }
 }
@@ -579,7 +583,7 @@ impl Drop for Tmpfs {
     }
 }
 
-/// The effective user id, from /proc (Linux), for the skip message.
+/// The effective user id, from /proc (Linux), for the message when mounting fails.
 fn uid() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
