@@ -1495,7 +1495,7 @@ fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
     let admin = admin();
     for step in ["snapshot", "write"] {
         let mut ts = backup_common::timed::TimedStore::open(&cli);
-        let cancel = atslegas_core::backup::Cancel::new();
+        let cancel = atslegas_core::work::Cancel::new();
         let req = atslegas_core::backup::BackupRequest {
             kind: atslegas_core::backup::Kind::Full,
             destination: dest.path().to_path_buf(),

@@ -689,9 +689,9 @@ fn a_preview_names_the_rule_each_bad_row_breaks_so_the_window_can_translate_it()
 
 #[test]
 fn only_admins_import_and_export_everything_and_a_refusal_writes_nothing() {
-    use atslegas_core::backup::{Cancel, Locations};
     use atslegas_core::export::{all, keylog};
     use atslegas_core::import::{self, Entity, OnExisting};
+    use atslegas_core::work::{Cancel, Locations};
     let cli = Cli::initialised();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p.csv");
@@ -753,9 +753,9 @@ fn only_admins_import_and_export_everything_and_a_refusal_writes_nothing() {
 
 #[test]
 fn a_cancelled_key_log_export_leaves_no_file_and_a_cancelled_import_writes_nothing() {
-    use atslegas_core::backup::{Cancel, Locations};
     use atslegas_core::export::keylog;
     use atslegas_core::import::{self, Entity, OnExisting};
+    use atslegas_core::work::{Cancel, Locations};
     let cli = filled();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
@@ -810,7 +810,8 @@ type Named = (String, serde_json::Value);
 /// The rule an import error names, through the core's preview of `text` as persons: the
 /// bad rows' (line, rule, values), or the whole file's.
 fn preview_rule(text: &str) -> Result<Vec<(u64, String, serde_json::Value)>, Named> {
-    use atslegas_core::import::{self, Cancel, Entity, OnExisting};
+    use atslegas_core::import::{self, Entity, OnExisting};
+    use atslegas_core::work::Cancel;
     let cli = Cli::initialised();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("personas.csv");
@@ -968,8 +969,8 @@ fn the_key_log_export_takes_the_log_screens_filters_and_records_them() {
 
 #[test]
 fn an_import_that_updates_goes_through_each_concepts_rules_and_audits_each_record_once() {
-    use atslegas_core::backup::Locations;
-    use atslegas_core::import::{self, Cancel, Entity, OnExisting};
+    use atslegas_core::import::{self, Entity, OnExisting};
+    use atslegas_core::work::{Cancel, Locations};
     use atslegas_core::{groups, keys};
     let cli = Cli::initialised();
     let dir = tempfile::tempdir().unwrap();

@@ -9,12 +9,13 @@
 use std::path::Path;
 use std::process::Output;
 
-use atslegas_core::backup::{self, auto, drives, Cancel, Locations};
+use atslegas_core::backup::{self, auto, drives};
 use atslegas_core::config::{BackupConfig, Config};
 use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::keylog::{self, IssueRequest, PersonRef};
 use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
+use atslegas_core::work::{Cancel, Locations};
 use atslegas_core::{anchors, backups, groups, users, Actor, Error, Role};
 use atslegas_tests::{
     admin, assert_fails, assert_success, operator, viewer, Cli, CoreDb, ROOT_PASSWORD,

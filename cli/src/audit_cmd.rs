@@ -3,8 +3,8 @@
 //! only; the work is in `atslegas_core::{audit, anchors}`.
 
 use atslegas_core::audit::{self, AuditFilter};
-use atslegas_core::backup::Locations;
 use atslegas_core::config::Config;
+use atslegas_core::work::Locations;
 use atslegas_core::{anchors, time, Actor, Error, Role, Store};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;

@@ -5,10 +5,10 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use atslegas_core::backup::{Cancel, Locations, Progress};
 use atslegas_core::export::{all, audit_log, keylog};
 use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::keylog::LogFilter;
+use atslegas_core::work::{Cancel, Locations, Progress};
 use atslegas_core::{time, Actor, Store};
 use clap::Subcommand;
 

@@ -22,10 +22,10 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atslegas_core::backup::Locations;
 use atslegas_core::config::{Config, Paths};
 use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
+use atslegas_core::work::Locations;
 use atslegas_core::{users, Actor, Error, Store};
 use clap::{Args, Parser, Subcommand};
 

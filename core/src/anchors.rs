@@ -11,11 +11,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::{self, Tip, VerifyReport};
-use crate::backup::{archive, Cancel, Locations};
+use crate::backup::archive;
 use crate::config::BackupConfig;
 use crate::error::{Error, Result};
 use crate::export::all::ExportManifest;
 use crate::store::{Actor, Role};
+use crate::work::{Cancel, Locations};
 
 /// One anchor: where it was written and the row it names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -272,7 +273,7 @@ pub fn verify(
             break;
         }
     }
-    let work = crate::backup::work_dir(loc, now)?;
+    let work = crate::work::work_dir(loc, now)?;
     for path in archives {
         match read_archive(path, passphrase, &work.0) {
             Err(n) => report.not_checked.push(n),

@@ -210,7 +210,7 @@ impl Paths {
         crate::private::create_dir_all(&self.data_dir)?;
         crate::private::tighten(&self.data_dir);
         // An older version wrote the journal with the default permissions.
-        crate::private::tighten(&self.data_dir.join(crate::backup::JOURNAL_FILE));
+        crate::private::tighten(&self.data_dir.join(crate::work::JOURNAL_FILE));
         Ok(())
     }
 

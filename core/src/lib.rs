@@ -43,6 +43,7 @@ pub mod time;
 pub mod upgrade;
 pub mod users;
 mod util;
+pub mod work;
 
 pub use error::{Error, Result};
 pub use store::{Actor, Clock, Role, Store};

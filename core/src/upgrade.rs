@@ -8,10 +8,11 @@ use std::path::Path;
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 
-use crate::backup::{safety_backup_in_tx, Cancel, Locations};
+use crate::backup::safety_backup_in_tx;
 use crate::db::{self, SCHEMA_VERSION};
 use crate::error::Result;
 use crate::store::{Actor, Role};
+use crate::work::{Cancel, Locations};
 
 /// Who upgrades: the app itself, on opening a register an older version left behind.
 pub fn actor() -> Actor {

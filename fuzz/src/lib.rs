@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use atslegas_core::backup::archive::{self, CONFIG_ENTRY, DB_ENTRY, MANIFEST_ENTRY};
-use atslegas_core::backup::Cancel;
+use atslegas_core::work::Cancel;
 use atslegas_core::config::{Config, Paths};
 use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::persons::PersonInput;

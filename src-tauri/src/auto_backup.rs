@@ -17,8 +17,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use atslegas_core::backup::auto::{self, AutoMode, AutoSettings, Outcome, Trigger};
-use atslegas_core::backup::Progress;
 use atslegas_core::store::Security;
+use atslegas_core::work::Progress;
 use atslegas_core::Store;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;

@@ -16,11 +16,11 @@
 use std::path::{Path, PathBuf};
 
 use atslegas_core::audit::AuditFilter;
-use atslegas_core::backup::{Locations, Progress};
 use atslegas_core::export::all;
 use atslegas_core::export::audit_log::{self, AuditExportReport};
 use atslegas_core::export::keylog::{self, KeylogExportReport};
 use atslegas_core::import::{self, Entity, ImportReport, OnExisting, RowError};
+use atslegas_core::work::{Locations, Progress};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};

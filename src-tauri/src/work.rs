@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use atslegas_core::backup::{Cancel, Locations};
+use atslegas_core::work::{Cancel, Locations};
 use tauri::{AppHandle, Manager, State};
 
 use crate::error::{CmdResult, CommandError};

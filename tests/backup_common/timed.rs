@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use atslegas_core::backup::{self, AesMode, BackupRequest, Cancel, Kind, Locations};
+use atslegas_core::backup::{self, AesMode, BackupRequest, Kind};
 use atslegas_core::store::Security;
+use atslegas_core::work::{Cancel, Locations};
 use atslegas_core::{Actor, Store};
 use atslegas_tests::Cli;
 

@@ -26,8 +26,8 @@ use zip::result::ZipError;
 use zip::write::SimpleFileOptions;
 use zip::{AesMode, CompressionMethod, ZipArchive, ZipWriter};
 
-use super::{Cancel, Progress};
 use crate::error::{Error, Result};
+use crate::work::{Cancel, Progress};
 
 pub const DB_ENTRY: &str = "database.db";
 pub const CONFIG_ENTRY: &str = "config.json";

@@ -26,11 +26,12 @@ use serde_json::json;
 use super::retention::{PruneReport, Rules};
 use super::{
     check_passphrase, create, drives, generate_passphrase, AesMode, BackupReport, BackupRequest,
-    Cancel, Kind, Locations, Progress,
+    Kind,
 };
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
+use crate::work::{Cancel, Locations, Progress};
 
 /// When automatic backups run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

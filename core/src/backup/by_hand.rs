@@ -10,13 +10,11 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::retention::{self, PruneReport, Rules};
-use super::{
-    create, drives, generate_passphrase, AesMode, BackupReport, BackupRequest, Cancel, Kind,
-    Locations, Progress,
-};
+use super::{create, drives, generate_passphrase, AesMode, BackupReport, BackupRequest, Kind};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::{Actor, Store};
+use crate::work::{Cancel, Locations, Progress};
 
 /// What the person chose.
 #[derive(Debug, Clone)]

@@ -16,8 +16,6 @@ pub mod retention;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::json;
@@ -25,38 +23,9 @@ use serde_json::json;
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
+use crate::work::{work_dir, Cancel, Locations, Progress};
 pub use archive::Manifest;
 pub use zip::AesMode;
-
-/// Progress of long work: a step name and how far it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Progress {
-    pub step: &'static str,
-    pub done: u64,
-    pub total: u64,
-}
-
-impl Progress {
-    pub fn new(step: &'static str, done: u64, total: u64) -> Progress {
-        Progress { step, done, total }
-    }
-}
-
-/// A flag the caller sets to stop long work where that is safe.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    pub fn new() -> Cancel {
-        Cancel::default()
-    }
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// What a backup holds (the reference's types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,36 +55,6 @@ impl Kind {
             Kind::Database => "database",
             Kind::Config => "config",
         }
-    }
-}
-
-/// The operations journal's file name, in the data folder.
-pub const JOURNAL_FILE: &str = "operations-journal.jsonl";
-
-/// Where things are for a backup or restore.
-#[derive(Debug, Clone)]
-pub struct Locations {
-    pub database: PathBuf,
-    pub config_file: PathBuf,
-    pub data_dir: PathBuf,
-}
-
-impl Locations {
-    /// The operations journal beside the database: one JSON line per backup, verify or
-    /// restore, appended and flushed, so it survives restoring an older database.
-    pub fn journal(&self) -> PathBuf {
-        self.data_dir.join(JOURNAL_FILE)
-    }
-    /// Pinned safety backups taken before each restore.
-    pub fn safety_dir(&self) -> PathBuf {
-        self.data_dir.join("safety-backups")
-    }
-    /// The passphrase of automatic backups, on this computer only (`auto`).
-    pub fn auto_key_file(&self) -> PathBuf {
-        self.data_dir.join("automatic-backup.key")
-    }
-    fn work_dir(&self) -> PathBuf {
-        self.data_dir.join(".backup-work")
     }
 }
 
@@ -302,36 +241,6 @@ pub fn read_journal(loc: &Locations) -> Vec<serde_json::Value> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-pub(crate) struct WorkDir(pub(crate) PathBuf);
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-pub(crate) fn work_dir(loc: &Locations, now: i64) -> Result<WorkDir> {
-    // A killed backup leaves its work folder behind: clear those older than a day (a
-    // running backup's folder is younger).
-    if let Ok(entries) = std::fs::read_dir(loc.work_dir()) {
-        for e in entries.flatten() {
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 86_400);
-            if old {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    let dir = loc
-        .work_dir()
-        .join(format!("{now}-{}", crate::util::random_hex(4)));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the folder", &dir, e))?;
-    Ok(WorkDir(dir))
 }
 
 /// Makes a backup: snapshot, archive, `.partial` → flush → rename → flush the folder,

@@ -15,12 +15,11 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{
-    archive, journal, work_dir, BackupRequest, Cancel, Kind, Locations, Manifest, Progress,
-};
+use super::{archive, journal, BackupRequest, Kind, Manifest};
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
+use crate::work::{work_dir, Cancel, Locations, Progress};
 
 /// Which parts to restore (the reference's component selection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

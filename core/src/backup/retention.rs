@@ -39,11 +39,12 @@ use chrono::{Datelike, TimeZone};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{archive, fsync_dir, journal_anchored, Locations};
+use super::{archive, fsync_dir, journal_anchored};
 use crate::audit::{self, Change};
 use crate::config::{BackupConfig, Config};
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
+use crate::work::Locations;
 
 /// The most any one rule may keep (a typo like 10000 is more likely than a wish).
 pub const MAX_KEEP: u32 = 1000;

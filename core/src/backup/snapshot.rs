@@ -12,8 +12,8 @@ use std::time::Duration;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::Connection;
 
-use super::{Cancel, Progress};
 use crate::error::{Error, Result};
+use crate::work::{Cancel, Progress};
 
 /// Pages copied per step (4 MiB at the default page size): large enough to be quick,
 /// small enough for a smooth progress bar and a prompt cancel.

@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
 use super::{
-    audit_export, csv_err, csv_writer, escape_roundtrip, iso_utc_into, Cancel, Col, HashingWriter,
-    PartialFile, Progress, Table, BOM, EXCEL_MAX_DATA_ROWS, TABLES,
+    audit_export, csv_err, csv_writer, escape_roundtrip, iso_utc_into, Col, HashingWriter,
+    PartialFile, Table, BOM, EXCEL_MAX_DATA_ROWS, TABLES,
 };
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
+use crate::work::{Cancel, Progress};
 
 /// The `format` of our manifest.
 pub const FORMAT: &str = "atslegas-export";

@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::params_from_iter;
 use serde::Serialize;
 
-use super::{
-    audit_export, csv_err, csv_writer, iso_utc_into, neutralise, Cancel, PartialFile, Progress, BOM,
-};
+use super::{audit_export, csv_err, csv_writer, iso_utc_into, neutralise, PartialFile, BOM};
 use crate::audit::AuditFilter;
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
+use crate::work::{Cancel, Progress};
 
 /// CSV or JSON, by the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

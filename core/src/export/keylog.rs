@@ -11,12 +11,13 @@ use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook, XlsxError};
 use serde::Serialize;
 
 use super::{
-    audit_export, csv_err, csv_writer, iso_utc_into, neutralise, Cancel, PartialFile, Progress,
-    BOM, EXCEL_MAX_DATA_ROWS,
+    audit_export, csv_err, csv_writer, iso_utc_into, neutralise, PartialFile, BOM,
+    EXCEL_MAX_DATA_ROWS,
 };
 use crate::error::{Error, Result};
 use crate::keylog::{action_label, LogFilter};
 use crate::store::{Actor, Role, Store};
+use crate::work::{Cancel, Progress};
 
 /// The file types a key-log export can be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -17,8 +17,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-pub use crate::backup::{Cancel, Progress};
-
 /// The UTF-8 byte order mark: without it Excel reads "Jānis Bērziņš" as Latin-1.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 

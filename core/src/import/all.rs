@@ -27,12 +27,12 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{Cancel, Progress};
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
 use crate::export::all::{ExportManifest, FORMAT, FORMAT_VERSION};
 use crate::export::{parse_iso_utc, unescape_roundtrip, Col, Table, TABLES};
 use crate::store::{Actor, Role, Store};
+use crate::work::{Cancel, Progress};
 
 /// What `import all` did.
 #[derive(Debug, Clone, Serialize)]

@@ -27,13 +27,13 @@ use rusqlite::{OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{read_records, Cancel, Progress, Record, Source};
+use super::{read_records, Record, Source};
 use crate::audit::{self, Change};
-use crate::backup::Locations;
 use crate::error::{Error, Result};
 use crate::keys::{self, KeyInput};
 use crate::persons::{self, PersonInput};
 use crate::store::{Actor, Role, Store};
+use crate::work::{Cancel, Locations, Progress};
 use crate::{groups, users};
 
 /// What a file holds.

@@ -17,7 +17,6 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 
-pub use crate::backup::{Cancel, Progress};
 pub use bulk::{apply, preview, Entity, ImportReport, OnExisting, RowError};
 
 /// One record of an input file: its position (CSV line, or JSON item number) and its
