@@ -264,6 +264,19 @@ fn the_backups_of_every_released_version_verify_and_restore_in_this_build() {
             assert_success(&out, &format!("{what}: backup restore {name}"));
             let report = parse_json(&out);
             assert!(report.is_object(), "{what}: {report}");
+            // An older schema is said as a code the window translates, with its values.
+            let older = report["warning_codes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["code"] == "older_schema");
+            if n < atslegas_core::db::SCHEMA_VERSION {
+                let older = older.unwrap_or_else(|| panic!("{what}: no warning: {report}"));
+                assert_eq!(older["vars"]["from"], n, "{what}");
+                assert_eq!(older["vars"]["to"], atslegas_core::db::SCHEMA_VERSION);
+            } else {
+                assert!(older.is_none(), "{what}: {report}");
+            }
 
             let now = open_raw(&cli.db_path());
             let version: i64 = now

@@ -102,6 +102,8 @@ test('back up, change, restore: the old data is back and the restore is on recor
     await app.press('Pārbaudīt kopiju');
     await app.waitVisible('#restore-counts', true, 30000);
     assert.match(await app.text('#restore-counts'), /keys\s+2\s+1/);
+    // The warning is in the window's language, with its numbers.
+    assert.match(await app.text('#view'), /mazāk atslēgu kustību \(1\) nekā reģistrā tagad \(2\)/);
     await app.screenshot('4-restore-preview');
     await app.press('Atjaunot šo kopiju');
     await waitFor(() => app.exec("return !!document.querySelector('dialog[open]')"), 'the confirmation');

@@ -256,7 +256,7 @@ function restoreCard(destination) {
         table.tBodies[0].append(tr);
       }
       const info = el('p', { class: 'ok-box' }, t('backup.preview_ok', { date: localTime(p.manifest.created_at), machine: p.manifest.source_machine }));
-      const warn = p.warnings.map((/** @type {string} */ w) => el('p', { class: 'error' }, w));
+      const warn = p.warning_codes.map((/** @type {{code: string, vars: Record<string, any>}} */ w) => el('p', { class: 'error' }, t(`restore_warning.${w.code}`, w.vars)));
       const apply = el('button', { type: 'button', class: 'danger', id: 'restore-apply' }, t('backup.restore_now'));
       apply.addEventListener('click', () => doRestore(p));
       previewBox.append(info, table, ...warn, apply);

@@ -45,10 +45,22 @@ pub struct RestorePreview {
     /// Rows per table now, and in the backup.
     pub counts_now: std::collections::BTreeMap<String, i64>,
     pub counts_backup: std::collections::BTreeMap<String, i64>,
-    /// Things worth a second look that are not damage (older schema, other site).
+    /// Things worth a second look that are not damage (older schema, fewer movements),
+    /// in English.
     pub warnings: Vec<String>,
+    /// The same, as a code and its values, for a front end to say in its language
+    /// (`restore_warning.<code>` in the window's catalogues).
+    pub warning_codes: Vec<PreviewWarning>,
     pub safety_backup: Option<PathBuf>,
     pub applied: bool,
+}
+
+/// One warning of a restore preview: `older_schema` (`from`, `to`) or `fewer_movements`
+/// (`backup`, `now`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewWarning {
+    pub code: &'static str,
+    pub vars: serde_json::Value,
 }
 
 /// Verifies `file` and says what restoring it would change, without changing anything.
@@ -73,19 +85,29 @@ fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Resu
         encrypted: checked.encrypted,
         ..checked.manifest.clone()
     };
-    let mut warnings = Vec::new();
+    let (mut warnings, mut warning_codes) = (Vec::new(), Vec::new());
     if m.schema_version < crate::db::SCHEMA_VERSION {
         warnings.push(format!(
             "the backup has schema {}; it will be brought up to {} while restoring",
             m.schema_version,
             crate::db::SCHEMA_VERSION
         ));
+        warning_codes.push(PreviewWarning {
+            code: "older_schema",
+            vars: json!({"from": m.schema_version, "to": crate::db::SCHEMA_VERSION}),
+        });
     }
     let counts_now = archive::table_counts(store.conn())?;
-    if m.counts.get("key_log").copied().unwrap_or(0)
-        < counts_now.get("key_log").copied().unwrap_or(0)
-    {
+    let (in_backup, now) = (
+        m.counts.get("key_log").copied().unwrap_or(0),
+        counts_now.get("key_log").copied().unwrap_or(0),
+    );
+    if in_backup < now {
         warnings.push("the backup has fewer key movements than the database now: newer movements will be lost".into());
+        warning_codes.push(PreviewWarning {
+            code: "fewer_movements",
+            vars: json!({"backup": in_backup, "now": now}),
+        });
     }
     Ok(RestorePreview {
         file: file.to_path_buf(),
@@ -93,6 +115,7 @@ fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Resu
         counts_now,
         counts_backup: m.counts.clone(),
         warnings,
+        warning_codes,
         safety_backup: None,
         applied: false,
     })
