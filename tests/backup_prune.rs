@@ -154,7 +154,7 @@ fn retention_keeps_exactly_the_backups_its_rules_name_and_deletes_the_rest_with_
         .collect();
     let deleted_names: BTreeSet<String> = r.deleted.iter().map(|f| name(f)).collect();
     assert_eq!(pruned, deleted_names);
-    let history = atslegas_core::backups::history(&cli.db(), &a, 100, 0).unwrap();
+    let history = atslegas_core::backup::history::list(&cli.db(), &a, 100, 0).unwrap();
     assert_eq!(history.len(), 41);
     assert_eq!(history.iter().filter(|h| h.pruned_at.is_some()).count(), 35);
 

@@ -9,14 +9,14 @@
 use std::path::Path;
 use std::process::Output;
 
-use atslegas_core::backup::{self, auto, drives};
+use atslegas_core::backup::{self, auto, drives, history};
 use atslegas_core::config::{BackupConfig, Config};
 use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::keylog::{self, IssueRequest, PersonRef};
 use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::work::{Cancel, Locations};
-use atslegas_core::{anchors, backups, groups, users, Actor, Error, Role};
+use atslegas_core::{anchors, groups, users, Actor, Error, Role};
 use atslegas_tests::{
     admin, assert_fails, assert_success, operator, viewer, Cli, CoreDb, ROOT_PASSWORD,
 };
@@ -52,13 +52,9 @@ fn the_backup_history_is_refused_to_a_viewer_and_an_operator_in_the_core() {
     let dest = tempfile::tempdir().unwrap();
     let cli = site_with_a_backup(dest.path());
     for a in not_admins() {
-        assert_refused(
-            backups::history(&cli.db(), &a, 50, 0),
-            a.role,
-            "see backups",
-        );
+        assert_refused(history::list(&cli.db(), &a, 50, 0), a.role, "see backups");
     }
-    let rows = backups::history(&cli.db(), &admin(), 50, 0).unwrap();
+    let rows = history::list(&cli.db(), &admin(), 50, 0).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].status, "verified");
 }

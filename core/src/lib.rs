@@ -23,7 +23,6 @@
 pub mod anchors;
 pub mod audit;
 pub mod backup;
-pub mod backups;
 pub mod bench;
 pub mod config;
 pub mod db;

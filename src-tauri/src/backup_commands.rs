@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use atslegas_core::backup::by_hand::{self, Wanted};
 use atslegas_core::backup::drives::{self, PresentDrive};
+use atslegas_core::backup::history::{self, HistoryRow};
 use atslegas_core::backup::restore::{self, Components, RestorePreview};
 use atslegas_core::backup::retention::{self, PruneReport, Rules};
 use atslegas_core::backup::{self, AesMode, BackupReport, Found, Kind};
-use atslegas_core::backups::{self, HistoryRow};
 use atslegas_core::config::KnownDrive;
 use atslegas_core::work::Progress;
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,7 @@ pub fn backup_overview(state: State<'_, AppState>) -> CmdResult<BackupOverview> 
     let opened = state.opened()?;
     let config = opened.config();
     // First: the core's role check of the history answers for the whole overview.
-    let history = opened.act(|s, a| backups::history(s.conn(), a, 50, 0))?;
+    let history = opened.act(|s, a| history::list(s.conn(), a, 50, 0))?;
     Ok(BackupOverview {
         destinations: config.backup.destinations.clone(),
         encrypt: config.backup.encrypt,

@@ -4,6 +4,7 @@
 //! into core types.
 
 use atslegas_core::audit::{self, AuditEntry, AuditFilter};
+use atslegas_core::backup::history;
 use atslegas_core::config::{self, SettingsChange};
 use atslegas_core::desk::{self, Match, Outcome};
 use atslegas_core::groups::{self, Group};
@@ -11,7 +12,7 @@ use atslegas_core::keylog::{self, CalendarDay, IssueRequest, LogEntry, LogFilter
 use atslegas_core::keys::{self, Key, KeyInput, KeyQuery};
 use atslegas_core::persons::{self, Person, PersonInput, PersonQuery};
 use atslegas_core::users::{self, User};
-use atslegas_core::{backups, db, time, Role};
+use atslegas_core::{db, time, Role};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -139,7 +140,7 @@ pub fn dashboard(state: State<'_, AppState>, today: Option<String>) -> CmdResult
             summary: keylog::summary(s.conn(), now)?,
             calendar: keylog::calendar(s.conn(), today, &chrono::Local)?,
             keys_out: keys::list_sorted(s.conn(), &q, "due")?,
-            last_verified_backup: backups::last_verified(s.conn())?,
+            last_verified_backup: history::last_verified(s.conn())?,
             remind_after_days,
             now,
         })

@@ -183,7 +183,7 @@ pub fn due(store: &Store, config: &Config, trigger: Trigger) -> Result<Option<Sk
         return Ok(Some(SkipReason::NotThisTime));
     }
     if trigger == Trigger::Daily {
-        if let Some(last) = super::last_verified(store.conn())? {
+        if let Some(last) = super::history::last_verified(store.conn())? {
             if store.now() - last < DAY_SECONDS {
                 return Ok(Some(SkipReason::Recent));
             }

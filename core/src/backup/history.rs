@@ -1,10 +1,59 @@
-//! The history of backups (the `backups` table). The backup and restore work itself
-//! arrives with the backup feature; the dashboard already reads the last verified one.
+//! The history of backups (the `backups` table), and all of its SQL: the row a backup
+//! adds, the mark retention puts on the rows of archives it deleted, the last verified
+//! backup for the dashboard and the paged history for admins. Rows are never deleted:
+//! a pruned backup stays, as history.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use serde_json::json;
 
+use super::{BackupReport, BackupRequest};
 use crate::error::Result;
 use crate::store::{Actor, Role};
+
+/// Adds the history row of a backup in `tx` (with its steps all `ok` when `status` is
+/// `verified`, else all `status`); returns its id, which its audit row names.
+pub(crate) fn insert_tx(
+    tx: &Transaction,
+    now: i64,
+    req: &BackupRequest,
+    r: &BackupReport,
+    status: &str,
+    error: Option<&str>,
+) -> Result<i64> {
+    let file_name = r.file.file_name().map(|n| n.to_string_lossy().into_owned());
+    tx.execute(
+        "INSERT INTO backups (kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned, status, steps, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        rusqlite::params![
+            req.kind.as_str(),
+            r.manifest.created_at,
+            now,
+            req.destination.display().to_string(),
+            file_name,
+            r.size as i64,
+            r.sha256,
+            r.encrypted,
+            req.pinned,
+            status,
+            json!([{"name": "snapshot", "status": if status == "verified" { "ok" } else { status }},
+                   {"name": "write", "status": if status == "verified" { "ok" } else { status }},
+                   {"name": "verify", "status": if status == "verified" { "ok" } else { status }}]).to_string(),
+            error,
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Says in `tx` that retention deleted the archive `file_name` at `now`. By file name: it
+/// holds the site and the second the backup started, and the folder may be reached by
+/// another path now than when the backup was made.
+pub(crate) fn mark_pruned_tx(tx: &Transaction, file_name: &str, now: i64) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE backups SET pruned_at = ?2 WHERE file_name = ?1 AND pruned_at IS NULL AND status = 'verified'",
+    )?
+    .execute(rusqlite::params![file_name, now])?;
+    Ok(())
+}
 
 /// When the last verified backup finished (Unix seconds), if there is one.
 pub fn last_verified(conn: &Connection) -> Result<Option<i64>> {
@@ -38,12 +87,7 @@ pub struct HistoryRow {
 
 /// The backup history, newest first, paged. Admins only: it names every destination
 /// (the role is checked here, in the core, for every front end).
-pub fn history(
-    conn: &Connection,
-    actor: &Actor,
-    limit: u32,
-    offset: u32,
-) -> Result<Vec<HistoryRow>> {
+pub fn list(conn: &Connection, actor: &Actor, limit: u32, offset: u32) -> Result<Vec<HistoryRow>> {
     actor.require(Role::Admin, "see backups")?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned,

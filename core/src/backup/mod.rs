@@ -11,6 +11,7 @@ pub mod archive;
 pub mod auto;
 pub mod by_hand;
 pub mod drives;
+pub mod history;
 pub mod restore;
 pub mod retention;
 mod snapshot;
@@ -682,34 +683,14 @@ fn record_tx(
     error: Option<&str>,
     detail: serde_json::Value,
 ) -> Result<()> {
-    let file_name = r.file.file_name().map(|n| n.to_string_lossy().into_owned());
-    tx.execute(
-        "INSERT INTO backups (kind, started_at, finished_at, destination, file_name, size_bytes, sha256, encrypted, pinned, status, steps, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        rusqlite::params![
-            req.kind.as_str(),
-            r.manifest.created_at,
-            now,
-            req.destination.display().to_string(),
-            file_name,
-            r.size as i64,
-            r.sha256,
-            r.encrypted,
-            req.pinned,
-            status,
-            json!([{"name": "snapshot", "status": if status == "verified" { "ok" } else { status }},
-                   {"name": "write", "status": if status == "verified" { "ok" } else { status }},
-                   {"name": "verify", "status": if status == "verified" { "ok" } else { status }}]).to_string(),
-            error,
-        ],
-    )?;
+    let id = history::insert_tx(tx, now, req, r, status, error)?;
     audit::record(
         tx,
         now,
         Change {
             actor: &actor.name,
             component: "backup",
-            record_id: Some(tx.last_insert_rowid().to_string()),
+            record_id: Some(id.to_string()),
             operation: "backup",
             before: None,
             after: Some(detail),
@@ -813,11 +794,6 @@ pub fn verify(
         json!({"file": file, "ok": result.is_ok(), "error": result.as_ref().err().map(|e| e.message())}),
     );
     result
-}
-
-/// When the last verified backup was made, for the dashboard.
-pub fn last_verified(conn: &rusqlite::Connection) -> Result<Option<i64>> {
-    crate::backups::last_verified(conn)
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ use chrono::{Datelike, TimeZone};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{archive, fsync_dir, journal_anchored};
+use super::{archive, fsync_dir, history, journal_anchored};
 use crate::audit::{self, Change};
 use crate::config::{BackupConfig, Config};
 use crate::error::{Error, Result};
@@ -465,14 +465,9 @@ pub fn prune(
             // Nothing changed: nothing to audit.
             return Ok(());
         }
-        // The history rows of the deleted archives say they are gone. By file name: it
-        // holds the site and the second the backup started, and the folder may be
-        // reached by another path now than when the backup was made.
-        let mut mark = tx.prepare_cached(
-            "UPDATE backups SET pruned_at = ?2 WHERE file_name = ?1 AND pruned_at IS NULL AND status = 'verified'",
-        )?;
+        // The history rows of the deleted archives say they are gone.
         for f in &deleted {
-            mark.execute(rusqlite::params![name(f), now])?;
+            history::mark_pruned_tx(tx, &name(f), now)?;
         }
         audit::record(
             tx,
