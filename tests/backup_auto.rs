@@ -11,9 +11,9 @@ mod backup_common;
 
 use std::path::Path;
 
-use atslegas_core::backup::auto::{self, AutoMode, Outcome, SkipReason, Trigger};
+use atslegas_core::backup::auto::{self, Outcome, SkipReason, Trigger};
 use atslegas_core::backup::drives;
-use atslegas_core::config::Config;
+use atslegas_core::config::{AutoMode, Config};
 use atslegas_core::work::Cancel;
 use atslegas_core::Error;
 use atslegas_tests::{admin, assert_success, last_audit, parse_json, stderr, viewer, Cli};

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 
 use atslegas_core::backup::{self, auto, drives, history};
-use atslegas_core::config::{BackupConfig, Config};
+use atslegas_core::config::{AutoMode, BackupConfig, Config};
 use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::keylog::{self, IssueRequest, PersonRef};
 use atslegas_core::keys::{self, KeyInput};
@@ -105,12 +105,12 @@ fn the_automatic_backup_settings_are_refused_to_a_viewer_and_an_operator_in_the_
         data_dir: dir.path().to_path_buf(),
     };
     let mut config = Config::default();
-    config.backup.auto_backup = auto::AutoMode::Daily;
+    config.backup.auto_backup = AutoMode::Daily;
     for a in not_admins() {
         assert_refused(auto::settings(&a, &config, &loc), a.role, "see backups");
     }
     let s = auto::settings(&admin(), &config, &loc).unwrap();
-    assert_eq!(s.mode, auto::AutoMode::Daily);
+    assert_eq!(s.mode, AutoMode::Daily);
 }
 
 /// The key log's filter list: an admin gets every user; an operator or a viewer only the

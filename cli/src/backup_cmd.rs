@@ -10,7 +10,7 @@ use atslegas_core::backup::by_hand::{self, Wanted};
 use atslegas_core::backup::restore::{self, Components};
 use atslegas_core::backup::retention::{self, Rules};
 use atslegas_core::backup::{self, AesMode, Kind};
-use atslegas_core::config::Config;
+use atslegas_core::config::{AutoMode, Config};
 use atslegas_core::work::{Cancel, Locations, Progress};
 use atslegas_core::{Actor, Error, Store};
 use clap::Subcommand;
@@ -458,7 +458,7 @@ pub fn run(
             no_encrypt,
             passphrase_stdin,
         } => {
-            let mode = auto::AutoMode::parse(&mode)?;
+            let mode = AutoMode::parse(&mode)?;
             let chosen = if no_encrypt {
                 None
             } else {
@@ -484,11 +484,11 @@ pub fn run(
                 println!(
                     "Automatic backups: {}{}.",
                     match mode {
-                        auto::AutoMode::Off => "off",
-                        auto::AutoMode::AtExit => "when the app is closed",
-                        auto::AutoMode::Daily => "daily",
+                        AutoMode::Off => "off",
+                        AutoMode::AtExit => "when the app is closed",
+                        AutoMode::Daily => "daily",
                     },
-                    if mode == auto::AutoMode::Off {
+                    if mode == AutoMode::Off {
                         ""
                     } else if s.encrypt {
                         ", encrypted"

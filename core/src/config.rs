@@ -66,11 +66,42 @@ pub struct BackupConfig {
     /// The dashboard warns when the last verified backup is older than this.
     pub remind_after_days: u32,
     /// Automatic backups: off, at exit or daily (`backup::auto`).
-    pub auto_backup: crate::backup::auto::AutoMode,
+    pub auto_backup: AutoMode,
     /// Encrypt automatic backups with the passphrase kept on this computer.
     pub auto_backup_encrypt: bool,
     /// Backup drives remembered by their marker file (`backup::drives`), newest first.
     pub known_drives: Vec<KnownDrive>,
+}
+
+/// When automatic backups run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoMode {
+    /// Only backups made by hand (the default).
+    #[default]
+    Off,
+    /// When the window is closed.
+    AtExit,
+    /// Once a day while the app is open (and at the next start after a day without one).
+    Daily,
+}
+
+impl AutoMode {
+    pub fn parse(s: &str) -> Result<AutoMode> {
+        match s {
+            "off" => Ok(AutoMode::Off),
+            "at_exit" => Ok(AutoMode::AtExit),
+            "daily" => Ok(AutoMode::Daily),
+            other => Err(Error::invalid_rule(
+                "mode",
+                "auto_mode",
+                serde_json::json!({ "value": other }),
+                format!(
+                    "\"{other}\" is not a mode of automatic backups; use off, at_exit or daily"
+                ),
+            )),
+        }
+    }
 }
 
 /// A backup drive (or folder) remembered by the marker file written on it.
@@ -141,7 +172,7 @@ impl Default for BackupConfig {
             keep_monthly: 12,
             encrypt: true,
             remind_after_days: 7,
-            auto_backup: crate::backup::auto::AutoMode::Off,
+            auto_backup: AutoMode::Off,
             auto_backup_encrypt: true,
             known_drives: Vec::new(),
         }
@@ -470,6 +501,15 @@ fn locate_key(text: &str, key: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_parse_and_refuse_anything_else() {
+        assert_eq!(AutoMode::parse("off").unwrap(), AutoMode::Off);
+        assert_eq!(AutoMode::parse("at_exit").unwrap(), AutoMode::AtExit);
+        assert_eq!(AutoMode::parse("daily").unwrap(), AutoMode::Daily);
+        let e = AutoMode::parse("hourly").unwrap_err().to_string();
+        assert!(e.contains("hourly") && e.contains("at_exit"), "{e}");
+    }
 
     fn refusal(text: &str) -> (String, String) {
         match Config::parse(Path::new("config.json"), text) {

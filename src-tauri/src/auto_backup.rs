@@ -16,7 +16,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use atslegas_core::backup::auto::{self, AutoMode, AutoSettings, Outcome, Trigger};
+use atslegas_core::backup::auto::{self, AutoSettings, Outcome, Trigger};
+use atslegas_core::config::AutoMode;
 use atslegas_core::store::Security;
 use atslegas_core::work::Progress;
 use atslegas_core::Store;

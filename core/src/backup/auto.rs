@@ -28,41 +28,10 @@ use super::{
     check_passphrase, create, drives, generate_passphrase, AesMode, BackupReport, BackupRequest,
     Kind,
 };
-use crate::config::Config;
+use crate::config::{AutoMode, Config};
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
 use crate::work::{Cancel, Locations, Progress};
-
-/// When automatic backups run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AutoMode {
-    /// Only backups made by hand (the default).
-    #[default]
-    Off,
-    /// When the window is closed.
-    AtExit,
-    /// Once a day while the app is open (and at the next start after a day without one).
-    Daily,
-}
-
-impl AutoMode {
-    pub fn parse(s: &str) -> Result<AutoMode> {
-        match s {
-            "off" => Ok(AutoMode::Off),
-            "at_exit" => Ok(AutoMode::AtExit),
-            "daily" => Ok(AutoMode::Daily),
-            other => Err(Error::invalid_rule(
-                "mode",
-                "auto_mode",
-                json!({ "value": other }),
-                format!(
-                    "\"{other}\" is not a mode of automatic backups; use off, at_exit or daily"
-                ),
-            )),
-        }
-    }
-}
 
 /// What asks for an automatic backup: closing the window, or the daily check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -364,15 +333,6 @@ fn remove_key(loc: &Locations) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn modes_parse_and_refuse_anything_else() {
-        assert_eq!(AutoMode::parse("off").unwrap(), AutoMode::Off);
-        assert_eq!(AutoMode::parse("at_exit").unwrap(), AutoMode::AtExit);
-        assert_eq!(AutoMode::parse("daily").unwrap(), AutoMode::Daily);
-        let e = AutoMode::parse("hourly").unwrap_err().to_string();
-        assert!(e.contains("hourly") && e.contains("at_exit"), "{e}");
-    }
 
     #[test]
     fn the_key_file_round_trips_and_is_private() {
