@@ -708,7 +708,7 @@ pub fn update_settings(
 ) -> Result<Config> {
     let mut next = config.clone();
     if let Some(name) = &change.site_name {
-        next.site_name = crate::util::required("site_name", name, 100)?;
+        next.site_name = crate::validate::required("site_name", name, 100)?;
     }
     if let Some(lang) = &change.language {
         if !matches!(lang.as_str(), "lv" | "en") {

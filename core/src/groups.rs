@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::audit::{self, Change};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::store::{Actor, Role, Store};
-use crate::util::{optional, required};
+use crate::validate::{optional, required};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Group {

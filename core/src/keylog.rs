@@ -149,7 +149,7 @@ fn resolve_person(conn: &Connection, who: &PersonRef) -> Result<Person> {
 }
 
 fn clean_comment(c: Option<&str>) -> Result<Option<String>> {
-    crate::util::optional("comment", c, 500)
+    crate::validate::optional("comment", c, 500)
 }
 
 /// Maps a trigger refusal to the error a user understands (a backstop: the checks
@@ -186,7 +186,7 @@ pub fn issue(
     req: &IssueRequest,
 ) -> Result<LogEntry> {
     let comment = clean_comment(req.comment.as_deref())?;
-    let reason = crate::util::optional("override_reason", req.override_reason.as_deref(), 500)?;
+    let reason = crate::validate::optional("override_reason", req.override_reason.as_deref(), 500)?;
     store.write(actor, Role::Operator, "issue keys", |tx, now| {
         let key = keys::find(tx, key_number)?;
         if key.deleted_at.is_some() {

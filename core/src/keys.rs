@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Change};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::store::{Actor, Role, Store};
-use crate::util::{optional, required};
+use crate::validate::{optional, required};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Key {
@@ -371,7 +371,7 @@ pub fn list_sql(q: &KeyQuery, sort: &str) -> Result<(String, Vec<rusqlite::types
         sql.push_str(" AND k.status = ?");
         args.push(s.clone().into());
     }
-    if let Some(fts) = q.search.as_deref().and_then(crate::util::fts_query) {
+    if let Some(fts) = q.search.as_deref().and_then(crate::search::fts_query) {
         sql.push_str(" AND k.id IN (SELECT rowid FROM keys_fts WHERE keys_fts MATCH ?)");
         args.push(fts.into());
     }

@@ -36,12 +36,14 @@ pub mod keylog;
 pub mod keys;
 pub mod persons;
 mod private;
+mod random;
+mod search;
 pub mod session;
 pub mod store;
 pub mod time;
 pub mod upgrade;
 pub mod users;
-mod util;
+mod validate;
 pub mod work;
 
 pub use error::{Error, Result};

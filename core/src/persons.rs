@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Change};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::store::{Actor, Role, Store};
-use crate::util::{optional, required};
+use crate::validate::{optional, required};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Person {
@@ -373,22 +373,24 @@ pub fn list_sql(q: &PersonQuery, sort: &str) -> Result<(String, Vec<rusqlite::ty
     } else {
         " AND deleted_at IS NULL"
     };
-    Ok(match q.search.as_deref().and_then(crate::util::fts_query) {
-        Some(fts) => (
-            format!(
-                "SELECT {COLUMNS} FROM persons
+    Ok(
+        match q.search.as_deref().and_then(crate::search::fts_query) {
+            Some(fts) => (
+                format!(
+                    "SELECT {COLUMNS} FROM persons
                   WHERE id IN (SELECT rowid FROM persons_fts WHERE persons_fts MATCH ?){alive}
                   ORDER BY {order} LIMIT ? OFFSET ?"
+                ),
+                vec![fts.into(), limit.into(), offset.into()],
             ),
-            vec![fts.into(), limit.into(), offset.into()],
-        ),
-        None => (
-            format!(
+            None => (
+                format!(
                 "SELECT {COLUMNS} FROM persons WHERE 1=1{alive} ORDER BY {order} LIMIT ? OFFSET ?"
             ),
-            vec![limit.into(), offset.into()],
-        ),
-    })
+                vec![limit.into(), offset.into()],
+            ),
+        },
+    )
 }
 
 /// Number of persons not deleted.

@@ -123,7 +123,7 @@ impl Sessions {
     /// Creates a session for an authenticated user.
     pub fn create(&self, store: &Store, user: &User) -> Result<String> {
         let secret = secret(store)?;
-        let token = crate::util::random_hex(32);
+        let token = crate::random::hex(32);
         let now = store.now();
         let mut f = SessionFile {
             v: 1,

@@ -95,7 +95,7 @@ fn verify_password(hash: &str, password: &str) -> bool {
 /// wrong user name takes as long as a wrong password.
 fn dummy_verify(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let h = DUMMY.get_or_init(|| hash_password(&crate::util::random_hex(16)));
+    let h = DUMMY.get_or_init(|| hash_password(&crate::random::hex(16)));
     let _ = verify_password(h, password);
 }
 
@@ -163,7 +163,7 @@ pub fn init_root(store: &mut Store, password: &str) -> Result<User> {
         let id = tx.last_insert_rowid();
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('session_secret', ?1)",
-            [crate::util::random_hex(32)],
+            [crate::random::hex(32)],
         )?;
         let user = get_tx(tx, id)?;
         audit::record(
@@ -207,7 +207,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<User>> {
 }
 
 pub(crate) fn validate_username(name: &str) -> Result<String> {
-    let name = crate::util::required("username", name, 64)?;
+    let name = crate::validate::required("username", name, 64)?;
     if !name
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))

@@ -98,7 +98,7 @@ pub(crate) fn work_dir(loc: &Locations, now: i64) -> Result<WorkDir> {
     }
     let dir = loc
         .work_dir()
-        .join(format!("{now}-{}", crate::util::random_hex(4)));
+        .join(format!("{now}-{}", crate::random::hex(4)));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the folder", &dir, e))?;
     Ok(WorkDir(dir))
 }

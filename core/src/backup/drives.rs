@@ -116,7 +116,7 @@ pub fn remember_on(
         None => {
             let m = Marker {
                 format: 1,
-                id: crate::util::random_hex(16),
+                id: crate::random::hex(16),
                 label: label_for(&folder, volume),
                 created_at: now,
             };

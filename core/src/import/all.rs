@@ -203,7 +203,7 @@ fn import_in_tx<R: Read + Seek>(
         // imported one never runs.
         tx.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('session_secret', ?1)",
-            [crate::util::random_hex(32)],
+            [crate::random::hex(32)],
         )?;
         let root: Option<String> = tx
             .query_row("SELECT username FROM users WHERE is_root = 1", [], |r| r.get(0))

@@ -1,4 +1,7 @@
-//! Small helpers shared by the concept modules: input normalisation and randomness.
+//! The rules every text field a person fills in follows: trimmed, required or optional,
+//! at most so many characters, no control characters. A broken rule is an
+//! `Error::invalid_rule` naming the field, the rule and its values; nothing here touches
+//! the database.
 
 use crate::error::{Error, Result};
 
@@ -54,38 +57,9 @@ fn check_len(field: &str, v: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-/// `n` random bytes from the OS, hex-encoded.
-pub(crate) fn random_hex(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf).expect("the operating system has no random source");
-    hex::encode(buf)
-}
-
-/// Builds a FTS5 prefix query from what a user typed: each word quoted (so no FTS
-/// syntax can be injected) and made a prefix. `None` when there is nothing to search.
-pub(crate) fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| c.is_whitespace() || c == '"')
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    if words.is_empty() {
-        None
-    } else {
-        Some(words.join(" "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fts_query_quotes_each_word_as_a_prefix() {
-        assert_eq!(fts_query("  berz  jan ").unwrap(), "\"berz\"* \"jan\"*");
-        assert_eq!(fts_query("a\"OR b").unwrap(), "\"a\"* \"OR\"* \"b\"*");
-        assert!(fts_query("   ").is_none());
-    }
 
     #[test]
     fn required_fields_are_trimmed_and_checked() {
