@@ -179,6 +179,38 @@ pub(crate) fn name_parts(name: &str) -> Option<(String, i64)> {
     ))
 }
 
+/// The name a new backup takes in `dir`: `base`, or when any file of that second is
+/// there, `-2`, `-3`, ... after the highest of them. A name freed by retention is never
+/// taken again, so a later backup never sorts as older (the rules would delete the
+/// backup just made); a name whose `.partial` a killed backup left behind, or whose
+/// `.sha256` is there without it, counts as taken (never touched: not ours to replace).
+pub(crate) fn free_name(dir: &Path, base: &str) -> String {
+    let stem = base.trim_end_matches(".zip");
+    let sequence_of = |entry: &str| -> Option<u32> {
+        let rest = entry.strip_prefix(stem)?;
+        let rest = [".zip.sha256.partial", ".zip.sha256", ".zip.partial", ".zip"]
+            .iter()
+            .find_map(|ext| rest.strip_suffix(ext))?;
+        match rest {
+            "" => Some(1),
+            n => n
+                .strip_prefix('-')
+                .filter(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse().ok()),
+        }
+    };
+    let highest = std::fs::read_dir(dir).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .filter_map(|e| sequence_of(&e.file_name().to_string_lossy()))
+            .max()
+    });
+    match highest {
+        None => base.to_string(),
+        Some(n) => format!("{stem}-{}.zip", n + 1),
+    }
+}
+
 /// FAT32 cannot hold a file of 4 GiB or more.
 const FAT32_LIMIT: u64 = 4 * 1024 * 1024 * 1024 - 1;
 
@@ -346,29 +378,7 @@ fn make_archive(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> (Result<BackupReport>, PathBuf) {
-    // Two backups in the same second get -2, -3, ... rather than failing; so does a name
-    // whose .partial a killed backup left behind, or whose .sha256 is there without it
-    // (never touched: neither is ours to replace).
-    let taken = |n: &str| {
-        [
-            String::new(),
-            ".partial".into(),
-            ".sha256".into(),
-            ".sha256.partial".into(),
-        ]
-        .iter()
-        .any(|ext| {
-            let p = req.destination.join(format!("{n}{ext}"));
-            p.exists() || p.symlink_metadata().is_ok()
-        })
-    };
-    let mut name = file_name(&req.site, now, req.pinned);
-    for n in 2..100 {
-        if !taken(&name) {
-            break;
-        }
-        name = file_name(&req.site, now, req.pinned).replace(".zip", &format!("-{n}.zip"));
-    }
+    let name = free_name(&req.destination, &file_name(&req.site, now, req.pinned));
     let final_path = req.destination.join(&name);
     let partial = req.destination.join(format!("{name}.partial"));
     let mut renamed = false;
@@ -818,5 +828,39 @@ mod tests {
         assert_eq!(name_parts("atslegas-notes.zip"), None);
         assert_eq!(name_parts("atslegas-20260528-202640Z.zip.sha256"), None);
         assert_eq!(name_parts("backup.zip"), None);
+    }
+
+    #[test]
+    fn a_new_backup_is_named_after_every_backup_of_its_second_even_a_deleted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "atslegas-20260528-202640Z.zip";
+        assert_eq!(free_name(dir.path(), base), base);
+        let touch = |n: &str| std::fs::write(dir.path().join(n), b"").unwrap();
+        touch(base);
+        assert_eq!(
+            free_name(dir.path(), base),
+            "atslegas-20260528-202640Z-2.zip"
+        );
+        // Retention deleted the first; the second is there: the next comes after it.
+        std::fs::remove_file(dir.path().join(base)).unwrap();
+        touch("atslegas-20260528-202640Z-2.zip");
+        assert_eq!(
+            free_name(dir.path(), base),
+            "atslegas-20260528-202640Z-3.zip"
+        );
+        // A .partial, or a .sha256 alone, takes its name too; other seconds do not count.
+        touch("atslegas-20260528-202640Z-7.zip.partial");
+        touch("atslegas-20260528-202640Z-9.zip.sha256");
+        touch("atslegas-20260528-202641Z-20.zip");
+        assert_eq!(
+            free_name(dir.path(), base),
+            "atslegas-20260528-202640Z-10.zip"
+        );
+        let pinned = "atslegas-safety-20260528-202640Z-pinned.zip";
+        touch(pinned);
+        assert_eq!(
+            free_name(dir.path(), pinned),
+            "atslegas-safety-20260528-202640Z-pinned-2.zip"
+        );
     }
 }
