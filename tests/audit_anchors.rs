@@ -13,7 +13,7 @@ use std::process::Output;
 
 use atslegas_core::audit;
 use atslegas_tests::{assert_success, count, parse_json, stdout, Cli};
-use backup_common::{backup_create, run, s, site};
+use backup_common::{backup_create, s};
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
@@ -40,7 +40,7 @@ fn verify(cli: &Cli, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["audit", "verify"];
     all.extend_from_slice(args);
     all.push("--json");
-    let out: Output = run(cli, &all);
+    let out: Output = cli.run(&all);
     (out.status.code().unwrap_or(-1), parse_json(&out))
 }
 
@@ -119,10 +119,7 @@ fn the_trail_after_backups_a_restore_and_an_export_verifies_up_to_the_newest_anc
     cli.json(&["export", "all", "--out", s(&export)]);
     // Back to the first backup: the rows after it leave the live trail, and the anchors
     // written before the restore describe another trail.
-    assert_success(
-        &run(&cli, &["backup", "restore", s(&first), "--force"]),
-        "restore",
-    );
+    cli.run_ok(&["backup", "restore", s(&first), "--force"]);
     cli.json(&["issue", "101", "--to", "E-1"]);
     let newest = backup_create(&cli, dest.path(), &[]);
 
@@ -162,10 +159,7 @@ fn the_trail_after_backups_a_restore_and_an_export_verifies_up_to_the_newest_anc
         "{r:#}"
     );
     assert_eq!(r["key_log"]["not_covered"], 0);
-    let text = stdout(&run(
-        &cli,
-        &["audit", "verify", "--against", s(dest.path())],
-    ));
+    let text = stdout(&cli.run(&["audit", "verify", "--against", s(dest.path())]));
     assert!(text.contains("Verified up to row"), "{text}");
 }
 
@@ -187,10 +181,7 @@ fn a_backup_and_its_journal_line_name_the_same_row_and_the_trail_is_verified_up_
     // The backup, which can leave the machine, is named rather than its journal line.
     assert_eq!(r["anchor"]["source"], "backup", "{r:#}");
     assert_eq!(r["anchor"]["id"].as_i64(), Some(tip), "{r:#}");
-    let text = stdout(&run(
-        &cli,
-        &["audit", "verify", "--against", s(dest.path())],
-    ));
+    let text = stdout(&cli.run(&["audit", "verify", "--against", s(dest.path())]));
     assert!(
         text.contains(&format!("Verified up to row {tip} of backup atslegas-")),
         "{text}"
@@ -263,10 +254,7 @@ fn deleting_the_newest_audit_rows_exits_7_naming_the_anchor_they_were_cut_from()
     let p = &r["anchor_problems"][0];
     assert_eq!(p["anchor"]["source"], "backup");
     assert_eq!(p["anchor"]["id"].as_i64(), Some(tip));
-    let text = stdout(&run(
-        &cli,
-        &["audit", "verify", "--against", s(dest.path())],
-    ));
+    let text = stdout(&cli.run(&["audit", "verify", "--against", s(dest.path())]));
     assert!(text.contains("backup atslegas-"), "{text}");
 }
 
@@ -336,7 +324,7 @@ fn a_key_log_row_given_another_holder_exits_7_key_log_edited() {
     assert_eq!(p["kind"], "key_log_edited");
     assert_eq!(p["key_log_id"].as_i64(), Some(kl_id));
     assert_eq!(p["id"].as_i64(), Some(audit_id));
-    let text = stdout(&run(&cli, &["audit", "verify"]));
+    let text = stdout(&cli.run(&["audit", "verify"]));
     assert!(
         text.contains(&format!("key-log row {kl_id}")),
         "the text names the key-log row: {text}"
@@ -374,7 +362,7 @@ fn a_key_log_row_added_or_removed_without_its_audit_row_is_found() {
 fn key_log_rows_without_a_hash_in_their_audit_row_are_counted_not_covered_not_tampering() {
     // The demo writes its key log in bulk with one audit row, like a register kept by an
     // older version; what comes after is covered.
-    let cli = site(20, 10, 60);
+    let cli = Cli::demo(20, 10, 60);
     let demo_rows = count(&cli.db(), "key_log");
     let key: String = cli
         .db()
@@ -392,18 +380,15 @@ fn key_log_rows_without_a_hash_in_their_audit_row_are_counted_not_covered_not_ta
             |r| r.get(0),
         )
         .unwrap();
-    let issued = run(
-        &cli,
-        &[
-            "issue",
-            &key,
-            "--to",
-            &person,
-            "--override-reason",
-            "test",
-            "--json",
-        ],
-    );
+    let issued = cli.run(&[
+        "issue",
+        &key,
+        "--to",
+        &person,
+        "--override-reason",
+        "test",
+        "--json",
+    ]);
     assert_success(&issued, "issue");
     let (code, r) = verify(&cli, &[]);
     assert_eq!(code, 0, "{r:#}");
@@ -481,8 +466,7 @@ fn an_encrypted_backup_is_an_anchor_with_its_passphrase_and_listed_as_not_checke
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["not_checked"][0]["reason"], "encrypted", "{r:#}");
     assert_eq!(r["anchor"], Value::Null);
-    let out = backup_common::run_stdin(
-        &cli,
+    let out = cli.run_stdin(
         &[
             "audit",
             "verify",

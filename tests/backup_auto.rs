@@ -18,7 +18,7 @@ use atslegas_core::work::Cancel;
 use atslegas_core::Error;
 use atslegas_tests::{admin, assert_success, last_audit, parse_json, stderr, viewer, Cli};
 use backup_common::timed::*;
-use backup_common::{final_archives, journal, read_entry, run, run_stdin, s, PASSPHRASE};
+use backup_common::{final_archives, journal, read_entry, s, PASSPHRASE};
 
 /// Automatic backups at exit, encrypted with the passphrase on standard input.
 const SET_WITH_PASSPHRASE: &[&str] = &[
@@ -37,16 +37,12 @@ fn remember(cli: &Cli, dest: &Path) {
 }
 
 fn auto_json(cli: &Cli, trigger: &str) -> serde_json::Value {
-    let out = run(cli, &["backup", "auto", "--trigger", trigger, "--json"]);
-    assert_success(&out, "backup auto");
+    let out = cli.run_ok(&["backup", "auto", "--trigger", trigger, "--json"]);
     parse_json(&out)
 }
 
 fn add_person(cli: &Cli, code: &str) {
-    assert_success(
-        &cli.run(&["person", "add", "--name", "Jānis Bērziņš", "--code", code]),
-        "person add",
-    );
+    cli.run_ok(&["person", "add", "--name", "Jānis Bērziņš", "--code", code]);
 }
 
 #[test]
@@ -56,17 +52,14 @@ fn automatic_backups_are_off_until_set_and_then_run_at_exit_only_when_data_chang
     remember(&cli, dest.path());
     assert_eq!(auto_json(&cli, "exit")["reason"], "not_this_time");
 
-    let set = run(
-        &cli,
-        &[
-            "backup",
-            "auto-set",
-            "--mode",
-            "at_exit",
-            "--no-encrypt",
-            "--json",
-        ],
-    );
+    let set = cli.run(&[
+        "backup",
+        "auto-set",
+        "--mode",
+        "at_exit",
+        "--no-encrypt",
+        "--json",
+    ]);
     assert_success(&set, "backup auto-set");
     let set = parse_json(&set);
     assert_eq!(set["mode"], "at_exit");
@@ -99,13 +92,7 @@ fn automatic_backups_are_off_until_set_and_then_run_at_exit_only_when_data_chang
 #[test]
 fn an_automatic_backup_never_goes_anywhere_but_the_remembered_drive() {
     let cli = Cli::initialised();
-    assert_success(
-        &run(
-            &cli,
-            &["backup", "auto-set", "--mode", "at_exit", "--no-encrypt"],
-        ),
-        "auto-set",
-    );
+    cli.run_ok(&["backup", "auto-set", "--mode", "at_exit", "--no-encrypt"]);
     // Nothing remembered yet: nowhere to go.
     assert_eq!(auto_json(&cli, "exit")["reason"], "no_destination");
 
@@ -137,7 +124,7 @@ fn an_encrypted_automatic_backup_opens_with_the_passphrase_shown_once_which_is_k
     let cli = Cli::initialised();
     let dest = tempfile::tempdir().unwrap();
     remember(&cli, dest.path());
-    let set = run(&cli, &["backup", "auto-set", "--mode", "at_exit", "--json"]);
+    let set = cli.run(&["backup", "auto-set", "--mode", "at_exit", "--json"]);
     assert_success(&set, "auto-set");
     let set = parse_json(&set);
     let pass = set["recovery_passphrase"]
@@ -157,21 +144,14 @@ fn an_encrypted_automatic_backup_opens_with_the_passphrase_shown_once_which_is_k
         );
     }
     // Changing the mode keeps the passphrase and shows nothing again.
-    let again = parse_json(&run(
-        &cli,
-        &["backup", "auto-set", "--mode", "daily", "--json"],
-    ));
+    let again = parse_json(&cli.run(&["backup", "auto-set", "--mode", "daily", "--json"]));
     assert!(again.get("recovery_passphrase").is_none(), "{again}");
-    assert_success(
-        &run(&cli, &["backup", "auto-set", "--mode", "at_exit"]),
-        "auto-set",
-    );
+    cli.run_ok(&["backup", "auto-set", "--mode", "at_exit"]);
 
     let done = auto_json(&cli, "exit");
     assert_eq!(done["report"]["encrypted"], true, "{done}");
     let file = done["report"]["file"].as_str().unwrap().to_string();
-    let verify = run_stdin(
-        &cli,
+    let verify = cli.run_stdin(
         &["backup", "verify", &file, "--passphrase-stdin"],
         &format!("{pass}\n"),
     );
@@ -197,24 +177,18 @@ fn an_encrypted_automatic_backup_opens_with_the_passphrase_shown_once_which_is_k
         .contains(&pass));
 
     // A chosen passphrase replaces it; a weak one is refused and changes nothing.
-    let weak = run_stdin(&cli, SET_WITH_PASSPHRASE, "short\n");
+    let weak = cli.run_stdin(SET_WITH_PASSPHRASE, "short\n");
     assert!(!weak.status.success());
     assert!(stderr(&weak).contains("16 characters"), "{}", stderr(&weak));
     assert_eq!(std::fs::read_to_string(&key).unwrap().trim(), pass);
     assert_success(
-        &run_stdin(&cli, SET_WITH_PASSPHRASE, &format!("{PASSPHRASE}\n")),
+        &cli.run_stdin(SET_WITH_PASSPHRASE, &format!("{PASSPHRASE}\n")),
         "auto-set with a chosen passphrase",
     );
     assert_eq!(std::fs::read_to_string(&key).unwrap().trim(), PASSPHRASE);
 
     // Turning encryption off deletes the key file.
-    assert_success(
-        &run(
-            &cli,
-            &["backup", "auto-set", "--mode", "at_exit", "--no-encrypt"],
-        ),
-        "auto-set --no-encrypt",
-    );
+    cli.run_ok(&["backup", "auto-set", "--mode", "at_exit", "--no-encrypt"]);
     assert!(!key.exists());
 }
 
@@ -223,13 +197,10 @@ fn encryption_without_its_passphrase_on_this_computer_is_a_clear_error_not_a_pla
     let cli = Cli::initialised();
     let dest = tempfile::tempdir().unwrap();
     remember(&cli, dest.path());
-    assert_success(
-        &run(&cli, &["backup", "auto-set", "--mode", "at_exit"]),
-        "auto-set",
-    );
+    cli.run_ok(&["backup", "auto-set", "--mode", "at_exit"]);
     // As after restoring the settings on another computer.
     std::fs::remove_file(cli.data_dir().join("automatic-backup.key")).unwrap();
-    let out = run(&cli, &["backup", "auto", "--trigger", "exit"]);
+    let out = cli.run(&["backup", "auto", "--trigger", "exit"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -331,7 +302,7 @@ fn only_an_admin_sets_automatic_backups_and_a_bad_mode_is_named() {
     )
     .unwrap_err();
     assert!(matches!(e, Error::NotAllowed { .. }), "{e}");
-    let out = run(&cli, &["backup", "auto-set", "--mode", "hourly"]);
+    let out = cli.run(&["backup", "auto-set", "--mode", "hourly"]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("\"hourly\" is not a mode"),

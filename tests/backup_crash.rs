@@ -28,7 +28,8 @@ const ROUNDS: u64 = 15;
 /// Starts the CLI with `args`, SIGKILLs it after `delay`; true when the kill stopped it
 /// (false when it had already finished).
 fn kill_after(cli: &Cli, args: &[&str], delay: Duration) -> bool {
-    let mut child = command(cli, args)
+    let mut child = cli
+        .command(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -77,7 +78,7 @@ fn partials(dir: &Path) -> usize {
 fn killing_a_backup_at_any_moment_leaves_the_live_database_intact_and_no_unverifiable_backup() {
     // A few MB: a backup takes most of a second here, so the kills land in every step
     // (snapshot, writing the .partial, rename, read-back, .sha256, history row).
-    let cli = site(1500, 400, 20_000);
+    let cli = Cli::demo(1500, 400, 20_000);
     let earlier_dir = tempfile::tempdir().unwrap();
     let earlier = backup_create(&cli, earlier_dir.path(), &[]);
     let scratch = tempfile::tempdir().unwrap();
@@ -113,7 +114,7 @@ fn killing_a_backup_at_any_moment_leaves_the_live_database_intact_and_no_unverif
         "only {killed} of {ROUNDS} kills hit a running backup: the test proves little"
     );
     assert_verifies(&cli, &earlier);
-    assert_success(&run(&cli, &["status"]), "status after the kills");
+    cli.run_ok(&["status"]);
 }
 
 /// The trail tips that the journal's restore lines name (written before each swap).
@@ -129,7 +130,7 @@ fn restore_tips_in_journal(cli: &Cli) -> Vec<audit::Tip> {
 
 #[test]
 fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
-    let cli = site(1500, 400, 20_000);
+    let cli = Cli::demo(1500, 400, 20_000);
     let dir_a = tempfile::tempdir().unwrap();
     let a = backup_create(&cli, dir_a.path(), &[]);
     let fp_a = fingerprint(&cli.db());
@@ -161,7 +162,7 @@ fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
 
     // One complete restore (B → A), timed: the kills spread over that long.
     let started = Instant::now();
-    let out = run(&cli, &["backup", "restore", s(&a), "--force"]);
+    let out = cli.run(&["backup", "restore", s(&a), "--force"]);
     let typical = started.elapsed();
     assert_success(&out, "backup restore --force");
     assert_eq!(fingerprint(&cli.db()), fp_a);
@@ -219,7 +220,7 @@ fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
             panic!("{what}: the live data is neither the old nor the backup's: {now:?}");
         }
         // The next start opens it (and the configuration) normally.
-        assert_success(&run(&cli, &["status"]), &format!("status, {what}"));
+        cli.run_ok(&["status"]);
         assert_final_files_verify(&cli, &safety_dir, &mut checked);
     }
     eprintln!(
@@ -238,7 +239,7 @@ fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
 
 #[test]
 fn a_partial_file_left_by_a_killed_backup_does_not_block_the_next_backup() {
-    let cli = site(50, 20, 200);
+    let cli = Cli::demo(50, 20, 200);
     let dest = tempfile::tempdir().unwrap();
     // What a backup killed while writing leaves: NAME.zip.partial, NAME from the second it
     // started. One for each of the next few seconds, as if it had been killed just now.
@@ -256,7 +257,7 @@ fn a_partial_file_left_by_a_killed_backup_does_not_block_the_next_backup() {
 fn a_checksum_file_already_at_the_next_backups_name_is_left_alone() {
     // A `.sha256` without its archive (a copy made by hand, another tool's file) under the
     // name the next backup would take: the backup takes another name, never replaces it.
-    let cli = site(50, 20, 200);
+    let cli = Cli::demo(50, 20, 200);
     let dest = tempfile::tempdir().unwrap();
     let now = chrono::Utc::now().timestamp();
     let mut strays = Vec::new();

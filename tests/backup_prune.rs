@@ -18,9 +18,10 @@ use atslegas_core::backup::drives;
 use atslegas_core::backup::retention::{self, Reason, Rules};
 use atslegas_core::backup::Kind;
 use atslegas_core::config::BackupConfig;
-use atslegas_tests::{admin, assert_fails, assert_success, last_audit, parse_json, viewer, Cli};
+use atslegas_core::Actor;
+use atslegas_tests::{admin, assert_fails, last_audit, viewer, Cli};
 use backup_common::timed::*;
-use backup_common::{flipped_copy, journal, run, s, sidecar};
+use backup_common::{flipped_copy, journal, s, sidecar};
 
 fn rules(last: u32, daily: u32, weekly: u32, monthly: u32) -> Rules {
     Rules {
@@ -70,29 +71,41 @@ fn journal_prunes(cli: &Cli) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A set-up register, an empty backup folder, and the core on the register with a clock
+/// the test sets.
+fn timed_register() -> (Cli, tempfile::TempDir, TimedStore) {
+    let cli = Cli::initialised();
+    let ts = TimedStore::open(&cli);
+    (cli, tempfile::tempdir().unwrap(), ts)
+}
+
+/// One verified backup into `dest` at noon on each of `days` (days after Monday 5 January).
+fn daily(ts: &mut TimedStore, dest: &Path, days: std::ops::Range<i64>) -> Vec<PathBuf> {
+    days.map(|d| ts.backup_at(&admin(), dest, MONDAY_NOON + d * DAY, false))
+        .collect()
+}
+
+/// Prunes `dest` by `rules` as `actor`, for real (not a dry run).
+fn prune_as(
+    ts: &mut TimedStore,
+    actor: &Actor,
+    dest: &Path,
+    rules: Rules,
+) -> atslegas_core::Result<retention::PruneReport> {
+    retention::prune(&mut ts.store, actor, &ts.loc, dest, rules, false)
+}
+
 #[test]
 fn retention_keeps_exactly_the_backups_its_rules_name_and_deletes_the_rest_with_their_sha256() {
-    let cli = Cli::initialised();
-    let dest = tempfile::tempdir().unwrap();
-    let mut ts = TimedStore::open(&cli);
+    let (cli, dest, mut ts) = timed_register();
     let a = admin();
     // A backup every day at noon for 40 days from Monday 5 January, and one more early on
     // the last day (13 February, a Friday).
-    let mut by_day: Vec<PathBuf> = (0..40)
-        .map(|d| ts.backup_at(&a, dest.path(), MONDAY_NOON + d * DAY, false))
-        .collect();
+    let mut by_day: Vec<PathBuf> = daily(&mut ts, dest.path(), 0..40);
     let early_last_day = ts.backup_at(&a, dest.path(), MONDAY_NOON + 39 * DAY - 6 * 3600, false);
     assert_eq!(archives_left(dest.path()).len(), 41);
 
-    let r = retention::prune(
-        &mut ts.store,
-        &a,
-        &ts.loc,
-        dest.path(),
-        rules(2, 3, 2, 2),
-        false,
-    )
-    .unwrap();
+    let r = prune_as(&mut ts, &a, dest.path(), rules(2, 3, 2, 2)).unwrap();
 
     // last 2: the two of 13 February; daily 3: 13, 12, 11 February; weekly 2: ISO week 7's
     // newest (13 February) and week 6's (Sunday 8 February, day 34); monthly 2: February's
@@ -159,15 +172,7 @@ fn retention_keeps_exactly_the_backups_its_rules_name_and_deletes_the_rest_with_
     assert_eq!(history.iter().filter(|h| h.pruned_at.is_some()).count(), 35);
 
     // Applying the same rules again changes nothing and records nothing.
-    let again = retention::prune(
-        &mut ts.store,
-        &a,
-        &ts.loc,
-        dest.path(),
-        rules(2, 3, 2, 2),
-        false,
-    )
-    .unwrap();
+    let again = prune_as(&mut ts, &a, dest.path(), rules(2, 3, 2, 2)).unwrap();
     assert!(again.deleted.is_empty());
     assert_eq!(archives_left(dest.path()), expected);
     assert_eq!(prune_rows(&cli), 1);
@@ -175,26 +180,14 @@ fn retention_keeps_exactly_the_backups_its_rules_name_and_deletes_the_rest_with_
 
 #[test]
 fn pinned_backups_are_always_kept_and_never_push_out_a_regular_one() {
-    let cli = Cli::initialised();
-    let dest = tempfile::tempdir().unwrap();
-    let mut ts = TimedStore::open(&cli);
+    let (_cli, dest, mut ts) = timed_register();
     let a = admin();
     let old_pinned = ts.backup_at(&a, dest.path(), MONDAY_NOON - 30 * DAY, true);
-    let regular: Vec<PathBuf> = (0..3)
-        .map(|d| ts.backup_at(&a, dest.path(), MONDAY_NOON + d * DAY, false))
-        .collect();
+    let regular: Vec<PathBuf> = daily(&mut ts, dest.path(), 0..3);
     let new_pinned = ts.backup_at(&a, dest.path(), MONDAY_NOON + 5 * DAY, true);
     assert!(name(&new_pinned).contains("-pinned"));
 
-    retention::prune(
-        &mut ts.store,
-        &a,
-        &ts.loc,
-        dest.path(),
-        rules(1, 0, 0, 0),
-        false,
-    )
-    .unwrap();
+    prune_as(&mut ts, &a, dest.path(), rules(1, 0, 0, 0)).unwrap();
     // keep_last 1 keeps the newest regular backup, not the newer pinned one.
     assert_eq!(
         archives_left(dest.path()),
@@ -204,13 +197,9 @@ fn pinned_backups_are_always_kept_and_never_push_out_a_regular_one() {
 
 #[test]
 fn damaged_and_unverified_archives_are_left_alone_and_never_counted_as_kept() {
-    let cli = Cli::initialised();
-    let dest = tempfile::tempdir().unwrap();
-    let mut ts = TimedStore::open(&cli);
+    let (_cli, dest, mut ts) = timed_register();
     let a = admin();
-    let good: Vec<PathBuf> = (0..3)
-        .map(|d| ts.backup_at(&a, dest.path(), MONDAY_NOON + d * DAY, false))
-        .collect();
+    let good: Vec<PathBuf> = daily(&mut ts, dest.path(), 0..3);
     // Day 3: a backup whose bytes rotted after it was verified (its .sha256 no longer
     // matches). Day 4: a backup killed before its check ended (no .sha256). Day 5: a
     // truncated archive without a readable manifest.
@@ -226,15 +215,7 @@ fn damaged_and_unverified_archives_are_left_alone_and_never_counted_as_kept() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     std::fs::remove_file(sidecar(&truncated)).unwrap();
 
-    let r = retention::prune(
-        &mut ts.store,
-        &a,
-        &ts.loc,
-        dest.path(),
-        rules(1, 0, 0, 0),
-        false,
-    )
-    .unwrap();
+    let r = prune_as(&mut ts, &a, dest.path(), rules(1, 0, 0, 0)).unwrap();
     // The newest *verified* backup is day 2's: it is the one kept. Counting the newer
     // broken ones would have kept a broken one and deleted every good backup.
     assert_eq!(
@@ -270,9 +251,7 @@ fn damaged_and_unverified_archives_are_left_alone_and_never_counted_as_kept() {
 
 #[test]
 fn the_newest_verified_backup_survives_however_many_newer_backups_are_broken() {
-    let cli = Cli::initialised();
-    let dest = tempfile::tempdir().unwrap();
-    let mut ts = TimedStore::open(&cli);
+    let (cli, dest, mut ts) = timed_register();
     let a = admin();
     let only_good = ts.backup_at(&a, dest.path(), MONDAY_NOON, false);
     let mut broken = Vec::new();
@@ -287,7 +266,7 @@ fn the_newest_verified_backup_survives_however_many_newer_backups_are_broken() {
         rules(0, 0, 1, 0),
         rules(0, 0, 0, 1),
     ] {
-        let report = retention::prune(&mut ts.store, &a, &ts.loc, dest.path(), r, false).unwrap();
+        let report = prune_as(&mut ts, &a, dest.path(), r).unwrap();
         assert!(
             report.deleted.is_empty(),
             "{r:?} deleted {:?}",
@@ -301,23 +280,13 @@ fn the_newest_verified_backup_survives_however_many_newer_backups_are_broken() {
 
 #[test]
 fn each_kind_of_backup_is_pruned_on_its_own() {
-    let cli = Cli::initialised();
-    let dest = tempfile::tempdir().unwrap();
-    let mut ts = TimedStore::open(&cli);
+    let (_cli, dest, mut ts) = timed_register();
     let a = admin();
     let full_old = ts.backup_at(&a, dest.path(), MONDAY_NOON, false);
     let full_new = ts.backup_at(&a, dest.path(), MONDAY_NOON + DAY, false);
     let config_only =
         ts.backup_kind_at(&a, dest.path(), MONDAY_NOON + 2 * DAY, false, Kind::Config);
-    retention::prune(
-        &mut ts.store,
-        &a,
-        &ts.loc,
-        dest.path(),
-        rules(1, 0, 0, 0),
-        false,
-    )
-    .unwrap();
+    prune_as(&mut ts, &a, dest.path(), rules(1, 0, 0, 0)).unwrap();
     // A config-only backup does not push out the last full one.
     assert_eq!(archives_left(dest.path()), set(&[&full_new, &config_only]));
     assert!(!full_old.exists());
@@ -325,23 +294,13 @@ fn each_kind_of_backup_is_pruned_on_its_own() {
 
 #[test]
 fn only_an_admin_may_prune_and_a_refusal_deletes_nothing() {
-    let cli = Cli::initialised();
-    let dest = tempfile::tempdir().unwrap();
-    let mut ts = TimedStore::open(&cli);
+    let (_cli, dest, mut ts) = timed_register();
     let a = admin();
     for d in 0..3 {
         ts.backup_at(&a, dest.path(), MONDAY_NOON + d * DAY, false);
     }
     let before = names_in(dest.path());
-    let e = retention::prune(
-        &mut ts.store,
-        &viewer(),
-        &ts.loc,
-        dest.path(),
-        rules(1, 0, 0, 0),
-        false,
-    )
-    .unwrap_err();
+    let e = prune_as(&mut ts, &viewer(), dest.path(), rules(1, 0, 0, 0)).unwrap_err();
     assert_eq!(e.code(), "not_allowed");
     assert_eq!(names_in(dest.path()), before);
 }
@@ -352,11 +311,7 @@ fn only_an_admin_may_prune_and_a_refusal_deletes_nothing() {
 /// A CLI data folder with five daily backups in `dest`; returns them oldest first.
 fn cli_with_backups(dest: &Path) -> (Cli, Vec<PathBuf>) {
     let cli = Cli::initialised();
-    let mut ts = TimedStore::open(&cli);
-    let a = admin();
-    let files = (0..5)
-        .map(|d| ts.backup_at(&a, dest, MONDAY_NOON + d * DAY, false))
-        .collect();
+    let files = daily(&mut TimedStore::open(&cli), dest, 0..5);
     (cli, files)
 }
 
@@ -365,20 +320,14 @@ fn cli_prune_dry_run_shows_the_plan_and_deletes_nothing() {
     let dest = tempfile::tempdir().unwrap();
     let (cli, files) = cli_with_backups(dest.path());
     let before = names_in(dest.path());
-    let out = run(
-        &cli,
-        &[
-            "backup",
-            "prune",
-            s(dest.path()),
-            "--keep-last",
-            "2",
-            "--dry-run",
-            "--json",
-        ],
-    );
-    assert_success(&out, "backup prune --dry-run");
-    let v = parse_json(&out);
+    let v = cli.json(&[
+        "backup",
+        "prune",
+        s(dest.path()),
+        "--keep-last",
+        "2",
+        "--dry-run",
+    ]);
     assert_eq!(v["dry_run"], true);
     let planned: BTreeSet<String> = v["delete"]
         .as_array()
@@ -393,18 +342,14 @@ fn cli_prune_dry_run_shows_the_plan_and_deletes_nothing() {
     assert!(journal_prunes(&cli).is_empty());
 
     // The text form lists the plan for a person.
-    let out = run(
-        &cli,
-        &[
-            "backup",
-            "prune",
-            s(dest.path()),
-            "--keep-last",
-            "2",
-            "--dry-run",
-        ],
-    );
-    assert_success(&out, "backup prune --dry-run (text)");
+    let out = cli.run_ok(&[
+        "backup",
+        "prune",
+        s(dest.path()),
+        "--keep-last",
+        "2",
+        "--dry-run",
+    ]);
     let text = atslegas_tests::stdout(&out);
     assert!(text.starts_with("Would prune"), "{text}");
     assert_eq!(text.matches("  delete  ").count(), 3, "{text}");
@@ -415,19 +360,7 @@ fn cli_prune_dry_run_shows_the_plan_and_deletes_nothing() {
 fn cli_prune_deletes_by_the_rules_given_and_records_it() {
     let dest = tempfile::tempdir().unwrap();
     let (cli, files) = cli_with_backups(dest.path());
-    let out = run(
-        &cli,
-        &[
-            "backup",
-            "prune",
-            s(dest.path()),
-            "--keep-last",
-            "2",
-            "--json",
-        ],
-    );
-    assert_success(&out, "backup prune");
-    let v = parse_json(&out);
+    let v = cli.json(&["backup", "prune", s(dest.path()), "--keep-last", "2"]);
     assert_eq!(v["dry_run"], false);
     assert_eq!(v["rules"]["keep_last"], 2);
     assert_eq!(v["rules"]["keep_daily"], 0, "rules not given are 0");
@@ -452,8 +385,7 @@ fn cli_prune_without_rules_applies_the_ones_in_the_settings() {
     cfg["backup"]["keep_weekly"] = 0.into();
     cfg["backup"]["keep_monthly"] = 0.into();
     std::fs::write(cli.config_path(), serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
-    let out = run(&cli, &["backup", "prune", s(dest.path()), "--json"]);
-    assert_success(&out, "backup prune (settings)");
+    cli.run_ok(&["backup", "prune", s(dest.path()), "--json"]);
     assert_eq!(archives_left(dest.path()), set(&[&files[3], &files[4]]));
 }
 
@@ -462,17 +394,14 @@ fn cli_prune_refuses_rules_that_keep_nothing_and_deletes_nothing() {
     let dest = tempfile::tempdir().unwrap();
     let (cli, _) = cli_with_backups(dest.path());
     let before = names_in(dest.path());
-    let out = run(
-        &cli,
-        &[
-            "backup",
-            "prune",
-            s(dest.path()),
-            "--keep-last",
-            "0",
-            "--json",
-        ],
-    );
+    let out = cli.run(&[
+        "backup",
+        "prune",
+        s(dest.path()),
+        "--keep-last",
+        "0",
+        "--json",
+    ]);
     let line = assert_fails(&out, 3);
     assert!(line.contains("keep no backup"), "{line}");
     assert!(
@@ -487,7 +416,7 @@ fn cli_prune_refuses_rules_that_keep_nothing_and_deletes_nothing() {
 fn cli_prune_of_a_missing_folder_names_it() {
     let cli = Cli::initialised();
     let gone = tempfile::tempdir().unwrap().path().join("not-plugged-in");
-    let out = run(&cli, &["backup", "prune", s(&gone), "--keep-last", "1"]);
+    let out = cli.run(&["backup", "prune", s(&gone), "--keep-last", "1"]);
     let line = assert_fails(&out, 1);
     assert!(line.contains("not-plugged-in"), "{line}");
 }
@@ -628,12 +557,7 @@ fn cli_backup_create_remembers_the_destination_and_applies_the_rules_like_the_wi
 
     let mut made = Vec::new();
     for i in 0..3 {
-        let out = run(
-            &cli,
-            &["backup", "create", "--to", s(dest.path()), "--json"],
-        );
-        assert_success(&out, &format!("backup create {i}"));
-        let v = parse_json(&out);
+        let v = cli.json(&["backup", "create", "--to", s(dest.path())]);
         made.push(PathBuf::from(v["file"].as_str().unwrap()));
         let deleted = v["pruned"]
             .as_array()
@@ -672,17 +596,13 @@ fn cli_backup_create_remembers_the_destination_and_applies_the_rules_like_the_wi
     // A dry run remembers and deletes nothing.
     let before = std::fs::read(cli.config_path()).unwrap();
     let other = tempfile::tempdir().unwrap();
-    let out = run(
-        &cli,
-        &[
-            "backup",
-            "create",
-            "--to",
-            s(other.path()),
-            "--dry-run",
-            "--json",
-        ],
-    );
-    assert_success(&out, "backup create --dry-run");
+    cli.run_ok(&[
+        "backup",
+        "create",
+        "--to",
+        s(other.path()),
+        "--dry-run",
+        "--json",
+    ]);
     assert_eq!(std::fs::read(cli.config_path()).unwrap(), before);
 }

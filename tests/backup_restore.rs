@@ -20,7 +20,7 @@ use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
 use atslegas_tests::{
-    admin, assert_fails, assert_success, last_audit, open_raw, stderr, stdout, Cli,
+    admin, assert_fails, assert_success, last_audit, open_raw, stderr, stdout, Cli, PASSPHRASE_ENV,
 };
 use backup_common::*;
 use serde_json::json;
@@ -28,21 +28,17 @@ use serde_json::json;
 /// A small register (a few hundred rows, so each CLI run is quick), a backup of it, and a
 /// change made after the backup, so a restore that wrongly went through would show.
 fn small_site_with_backup() -> (Cli, tempfile::TempDir, PathBuf) {
-    let cli = site(200, 60, 1500);
+    let cli = Cli::demo(200, 60, 1500);
     let dest = tempfile::tempdir().unwrap();
     let archive = backup_create(&cli, dest.path(), &[]);
-    let out = run(
-        &cli,
-        &[
-            "person",
-            "add",
-            "--name",
-            "Pēc Dublējuma",
-            "--code",
-            "AFTER-1",
-        ],
-    );
-    assert_success(&out, "person add");
+    cli.run_ok(&[
+        "person",
+        "add",
+        "--name",
+        "Pēc Dublējuma",
+        "--code",
+        "AFTER-1",
+    ]);
     (cli, dest, archive)
 }
 
@@ -93,7 +89,7 @@ fn count_rows(conn: &rusqlite::Connection, table: &str) -> i64 {
 #[test]
 fn a_backup_taken_while_another_connection_writes_is_a_consistent_state_and_verifies() {
     // A few MB, so the snapshot and the archive take a while.
-    let cli = site(1500, 400, 20_000);
+    let cli = Cli::demo(1500, 400, 20_000);
     let dest = tempfile::tempdir().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let rounds = Arc::new(AtomicU64::new(0));
@@ -204,7 +200,7 @@ fn a_backup_taken_while_another_connection_writes_is_a_consistent_state_and_veri
 
 #[test]
 fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
-    let original = site(300, 80, 3000);
+    let original = Cli::demo(300, 80, 3000);
     // A site name of its own, so the restored configuration is visibly the backup's.
     let mut cfg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
@@ -216,8 +212,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
     .unwrap();
     // Rows in the smaller tables too: a user, a group with a member and a key, a key out,
     // a deleted person, and one earlier backup (so the backups table is not empty).
-    let out = run_stdin(
-        &original,
+    let out = original.run_stdin(
         &[
             "user",
             "add",
@@ -239,7 +234,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
         &["group", "member", "Apkope", "G-1"],
         &["issue", "R-1", "--to", "G-1"],
     ] {
-        assert_success(&run(&original, args), &args.join(" "));
+        assert_success(&original.run(args), &args.join(" "));
     }
     let earlier = tempfile::tempdir().unwrap();
     backup_create(&original, earlier.path(), &[]);
@@ -268,8 +263,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
     );
 
     let fresh = Cli::initialised();
-    let out = run(&fresh, &["backup", "restore", s(&archive), "--force"]);
-    assert_success(&out, "backup restore --force");
+    fresh.run_ok(&["backup", "restore", s(&archive), "--force"]);
     let restored_conn = fresh.db();
     let restored = dump(&restored_conn);
 
@@ -370,7 +364,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
 
 #[test]
 fn restoring_a_backup_brings_the_old_data_back_with_a_pinned_safety_backup_and_history() {
-    let cli = site(300, 80, 3000);
+    let cli = Cli::demo(300, 80, 3000);
     let dest = tempfile::tempdir().unwrap();
     let archive = backup_create(&cli, dest.path(), &[]);
     let archive_name = archive.file_name().unwrap().to_string_lossy().into_owned();
@@ -396,13 +390,12 @@ fn restoring_a_backup_brings_the_old_data_back_with_a_pinned_safety_backup_and_h
             "test",
         ],
     ] {
-        assert_success(&run(&cli, args), &args.join(" "));
+        assert_success(&cli.run(args), &args.join(" "));
     }
     let changed = fingerprint(&cli.db());
     assert_ne!(changed, at_backup);
 
-    let out = run(&cli, &["backup", "restore", s(&archive), "--force"]);
-    assert_success(&out, "backup restore --force");
+    let out = cli.run_ok(&["backup", "restore", s(&archive), "--force"]);
     assert!(stdout(&out).contains("Restored"), "{}", stdout(&out));
     // The operations journal as the restore left it (verifying below adds lines).
     let lines = journal(cli.data_dir());
@@ -435,7 +428,7 @@ fn restoring_a_backup_brings_the_old_data_back_with_a_pinned_safety_backup_and_h
     let work = tempfile::tempdir().unwrap();
     let (_, safety_db) = archive_db(safety, None, work.path());
     assert_eq!(fingerprint(&safety_db), changed);
-    let list = run(&cli, &["backup", "list", s(&safety_dir)]);
+    let list = cli.run(&["backup", "list", s(&safety_dir)]);
     assert_success(&list, "backup list");
     assert!(
         stdout(&list).contains("pinned") && stdout(&list).contains("verified"),
@@ -451,8 +444,7 @@ fn restoring_a_backup_brings_the_old_data_back_with_a_pinned_safety_backup_and_h
     assert_eq!(after["file"], json!(archive));
     assert_eq!(after["safety_backup"], json!(safety));
     drop(live);
-    let out = run(&cli, &["audit", "verify"]);
-    assert_success(&out, "audit verify");
+    let out = cli.run_ok(&["audit", "verify"]);
     assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
 
     // The operations journal, which the restore cannot roll back, has the backup, its
@@ -504,10 +496,10 @@ fn restoring_an_older_backup_without_force_is_refused_and_changes_nothing() {
             "test",
         ],
     ] {
-        assert_success(&run(&cli, args), &args.join(" "));
+        assert_success(&cli.run(args), &args.join(" "));
     }
     let untouched = Untouched::capture(&cli);
-    let out = run(&cli, &["backup", "restore", s(&archive)]);
+    let out = cli.run(&["backup", "restore", s(&archive)]);
     let line = assert_fails(&out, 3);
     assert!(line.contains("--force"), "{line}");
     assert!(line.contains("movements"), "{line}");
@@ -591,7 +583,7 @@ fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
         flipped_copy(&archive, &bad, *offset, bit);
         // As found on the drive: with its .sha256 beside it. Any changed bit is damage.
         with_sidecar(&archive, &bad);
-        let out = run(&cli, &["backup", "verify", s(&bad)]);
+        let out = cli.run(&["backup", "verify", s(&bad)]);
         let line = assert_fails(&out, 3);
         assert!(line.contains("damaged"), "{what}: {line}");
 
@@ -602,7 +594,7 @@ fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
         if layout.in_data(*offset).is_some() {
             content_spots += 1;
             std::fs::remove_file(sidecar(&bad)).unwrap();
-            let out = run(&cli, &["backup", "verify", s(&bad)]);
+            let out = cli.run(&["backup", "verify", s(&bad)]);
             if out.status.success() && layout.in_data(*offset) == Some(DB_ENTRY) {
                 // Deflate ignores a few bits (the padding after a stored block's
                 // header): a flip there changes no byte of the content, which is then
@@ -617,7 +609,7 @@ fn a_flipped_bit_anywhere_in_the_archive_is_refused_and_changes_nothing() {
                 continue;
             }
             assert_refused(&out, &format!("verify, {what}"));
-            let out = run(&cli, &["backup", "restore", s(&bad), "--force"]);
+            let out = cli.run(&["backup", "restore", s(&bad), "--force"]);
             assert_refused(&out, &format!("restore, {what}"));
             untouched.assert_unchanged(&cli, &format!("restore of {what}"));
             assert!(!cli.data_dir().join("safety-backups").exists());
@@ -648,7 +640,7 @@ fn damaged_compressed_data_is_reported_as_damage_not_as_a_wrong_passphrase() {
         // next byte). Flipping one of those leaves every extracted byte as it was, which
         // the SHA-256 of each entry proves when the check passes: that copy is intact,
         // not damaged. (Without the .sha256 beside it, nothing else can tell.)
-        let probe = run(&cli, &["backup", "verify", s(&bad)]);
+        let probe = cli.run(&["backup", "verify", s(&bad)]);
         if probe.status.code() == Some(0) {
             harmless += 1;
             continue;
@@ -657,7 +649,7 @@ fn damaged_compressed_data_is_reported_as_damage_not_as_a_wrong_passphrase() {
             &["backup", "verify", s(&bad)][..],
             &["backup", "restore", s(&bad), "--force"],
         ] {
-            let out = run(&cli, args);
+            let out = cli.run(args);
             let (code, line) = assert_refused(&out, &format!("{} at {offset}", args[1]));
             if code != 3 || !line.contains("damaged") || line.contains("passphrase") {
                 wrong.push(format!("{} at byte {offset}: exit {code}: {line}", args[1]));
@@ -698,9 +690,9 @@ fn restore_refuses_an_archive_that_no_longer_matches_its_sha256_file() {
     for (what, make) in cases {
         make();
         with_sidecar(&archive, &bad);
-        let line = assert_fails(&run(&cli, &["backup", "verify", s(&bad)]), 3);
+        let line = assert_fails(&cli.run(&["backup", "verify", s(&bad)]), 3);
         assert!(line.contains(".sha256"), "verify, {what}: {line}");
-        let out = run(&cli, &["backup", "restore", s(&bad), "--force"]);
+        let out = cli.run(&["backup", "restore", s(&bad), "--force"]);
         let line = assert_fails(&out, 3);
         assert!(line.contains("damaged"), "restore, {what}: {line}");
         untouched.assert_unchanged(&cli, what);
@@ -732,9 +724,9 @@ fn a_truncated_archive_is_refused_as_damaged_and_changes_nothing() {
                 "{keep} of {} bytes (.sha256 beside: {sidecar_too})",
                 bytes.len()
             );
-            let line = assert_fails(&run(&cli, &["backup", "verify", s(&bad)]), 3);
+            let line = assert_fails(&cli.run(&["backup", "verify", s(&bad)]), 3);
             assert!(line.contains("damaged"), "verify, {what}: {line}");
-            let out = run(&cli, &["backup", "restore", s(&bad), "--force"]);
+            let out = cli.run(&["backup", "restore", s(&bad), "--force"]);
             let line = assert_fails(&out, 3);
             assert!(line.contains("damaged"), "restore, {what}: {line}");
             untouched.assert_unchanged(&cli, &what);
@@ -752,7 +744,7 @@ fn garbage_appended_to_an_archive_is_refused_by_verify() {
     b.extend((0..4096u32).map(|i| (i * 31 + 7) as u8));
     std::fs::write(&bad, b).unwrap();
     with_sidecar(&archive, &bad);
-    let line = assert_fails(&run(&cli, &["backup", "verify", s(&bad)]), 3);
+    let line = assert_fails(&cli.run(&["backup", "verify", s(&bad)]), 3);
     assert!(
         line.contains("damaged") && line.contains(".sha256"),
         "{line}"
@@ -762,7 +754,7 @@ fn garbage_appended_to_an_archive_is_refused_by_verify() {
 
 #[test]
 fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
-    let cli = site(200, 60, 1500);
+    let cli = Cli::demo(200, 60, 1500);
     let dest = tempfile::tempdir().unwrap();
     let enc = backup_create_encrypted(&cli, dest.path());
     let sealed: serde_json::Value =
@@ -787,10 +779,7 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
             "{name} encrypted: {expected}? {encrypted:?}"
         );
     }
-    assert_success(
-        &run(&cli, &["person", "add", "--name", "Vēlāk"]),
-        "person add",
-    );
+    cli.run_ok(&["person", "add", "--name", "Vēlāk"]);
     let untouched = Untouched::capture(&cli);
 
     // Wrong passphrase: exit 6, says passphrase, for verify and restore, on stdin or in
@@ -806,18 +795,18 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
             "--passphrase-stdin",
         ],
     ] {
-        let line = assert_fails(&run_stdin(&cli, args, &format!("{wrong}\n")), 6);
+        let line = assert_fails(&cli.run_stdin(args, &format!("{wrong}\n")), 6);
         assert!(line.contains("passphrase is wrong"), "{}: {line}", args[1]);
         assert!(!line.contains("damaged"), "{line}");
     }
-    let out = run_env(
-        &cli,
+    let out = cli.run_env(
         &["backup", "verify", s(&enc)],
         &[(PASSPHRASE_ENV, wrong)],
+        None,
     );
     assert!(assert_fails(&out, 6).contains("passphrase is wrong"));
     // No passphrase at all: exit 6 too, and it says the backup is encrypted.
-    let line = assert_fails(&run(&cli, &["backup", "verify", s(&enc)]), 6);
+    let line = assert_fails(&cli.run(&["backup", "verify", s(&enc)]), 6);
     assert!(
         line.contains("encrypted") && line.contains("passphrase"),
         "{line}"
@@ -825,16 +814,15 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
     untouched.assert_unchanged(&cli, "wrong passphrases");
 
     // The right one opens it, from stdin or the environment.
-    let out = run_stdin(
-        &cli,
+    let out = cli.run_stdin(
         &["backup", "verify", s(&enc), "--passphrase-stdin"],
         &format!("{PASSPHRASE}\n"),
     );
     assert_success(&out, "verify with the passphrase on stdin");
-    let out = run_env(
-        &cli,
+    let out = cli.run_env(
         &["backup", "verify", s(&enc)],
         &[(PASSPHRASE_ENV, PASSPHRASE)],
+        None,
     );
     assert_success(&out, "verify with the passphrase in the environment");
 
@@ -844,10 +832,10 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
     let bad = same_name_in(bad_dir.path(), &enc);
     flipped_copy(&enc, &bad, d + c / 2, 3);
     with_sidecar(&enc, &bad);
-    let out = run_env(
-        &cli,
+    let out = cli.run_env(
         &["backup", "verify", s(&bad)],
         &[(PASSPHRASE_ENV, PASSPHRASE)],
+        None,
     );
     let line = assert_fails(&out, 3);
     assert!(
@@ -855,10 +843,10 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
         "{line}"
     );
     let untouched = Untouched::capture(&cli);
-    let out = run_env(
-        &cli,
+    let out = cli.run_env(
         &["backup", "restore", s(&bad), "--force"],
         &[(PASSPHRASE_ENV, PASSPHRASE)],
+        None,
     );
     assert_refused(&out, "restore of a damaged encrypted archive");
     untouched.assert_unchanged(&cli, "restore of a damaged encrypted archive");
@@ -866,7 +854,7 @@ fn a_wrong_passphrase_and_a_damaged_encrypted_archive_get_distinct_errors() {
 
 #[test]
 fn a_damaged_encrypted_archive_with_the_right_passphrase_is_reported_as_damaged() {
-    let cli = site(200, 60, 1500);
+    let cli = Cli::demo(200, 60, 1500);
     let dest = tempfile::tempdir().unwrap();
     let enc = backup_create_encrypted(&cli, dest.path());
     let untouched = Untouched::capture(&cli);
@@ -886,7 +874,7 @@ fn a_damaged_encrypted_archive_with_the_right_passphrase_is_reported_as_damaged(
             &["backup", "verify", s(&bad)][..],
             &["backup", "restore", s(&bad), "--force"],
         ] {
-            let out = run_env(&cli, args, &[(PASSPHRASE_ENV, PASSPHRASE)]);
+            let out = cli.run_env(args, &[(PASSPHRASE_ENV, PASSPHRASE)], None);
             let (code, line) = assert_refused(&out, &format!("{} at {offset}", args[1]));
             if code != 3 || line.contains("passphrase") {
                 wrong.push(format!("{} at byte {offset}: exit {code}: {line}", args[1]));
@@ -953,7 +941,7 @@ fn an_archive_with_parent_or_absolute_entry_names_is_refused_and_writes_nothing(
             &["backup", "verify", s(&bad)][..],
             &["backup", "restore", s(&bad), "--force"],
         ] {
-            let line = assert_fails(&run(&cli, args), 3);
+            let line = assert_fails(&cli.run(args), 3);
             assert!(
                 line.contains("damaged") && line.contains("unexpected entry"),
                 "{} of {label}: {line}",
@@ -1016,7 +1004,7 @@ fn a_huge_configuration_or_a_size_the_entry_cannot_hold_is_refused_by_our_own_li
             &["backup", "verify", s(bad)][..],
             &["backup", "restore", s(bad), "--force"],
         ] {
-            let line = assert_fails(&run(&cli, args), 3);
+            let line = assert_fails(&cli.run(args), 3);
             assert!(line.contains(says), "{}: {line}", args[1]);
             untouched.assert_unchanged(&cli, args[1]);
         }
@@ -1059,7 +1047,7 @@ fn an_entry_far_larger_than_its_manifest_says_is_refused_without_extracting_it()
         &["backup", "verify", s(&bad)][..],
         &["backup", "restore", s(&bad), "--force"],
     ] {
-        let line = assert_fails(&run(&cli, args), 3);
+        let line = assert_fails(&cli.run(args), 3);
         assert!(
             line.contains("damaged") && line.contains("larger than its manifest says"),
             "{}: {line}",
@@ -1090,7 +1078,7 @@ fn a_backup_from_a_newer_schema_is_refused_as_newer_and_changes_nothing() {
         &["backup", "verify", s(&bad)][..],
         &["backup", "restore", s(&bad), "--force"],
     ] {
-        let line = assert_fails(&run(&cli, args), 3);
+        let line = assert_fails(&cli.run(args), 3);
         assert!(
             line.contains("newer Atslegas") && line.contains("999"),
             "{}: {line}",
@@ -1177,7 +1165,7 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
             &["backup", "verify", s(&bad)][..],
             &["backup", "restore", s(&bad), "--force"],
         ] {
-            let (_, line) = assert_refused(&run(&cli, args), args[1]);
+            let (_, line) = assert_refused(&cli.run(args), args[1]);
             assert!(line.contains(says), "{}: {line}", args[1]);
             untouched.assert_unchanged(&cli, args[1]);
         }
@@ -1243,7 +1231,7 @@ fn a_backup_whose_config_leaves_the_data_folder_or_disables_the_lockout_is_refus
                 (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
             ],
         );
-        let line = assert_fails(&run(&cli, &["backup", "restore", s(&bad), "--force"]), 3);
+        let line = assert_fails(&cli.run(&["backup", "restore", s(&bad), "--force"]), 3);
         assert!(line.contains(key), "{key}: {line}");
         untouched.assert_unchanged(&cli, key);
         assert_eq!(
@@ -1263,7 +1251,7 @@ fn a_backup_whose_config_leaves_the_data_folder_or_disables_the_lockout_is_refus
 
 #[test]
 fn the_sha256_file_beside_a_backup_passes_sha256sum_and_catches_a_changed_bit() {
-    let cli = site(50, 20, 200);
+    let cli = Cli::demo(50, 20, 200);
     let dest = tempfile::tempdir().unwrap();
     let archive = backup_create(&cli, dest.path(), &[]);
     let name = archive.file_name().unwrap().to_string_lossy().into_owned();
@@ -1314,7 +1302,7 @@ fn an_encrypted_backup_opens_with_7zip_with_the_right_password_only() {
              (apt-get install 7zip; it is in TEST_PKGS of scripts/deps.sh)"
         )
     });
-    let cli = site(200, 60, 1500);
+    let cli = Cli::demo(200, 60, 1500);
     let dest = tempfile::tempdir().unwrap();
     let enc = backup_create_encrypted(&cli, dest.path());
     let extract = |password: &str, into: &Path| -> Output {
@@ -1378,7 +1366,7 @@ fn data_state(cli: &Cli) -> (Fingerprint, Vec<i64>) {
 #[test]
 #[ignore = "needs root: mounts a 1 MiB tmpfs as the backup drive"]
 fn a_destination_too_small_for_the_database_is_refused_and_leaves_no_backup_behind() {
-    let cli = site(1500, 400, 20_000);
+    let cli = Cli::demo(1500, 400, 20_000);
     assert!(
         std::fs::metadata(cli.db_path()).unwrap().len() > 1 << 20,
         "the database is bigger than the 1 MiB drive"
@@ -1390,7 +1378,7 @@ fn a_destination_too_small_for_the_database_is_refused_and_leaves_no_backup_behi
     let _mount = Tmpfs::mount(&usb, "size=1M");
     let before = data_state(&cli);
 
-    let out = run(&cli, &["backup", "create", "--to", s(&usb)]);
+    let out = cli.run(&["backup", "create", "--to", s(&usb)]);
     let line = assert_fails(&out, 1);
     assert!(line.contains("Not enough free space"), "{line}");
     assert!(
@@ -1409,7 +1397,7 @@ fn a_destination_too_small_for_the_database_is_refused_and_leaves_no_backup_behi
 #[test]
 #[ignore = "needs root: mounts a 1 MiB tmpfs as the backup drive"]
 fn a_destination_that_cannot_take_another_file_is_refused_as_no_space() {
-    let cli = site(50, 20, 200);
+    let cli = Cli::demo(50, 20, 200);
     let other = tempfile::tempdir().unwrap();
     let earlier = backup_create(&cli, other.path(), &[]);
     let mounts = tempfile::tempdir().unwrap();
@@ -1418,7 +1406,7 @@ fn a_destination_that_cannot_take_another_file_is_refused_as_no_space() {
     // fails with ENOSPC, which must still read as "no space".
     let _mount = Tmpfs::mount(&usb, "size=1M,nr_inodes=1");
     let before = data_state(&cli);
-    let out = run(&cli, &["backup", "create", "--to", s(&usb)]);
+    let out = cli.run(&["backup", "create", "--to", s(&usb)]);
     let line = assert_fails(&out, 1);
     assert!(line.contains("Not enough free space"), "{line}");
     assert!(files_under(&usb).is_empty());
@@ -1431,23 +1419,23 @@ fn a_destination_that_cannot_take_another_file_is_refused_as_no_space() {
 #[test]
 #[ignore = "needs root: mounts a 1 MiB tmpfs as the backup drive"]
 fn a_drive_that_runs_out_of_room_while_writing_says_how_much_room_is_needed() {
-    let cli = site(50, 20, 200);
+    let cli = Cli::demo(50, 20, 200);
     let mounts = tempfile::tempdir().unwrap();
     let usb = mounts.path().join("usb");
     let _mount = Tmpfs::mount(&usb, "size=1M,nr_inodes=1");
-    let line = assert_fails(&run(&cli, &["backup", "create", "--to", s(&usb)]), 1);
+    let line = assert_fails(&cli.run(&["backup", "create", "--to", s(&usb)]), 1);
     assert!(!line.contains("needs about 0 bytes"), "{line}");
 }
 
 #[test]
 #[ignore = "needs root: mounts a 1 MiB tmpfs as the backup drive"]
 fn a_read_only_destination_is_refused_with_a_clear_error() {
-    let cli = site(50, 20, 200);
+    let cli = Cli::demo(50, 20, 200);
     let mounts = tempfile::tempdir().unwrap();
     let usb = mounts.path().join("usb");
     let _mount = Tmpfs::mount(&usb, "size=1M,ro");
     let before = data_state(&cli);
-    let out = run(&cli, &["backup", "create", "--to", s(&usb)]);
+    let out = cli.run(&["backup", "create", "--to", s(&usb)]);
     let line = assert_fails(&out, 1);
     assert!(line.contains("Read-only file system"), "{line}");
     assert!(
@@ -1464,7 +1452,7 @@ fn a_read_only_destination_is_refused_with_a_clear_error() {
 
 #[test]
 fn a_live_database_that_fails_sqlites_checks_is_not_backed_up_and_says_why() {
-    let cli = site(20, 10, 0);
+    let cli = Cli::demo(20, 10, 0);
     // A membership of a person who does not exist, written past the foreign keys the way
     // a damaged file or another program could.
     let conn = open_raw(&cli.db_path());
@@ -1476,7 +1464,7 @@ fn a_live_database_that_fails_sqlites_checks_is_not_backed_up_and_says_why() {
     .unwrap();
     drop(conn);
     let dest = tempfile::tempdir().unwrap();
-    let out = run(&cli, &["backup", "create", "--to", s(dest.path())]);
+    let out = cli.run(&["backup", "create", "--to", s(dest.path())]);
     let (_, line) = assert_refused(&out, "backup of a database with a broken reference");
     assert!(
         line.contains("failed SQLite's checks") && line.contains("broken references"),
@@ -1489,7 +1477,7 @@ fn a_live_database_that_fails_sqlites_checks_is_not_backed_up_and_says_why() {
 
 #[test]
 fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
-    let cli = site(300, 80, 3000);
+    let cli = Cli::demo(300, 80, 3000);
     let before = fingerprint_file(&cli.db_path());
     let dest = tempfile::tempdir().unwrap();
     let admin = admin();
@@ -1552,7 +1540,7 @@ fn a_restored_configuration_keeps_where_this_folder_keeps_its_database_and_sessi
     // The backup's configuration names another database file and session folder (both
     // valid, inside the data folder): restoring it here must not make the next start
     // open an empty database beside the restored one.
-    let original = site(30, 10, 50);
+    let original = Cli::demo(30, 10, 50);
     let mut cfg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
     cfg["site_name"] = json!("Cita vieta");
@@ -1584,8 +1572,7 @@ fn a_restored_configuration_keeps_where_this_folder_keeps_its_database_and_sessi
     let here = Cli::initialised();
     let before: serde_json::Value =
         serde_json::from_slice(&std::fs::read(here.config_path()).unwrap()).unwrap();
-    let out = run(&here, &["backup", "restore", s(&crafted), "--force"]);
-    assert_success(&out, "backup restore --force");
+    here.run_ok(&["backup", "restore", s(&crafted), "--force"]);
     let after: serde_json::Value =
         serde_json::from_slice(&std::fs::read(here.config_path()).unwrap()).unwrap();
     assert_eq!(after["site_name"], "Cita vieta", "the rest came back");
@@ -1608,7 +1595,7 @@ fn a_restored_configuration_keeps_where_this_folder_keeps_its_database_and_sessi
 /// what the screen and `--json` say of an archive comes from what was checked.
 #[test]
 fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_refused() {
-    let cli = site(60, 20, 200);
+    let cli = Cli::demo(60, 20, 200);
     let dest = tempfile::tempdir().unwrap();
     let enc = backup_create_encrypted(&cli, dest.path());
     let plain = backup_create(&cli, dest.path(), &[]);
@@ -1635,14 +1622,14 @@ fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_r
         &["backup", "verify", s(&posing)][..],
         &["backup", "restore", s(&posing), "--force"],
     ] {
-        let out = run_env(&cli, args, &[(PASSPHRASE_ENV, "any passphrase at all 1")]);
+        let out = cli.run_env(args, &[(PASSPHRASE_ENV, "any passphrase at all 1")], None);
         let line = assert_fails(&out, 3);
         assert!(
             line.contains("manifest.json") && line.contains("altered"),
             "{}: {line}",
             args[1]
         );
-        let out = run(&cli, args);
+        let out = cli.run(args);
         let line = assert_fails(&out, 3);
         assert!(
             line.contains("altered"),
@@ -1680,7 +1667,7 @@ fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_r
         &["backup", "verify", s(&swapped)][..],
         &["backup", "restore", s(&swapped), "--force"],
     ] {
-        let out = run_env(&cli, args, &[(PASSPHRASE_ENV, PASSPHRASE)]);
+        let out = cli.run_env(args, &[(PASSPHRASE_ENV, PASSPHRASE)], None);
         let line = assert_fails(&out, 3);
         assert!(
             line.contains("database.db") && line.contains("not encrypted"),
@@ -1692,10 +1679,10 @@ fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_r
 
     // 3. A plain backup opened with a passphrase: refused, naming the passphrase; and
     //    without one it verifies (it is a good backup, just not an encrypted one).
-    let out = run_env(
-        &cli,
+    let out = cli.run_env(
         &["backup", "restore", s(&plain), "--force"],
         &[(PASSPHRASE_ENV, PASSPHRASE)],
+        None,
     );
     let line = assert_fails(&out, 3);
     assert!(
@@ -1708,10 +1695,10 @@ fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_r
     // 4. What is reported comes from the check: the encrypted one is encrypted, the
     //    plain one is not; a listing of the drive cannot read the encrypted one's
     //    manifest at all (it is sealed), and says so rather than guess.
-    let out = run_env(
-        &cli,
+    let out = cli.run_env(
         &["--json", "backup", "verify", s(&enc)],
         &[(PASSPHRASE_ENV, PASSPHRASE)],
+        None,
     );
     assert_success(&out, "verify the encrypted backup");
     assert_eq!(
@@ -1720,8 +1707,7 @@ fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_r
         "{}",
         stdout(&out)
     );
-    let out = run(&cli, &["--json", "backup", "verify", s(&plain)]);
-    assert_success(&out, "verify the plain backup");
+    let out = cli.run_ok(&["--json", "backup", "verify", s(&plain)]);
     assert_eq!(
         atslegas_tests::parse_json(&out)["encrypted"],
         false,
@@ -1729,7 +1715,7 @@ fn a_plain_archive_posing_as_encrypted_or_a_plain_entry_in_an_encrypted_one_is_r
         stdout(&out)
     );
     let listed =
-        atslegas_tests::parse_json(&run(&cli, &["--json", "backup", "list", s(dest.path())]));
+        atslegas_tests::parse_json(&cli.run(&["--json", "backup", "list", s(dest.path())]));
     let by_name = |p: &Path| {
         listed
             .as_array()
@@ -1793,7 +1779,7 @@ fn a_manifest_whose_audit_tip_is_not_the_trail_inside_is_refused() {
             &["backup", "verify", s(&bad)][..],
             &["backup", "restore", s(&bad), "--force"],
         ] {
-            let line = assert_fails(&run(&cli, args), 3);
+            let line = assert_fails(&cli.run(args), 3);
             assert!(line.contains("audit trail"), "{what}, {}: {line}", args[1]);
         }
         untouched.assert_unchanged(&cli, what);

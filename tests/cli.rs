@@ -8,8 +8,8 @@ use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
 use atslegas_core::Store;
 use atslegas_tests::{
-    assert_fails, assert_success, count, parse_json, snapshot, stderr, stdout, Cli, Snapshot,
-    ROOT_PASSWORD,
+    assert_fails, assert_only_audited, assert_success, count, parse_json, snapshot, stderr, stdout,
+    Cli, ROOT_PASSWORD,
 };
 use chrono::TimeZone;
 use serde_json::{json, Value};
@@ -69,15 +69,6 @@ const USER_PASSWORD: &str = "Zila-Jura-77";
 
 /// The one line every refused `--as` sign-in prints, whatever the reason.
 const SIGN_IN_REFUSED: &str = "atslegas-cli: The user name or password is wrong, or the account is locked or disabled. Ask an admin if this keeps happening.";
-
-/// Adds a user with [`USER_PASSWORD`] as the OS account (an admin).
-fn add_user(cli: &Cli, name: &str, role: &str) {
-    let out = cli.run_stdin(
-        &["user", "add", name, "--role", role, "--password-stdin"],
-        &format!("{USER_PASSWORD}\n"),
-    );
-    assert_success(&out, &format!("user add {name}"));
-}
 
 /// The id of the newest audit row.
 fn last_audit_id(cli: &Cli) -> i64 {
@@ -494,24 +485,18 @@ fn with_as_a_viewer_issuing_is_refused_with_exit_4_and_changes_nothing() {
         &["user", "list"],
     ];
     for args in refused {
-        let msg = assert_fails(&cli.run_as("v", "Zila-Jura-77", args), 4);
+        let msg = assert_fails(&cli.run_as("v", USER_PASSWORD, args), 4);
         assert!(msg.contains("viewer"), "{args:?}: {msg}");
     }
     // Each run signed v in (its `login` row); the refused actions added nothing else.
-    assert_eq!(
-        snapshot(&cli.db()),
-        Snapshot {
-            audit_rows: before.audit_rows + 6,
-            ..before
-        }
-    );
+    assert_only_audited(&cli.db(), &before, 6);
     assert_eq!(
         audit_after(&cli, before_id),
         vec![("v".to_string(), "login".to_string(), None); 6]
     );
     assert_eq!(key_json(&cli, "101")["status"], "available");
     // A viewer may read.
-    let keys = cli.json_as("v", "Zila-Jura-77", &["key", "list"]);
+    let keys = cli.json_as("v", USER_PASSWORD, &["key", "list"]);
     assert_eq!(keys.as_array().unwrap().len(), 2);
 }
 
@@ -521,12 +506,8 @@ fn with_as_a_viewer_issuing_is_refused_with_exit_4_and_changes_nothing() {
 fn with_as_a_viewer_or_an_operator_the_audit_trail_is_refused_with_exit_4() {
     let cli = site();
     for (name, role) in [("v", "viewer"), ("ops", "operator")] {
-        let out = cli.run_stdin(
-            &["user", "add", name, "--role", role, "--password-stdin"],
-            "Zila-Jura-77\n",
-        );
-        assert_success(&out, &format!("user add {name}"));
-        let msg = assert_fails(&cli.run_as(name, "Zila-Jura-77", &["audit", "list"]), 4);
+        cli.add_user(name, role, USER_PASSWORD);
+        let msg = assert_fails(&cli.run_as(name, USER_PASSWORD, &["audit", "list"]), 4);
         assert!(
             msg.contains(role) && msg.contains("read the audit trail"),
             "{name}: {msg}"
@@ -551,7 +532,7 @@ fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
         "Zila-Jura-77\n",
     );
     assert_success(&out, "user add ops");
-    let e = cli.json_as("ops", "Zila-Jura-77", &["issue", "101", "--to", "E-1"]);
+    let e = cli.json_as("ops", USER_PASSWORD, &["issue", "101", "--to", "E-1"]);
     assert_eq!(e["user_name"], "ops");
     let (actor, user_id): (String, Option<i64>) = cli
         .db()
@@ -566,27 +547,18 @@ fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
 
     let before = snapshot(&cli.db());
     let before_id = last_audit_id(&cli);
-    assert_fails(
-        &cli.run_as("ops", "Zila-Jura-77", &["key", "add", "103"]),
-        4,
-    );
+    assert_fails(&cli.run_as("ops", USER_PASSWORD, &["key", "add", "103"]), 4);
     // Ļena has no rights to 102, and an operator may not override.
     assert_fails(
         &cli.run_as(
             "ops",
-            "Zila-Jura-77",
+            USER_PASSWORD,
             &["issue", "102", "--to", "E-3", "--override-reason", "x"],
         ),
         4,
     );
     // Only the two sign-ins were recorded.
-    assert_eq!(
-        snapshot(&cli.db()),
-        Snapshot {
-            audit_rows: before.audit_rows + 2,
-            ..before
-        }
-    );
+    assert_only_audited(&cli.db(), &before, 2);
     assert_eq!(
         audit_after(&cli, before_id),
         vec![("ops".to_string(), "login".to_string(), None); 2]
@@ -599,7 +571,7 @@ fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
 #[test]
 fn as_with_a_wrong_password_exits_4_is_audited_and_counts_toward_lock_out() {
     let cli = site();
-    add_user(&cli, "ops", "operator");
+    cli.add_user("ops", "operator", USER_PASSWORD);
     let before = snapshot(&cli.db());
     let start = last_audit_id(&cli);
     // config.json's default: 5 failures in a row lock the account.
@@ -627,19 +599,13 @@ fn as_with_a_wrong_password_exits_4_is_audited_and_counts_toward_lock_out() {
     expected.push(failed("account locked"));
     assert_eq!(audit_after(&cli, start), expected);
     // Nothing else happened: the key is not out.
-    assert_eq!(
-        snapshot(&cli.db()),
-        Snapshot {
-            audit_rows: before.audit_rows + 6,
-            ..before
-        }
-    );
+    assert_only_audited(&cli.db(), &before, 6);
 }
 
 #[test]
 fn as_with_the_right_password_from_the_environment_or_stdin_signs_in_and_acts() {
     let cli = site();
-    add_user(&cli, "ops", "operator");
+    cli.add_user("ops", "operator", USER_PASSWORD);
     let start = last_audit_id(&cli);
     // From ATSLEGAS_PASSWORD.
     let e = cli.json_as("ops", USER_PASSWORD, &["issue", "101", "--to", "E-1"]);
@@ -671,10 +637,9 @@ fn as_with_the_right_password_from_the_environment_or_stdin_signs_in_and_acts() 
 #[test]
 fn as_answers_an_unknown_or_deactivated_user_as_it_answers_a_wrong_password() {
     let cli = site();
-    add_user(&cli, "ops", "operator");
-    add_user(&cli, "gone", "operator");
-    let out = cli.run(&["user", "set", "gone", "--deactivate"]);
-    assert_success(&out, "user set gone --deactivate");
+    cli.add_user("ops", "operator", USER_PASSWORD);
+    cli.add_user("gone", "operator", USER_PASSWORD);
+    cli.run_ok(&["user", "set", "gone", "--deactivate"]);
     let before = snapshot(&cli.db());
     let start = last_audit_id(&cli);
     let cases = [
@@ -696,13 +661,7 @@ fn as_answers_an_unknown_or_deactivated_user_as_it_answers_a_wrong_password() {
         .map(|(u, _, r)| (u.to_string(), "login_failed".to_string(), r.to_string()))
         .collect();
     assert_eq!(reasons, expected);
-    assert_eq!(
-        snapshot(&cli.db()),
-        Snapshot {
-            audit_rows: before.audit_rows + 3,
-            ..before
-        }
-    );
+    assert_only_audited(&cli.db(), &before, 3);
 }
 
 #[test]
@@ -771,7 +730,7 @@ fn as_with_a_command_that_reads_stdin_needs_the_password_in_the_environment() {
 #[test]
 fn as_without_a_password_is_a_usage_error_and_no_attempt() {
     let cli = site();
-    add_user(&cli, "ops", "operator");
+    cli.add_user("ops", "operator", USER_PASSWORD);
     let before = snapshot(&cli.db());
     let msg = assert_fails(&cli.run(&["--as", "ops", "key", "list"]), 2);
     assert!(msg.contains("ATSLEGAS_PASSWORD"), "{msg}");
@@ -789,7 +748,7 @@ fn window(cli: &Cli) -> (Store, Sessions) {
 #[test]
 fn passwd_of_oneself_with_as_takes_the_as_password_as_the_current_one() {
     let cli = site();
-    add_user(&cli, "ops", "operator");
+    cli.add_user("ops", "operator", USER_PASSWORD);
     let (mut store, sessions) = window(&cli);
     let (in_window, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
 
@@ -853,7 +812,7 @@ fn passwd_of_oneself_with_as_takes_the_as_password_as_the_current_one() {
 #[test]
 fn an_admin_setting_a_users_password_ends_all_of_that_users_sessions() {
     let cli = site();
-    add_user(&cli, "ops", "operator");
+    cli.add_user("ops", "operator", USER_PASSWORD);
     let (mut store, sessions) = window(&cli);
     let (a, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
     let (b, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
@@ -1038,8 +997,7 @@ fn audit_list_filters_by_component_and_operation() {
 fn audit_verify_passes_on_an_intact_database() {
     let cli = site();
     cli.json(&["issue", "101", "--to", "E-1"]);
-    let out = cli.run(&["audit", "verify"]);
-    assert_success(&out, "audit verify");
+    let out = cli.run_ok(&["audit", "verify"]);
     assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
     let r = cli.json(&["audit", "verify"]);
     assert_eq!(r["ok"], true);

@@ -6,7 +6,10 @@ use atslegas_core::keylog::{self, IssueRequest, PersonRef};
 use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput, PersonQuery};
 use atslegas_core::{audit, groups, users, Actor, Error, Role};
-use atslegas_tests::{admin, count, last_audit, operator, snapshot, viewer, CoreDb, Snapshot};
+use atslegas_tests::{
+    add_keys_and_group, add_person, admin, assert_refused_unchanged, count, last_audit, operator,
+    person, snapshot, viewer, CoreDb, Snapshot,
+};
 use serde_json::json;
 
 /// A small site: three persons with Latvian names, three keys; the group "Staff" lets
@@ -19,33 +22,15 @@ struct Site {
     lena: i64,
 }
 
-fn person(code: &str, name: &str, badge: &str) -> PersonInput {
-    PersonInput {
-        code: Some(code.into()),
-        badge: Some(badge.into()),
-        ..PersonInput::named(name)
-    }
-}
-
 fn site() -> Site {
     let mut db = CoreDb::new();
-    let a = admin();
     let s = &mut db.store;
-    let janis = persons::create(s, &a, &person("E-1", "Jānis Bērziņš", "B-1"))
-        .unwrap()
-        .id;
-    let girts = persons::create(s, &a, &person("E-2", "Ģirts Ķēniņš", "B-2"))
-        .unwrap()
-        .id;
-    let lena = persons::create(s, &a, &person("E-3", "Ļena Šņore", "B-3"))
-        .unwrap()
-        .id;
-    for n in ["101", "102", "103"] {
-        keys::create(s, &a, &KeyInput::numbered(n)).unwrap();
-    }
-    groups::create(s, &a, "Staff", Some("everyone at the desk")).unwrap();
-    groups::allow_keys(s, &a, "Staff", &["101".into(), "102".into()]).unwrap();
-    groups::add_members(s, &a, "Staff", &["E-1".into(), "E-2".into()]).unwrap();
+    let janis = add_person(s, "E-1", "Jānis Bērziņš", "B-1");
+    let girts = add_person(s, "E-2", "Ģirts Ķēniņš", "B-2");
+    let lena = add_person(s, "E-3", "Ļena Šņore", "B-3");
+    let staff = Some("everyone at the desk");
+    add_keys_and_group(s, &["101", "102"], "Staff", staff, &["E-1", "E-2"]);
+    keys::create(s, &admin(), &KeyInput::numbered("103")).unwrap();
     Site {
         db,
         janis,
@@ -59,13 +44,25 @@ fn code(c: &str) -> PersonRef {
 }
 
 fn issue(site: &mut Site, who: &Actor, key: &str, to: &str) -> Result<keylog::LogEntry, Error> {
-    keylog::issue(
-        &mut site.db.store,
-        who,
-        key,
-        &code(to),
-        &IssueRequest::default(),
-    )
+    issue_with(site, who, key, to, IssueRequest::default())
+}
+
+fn issue_with(
+    site: &mut Site,
+    who: &Actor,
+    key: &str,
+    to: &str,
+    request: IssueRequest,
+) -> Result<keylog::LogEntry, Error> {
+    keylog::issue(&mut site.db.store, who, key, &code(to), &request)
+}
+
+/// An issue request that overrides group rights for `reason`.
+fn overriding(reason: &str) -> IssueRequest {
+    IssueRequest {
+        override_reason: Some(reason.into()),
+        ..Default::default()
+    }
 }
 
 fn key(site: &Site, number: &str) -> keys::Key {
@@ -84,15 +81,7 @@ fn refused<T: std::fmt::Debug>(
     result: Result<T, Error>,
     code: &str,
 ) {
-    match result {
-        Ok(v) => panic!("expected {code}, but it succeeded: {v:?}"),
-        Err(e) => assert_eq!(e.code(), code, "wrong error: {}", e.message()),
-    }
-    assert_eq!(
-        &state(site),
-        before,
-        "a refused action changed the database"
-    );
+    assert_refused_unchanged(site.db.store.conn(), before, result, code);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -102,12 +91,12 @@ fn refused<T: std::fmt::Debug>(
 fn issuing_a_key_marks_it_issued_to_the_person_and_logs_it() {
     let mut site = site();
     let before = state(&site);
-    let e = keylog::issue(
-        &mut site.db.store,
+    let e = issue_with(
+        &mut site,
         &operator(),
         "101",
-        &code("E-1"),
-        &IssueRequest {
+        "E-1",
+        IssueRequest {
             comment: Some("for the weekend".into()),
             ..Default::default()
         },
@@ -201,16 +190,7 @@ fn issuing_outside_group_rights_is_refused_with_no_rights_and_changes_nothing() 
     let r = issue(&mut site, &operator(), "103", "E-1");
     refused(&site, &before, r, "no_rights");
     // An empty reason is no reason.
-    let r = keylog::issue(
-        &mut site.db.store,
-        &admin(),
-        "103",
-        &code("E-1"),
-        &IssueRequest {
-            override_reason: Some("   ".into()),
-            ..Default::default()
-        },
-    );
+    let r = issue_with(&mut site, &admin(), "103", "E-1", overriding("   "));
     refused(&site, &before, r, "no_rights");
 }
 
@@ -218,15 +198,12 @@ fn issuing_outside_group_rights_is_refused_with_no_rights_and_changes_nothing() 
 fn an_admin_override_with_a_reason_issues_and_is_recorded() {
     let mut site = site();
     let before = state(&site);
-    let e = keylog::issue(
-        &mut site.db.store,
+    let e = issue_with(
+        &mut site,
         &admin(),
         "103",
-        &code("E-3"),
-        &IssueRequest {
-            override_reason: Some("boiler repair, approved by the caretaker".into()),
-            ..Default::default()
-        },
+        "E-3",
+        overriding("boiler repair, approved by the caretaker"),
     )
     .unwrap();
     assert_eq!(
@@ -262,15 +239,12 @@ fn an_admin_override_with_a_reason_issues_and_is_recorded() {
 #[test]
 fn an_issue_within_group_rights_records_no_override_even_if_a_reason_is_given() {
     let mut site = site();
-    let e = keylog::issue(
-        &mut site.db.store,
+    let e = issue_with(
+        &mut site,
         &operator(),
         "101",
-        &code("E-1"),
-        &IssueRequest {
-            override_reason: Some("not needed".into()),
-            ..Default::default()
-        },
+        "E-1",
+        overriding("not needed"),
     )
     .unwrap();
     assert_eq!(e.override_reason, None);
@@ -280,16 +254,7 @@ fn an_issue_within_group_rights_records_no_override_even_if_a_reason_is_given() 
 fn an_operator_cannot_override_group_rights() {
     let mut site = site();
     let before = state(&site);
-    let r = keylog::issue(
-        &mut site.db.store,
-        &operator(),
-        "103",
-        &code("E-3"),
-        &IssueRequest {
-            override_reason: Some("please".into()),
-            ..Default::default()
-        },
-    );
+    let r = issue_with(&mut site, &operator(), "103", "E-3", overriding("please"));
     refused(&site, &before, r, "not_allowed");
 }
 
@@ -815,12 +780,12 @@ fn the_calendar_shows_a_key_due_back_on_its_day() {
     let mut site = site();
     let now = chrono::Utc::now().timestamp();
     let due = now + 3 * 86_400;
-    keylog::issue(
-        &mut site.db.store,
+    issue_with(
+        &mut site,
         &admin(),
         "101",
-        &code("E-1"),
-        &IssueRequest {
+        "E-1",
+        IssueRequest {
             due_back_at: Some(due),
             ..Default::default()
         },

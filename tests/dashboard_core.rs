@@ -8,11 +8,14 @@ use std::sync::Arc;
 use atslegas_core::config::{self, Config, SettingsChange};
 use atslegas_core::desk::{self, Match, Outcome};
 use atslegas_core::keylog::{self, IssueRequest, LogFilter, PersonRef};
-use atslegas_core::keys::{self, KeyInput, KeyQuery};
-use atslegas_core::persons::{self, PersonInput};
+use atslegas_core::keys::{self, KeyQuery};
+use atslegas_core::persons;
 use atslegas_core::store::Security;
 use atslegas_core::{db, groups, Actor, Error, Store};
-use atslegas_tests::{admin, count, last_audit, operator, snapshot, viewer, CoreDb, Snapshot};
+use atslegas_tests::{
+    add_keys_and_group, add_person, admin, assert_refused_unchanged, count, last_audit, operator,
+    snapshot, viewer, CoreDb, Snapshot,
+};
 
 const T0: i64 = 1_780_000_000;
 
@@ -29,14 +32,6 @@ struct Site {
     peteris: i64,
 }
 
-fn person(code: &str, name: &str, badge: &str) -> PersonInput {
-    PersonInput {
-        code: Some(code.into()),
-        badge: Some(badge.into()),
-        ..PersonInput::named(name)
-    }
-}
-
 fn site() -> Site {
     let mut db = CoreDb::new();
     let clock = Arc::new(AtomicI64::new(T0));
@@ -44,26 +39,14 @@ fn site() -> Site {
     db.store = Store::open(&db.path, Security::default())
         .unwrap()
         .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
-    let a = admin();
     let s = &mut db.store;
-    let mut add = |code: &str, name: &str, badge: &str| {
-        persons::create(s, &a, &person(code, name, badge))
-            .unwrap()
-            .id
-    };
-    let janis = add("E-1", "Jānis Bērziņš", "B-1");
-    let girts = add("E-2", "Ģirts Ķēniņš", "B-2");
-    let lena = add("E-3", "Ļena Šņore", "B-3");
-    let anna = add("E-4", "Anna Bērziņa", "B-4");
-    let peteris = add("777", "Pēteris Ozols", "B-5");
-    for n in ["101", "102", "103", "777"] {
-        keys::create(s, &a, &KeyInput::numbered(n)).unwrap();
-    }
-    groups::create(s, &a, "Staff", None).unwrap();
-    let all_keys: Vec<String> = ["101", "102", "103", "777"].map(String::from).to_vec();
-    groups::allow_keys(s, &a, "Staff", &all_keys).unwrap();
-    let members: Vec<String> = ["E-1", "E-2", "E-4", "777"].map(String::from).to_vec();
-    groups::add_members(s, &a, "Staff", &members).unwrap();
+    let janis = add_person(s, "E-1", "Jānis Bērziņš", "B-1");
+    let girts = add_person(s, "E-2", "Ģirts Ķēniņš", "B-2");
+    let lena = add_person(s, "E-3", "Ļena Šņore", "B-3");
+    let anna = add_person(s, "E-4", "Anna Bērziņa", "B-4");
+    let peteris = add_person(s, "777", "Pēteris Ozols", "B-5");
+    let (keys, members) = (["101", "102", "103", "777"], ["E-1", "E-2", "E-4", "777"]);
+    add_keys_and_group(s, &keys, "Staff", None, &members);
     Site {
         db,
         clock,
@@ -108,17 +91,7 @@ fn refused<T: std::fmt::Debug>(
     result: Result<T, Error>,
     code: &str,
 ) -> Error {
-    let e = match result {
-        Ok(v) => panic!("expected {code}, but it succeeded: {v:?}"),
-        Err(e) => e,
-    };
-    assert_eq!(e.code(), code, "wrong error: {}", e.message());
-    assert_eq!(
-        &site.state(),
-        before,
-        "a refused action changed the database"
-    );
-    e
+    assert_refused_unchanged(site.db.store.conn(), before, result, code)
 }
 
 fn names(persons: &[persons::Person]) -> Vec<String> {

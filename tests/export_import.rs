@@ -9,16 +9,8 @@ use std::process::Command;
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
-use atslegas_tests::{admin, assert_success, Cli};
+use atslegas_tests::{admin, assert_success, stderr, stdout, Cli};
 use rusqlite::Connection;
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Every row of a table in a stable order, as text, optionally without some columns.
 fn rows(conn: &Connection, table: &str, skip: &[&str]) -> Vec<Vec<String>> {
@@ -49,7 +41,7 @@ fn rows(conn: &Connection, table: &str, skip: &[&str]) -> Vec<Vec<String>> {
 /// A small register with history, a Latvian name and a formula-like cell.
 fn filled() -> Cli {
     let cli = Cli::initialised();
-    let out = cli.run(&[
+    cli.run_ok(&[
         "demo",
         "--persons",
         "300",
@@ -60,7 +52,6 @@ fn filled() -> Cli {
         "--years",
         "1",
     ]);
-    assert_success(&out, "demo");
     let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
     let mut p = PersonInput::named("Jānis Bērziņš");
     p.code = Some("LV-ĀČĒ".into());
@@ -86,8 +77,7 @@ fn export_all_then_import_all_into_an_empty_folder_reproduces_every_table() {
     let src = filled();
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("all.zip");
-    let out = src.run(&["export", "all", "--out", zip.to_str().unwrap()]);
-    assert_success(&out, "export all");
+    src.run_ok(&["export", "all", "--out", zip.to_str().unwrap()]);
     assert!(!dir.path().join("all.zip.partial").exists());
 
     let exported_audit = {
@@ -105,8 +95,7 @@ fn export_all_then_import_all_into_an_empty_folder_reproduces_every_table() {
     };
 
     let dst = Cli::new();
-    let out = dst.run(&["import", "all", zip.to_str().unwrap()]);
-    assert_success(&out, "import all");
+    let out = dst.run_ok(&["import", "all", zip.to_str().unwrap()]);
     assert!(
         stdout(&out).contains("user passwd root"),
         "{}",
@@ -144,10 +133,7 @@ fn export_all_then_import_all_into_an_empty_folder_reproduces_every_table() {
     assert_eq!(xb.len(), exported_audit + 1);
     assert_eq!(&xa[..exported_audit], &xb[..exported_audit]);
     assert!(xb[exported_audit].contains(&"Text(\"import\")".to_string()));
-    assert_success(
-        &dst.run(&["audit", "verify"]),
-        "audit verify on the imported database",
-    );
+    dst.run_ok(&["audit", "verify"]);
 
     // Importing twice is refused: the database is no longer empty.
     let again = dst.run(&["import", "all", zip.to_str().unwrap()]);
@@ -160,10 +146,7 @@ fn export_all_writes_excel_csv_with_bom_and_neutralised_formulas_python_reads_ba
     let src = filled();
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("all.zip");
-    assert_success(
-        &src.run(&["export", "all", "--out", zip.to_str().unwrap()]),
-        "export",
-    );
+    src.run_ok(&["export", "all", "--out", zip.to_str().unwrap()]);
     let csv = zip_entry(&zip, "persons.csv");
     assert!(csv.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM for Excel");
     let path = dir.path().join("persons.csv");
@@ -225,7 +208,7 @@ fn key_log_csv_and_xlsx_are_read_back_by_python_csv_and_openpyxl_with_the_same_v
     let dir = tempfile::tempdir().unwrap();
     let (csv, xlsx) = (dir.path().join("log.csv"), dir.path().join("log.xlsx"));
     for f in [&csv, &xlsx] {
-        let out = src.run(&[
+        src.run_ok(&[
             "export",
             "keylog",
             "--start",
@@ -235,7 +218,6 @@ fn key_log_csv_and_xlsx_are_read_back_by_python_csv_and_openpyxl_with_the_same_v
             "--out",
             f.to_str().unwrap(),
         ]);
-        assert_success(&out, "export keylog");
     }
     let v = python_keylog_check(&csv, &xlsx);
     let (c, x) = (v["csv"].as_array().unwrap(), v["xlsx"].as_array().unwrap());
@@ -335,21 +317,19 @@ fn a_persons_csv_with_one_bad_row_among_10000_imports_nothing_and_names_that_row
 
     // The preview of the fixed file says what would happen and writes nothing.
     std::fs::write(&file, persons_csv(10_000, ';', None)).unwrap();
-    let out = cli.run(&[
+    let out = cli.run_ok(&[
         "--json",
         "import",
         "persons",
         file.to_str().unwrap(),
         "--dry-run",
     ]);
-    assert_success(&out, "preview");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["created"], 10_000);
     assert_eq!(r["applied"], false);
     assert_eq!(atslegas_tests::count(&cli.db(), "persons"), 0);
 
-    let out = cli.run(&["import", "persons", file.to_str().unwrap()]);
-    assert_success(&out, "import");
+    cli.run_ok(&["import", "persons", file.to_str().unwrap()]);
     assert_eq!(atslegas_tests::count(&cli.db(), "persons"), 10_000);
     let name: String = cli
         .db()
@@ -401,7 +381,7 @@ fn a_persons_csv_with_one_bad_row_among_10000_imports_nothing_and_names_that_row
     );
 
     // Again with skip: everything exists, nothing changes.
-    let out = cli.run(&[
+    let out = cli.run_ok(&[
         "--json",
         "import",
         "persons",
@@ -409,7 +389,6 @@ fn a_persons_csv_with_one_bad_row_among_10000_imports_nothing_and_names_that_row
         "--on-existing",
         "skip",
     ]);
-    assert_success(&out, "import again");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["skipped"], 10_000);
     assert_eq!(r["created"], 0);
@@ -428,8 +407,7 @@ fn semicolon_and_comma_files_with_and_without_bom_import_the_same_latvian_names(
         };
         bytes.extend_from_slice(persons_csv(3, sep, None).as_bytes());
         std::fs::write(&file, bytes).unwrap();
-        let out = cli.run(&["import", "persons", file.to_str().unwrap()]);
-        assert_success(&out, &format!("import with {sep:?}, BOM {bom}"));
+        cli.run_ok(&["import", "persons", file.to_str().unwrap()]);
         let names: Vec<String> = cli
             .db()
             .prepare("SELECT full_name || '|' || department FROM persons ORDER BY id")
@@ -505,12 +483,12 @@ fn keys_groups_and_users_import_from_csv_and_json_without_storing_plain_password
         "p.json",
         r#"{"persons": [{"fullName": "Līga Ozola", "code": "E-1"}, {"fullName": "Pēteris", "code": "E-2", "active": false}]}"#,
     );
-    assert_success(&cli.run(&["import", "persons", &persons]), "persons");
+    cli.run_ok(&["import", "persons", &persons]);
     let keys = w(
         "k.csv",
         "keyNumber;room;type\n101;Telpa 101;master\n102;Telpa 102;\n",
     );
-    assert_success(&cli.run(&["import", "keys", &keys]), "keys");
+    cli.run_ok(&["import", "keys", &keys]);
     let groups = w(
         "g.csv",
         "name,description,members,keys\nIT,Datori,E-1|E-2,101|102\nBad,,E-404,\n",
@@ -526,7 +504,7 @@ fn keys_groups_and_users_import_from_csv_and_json_without_storing_plain_password
         "g2.csv",
         "name,description,members,keys\nIT,Datori,E-1|E-2,101|102\n",
     );
-    assert_success(&cli.run(&["import", "groups", &groups]), "groups");
+    cli.run_ok(&["import", "groups", &groups]);
     let db = cli.db();
     assert_eq!(atslegas_tests::count(&db, "group_members"), 2);
     assert_eq!(atslegas_tests::count(&db, "group_keys"), 2);
@@ -543,7 +521,7 @@ fn keys_groups_and_users_import_from_csv_and_json_without_storing_plain_password
         "u2.csv",
         "username;role;password\nanna;operator;\nilze;viewer;correct horse battery\n",
     );
-    assert_success(&cli.run(&["import", "users", &users]), "users");
+    cli.run_ok(&["import", "users", &users]);
     let db = cli.db();
     let anna: Option<String> = db
         .query_row(
@@ -575,10 +553,7 @@ fn keys_groups_and_users_import_from_csv_and_json_without_storing_plain_password
 
     // Update: the role changes, the row is audited with before and after.
     let users = w("u3.csv", "username,role\nanna,admin\n");
-    assert_success(
-        &cli.run(&["import", "users", &users, "--on-existing", "update"]),
-        "update",
-    );
+    cli.run_ok(&["import", "users", &users, "--on-existing", "update"]);
     let role: String = cli
         .db()
         .query_row("SELECT role FROM users WHERE username = 'anna'", [], |r| {
@@ -594,7 +569,7 @@ fn audit_export_as_csv_and_json_applies_the_filters() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, json) = (dir.path().join("a.csv"), dir.path().join("a.json"));
     for f in [&csv, &json] {
-        let out = cli.run(&[
+        cli.run_ok(&[
             "export",
             "audit",
             "--component",
@@ -602,7 +577,6 @@ fn audit_export_as_csv_and_json_applies_the_filters() {
             "--out",
             f.to_str().unwrap(),
         ]);
-        assert_success(&out, "export audit");
     }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let rows = v.as_array().unwrap();

@@ -8,9 +8,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use atslegas_tests::{assert_success, Cli, ROOT_PASSWORD};
+use atslegas_tests::{assert_success, run_in, ROOT_PASSWORD};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -22,22 +21,6 @@ fn mode(path: &Path) -> u32 {
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// `atslegas-cli --data-dir DIR ARGS` with `stdin`.
-fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut c = Cli::bare_command();
-    c.arg("--data-dir").arg(dir).args(args);
-    c.stdin(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// The files of a register that must be owner-only, with the database's side files when
@@ -68,18 +51,20 @@ fn a_new_register_is_readable_by_its_owner_only() {
     let parent = tempfile::tempdir().unwrap();
     chmod(parent.path(), 0o755);
     let dir = parent.path().join("atslegas");
-    let out = run(
+    let out = run_in(
         &dir,
         &["init", "--root-password-stdin"],
-        &format!("{ROOT_PASSWORD}\n"),
+        &[],
+        Some(&format!("{ROOT_PASSWORD}\n")),
     );
     assert_success(&out, "init");
     let dest = parent.path().join("usb");
     std::fs::create_dir(&dest).unwrap();
-    let out = run(
+    let out = run_in(
         &dir,
         &["backup", "create", "--to", dest.to_str().unwrap()],
-        "",
+        &[],
+        Some(""),
     );
     assert_success(&out, "backup create");
     assert!(dir.join("operations-journal.jsonl").is_file());
@@ -100,7 +85,7 @@ fn a_register_left_readable_by_others_is_made_owner_only_when_opened() {
     for f in private_files(&dir) {
         chmod(&f, 0o644);
     }
-    let out = run(&dir, &["status"], "");
+    let out = run_in(&dir, &["status"], &[], Some(""));
     assert_success(&out, "status");
     assert_owner_only(&dir, "opened register");
     // The owner keeps every right of their own.

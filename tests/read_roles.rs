@@ -7,7 +7,6 @@
 //! Build the binary first: `cargo build -p atslegas-cli`.
 
 use std::path::Path;
-use std::process::Output;
 
 use atslegas_core::backup::{self, auto, drives, history};
 use atslegas_core::config::{AutoMode, BackupConfig, Config};
@@ -17,9 +16,7 @@ use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::work::{Cancel, Locations};
 use atslegas_core::{anchors, groups, users, Actor, Error, Role};
-use atslegas_tests::{
-    admin, assert_fails, assert_success, operator, viewer, Cli, CoreDb, ROOT_PASSWORD,
-};
+use atslegas_tests::{admin, assert_fails, operator, viewer, Cli, CoreDb, ROOT_PASSWORD};
 
 /// A password that passes the core's strength rule.
 const PASSWORD: &str = "Zila-Jura-77";
@@ -42,8 +39,7 @@ fn not_admins() -> [Actor; 2] {
 /// A data folder set up through the CLI with one verified backup in `dest`.
 fn site_with_a_backup(dest: &Path) -> Cli {
     let cli = Cli::initialised();
-    let out = cli.run(&["backup", "create", "--to", &dest.display().to_string()]);
-    assert_success(&out, "backup create");
+    cli.run_ok(&["backup", "create", "--to", &dest.display().to_string()]);
     cli
 }
 
@@ -219,26 +215,9 @@ fn an_import_preview_refuses_a_viewer_before_the_file_is_read() {
 // ---------------------------------------------------------------------------------------
 // The CLI: `--as` a viewer or an operator
 
-/// `atslegas-cli --as USER ARGS`, with the user's password in `ATSLEGAS_PASSWORD` (for a
-/// CLI that asks for it; one that does not ignores the variable).
-fn run_as(cli: &Cli, user: &str, args: &[&str]) -> Output {
-    Cli::bare_command()
-        .arg("--data-dir")
-        .arg(cli.data_dir())
-        .args(["--as", user])
-        .args(args)
-        .env("ATSLEGAS_PASSWORD", PASSWORD)
-        .output()
-        .expect("run atslegas-cli")
-}
-
 fn add_users(cli: &Cli) {
     for (name, role) in [("v", "viewer"), ("ops", "operator")] {
-        let out = cli.run_stdin(
-            &["user", "add", name, "--role", role, "--password-stdin"],
-            &format!("{PASSWORD}\n"),
-        );
-        assert_success(&out, &format!("user add {name}"));
+        cli.add_user(name, role, PASSWORD);
     }
 }
 
@@ -249,7 +228,7 @@ fn with_as_a_viewer_or_an_operator_listing_backups_is_refused_with_exit_4() {
     add_users(&cli);
     let dir = dest.path().display().to_string();
     for (name, role) in [("v", "viewer"), ("ops", "operator")] {
-        let msg = assert_fails(&run_as(&cli, name, &["backup", "list", &dir]), 4);
+        let msg = assert_fails(&cli.run_as(name, PASSWORD, &["backup", "list", &dir]), 4);
         assert!(
             msg.contains(role) && msg.contains("see backups"),
             "{name}: {msg}"
@@ -278,17 +257,14 @@ fn with_as_a_viewer_or_an_operator_checking_a_backup_is_refused_with_exit_4_befo
         .to_string();
     for (name, role) in [("v", "viewer"), ("ops", "operator")] {
         for f in [&file, &missing] {
-            let msg = assert_fails(&run_as(&cli, name, &["backup", "verify", f]), 4);
+            let msg = assert_fails(&cli.run_as(name, PASSWORD, &["backup", "verify", f]), 4);
             assert!(
                 msg.contains(role) && msg.contains("check backups"),
                 "{name}: {msg}"
             );
         }
     }
-    assert_success(
-        &cli.run(&["backup", "verify", &file]),
-        "verify as the OS account",
-    );
+    cli.run_ok(&["backup", "verify", &file]);
 }
 
 #[test]
@@ -302,9 +278,9 @@ fn with_as_a_viewer_an_import_preview_is_refused_with_exit_4_before_the_file_is_
     for file in [&secret, &missing] {
         let file = file.display().to_string();
         for (name, role) in [("v", "viewer"), ("ops", "operator")] {
-            let out = run_as(
-                &cli,
+            let out = cli.run_as(
                 name,
+                PASSWORD,
                 &["import", "persons", &file, "--dry-run", "--json"],
             );
             let msg = assert_fails(&out, 4);

@@ -108,16 +108,23 @@ impl Desk {
 
     /// Adds the operator "anna" with [`ANNA_PW`].
     fn add_anna(&mut self) -> Actor {
+        self.add_user("anna", Role::Operator)
+    }
+
+    /// Adds a user with `role` and [`ANNA_PW`], as root.
+    fn add_user(&mut self, name: &str, role: Role) -> Actor {
         let root = self.root();
-        users::add(
-            &mut self.store,
-            &root,
-            "anna",
-            Role::Operator,
-            Some(ANNA_PW),
-        )
-        .unwrap()
-        .actor()
+        users::add(&mut self.store, &root, name, role, Some(ANNA_PW))
+            .unwrap()
+            .actor()
+    }
+
+    /// Signs `name` in with [`ANNA_PW`]; returns the token.
+    fn sign_in(&mut self, name: &str) -> String {
+        self.sessions
+            .sign_in(&mut self.store, name, ANNA_PW)
+            .unwrap()
+            .0
     }
 
     fn hash_of(&self, name: &str) -> String {
@@ -377,22 +384,9 @@ fn after_a_lock_expires_repeated_failures_lock_the_account_again() {
 #[test]
 fn a_deactivated_user_cannot_sign_in_and_loses_their_session() {
     let mut d = Desk::set_up();
-    let root = users::find(d.store.conn(), "root")
-        .unwrap()
-        .unwrap()
-        .actor();
-    users::add(
-        &mut d.store,
-        &root,
-        "anna",
-        Role::Operator,
-        Some("Zila-Jura-77"),
-    )
-    .unwrap();
-    let (token, _) = d
-        .sessions
-        .sign_in(&mut d.store, "anna", "Zila-Jura-77")
-        .unwrap();
+    d.add_anna();
+    let token = d.sign_in("anna");
+    let root = d.root();
     users::update(&mut d.store, &root, "anna", None, Some(false)).unwrap();
     assert_eq!(
         code(d.sessions.sign_in(&mut d.store, "anna", "Zila-Jura-77")),
@@ -455,7 +449,7 @@ fn every_sign_in_failure_gives_one_answer_and_the_audit_keeps_the_reason() {
 fn ones_own_password_is_not_changed_without_the_current_one() {
     let mut d = Desk::set_up();
     let anna = d.add_anna();
-    let (token, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let token = d.sign_in("anna");
     let hash = d.hash_of("anna");
     let audit = d.audit_rows();
 
@@ -508,7 +502,7 @@ fn ones_own_password_is_not_changed_without_the_current_one() {
 fn wrong_current_passwords_lock_the_account_and_then_even_the_right_one_is_refused() {
     let mut d = Desk::set_up();
     let anna = d.add_anna();
-    let (token, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let token = d.sign_in("anna");
     let hash = d.hash_of("anna");
     for n in 1..=3 {
         let r = users::change_own_password(
@@ -557,9 +551,9 @@ fn wrong_current_passwords_lock_the_account_and_then_even_the_right_one_is_refus
 fn changing_ones_own_password_ends_ones_other_sessions_and_keeps_this_one() {
     let mut d = Desk::set_up();
     let anna = d.add_anna();
-    let (this, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
-    let (other1, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
-    let (other2, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let this = d.sign_in("anna");
+    let other1 = d.sign_in("anna");
+    let other2 = d.sign_in("anna");
     let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
     assert_eq!(d.session_files().len(), 4);
 
@@ -614,8 +608,8 @@ fn an_admin_resetting_a_password_ends_all_of_that_users_sessions() {
     let mut d = Desk::set_up();
     d.add_anna();
     let root = d.root();
-    let (a1, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
-    let (a2, _) = d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).unwrap();
+    let a1 = d.sign_in("anna");
+    let a2 = d.sign_in("anna");
     let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
     // Anna locked herself out; the reset lets her in again.
     for _ in 0..3 {
@@ -746,22 +740,8 @@ fn a_session_file_edited_on_disk_is_rejected_deleted_and_audited() {
 #[test]
 fn a_session_file_claiming_another_user_is_rejected() {
     let mut d = Desk::set_up();
-    let root = users::find(d.store.conn(), "root")
-        .unwrap()
-        .unwrap()
-        .actor();
-    users::add(
-        &mut d.store,
-        &root,
-        "vera",
-        Role::Viewer,
-        Some("Zila-Jura-77"),
-    )
-    .unwrap();
-    let (token, _) = d
-        .sessions
-        .sign_in(&mut d.store, "vera", "Zila-Jura-77")
-        .unwrap();
+    d.add_user("vera", Role::Viewer);
+    let token = d.sign_in("vera");
     let file = d.only_session_file();
     let text = std::fs::read_to_string(&file).unwrap();
     let root_id = users::find(d.store.conn(), "root").unwrap().unwrap().id;
@@ -780,22 +760,8 @@ fn a_session_file_claiming_another_user_is_rejected() {
 #[test]
 fn a_session_file_copied_from_another_users_session_is_rejected() {
     let mut d = Desk::set_up();
-    let root = users::find(d.store.conn(), "root")
-        .unwrap()
-        .unwrap()
-        .actor();
-    users::add(
-        &mut d.store,
-        &root,
-        "vera",
-        Role::Viewer,
-        Some("Zila-Jura-77"),
-    )
-    .unwrap();
-    let (vera_token, _) = d
-        .sessions
-        .sign_in(&mut d.store, "vera", "Zila-Jura-77")
-        .unwrap();
+    d.add_user("vera", Role::Viewer);
+    let vera_token = d.sign_in("vera");
     let vera_file = d.only_session_file();
     d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
     let root_file = d

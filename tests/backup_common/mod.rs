@@ -1,7 +1,8 @@
-//! Shared by `backup_restore.rs` and `backup_crash.rs`: data directories filled through the
-//! core, whole-table dumps and fingerprints to compare databases, entries read out of an
-//! archive with the `zip` crate, the operations journal, and a tmpfs mount that is always
-//! unmounted. Real files, the real CLI, real mounts: nothing here is mocked.
+//! Shared by the backup tests (`mod backup_common;`): backups made and verified through the
+//! CLI, whole-table dumps and fingerprints to compare databases, entries read out of an
+//! archive with the `zip` crate and archives crafted by hand, the operations journal, and a
+//! tmpfs mount that is always unmounted. Running the CLI and the set-up registers are in
+//! `tests/support`. Real files, the real CLI, real mounts: nothing here is mocked.
 
 // reason: each test file uses its own subset of these helpers.
 #![allow(dead_code)]
@@ -12,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use atslegas_tests::{assert_success, open_raw, parse_json, stderr, stdout, Cli};
 use rusqlite::types::Value;
@@ -21,73 +22,13 @@ use rusqlite::Connection;
 /// A passphrase that passes the core's strength rule (plain ASCII so 7-Zip reads it the
 /// same way on every platform).
 pub const PASSPHRASE: &str = "Kalns-Upe-Ezers-2026-Zirgs";
-/// The variable the CLI also reads a passphrase from; removed from every run here so a
-/// value in the developer's shell cannot change a test.
-pub const PASSPHRASE_ENV: &str = "ATSLEGAS_BACKUP_PASSPHRASE";
 
 pub const DB_ENTRY: &str = "database.db";
 pub const CONFIG_ENTRY: &str = "config.json";
 pub const MANIFEST_ENTRY: &str = "manifest.json";
 
 // ---------------------------------------------------------------------------------------
-// Data directories and the CLI
-
-/// A set-up data directory filled with the core's demo generator (it writes through the
-/// schema's triggers, so every key's status follows its log), `log_rows` key movements
-/// over one year.
-pub fn site(persons: u64, keys: u64, log_rows: u64) -> Cli {
-    let cli = Cli::initialised();
-    let out = cli.run(&[
-        "demo",
-        "--persons",
-        &persons.to_string(),
-        "--keys",
-        &keys.to_string(),
-        "--log-rows",
-        &log_rows.to_string(),
-        "--years",
-        "1",
-    ]);
-    assert_success(&out, "demo");
-    cli
-}
-
-/// `atslegas-cli --data-dir DIR ARGS` without the passphrase variable.
-pub fn command(cli: &Cli, args: &[&str]) -> Command {
-    let mut c = Cli::bare_command();
-    c.arg("--data-dir")
-        .arg(cli.data_dir())
-        .args(args)
-        .env_remove(PASSPHRASE_ENV);
-    c
-}
-
-/// Runs with `env` set (and nothing on standard input).
-pub fn run_env(cli: &Cli, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = command(cli, args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run atslegas-cli")
-}
-
-/// Runs with `input` on standard input.
-pub fn run_stdin(cli: &Cli, args: &[&str], input: &str) -> Output {
-    let mut c = command(cli, args);
-    c.stdin(Stdio::piped());
-    let mut child = c.spawn().expect("start atslegas-cli");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("write to atslegas-cli's stdin");
-    child.wait_with_output().expect("wait for atslegas-cli")
-}
-
-pub fn run(cli: &Cli, args: &[&str]) -> Output {
-    run_env(cli, args, &[])
-}
+// Backups through the CLI
 
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
@@ -98,7 +39,7 @@ pub fn backup_create(cli: &Cli, dest: &Path, extra: &[&str]) -> PathBuf {
     let mut args = vec!["backup", "create", "--to", s(dest)];
     args.extend_from_slice(extra);
     args.push("--json");
-    let out = run(cli, &args);
+    let out = cli.run(&args);
     assert_success(&out, &args.join(" "));
     report_file(&out)
 }
@@ -114,7 +55,7 @@ pub fn backup_create_encrypted(cli: &Cli, dest: &Path) -> PathBuf {
         "--passphrase-stdin",
         "--json",
     ];
-    let out = run_stdin(cli, &args, &format!("{PASSPHRASE}\n"));
+    let out = cli.run_stdin(&args, &format!("{PASSPHRASE}\n"));
     assert_success(&out, &args.join(" "));
     report_file(&out)
 }
@@ -150,7 +91,7 @@ pub fn final_archives(dir: &Path) -> Vec<PathBuf> {
 
 /// Asserts `backup verify FILE` succeeds (exit 0, "intact").
 pub fn assert_verifies(cli: &Cli, file: &Path) {
-    let out = run(cli, &["backup", "verify", s(file)]);
+    let out = cli.run(&["backup", "verify", s(file)]);
     assert_success(&out, &format!("backup verify {}", file.display()));
     assert!(
         stdout(&out).contains("is intact"),

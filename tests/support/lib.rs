@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a fresh core database in a temporary folder,
-//! the real `atslegas-cli` binary run against its own temporary data directory, and
-//! snapshots of the tables so a refused action can be shown to have changed nothing.
+//! the real `atslegas-cli` binary run against its own temporary data directory (the one
+//! way the tests run it: arguments, standard input, environment, `--as` a user), set-up
+//! registers to start from, and snapshots of the tables so a refused action can be shown
+//! to have changed nothing. Archive helpers live in `backup_common/`.
 //!
 //! Everything runs on real SQLite files; nothing is mocked.
 
@@ -8,8 +10,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use atslegas_core::keys::KeyInput;
+use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
-use atslegas_core::{Actor, Role, Store};
+use atslegas_core::{groups, keys, Actor, Error, Role, Store};
 use rusqlite::Connection;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -81,6 +85,41 @@ pub fn operator() -> Actor {
 
 pub fn viewer() -> Actor {
     actor("viewer-tester", Role::Viewer)
+}
+
+/// A person to create, with a code and a badge.
+pub fn person(code: &str, name: &str, badge: &str) -> PersonInput {
+    PersonInput {
+        code: Some(code.into()),
+        badge: Some(badge.into()),
+        ..PersonInput::named(name)
+    }
+}
+
+/// Creates a person with a code and a badge, as an admin; returns the person's id.
+pub fn add_person(store: &mut Store, code: &str, name: &str, badge: &str) -> i64 {
+    persons::create(store, &admin(), &person(code, name, badge))
+        .unwrap_or_else(|e| panic!("create person {code}: {}", e.message()))
+        .id
+}
+
+/// Creates the keys `numbers`, and the group `group` that lets the persons with the codes
+/// `members` receive them, as an admin.
+pub fn add_keys_and_group(
+    store: &mut Store,
+    numbers: &[&str],
+    group: &str,
+    description: Option<&str>,
+    members: &[&str],
+) {
+    let a = admin();
+    for n in numbers {
+        keys::create(store, &a, &KeyInput::numbered(n)).unwrap();
+    }
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    groups::create(store, &a, group, description).unwrap();
+    groups::allow_keys(store, &a, group, &strings(numbers)).unwrap();
+    groups::add_members(store, &a, group, &strings(members)).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -157,6 +196,42 @@ pub struct Snapshot {
     pub group_keys: i64,
 }
 
+/// Asserts that `result` failed with error `code` and that the database's snapshot still
+/// equals `before`; returns the error.
+#[track_caller]
+pub fn assert_refused_unchanged<T: std::fmt::Debug>(
+    conn: &Connection,
+    before: &Snapshot,
+    result: Result<T, Error>,
+    code: &str,
+) -> Error {
+    let e = match result {
+        Ok(v) => panic!("expected {code}, but it succeeded: {v:?}"),
+        Err(e) => e,
+    };
+    assert_eq!(e.code(), code, "wrong error: {}", e.message());
+    assert_eq!(
+        &snapshot(conn),
+        before,
+        "a refused action changed the database"
+    );
+    e
+}
+
+/// Asserts the database is as `before` but for `rows` more audit rows (the sign-ins of
+/// refused actions, say).
+#[track_caller]
+pub fn assert_only_audited(conn: &Connection, before: &Snapshot, rows: i64) {
+    assert_eq!(
+        snapshot(conn),
+        Snapshot {
+            audit_rows: before.audit_rows + rows,
+            ..before.clone()
+        },
+        "only {rows} audit rows were to be added"
+    );
+}
+
 pub fn snapshot(conn: &Connection) -> Snapshot {
     let mut keys = conn
         .prepare("SELECT number, status, holder_person_id, due_back_at, deleted_at FROM keys ORDER BY id")
@@ -219,9 +294,14 @@ pub fn cli_path() -> PathBuf {
     cli
 }
 
+/// The variable the CLI also reads a backup passphrase from.
+pub const PASSPHRASE_ENV: &str = "ATSLEGAS_BACKUP_PASSPHRASE";
+
 /// `atslegas-cli` with its own temporary data directory. Every run gets
-/// `--data-dir DIR`, `USER=tester` (so the actor is `cli:tester`) and no
-/// `ATSLEGAS_DATA_DIR` or `ATSLEGAS_PASSWORD` (the `--as` password) from the caller.
+/// `--data-dir DIR`, `USER=tester` (so the actor is `cli:tester`) and none of
+/// `ATSLEGAS_DATA_DIR`, `ATSLEGAS_PASSWORD` (the `--as` password) or
+/// [`PASSPHRASE_ENV`] from the caller, so a value in the developer's shell cannot change
+/// a test.
 pub struct Cli {
     dir: TempDir,
 }
@@ -243,6 +323,35 @@ impl Cli {
         );
         assert_success(&out, "init");
         cli
+    }
+
+    /// A set-up data directory filled with the core's demo generator (it writes through
+    /// the schema's triggers, so every key's status follows its log), `log_rows` key
+    /// movements over one year.
+    pub fn demo(persons: u64, keys: u64, log_rows: u64) -> Cli {
+        let cli = Cli::initialised();
+        let out = cli.run(&[
+            "demo",
+            "--persons",
+            &persons.to_string(),
+            "--keys",
+            &keys.to_string(),
+            "--log-rows",
+            &log_rows.to_string(),
+            "--years",
+            "1",
+        ]);
+        assert_success(&out, "demo");
+        cli
+    }
+
+    /// Adds a user with `role` and `password` (given on standard input), as root.
+    pub fn add_user(&self, name: &str, role: &str, password: &str) {
+        let out = self.run_stdin(
+            &["user", "add", name, "--role", role, "--password-stdin"],
+            &format!("{password}\n"),
+        );
+        assert_success(&out, &format!("user add {name}"));
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -269,21 +378,28 @@ impl Cli {
         c.env("USER", "tester")
             .env_remove("ATSLEGAS_DATA_DIR")
             .env_remove("ATSLEGAS_PASSWORD")
+            .env_remove(PASSPHRASE_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         c
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Cli::bare_command();
-        c.arg("--data-dir").arg(self.data_dir()).args(args);
-        c
+    /// A command for the binary on this data directory with `args`, to spawn by hand.
+    pub fn command(&self, args: &[&str]) -> Command {
+        command_in(self.data_dir(), args)
     }
 
     /// Runs with no standard input.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run atslegas-cli")
+    }
+
+    /// Runs with no standard input and asserts success.
+    pub fn run_ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert_success(&out, &args.join(" "));
+        out
     }
 
     /// Runs with `stdin` on standard input.
@@ -293,20 +409,7 @@ impl Cli {
 
     /// Runs with these environment variables, and `stdin` (if any) on standard input.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-        let mut c = self.command(args);
-        c.envs(env.iter().copied());
-        let Some(stdin) = stdin else {
-            return c.output().expect("run atslegas-cli");
-        };
-        c.stdin(Stdio::piped());
-        let mut child = c.spawn().expect("start atslegas-cli");
-        child
-            .stdin
-            .take()
-            .expect("stdin is piped")
-            .write_all(stdin.as_bytes())
-            .expect("write to atslegas-cli's stdin");
-        child.wait_with_output().expect("wait for atslegas-cli")
+        run_in(self.data_dir(), args, env, stdin)
     }
 
     /// Runs with `--json`, asserts success, and parses standard output.
@@ -339,6 +442,40 @@ impl Default for Cli {
     fn default() -> Self {
         Cli::new()
     }
+}
+
+/// `atslegas-cli --data-dir DATA_DIR ARGS` with the test environment of [`Cli`].
+pub fn command_in(data_dir: &Path, args: &[&str]) -> Command {
+    let mut c = Cli::bare_command();
+    c.arg("--data-dir").arg(data_dir).args(args);
+    c
+}
+
+/// Runs the binary on any data directory (one the test made itself, say) with `env` set
+/// and `stdin` (if any) on standard input. Every run of [`Cli`] goes through here.
+pub fn run_in(data_dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut c = command_in(data_dir, args);
+    c.envs(env.iter().copied());
+    let Some(stdin) = stdin else {
+        return c.output().expect("run atslegas-cli");
+    };
+    c.stdin(Stdio::piped());
+    let mut child = c.spawn().expect("start atslegas-cli");
+    let written = child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes());
+    // A run refused before it reads its input (a malformed config, say) closes the pipe
+    // first; its exit code and output are still the answer.
+    if let Err(e) = written {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "write to atslegas-cli's stdin: {e}"
+        );
+    }
+    child.wait_with_output().expect("wait for atslegas-cli")
 }
 
 pub fn stdout(out: &Output) -> String {
