@@ -19,7 +19,7 @@ use atslegas_core::backup::retention::{self, Reason, Rules};
 use atslegas_core::backup::Kind;
 use atslegas_core::config::BackupConfig;
 use atslegas_core::Actor;
-use atslegas_tests::{admin, assert_fails, last_audit, viewer, Cli};
+use atslegas_tests::{admin, assert_fails, column, last_audit, viewer, Cli};
 use backup_common::timed::*;
 use backup_common::{flipped_copy, journal, s, sidecar};
 
@@ -157,14 +157,10 @@ fn retention_keeps_exactly_the_backups_its_rules_name_and_deletes_the_rest_with_
     assert_eq!(j[0]["detail"]["audited"], true);
 
     // The history keeps every row, and the deleted ones say they were deleted.
-    let pruned: BTreeSet<String> = cli
-        .db()
-        .prepare("SELECT file_name FROM backups WHERE pruned_at IS NOT NULL")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let pruned: BTreeSet<String> = column(
+        &cli.db(),
+        "SELECT file_name FROM backups WHERE pruned_at IS NOT NULL",
+    );
     let deleted_names: BTreeSet<String> = r.deleted.iter().map(|f| name(f)).collect();
     assert_eq!(pruned, deleted_names);
     let history = atslegas_core::backup::history::list(&cli.db(), &a, 100, 0).unwrap();

@@ -20,7 +20,8 @@ use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
 use atslegas_tests::{
-    admin, assert_fails, assert_success, last_audit, open_raw, stderr, stdout, Cli, PASSPHRASE_ENV,
+    admin, assert_fails, assert_success, column, last_audit, open_raw, stderr, stdout, Cli,
+    PASSPHRASE_ENV,
 };
 use backup_common::*;
 use serde_json::json;
@@ -1522,14 +1523,7 @@ fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
     // The data is as it was; the history says what happened to each attempt.
     let after = fingerprint_file(&cli.db_path());
     assert_eq!(after, before, "cancelled backups changed no data");
-    let statuses: Vec<String> = cli
-        .db()
-        .prepare("SELECT status FROM backups ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let statuses: Vec<String> = column(&cli.db(), "SELECT status FROM backups ORDER BY id");
     assert_eq!(statuses, ["cancelled", "cancelled"]);
     backup_create(&cli, dest.path(), &[]);
     assert_eq!(final_archives(dest.path()).len(), 1);

@@ -8,8 +8,8 @@ use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
 use atslegas_core::Store;
 use atslegas_tests::{
-    assert_fails, assert_only_audited, assert_success, count, parse_json, snapshot, stderr, stdout,
-    Cli, ROOT_PASSWORD,
+    assert_fails, assert_only_audited, assert_success, column, count, parse_json, snapshot, stderr,
+    stdout, Cli, ROOT_PASSWORD,
 };
 use chrono::TimeZone;
 use serde_json::{json, Value};
@@ -617,14 +617,7 @@ fn as_with_the_right_password_from_the_environment_or_stdin_signs_in_and_acts() 
     );
     assert_success(&out, "--as ops return 101");
     assert_eq!(parse_json(&out)["user_name"], "ops");
-    let actors: Vec<String> = cli
-        .db()
-        .prepare("SELECT actor FROM key_log ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let actors: Vec<String> = column(&cli.db(), "SELECT actor FROM key_log ORDER BY id");
     assert_eq!(actors, ["ops", "ops"]);
     let ops: Vec<String> = audit_after(&cli, start)
         .into_iter()

@@ -9,18 +9,18 @@ use std::process::Command;
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
-use atslegas_tests::{admin, assert_success, stderr, stdout, Cli};
+use atslegas_tests::{admin, assert_success, column, stderr, stdout, Cli};
 use rusqlite::Connection;
 
 /// Every row of a table in a stable order, as text, optionally without some columns.
 fn rows(conn: &Connection, table: &str, skip: &[&str]) -> Vec<Vec<String>> {
-    let cols: Vec<String> = conn
-        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .filter(|c: &String| !skip.contains(&c.as_str()))
+    let all: Vec<String> = column(
+        conn,
+        &format!("SELECT name FROM pragma_table_info('{table}')"),
+    );
+    let cols: Vec<String> = all
+        .into_iter()
+        .filter(|c| !skip.contains(&c.as_str()))
         .collect();
     let sql = format!("SELECT {} FROM {table} ORDER BY 1, 2", cols.join(", "));
     let mut stmt = conn.prepare(&sql).unwrap();
@@ -408,14 +408,10 @@ fn semicolon_and_comma_files_with_and_without_bom_import_the_same_latvian_names(
         bytes.extend_from_slice(persons_csv(3, sep, None).as_bytes());
         std::fs::write(&file, bytes).unwrap();
         cli.run_ok(&["import", "persons", file.to_str().unwrap()]);
-        let names: Vec<String> = cli
-            .db()
-            .prepare("SELECT full_name || '|' || department FROM persons ORDER BY id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let names: Vec<String> = column(
+            &cli.db(),
+            "SELECT full_name || '|' || department FROM persons ORDER BY id",
+        );
         assert_eq!(
             names,
             (0..3)

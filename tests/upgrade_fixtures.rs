@@ -11,7 +11,7 @@ mod backup_common;
 use std::path::{Path, PathBuf};
 
 use atslegas_core::db::SCHEMA_VERSION;
-use atslegas_tests::{assert_success, open_raw, parse_json, Cli, PASSPHRASE_ENV};
+use atslegas_tests::{assert_success, column, open_raw, parse_json, Cli, PASSPHRASE_ENV};
 use backup_common::*;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -70,13 +70,10 @@ fn pristine(n: i64) -> (tempfile::TempDir, Connection) {
 }
 
 fn columns(conn: &Connection, table: &str) -> Vec<String> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
-        ))
-        .unwrap();
-    let names = stmt.query_map([], |r| r.get(0)).unwrap();
-    names.collect::<rusqlite::Result<_>>().unwrap()
+    column(
+        conn,
+        &format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
+    )
 }
 
 /// The rows of `table` in the columns given (a migration may add columns), ordered by

@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use atslegas_tests::{assert_success, open_raw, parse_json, stderr, stdout, Cli};
+use atslegas_tests::{assert_success, column, open_raw, parse_json, stderr, stdout, Cli};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
@@ -114,15 +114,12 @@ pub type Rows = Vec<Vec<Value>>;
 /// Every ordinary table (virtual FTS tables are left out: their content is the persons and
 /// keys tables and their own shadow tables, which are ordinary tables and included).
 pub fn tables(conn: &Connection) -> Vec<String> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT name FROM sqlite_master
-              WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL TABLE%'
-              ORDER BY name",
-        )
-        .unwrap();
-    let names = stmt.query_map([], |r| r.get(0)).unwrap();
-    names.collect::<rusqlite::Result<_>>().unwrap()
+    column(
+        conn,
+        "SELECT name FROM sqlite_master
+          WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL TABLE%'
+          ORDER BY name",
+    )
 }
 
 /// All rows of `table`, ordered by every column (so by id where the id comes first).

@@ -14,6 +14,7 @@ use atslegas_core::keys::KeyInput;
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::{groups, keys, Actor, Error, Role, Store};
+use rusqlite::types::FromSql;
 use rusqlite::Connection;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -169,13 +170,19 @@ pub fn last_audit(conn: &Connection) -> AuditRow {
     .expect("the audit log has a row")
 }
 
+/// The first column of every row `sql` (a query written by the test) returns, in order.
+pub fn column<T: FromSql, C: FromIterator<T>>(conn: &Connection, sql: &str) -> C {
+    let mut stmt = conn
+        .prepare(sql)
+        .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    rows.map(|r| r.unwrap_or_else(|e| panic!("read {sql}: {e}")))
+        .collect()
+}
+
 /// The operations of all audit rows, oldest first.
 pub fn audit_operations(conn: &Connection) -> Vec<String> {
-    let mut stmt = conn
-        .prepare("SELECT operation FROM audit_log ORDER BY id")
-        .unwrap();
-    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
-    rows.collect::<rusqlite::Result<_>>().unwrap()
+    column(conn, "SELECT operation FROM audit_log ORDER BY id")
 }
 
 /// One key as a snapshot sees it: (number, status, holder, due_back_at, deleted_at).
