@@ -304,6 +304,21 @@ fn only_an_admin_may_prune_and_a_refusal_deletes_nothing() {
 // ---------------------------------------------------------------------------------------
 // The command line
 
+/// Sets the retention rules of `config.json`, which `backup create` and `backup prune`
+/// apply when no rule is given.
+fn keep_in_config(cli: &Cli, last: u32, daily: u32, weekly: u32, monthly: u32) {
+    let mut cfg = cli.config();
+    for (key, n) in [
+        ("keep_last", last),
+        ("keep_daily", daily),
+        ("keep_weekly", weekly),
+        ("keep_monthly", monthly),
+    ] {
+        cfg["backup"][key] = n.into();
+    }
+    cli.write_config(&cfg);
+}
+
 /// A CLI data folder with five daily backups in `dest`; returns them oldest first.
 fn cli_with_backups(dest: &Path) -> (Cli, Vec<PathBuf>) {
     let cli = Cli::initialised();
@@ -374,13 +389,7 @@ fn cli_prune_deletes_by_the_rules_given_and_records_it() {
 fn cli_prune_without_rules_applies_the_ones_in_the_settings() {
     let dest = tempfile::tempdir().unwrap();
     let (cli, files) = cli_with_backups(dest.path());
-    let mut cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(cli.config_path()).unwrap()).unwrap();
-    cfg["backup"]["keep_last"] = 1.into();
-    cfg["backup"]["keep_daily"] = 2.into();
-    cfg["backup"]["keep_weekly"] = 0.into();
-    cfg["backup"]["keep_monthly"] = 0.into();
-    std::fs::write(cli.config_path(), serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    keep_in_config(&cli, 1, 2, 0, 0);
     cli.run_ok(&["backup", "prune", s(dest.path()), "--json"]);
     assert_eq!(archives_left(dest.path()), set(&[&files[3], &files[4]]));
 }
@@ -543,13 +552,7 @@ fn a_known_drive_mounted_at_another_path_is_found_among_the_mounted_volumes() {
 fn cli_backup_create_remembers_the_destination_and_applies_the_rules_like_the_window() {
     let dest = tempfile::tempdir().unwrap();
     let cli = Cli::initialised();
-    let mut cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(cli.config_path()).unwrap()).unwrap();
-    cfg["backup"]["keep_last"] = 1.into();
-    cfg["backup"]["keep_daily"] = 0.into();
-    cfg["backup"]["keep_weekly"] = 0.into();
-    cfg["backup"]["keep_monthly"] = 0.into();
-    std::fs::write(cli.config_path(), serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    keep_in_config(&cli, 1, 0, 0, 0);
 
     let mut made = Vec::new();
     for i in 0..3 {
@@ -563,8 +566,7 @@ fn cli_backup_create_remembers_the_destination_and_applies_the_rules_like_the_wi
     }
     assert_eq!(archives_left(dest.path()), set(&[&made[2]]));
 
-    let cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(cli.config_path()).unwrap()).unwrap();
+    let cfg = cli.config();
     let folder = dest.path().canonicalize().unwrap();
     assert_eq!(cfg["backup"]["destinations"][0], s(dest.path()));
     assert_eq!(

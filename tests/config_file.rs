@@ -144,8 +144,7 @@ fn the_cli_creates_a_missing_config_with_the_defaults() {
     let status = cli.json(&["status"]);
     assert_eq!(status["set_up"], false);
     assert_eq!(status["portable"], false);
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(cli.config_path()).unwrap()).unwrap();
+    let v = cli.config();
     assert_eq!(v["db"]["db_file"], "database.db");
     assert_eq!(v["client_sessions"]["timeout_seconds"], 3600);
     assert_eq!(v["client_sessions"]["session_storage_dir"], "%s/sessions");

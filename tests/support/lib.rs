@@ -369,6 +369,18 @@ impl Cli {
         self.data_dir().join("config.json")
     }
 
+    /// `config.json` as it is on disk, parsed.
+    pub fn config(&self) -> Value {
+        let bytes = std::fs::read(self.config_path()).expect("read config.json");
+        serde_json::from_slice(&bytes).expect("config.json is JSON")
+    }
+
+    /// Writes `config` as `config.json`.
+    pub fn write_config(&self, config: &Value) {
+        let bytes = serde_json::to_vec_pretty(config).unwrap();
+        std::fs::write(self.config_path(), bytes).expect("write config.json");
+    }
+
     /// The database file with the default configuration.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir().join("database.db")
