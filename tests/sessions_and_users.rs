@@ -121,10 +121,15 @@ impl Desk {
 
     /// Signs `name` in with [`ANNA_PW`]; returns the token.
     fn sign_in(&mut self, name: &str) -> String {
-        self.sessions
-            .sign_in(&mut self.store, name, ANNA_PW)
-            .unwrap()
-            .0
+        self.try_sign_in(name, ANNA_PW).unwrap().0
+    }
+
+    fn try_sign_in(&mut self, name: &str, password: &str) -> Result<(String, users::User), Error> {
+        self.sessions.sign_in(&mut self.store, name, password)
+    }
+
+    fn validate(&mut self, token: &str) -> Result<Actor, Error> {
+        self.sessions.validate(&mut self.store, token)
     }
 
     fn hash_of(&self, name: &str) -> String {
@@ -167,7 +172,7 @@ fn a_fresh_database_has_no_users_and_no_default_password() {
         ("root", "password"),
         ("root", ROOT_PW),
     ] {
-        let r = d.sessions.sign_in(&mut d.store, name, pw);
+        let r = d.try_sign_in(name, pw);
         assert_eq!(code(r), "invalid_credentials", "{name}/{pw}");
     }
     assert!(d.session_files().is_empty());
@@ -202,8 +207,8 @@ fn first_run_setup_happens_once_only() {
     assert_eq!(hash_after, hash_before);
     assert_eq!(d.audit_rows(), audit_before);
     // The first password still works, the second does not.
-    assert!(d.sessions.sign_in(&mut d.store, "root", ROOT_PW).is_ok());
-    let r = d.sessions.sign_in(&mut d.store, "root", "Another-Pass-99");
+    assert!(d.try_sign_in("root", ROOT_PW).is_ok());
+    let r = d.try_sign_in("root", "Another-Pass-99");
     assert_eq!(code(r), "invalid_credentials");
 }
 
@@ -224,7 +229,7 @@ fn a_weak_root_password_is_refused_and_nothing_is_set_up() {
 #[test]
 fn signing_in_with_the_right_password_starts_a_session_and_is_audited() {
     let mut d = Desk::set_up();
-    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (token, user) = d.try_sign_in("root", ROOT_PW).unwrap();
     assert_eq!(user.username, "root");
     assert_eq!(user.last_login_at, Some(START));
     assert_eq!(token.len(), 64);
@@ -240,7 +245,7 @@ fn signing_in_with_the_right_password_starts_a_session_and_is_audited() {
     );
     assert_eq!(row.at, START);
 
-    let actor = d.sessions.validate(&mut d.store, &token).unwrap();
+    let actor = d.validate(&token).unwrap();
     assert_eq!(actor.name, "root");
     assert_eq!(actor.role, Role::Admin);
     assert_eq!(actor.user_id, Some(user.id));
@@ -250,7 +255,7 @@ fn signing_in_with_the_right_password_starts_a_session_and_is_audited() {
 #[test]
 fn user_names_are_matched_without_regard_to_case() {
     let mut d = Desk::set_up();
-    let (_, user) = d.sessions.sign_in(&mut d.store, " ROOT ", ROOT_PW).unwrap();
+    let (_, user) = d.try_sign_in(" ROOT ", ROOT_PW).unwrap();
     assert_eq!(user.username, "root");
 }
 
@@ -258,7 +263,7 @@ fn user_names_are_matched_without_regard_to_case() {
 fn a_wrong_password_is_refused_and_audited_as_login_failed() {
     let mut d = Desk::set_up();
     let before = d.audit_rows();
-    let r = d.sessions.sign_in(&mut d.store, "root", "Tilts-Upe-43");
+    let r = d.try_sign_in("root", "Tilts-Upe-43");
     assert_eq!(code(r), "invalid_credentials");
     assert_eq!(d.audit_rows(), before + 1);
     let row = last_audit(d.store.conn());
@@ -270,7 +275,7 @@ fn a_wrong_password_is_refused_and_audited_as_login_failed() {
     assert!(d.session_files().is_empty());
 
     // An unknown user gets the same answer, and is audited too.
-    let r = d.sessions.sign_in(&mut d.store, "mallory", ROOT_PW);
+    let r = d.try_sign_in("mallory", ROOT_PW);
     assert_eq!(code(r), "invalid_credentials");
     let row = last_audit(d.store.conn());
     assert_eq!(
@@ -284,37 +289,37 @@ fn a_wrong_password_is_refused_and_audited_as_login_failed() {
 fn a_success_resets_the_count_of_failures() {
     let mut d = Desk::set_up();
     for _ in 0..2 {
-        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        let r = d.try_sign_in("root", "wrong-password-1");
         assert_eq!(code(r), "invalid_credentials");
     }
     assert_eq!(d.failed_logins(), (2, None));
-    d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    d.try_sign_in("root", ROOT_PW).unwrap();
     assert_eq!(d.failed_logins(), (0, None));
     // Two more failures do not lock: the count started again.
     for _ in 0..2 {
-        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        let r = d.try_sign_in("root", "wrong-password-1");
         assert_eq!(code(r), "invalid_credentials");
     }
-    assert!(d.sessions.sign_in(&mut d.store, "root", ROOT_PW).is_ok());
+    assert!(d.try_sign_in("root", ROOT_PW).is_ok());
 }
 
 #[test]
 fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let mut d = Desk::set_up();
     for _ in 0..2 {
-        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        let r = d.try_sign_in("root", "wrong-password-1");
         assert_eq!(code(r), "invalid_credentials");
     }
     // The third failure (max_failed_logins = 3) locks; the caller is told no more than
     // for any other failure.
-    let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+    let r = d.try_sign_in("root", "wrong-password-1");
     assert_eq!(code(r), "invalid_credentials");
     assert_eq!(d.last_failure_reason(), "wrong password");
     assert_eq!(d.failed_logins(), (3, Some(START + 300)));
 
     d.advance(299);
     let before = d.audit_rows();
-    let r = d.sessions.sign_in(&mut d.store, "root", ROOT_PW);
+    let r = d.try_sign_in("root", ROOT_PW);
     assert_eq!(code(r), "invalid_credentials");
     assert!(d.session_files().is_empty());
     assert_eq!(d.audit_rows(), before + 1);
@@ -332,52 +337,46 @@ fn repeated_failures_lock_the_account_even_for_the_right_password() {
 fn a_lock_expires_after_the_lockout_time() {
     let mut d = Desk::set_up();
     for _ in 0..3 {
-        let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        let _ = d.try_sign_in("root", "wrong-password-1");
     }
     d.advance(299);
-    assert_eq!(
-        code(d.sessions.sign_in(&mut d.store, "root", ROOT_PW)),
-        "invalid_credentials"
-    );
+    assert_eq!(code(d.try_sign_in("root", ROOT_PW)), "invalid_credentials");
     assert_eq!(d.last_failure_reason(), "account locked");
     // The lock lasts lockout_seconds (300) to the second.
     d.advance(1);
-    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (token, user) = d.try_sign_in("root", ROOT_PW).unwrap();
     assert_eq!(user.last_login_at, Some(START + 300));
     assert_eq!(d.failed_logins(), (0, None));
-    assert!(d.sessions.validate(&mut d.store, &token).is_ok());
+    assert!(d.validate(&token).is_ok());
 }
 
 #[test]
 fn after_a_lock_expires_one_wrong_password_does_not_lock_again() {
     let mut d = Desk::set_up();
     for _ in 0..3 {
-        let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        let _ = d.try_sign_in("root", "wrong-password-1");
     }
     d.advance(301);
-    let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+    let r = d.try_sign_in("root", "wrong-password-1");
     assert_eq!(code(r), "invalid_credentials");
-    assert!(d.sessions.sign_in(&mut d.store, "root", ROOT_PW).is_ok());
+    assert!(d.try_sign_in("root", ROOT_PW).is_ok());
 }
 
 #[test]
 fn after_a_lock_expires_repeated_failures_lock_the_account_again() {
     let mut d = Desk::set_up();
     for _ in 0..3 {
-        let _ = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        let _ = d.try_sign_in("root", "wrong-password-1");
     }
     d.advance(301);
     let mut locks = Vec::new();
     for _ in 0..3 {
-        let r = d.sessions.sign_in(&mut d.store, "root", "wrong-password-1");
+        let r = d.try_sign_in("root", "wrong-password-1");
         assert_eq!(code(r), "invalid_credentials");
         locks.push(d.failed_logins());
     }
     assert_eq!(locks, [(1, None), (2, None), (3, Some(START + 301 + 300))]);
-    assert_eq!(
-        code(d.sessions.sign_in(&mut d.store, "root", ROOT_PW)),
-        "invalid_credentials"
-    );
+    assert_eq!(code(d.try_sign_in("root", ROOT_PW)), "invalid_credentials");
     assert_eq!(d.last_failure_reason(), "account locked");
 }
 
@@ -389,14 +388,11 @@ fn a_deactivated_user_cannot_sign_in_and_loses_their_session() {
     let root = d.root();
     users::update(&mut d.store, &root, "anna", None, Some(false)).unwrap();
     assert_eq!(
-        code(d.sessions.sign_in(&mut d.store, "anna", "Zila-Jura-77")),
+        code(d.try_sign_in("anna", "Zila-Jura-77")),
         "invalid_credentials"
     );
     assert_eq!(d.last_failure_reason(), "account deactivated");
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &token)),
-        "session_invalid"
-    );
+    assert_eq!(code(d.validate(&token)), "session_invalid");
 }
 
 /// Issue 11, finding 10: no such user, a wrong password, a locked, a deactivated account
@@ -411,7 +407,7 @@ fn every_sign_in_failure_gives_one_answer_and_the_audit_keeps_the_reason() {
     users::update(&mut d.store, &root, "gone", None, Some(false)).unwrap();
     users::add(&mut d.store, &root, "imported", Role::Viewer, None).unwrap();
     for _ in 0..3 {
-        let _ = d.sessions.sign_in(&mut d.store, "anna", "wrong-password-1");
+        let _ = d.try_sign_in("anna", "wrong-password-1");
     }
     assert!(d.failed_logins_of("anna").1.is_some(), "anna is not locked");
 
@@ -425,7 +421,7 @@ fn every_sign_in_failure_gives_one_answer_and_the_audit_keeps_the_reason() {
     let mut answers = Vec::new();
     for (name, pw, reason) in cases {
         let before = d.audit_rows();
-        let e = d.sessions.sign_in(&mut d.store, name, pw).unwrap_err();
+        let e = d.try_sign_in(name, pw).unwrap_err();
         answers.push((e.code(), e.message(), e.details()));
         assert_eq!(d.audit_rows(), before + 1, "{name}");
         assert_eq!(d.last_failure_reason(), reason, "{name}");
@@ -490,12 +486,9 @@ fn ones_own_password_is_not_changed_without_the_current_one() {
 
     // Nothing changed: the hash, the session, the old password.
     assert_eq!(d.hash_of("anna"), hash);
-    assert!(d.sessions.validate(&mut d.store, &token).is_ok());
-    assert!(d.sessions.sign_in(&mut d.store, "anna", ANNA_PW).is_ok());
-    assert_eq!(
-        code(d.sessions.sign_in(&mut d.store, "anna", NEW_PW)),
-        "invalid_credentials"
-    );
+    assert!(d.validate(&token).is_ok());
+    assert!(d.try_sign_in("anna", ANNA_PW).is_ok());
+    assert_eq!(code(d.try_sign_in("anna", NEW_PW)), "invalid_credentials");
 }
 
 #[test]
@@ -529,10 +522,7 @@ fn wrong_current_passwords_lock_the_account_and_then_even_the_right_one_is_refus
     assert_eq!(code(r), "current_password_wrong");
     assert_eq!(d.last_failure_reason(), "account locked");
     assert_eq!(d.hash_of("anna"), hash);
-    assert_eq!(
-        code(d.sessions.sign_in(&mut d.store, "anna", ANNA_PW)),
-        "invalid_credentials"
-    );
+    assert_eq!(code(d.try_sign_in("anna", ANNA_PW)), "invalid_credentials");
     // After the lock-out it works, and the count starts again.
     d.advance(300);
     users::change_own_password(
@@ -554,7 +544,7 @@ fn changing_ones_own_password_ends_ones_other_sessions_and_keeps_this_one() {
     let this = d.sign_in("anna");
     let other1 = d.sign_in("anna");
     let other2 = d.sign_in("anna");
-    let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (roots, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     assert_eq!(d.session_files().len(), 4);
 
     users::change_own_password(
@@ -567,20 +557,11 @@ fn changing_ones_own_password_ends_ones_other_sessions_and_keeps_this_one() {
     )
     .unwrap();
 
-    assert_eq!(
-        d.sessions.validate(&mut d.store, &this).unwrap().name,
-        "anna"
-    );
+    assert_eq!(d.validate(&this).unwrap().name, "anna");
     for t in [&other1, &other2] {
-        assert_eq!(
-            code(d.sessions.validate(&mut d.store, t)),
-            "session_invalid"
-        );
+        assert_eq!(code(d.validate(t)), "session_invalid");
     }
-    assert_eq!(
-        d.sessions.validate(&mut d.store, &roots).unwrap().name,
-        "root"
-    );
+    assert_eq!(d.validate(&roots).unwrap().name, "root");
     assert_eq!(d.session_files().len(), 2);
     let row = last_audit(d.store.conn());
     assert_eq!(
@@ -596,11 +577,8 @@ fn changing_ones_own_password_ends_ones_other_sessions_and_keeps_this_one() {
         serde_json::json!({"own": true, "sessions_ended": 2})
     );
     // The new password signs in, the old one no longer does.
-    assert_eq!(
-        code(d.sessions.sign_in(&mut d.store, "anna", ANNA_PW)),
-        "invalid_credentials"
-    );
-    assert!(d.sessions.sign_in(&mut d.store, "anna", NEW_PW).is_ok());
+    assert_eq!(code(d.try_sign_in("anna", ANNA_PW)), "invalid_credentials");
+    assert!(d.try_sign_in("anna", NEW_PW).is_ok());
 }
 
 #[test]
@@ -610,24 +588,18 @@ fn an_admin_resetting_a_password_ends_all_of_that_users_sessions() {
     let root = d.root();
     let a1 = d.sign_in("anna");
     let a2 = d.sign_in("anna");
-    let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (roots, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     // Anna locked herself out; the reset lets her in again.
     for _ in 0..3 {
-        let _ = d.sessions.sign_in(&mut d.store, "anna", "wrong-password-1");
+        let _ = d.try_sign_in("anna", "wrong-password-1");
     }
 
     users::set_password(&mut d.store, &d.sessions, &root, "anna", NEW_PW).unwrap();
 
     for t in [&a1, &a2] {
-        assert_eq!(
-            code(d.sessions.validate(&mut d.store, t)),
-            "session_invalid"
-        );
+        assert_eq!(code(d.validate(t)), "session_invalid");
     }
-    assert_eq!(
-        d.sessions.validate(&mut d.store, &roots).unwrap().name,
-        "root"
-    );
+    assert_eq!(d.validate(&roots).unwrap().name, "root");
     let row = last_audit(d.store.conn());
     assert_eq!(
         (row.actor.as_str(), row.operation.as_str()),
@@ -638,19 +610,19 @@ fn an_admin_resetting_a_password_ends_all_of_that_users_sessions() {
         serde_json::json!({"own": false, "sessions_ended": 2})
     );
     assert_eq!(d.failed_logins_of("anna"), (0, None));
-    assert!(d.sessions.sign_in(&mut d.store, "anna", NEW_PW).is_ok());
+    assert!(d.try_sign_in("anna", NEW_PW).is_ok());
 }
 
 #[test]
 fn a_non_admin_cannot_set_another_users_password_and_nothing_changes() {
     let mut d = Desk::set_up();
     let anna = d.add_anna();
-    let (roots, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (roots, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     let (hash, audit) = (d.hash_of("root"), d.audit_rows());
     let r = users::set_password(&mut d.store, &d.sessions, &anna, "root", NEW_PW);
     assert_eq!(code(r), "not_allowed");
     assert_eq!((d.hash_of("root"), d.audit_rows()), (hash, audit));
-    assert!(d.sessions.validate(&mut d.store, &roots).is_ok());
+    assert!(d.validate(&roots).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -659,10 +631,10 @@ fn a_non_admin_cannot_set_another_users_password_and_nothing_changes() {
 #[test]
 fn a_session_expires_after_the_timeout_without_activity() {
     let mut d = Desk::set_up();
-    let (token, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (token, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     d.advance(601);
     let before = d.audit_rows();
-    match d.sessions.validate(&mut d.store, &token) {
+    match d.validate(&token) {
         Err(Error::SessionExpired { timeout_seconds }) => assert_eq!(timeout_seconds, 600),
         other => panic!("expected session_expired, got {other:?}"),
     }
@@ -674,43 +646,37 @@ fn a_session_expires_after_the_timeout_without_activity() {
     assert_eq!(row.after.unwrap()["last_seen_at"], START);
     assert!(d.session_files().is_empty(), "the expired session was kept");
     // It stays ended, without another timeout row.
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &token)),
-        "session_invalid"
-    );
+    assert_eq!(code(d.validate(&token)), "session_invalid");
     assert_eq!(d.audit_rows(), before + 1);
 }
 
 #[test]
 fn activity_within_the_timeout_keeps_a_session_alive() {
     let mut d = Desk::set_up();
-    let (token, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (token, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     let before = d.audit_rows();
     // 4 × 550 s = 2200 s in all, far past the 600 s timeout, but never 600 s idle.
     for _ in 0..4 {
         d.advance(550);
-        let actor = d.sessions.validate(&mut d.store, &token).unwrap();
+        let actor = d.validate(&token).unwrap();
         assert_eq!(actor.name, "root");
     }
     // Exactly at the timeout is still alive; one second more is not.
     d.advance(600);
-    assert!(d.sessions.validate(&mut d.store, &token).is_ok());
+    assert!(d.validate(&token).is_ok());
     assert_eq!(
         d.audit_rows(),
         before,
         "validating a live session is not audited"
     );
     d.advance(601);
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &token)),
-        "session_expired"
-    );
+    assert_eq!(code(d.validate(&token)), "session_expired");
 }
 
 #[test]
 fn a_session_file_edited_on_disk_is_rejected_deleted_and_audited() {
     let mut d = Desk::set_up();
-    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (token, user) = d.try_sign_in("root", ROOT_PW).unwrap();
     let file = d.only_session_file();
     // Someone extends their session by editing the file; the signature no longer fits.
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
@@ -719,10 +685,7 @@ fn a_session_file_edited_on_disk_is_rejected_deleted_and_audited() {
     std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
 
     let before = d.audit_rows();
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &token)),
-        "session_invalid"
-    );
+    assert_eq!(code(d.validate(&token)), "session_invalid");
     assert!(!file.exists(), "the tampered file was kept");
     assert_eq!(d.audit_rows(), before + 1);
     let row = last_audit(d.store.conn());
@@ -749,10 +712,7 @@ fn a_session_file_claiming_another_user_is_rejected() {
     v["user_id"] = serde_json::json!(root_id);
     v["username"] = serde_json::json!("root");
     std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &token)),
-        "session_invalid"
-    );
+    assert_eq!(code(d.validate(&token)), "session_invalid");
     assert!(!file.exists());
     assert_eq!(last_audit(d.store.conn()).operation, "session_rejected");
 }
@@ -763,7 +723,7 @@ fn a_session_file_copied_from_another_users_session_is_rejected() {
     d.add_user("vera", Role::Viewer);
     let vera_token = d.sign_in("vera");
     let vera_file = d.only_session_file();
-    d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    d.try_sign_in("root", ROOT_PW).unwrap();
     let root_file = d
         .session_files()
         .into_iter()
@@ -771,7 +731,7 @@ fn a_session_file_copied_from_another_users_session_is_rejected() {
         .unwrap();
     // Vera cannot read root's token, but she can copy root's signed file over her own.
     std::fs::copy(&root_file, &vera_file).unwrap();
-    let r = d.sessions.validate(&mut d.store, &vera_token);
+    let r = d.validate(&vera_token);
     assert!(
         !matches!(&r, Ok(a) if a.role == Role::Admin),
         "a viewer's token now acts as {r:?}"
@@ -782,14 +742,11 @@ fn a_session_file_copied_from_another_users_session_is_rejected() {
 #[test]
 fn a_session_file_replaced_with_garbage_is_rejected_deleted_and_audited() {
     let mut d = Desk::set_up();
-    let (token, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (token, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     let file = d.only_session_file();
     std::fs::write(&file, b"\x00\xffnot json at all{{{").unwrap();
     let before = d.audit_rows();
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &token)),
-        "session_invalid"
-    );
+    assert_eq!(code(d.validate(&token)), "session_invalid");
     assert!(!file.exists(), "the damaged file was kept");
     assert_eq!(d.audit_rows(), before + 1);
     let row = last_audit(d.store.conn());
@@ -800,13 +757,10 @@ fn a_session_file_replaced_with_garbage_is_rejected_deleted_and_audited() {
 #[test]
 fn a_malformed_token_is_rejected_and_audited() {
     let mut d = Desk::set_up();
-    d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    d.try_sign_in("root", ROOT_PW).unwrap();
     let before = d.audit_rows();
     for bad in ["", "../../etc/passwd", &"z".repeat(64)] {
-        assert_eq!(
-            code(d.sessions.validate(&mut d.store, bad)),
-            "session_invalid"
-        );
+        assert_eq!(code(d.validate(bad)), "session_invalid");
     }
     assert_eq!(d.audit_rows(), before + 3);
     assert_eq!(last_audit(d.store.conn()).operation, "session_rejected");
@@ -817,7 +771,7 @@ fn a_malformed_token_is_rejected_and_audited() {
 #[test]
 fn signing_out_ends_the_session_and_writes_logout() {
     let mut d = Desk::set_up();
-    let (token, user) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (token, user) = d.try_sign_in("root", ROOT_PW).unwrap();
     let before = d.audit_rows();
     d.sessions.sign_out(&mut d.store, &token).unwrap();
     assert!(d.session_files().is_empty());
@@ -826,17 +780,14 @@ fn signing_out_ends_the_session_and_writes_logout() {
     assert_eq!(row.operation, "logout");
     assert_eq!(row.actor, "root");
     assert_eq!(row.record_id, Some(user.id.to_string()));
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &token)),
-        "session_invalid"
-    );
+    assert_eq!(code(d.validate(&token)), "session_invalid");
 }
 
 #[test]
 fn session_files_are_not_named_by_the_token_and_do_not_contain_it() {
     let mut d = Desk::set_up();
-    let (t1, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
-    let (t2, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (t1, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let (t2, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     assert_ne!(t1, t2);
     let files = d.session_files();
     assert_eq!(files.len(), 2);
@@ -858,25 +809,22 @@ fn session_files_are_not_named_by_the_token_and_do_not_contain_it() {
         }
     }
     // Each token still finds its own session.
-    assert!(d.sessions.validate(&mut d.store, &t1).is_ok());
-    assert!(d.sessions.validate(&mut d.store, &t2).is_ok());
+    assert!(d.validate(&t1).is_ok());
+    assert!(d.validate(&t2).is_ok());
 }
 
 #[test]
 fn sweeping_at_start_up_ends_idle_sessions_with_a_timeout_row() {
     let mut d = Desk::set_up();
-    let (old, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (old, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     d.advance(500);
-    let (fresh, _) = d.sessions.sign_in(&mut d.store, "root", ROOT_PW).unwrap();
+    let (fresh, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     d.advance(200); // old: 700 s idle; fresh: 200 s
     let before = d.audit_rows();
     assert_eq!(d.sessions.sweep_expired(&mut d.store).unwrap(), 1);
     assert_eq!(d.audit_rows(), before + 1);
     assert_eq!(last_audit(d.store.conn()).operation, "session_timeout");
     assert_eq!(d.session_files().len(), 1);
-    assert!(d.sessions.validate(&mut d.store, &fresh).is_ok());
-    assert_eq!(
-        code(d.sessions.validate(&mut d.store, &old)),
-        "session_invalid"
-    );
+    assert!(d.validate(&fresh).is_ok());
+    assert_eq!(code(d.validate(&old)), "session_invalid");
 }
