@@ -293,19 +293,6 @@ fn os_user() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn init_logging(config: &Config) {
-    let level = match config.log_level {
-        0 => return,
-        1 => tracing::Level::ERROR,
-        _ => tracing::Level::DEBUG,
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
-}
-
 /// Where this register's files are, for the commands that copy or replace them.
 fn locations(config: &Config, paths: &Paths) -> Locations {
     Locations {
@@ -325,7 +312,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let paths = Paths::resolve(data_dir, std::env::current_exe().ok());
     paths.prepare()?;
     let config = Config::load_or_create(&paths.config_file)?;
-    init_logging(&config);
+    atslegas_core::logging::init(config.log_level, false);
     let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
     let out = Out { json };
     let sessions = Sessions::new(config.session_dir(&paths));

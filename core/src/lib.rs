@@ -19,6 +19,8 @@
 //! - `gethostname`: the source machine shown in a backup's manifest.
 //! - `sysinfo` (only its `disk` feature): the mounted volumes on Linux, macOS and Windows,
 //!   where known backup drives are looked for (see [`backup::drives`]).
+//! - `tracing-subscriber` (only `fmt`): diagnostics to standard error, one way for the
+//!   window and the CLI (see [`logging`]).
 
 pub mod anchors;
 pub mod audit;
@@ -34,6 +36,7 @@ pub mod groups;
 pub mod import;
 pub mod keylog;
 pub mod keys;
+pub mod logging;
 pub mod persons;
 mod private;
 mod random;

@@ -35,18 +35,6 @@ fn data_dir_arg() -> Option<PathBuf> {
     None
 }
 
-fn init_logging(log_level: u8) {
-    let level = match log_level {
-        0 => return,
-        1 => tracing::Level::ERROR,
-        _ => tracing::Level::DEBUG,
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// One window per register: a second start on the same data folder hands over to the
 /// running window, which comes to the front, and exits (tauri-plugin-single-instance;
 /// registered before anything else so the second start opens nothing). On Linux the
@@ -76,7 +64,7 @@ pub fn run() {
         // on the same register exits before it touches the database.
         .setup(move |app| {
             let app_state = state::AppState::open(paths);
-            init_logging(app_state.log_level());
+            atslegas_core::logging::init(app_state.log_level(), true);
             app.manage(app_state);
             Ok(())
         })
