@@ -243,27 +243,14 @@ pub fn allow_keys(
     group: &str,
     numbers: &[String],
 ) -> Result<Group> {
-    store.write(actor, Role::Admin, "manage groups", |tx, now| {
-        let g = find(tx, group)?;
-        let keys = key_ids(tx, numbers)?;
+    change_contents(store, actor, group, "keys_allowed", |tx, g| {
         let mut added = Vec::new();
-        for (id, number) in &keys {
-            if allow_key_tx(tx, g.id, *id)? {
-                added.push(number.clone());
+        for (id, number) in key_ids(tx, numbers)? {
+            if allow_key_tx(tx, g.id, id)? {
+                added.push(number);
             }
         }
-        touch_tx(tx, now, g.id)?;
-        let after = find(tx, group)?;
-        audit_group(
-            tx,
-            now,
-            actor,
-            &after,
-            "update",
-            None,
-            json!({"keys_allowed": added}),
-        )?;
-        Ok(after)
+        Ok(added)
     })
 }
 
@@ -274,17 +261,33 @@ pub fn disallow_keys(
     group: &str,
     numbers: &[String],
 ) -> Result<Group> {
-    store.write(actor, Role::Admin, "manage groups", |tx, now| {
-        let g = find(tx, group)?;
+    change_contents(store, actor, group, "keys_disallowed", |tx, g| {
         let keys = key_ids(tx, numbers)?;
         let mut del =
             tx.prepare_cached("DELETE FROM group_keys WHERE group_id = ?1 AND key_id = ?2")?;
         let mut removed = Vec::new();
-        for (id, number) in &keys {
+        for (id, number) in keys {
             if del.execute(params![g.id, id])? > 0 {
-                removed.push(number.clone());
+                removed.push(number);
             }
         }
+        Ok(removed)
+    })
+}
+
+/// The frame of every change to a group's members or keys (admins): finds the group,
+/// lets `change` write and say what it changed, marks the group changed and writes one
+/// `update` audit row whose `after` is `{field: what changed}`.
+fn change_contents<T: Serialize>(
+    store: &mut Store,
+    actor: &Actor,
+    group: &str,
+    field: &str,
+    change: impl FnOnce(&Transaction, &Group) -> Result<Vec<T>>,
+) -> Result<Group> {
+    store.write(actor, Role::Admin, "manage groups", |tx, now| {
+        let g = find(tx, group)?;
+        let changed = change(tx, &g)?;
         touch_tx(tx, now, g.id)?;
         let after = find(tx, group)?;
         audit_group(
@@ -294,7 +297,7 @@ pub fn disallow_keys(
             &after,
             "update",
             None,
-            json!({"keys_disallowed": removed}),
+            json!({ field: changed }),
         )?;
         Ok(after)
     })
@@ -336,8 +339,7 @@ fn add_members_raw(
     group: &str,
     refs: &[PersonKey],
 ) -> Result<Group> {
-    store.write(actor, Role::Admin, "manage groups", |tx, now| {
-        let g = find(tx, group)?;
+    change_contents(store, actor, group, "members_added", |tx, g| {
         let mut added = Vec::new();
         for r in refs {
             let p = match r {
@@ -351,18 +353,7 @@ fn add_members_raw(
                 added.push(json!({"id": p.id, "name": p.full_name}));
             }
         }
-        touch_tx(tx, now, g.id)?;
-        let after = find(tx, group)?;
-        audit_group(
-            tx,
-            now,
-            actor,
-            &after,
-            "update",
-            None,
-            json!({"members_added": added}),
-        )?;
-        Ok(after)
+        Ok(added)
     })
 }
 
@@ -414,8 +405,7 @@ pub fn remove_members(
     group: &str,
     person_ids: &[i64],
 ) -> Result<Group> {
-    store.write(actor, Role::Admin, "manage groups", |tx, now| {
-        let g = find(tx, group)?;
+    change_contents(store, actor, group, "members_removed", |tx, g| {
         let mut del =
             tx.prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND person_id = ?2")?;
         let mut removed = Vec::new();
@@ -424,18 +414,7 @@ pub fn remove_members(
                 removed.push(*id);
             }
         }
-        touch_tx(tx, now, g.id)?;
-        let after = find(tx, group)?;
-        audit_group(
-            tx,
-            now,
-            actor,
-            &after,
-            "update",
-            None,
-            json!({"members_removed": removed}),
-        )?;
-        Ok(after)
+        Ok(removed)
     })
 }
 
