@@ -4,7 +4,7 @@
 //! in step, so these rules hold for every writer, not only this module.
 
 use chrono::{Days, NaiveDate, TimeZone};
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, Row, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
@@ -233,21 +233,8 @@ pub fn issue(
         .execute(params![key.id, person.id, actor.user_id, actor.name, now, req.due_back_at, comment, override_reason])
         .map_err(|e| map_trigger(e, &key, Some(&person)))?;
         let log_id = tx.last_insert_rowid();
-        let after = keys::get_tx(tx, key.id)?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &actor.name,
-                component: "keys",
-                record_id: Some(key.id.to_string()),
-                operation: "issue",
-                before: Some(key.audit_json()),
-                after: Some(json!({"key": after.audit_json(), "key_log_id": log_id,
-                    "key_log_sha256": stored_sha256(tx, log_id)?, "override_reason": override_reason})),
-            },
-        )?;
-        get_entry(tx, log_id)
+        let extra = ("override_reason", json!(override_reason));
+        finish_movement(tx, now, actor, &key, "issue", log_id, Some(extra))
     })
 }
 
@@ -281,22 +268,41 @@ pub fn return_key(
         ])
         .map_err(|e| map_trigger(e, &key, None))?;
         let log_id = tx.last_insert_rowid();
-        let after = keys::get_tx(tx, key.id)?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &actor.name,
-                component: "keys",
-                record_id: Some(key.id.to_string()),
-                operation: "return",
-                before: Some(key.audit_json()),
-                after: Some(json!({"key": after.audit_json(), "key_log_id": log_id,
-                    "key_log_sha256": stored_sha256(tx, log_id)?})),
-            },
-        )?;
-        get_entry(tx, log_id)
+        finish_movement(tx, now, actor, &key, "return", log_id, None)
     })
+}
+
+/// After the key-log row `log_id` of a movement (`issue`, `return`) is written: its audit
+/// row, with the key `before` and after, the key-log row's id and hash, and one `extra`
+/// field when given (last, as the audit chain has always hashed it). Returns the entry.
+fn finish_movement(
+    tx: &Transaction,
+    now: i64,
+    actor: &Actor,
+    before: &keys::Key,
+    operation: &str,
+    log_id: i64,
+    extra: Option<(&str, serde_json::Value)>,
+) -> Result<LogEntry> {
+    let after = keys::get_tx(tx, before.id)?;
+    let mut written = json!({"key": after.audit_json(), "key_log_id": log_id,
+        "key_log_sha256": stored_sha256(tx, log_id)?});
+    if let Some((name, value)) = extra {
+        written[name] = value;
+    }
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: &actor.name,
+            component: "keys",
+            record_id: Some(before.id.to_string()),
+            operation,
+            before: Some(before.audit_json()),
+            after: Some(written),
+        },
+    )?;
+    get_entry(tx, log_id)
 }
 
 fn get_entry(conn: &Connection, id: i64) -> Result<LogEntry> {
