@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::export::all::{ExportManifest, FORMAT, FORMAT_VERSION};
 use crate::export::{parse_iso_utc, unescape_roundtrip, Col, Table, TABLES};
@@ -208,18 +208,12 @@ fn import_in_tx<R: Read + Seek>(
         let root: Option<String> = tx
             .query_row("SELECT username FROM users WHERE is_root = 1", [], |r| r.get(0))
             .ok();
-        audit::record(
+        super::audit_import(
             tx,
             now,
-            Change {
-                actor: &actor.name,
-                component: "import",
-                record_id: None,
-                operation: "import",
-                before: None,
-                after: Some(json!({"file": file, "what": "all", "exported_at": manifest.created_at,
-                    "counts": counts.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>()})),
-            },
+            actor,
+            json!({"file": file, "what": "all", "exported_at": manifest.created_at,
+                "counts": counts.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>()}),
         )?;
         Ok(ImportAllReport {
             file: file.to_path_buf(),

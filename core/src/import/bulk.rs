@@ -297,22 +297,7 @@ pub fn preview(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<ImportReport> {
-    // Before the file is opened: a refused user learns nothing of it, not even whether
-    // it exists (errors quote what they read). `Store::write` checks it again.
-    actor.require(Role::Admin, IMPORT)?;
-    let (source, records) = read_file(file)?;
-    run_in_tx(
-        store,
-        actor,
-        entity,
-        file,
-        source,
-        &records,
-        on_existing,
-        None,
-        progress,
-        cancel,
-    )
+    read_and_run(store, actor, entity, file, on_existing, None, progress, cancel)
 }
 
 /// Imports `file`: all rows in one transaction, or none when any row is bad (the report
@@ -329,6 +314,21 @@ pub fn apply(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<ImportReport> {
+    read_and_run(store, actor, entity, file, on_existing, Some(loc), progress, cancel)
+}
+
+/// [`preview`] (`commit_to` none) and [`apply`]: reads `file`, then [`run_in_tx`].
+#[allow(clippy::too_many_arguments)] // reason: the import's whole input, passed through
+fn read_and_run(
+    store: &mut Store,
+    actor: &Actor,
+    entity: Entity,
+    file: &Path,
+    on_existing: OnExisting,
+    commit_to: Option<&Locations>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<ImportReport> {
     // Before the file is opened: a refused user learns nothing of it, not even whether
     // it exists (errors quote what they read). `Store::write` checks it again.
     actor.require(Role::Admin, IMPORT)?;
@@ -341,7 +341,7 @@ pub fn apply(
         source,
         &records,
         on_existing,
-        Some(loc),
+        commit_to,
         progress,
         cancel,
     )
@@ -413,19 +413,13 @@ fn run_in_tx(
             )?;
             progress(Progress::new("safety backup", 1, 1));
             report.safety_backup = Some(safety.file);
-            audit::record(
+            super::audit_import(
                 tx,
                 now,
-                Change {
-                    actor: &actor.name,
-                    component: "import",
-                    record_id: None,
-                    operation: "import",
-                    before: None,
-                    after: Some(json!({"file": file, "what": entity, "rows": report.rows,
-                        "created": report.created, "updated": report.updated,
-                        "skipped": report.skipped, "safety_backup": report.safety_backup})),
-                },
+                actor,
+                json!({"file": file, "what": entity, "rows": report.rows,
+                    "created": report.created, "updated": report.updated,
+                    "skipped": report.skipped, "safety_backup": report.safety_backup}),
             )?;
             Ok(true)
         } else {

@@ -12,12 +12,33 @@ pub mod bulk;
 use std::collections::HashMap;
 use std::path::Path;
 
+use rusqlite::Transaction;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::audit::{self, Change};
 use crate::error::{Error, Result};
+use crate::store::Actor;
 
 pub use bulk::{apply, preview, Entity, ImportReport, OnExisting, RowError};
+
+/// The one audit row an import writes (a bulk file, or "Export all" into an empty
+/// database), with what it did as `after`.
+fn audit_import(tx: &Transaction, now: i64, actor: &Actor, after: serde_json::Value) -> Result<()> {
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: &actor.name,
+            component: "import",
+            record_id: None,
+            operation: "import",
+            before: None,
+            after: Some(after),
+        },
+    )?;
+    Ok(())
+}
 
 /// One record of an input file: its position (CSV line, or JSON item number) and its
 /// cells by normalised column name. An empty cell is absent.
