@@ -422,6 +422,20 @@ fn empty_manifest(req: &BackupRequest, now: i64) -> Manifest {
     }
 }
 
+/// Refuses, as the failed `step`, a backup folder that is not there (a drive unplugged).
+pub(crate) fn ensure_folder(folder: &Path, step: &str) -> Result<()> {
+    if folder.is_dir() {
+        return Ok(());
+    }
+    Err(Error::BackupFailed {
+        step: step.into(),
+        reason: format!(
+            "{} is not a folder that exists (is the drive plugged in?)",
+            folder.display()
+        ),
+    })
+}
+
 #[allow(clippy::too_many_arguments)] // reason: the steps share these; a struct would only rename them
 fn create_inner(
     loc: &Locations,
@@ -434,15 +448,7 @@ fn create_inner(
     cancel: &Cancel,
 ) -> Result<BackupReport> {
     let dest = &req.destination;
-    if !dest.is_dir() {
-        return Err(Error::BackupFailed {
-            step: "destination".into(),
-            reason: format!(
-                "{} is not a folder that exists (is the drive plugged in?)",
-                dest.display()
-            ),
-        });
-    }
+    ensure_folder(dest, "destination")?;
     let with_db = req.kind != Kind::Config;
     let with_config = req.kind != Kind::Database;
     let db_size = std::fs::metadata(&loc.database)

@@ -310,15 +310,7 @@ pub(crate) fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
 pub(crate) fn plan(folder: &Path, rules: Rules) -> Result<Plan> {
     // Refuse bad rules before reading (and hashing) every archive.
     rules.check()?;
-    if !folder.is_dir() {
-        return Err(Error::BackupFailed {
-            step: "prune".into(),
-            reason: format!(
-                "{} is not a folder that exists (is the drive plugged in?)",
-                folder.display()
-            ),
-        });
-    }
+    super::ensure_folder(folder, "prune")?;
     decide(folder, &candidates(folder)?, rules, &chrono::Local)
 }
 
