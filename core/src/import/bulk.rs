@@ -297,7 +297,16 @@ pub fn preview(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<ImportReport> {
-    read_and_run(store, actor, entity, file, on_existing, None, progress, cancel)
+    read_and_run(
+        store,
+        actor,
+        entity,
+        file,
+        on_existing,
+        None,
+        progress,
+        cancel,
+    )
 }
 
 /// Imports `file`: all rows in one transaction, or none when any row is bad (the report
@@ -314,7 +323,16 @@ pub fn apply(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<ImportReport> {
-    read_and_run(store, actor, entity, file, on_existing, Some(loc), progress, cancel)
+    read_and_run(
+        store,
+        actor,
+        entity,
+        file,
+        on_existing,
+        Some(loc),
+        progress,
+        cancel,
+    )
 }
 
 /// [`preview`] (`commit_to` none) and [`apply`]: reads `file`, then [`run_in_tx`].
