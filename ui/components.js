@@ -1,7 +1,8 @@
 // Building blocks shared by the screens: a paged, sortable table fed by the core; a form
 // dialog that shows the core's validation errors next to the field they name; a
-// confirmation dialog; and a status line. All DOM is built with createElement and
-// textContent, never from HTML strings.
+// confirmation dialog; a status line; and what the keys and persons lists share (a Delete
+// that asks, "show deleted", a change followed through to the table). All DOM is built
+// with createElement and textContent, never from HTML strings.
 
 import { el, t } from './admin-common.js';
 
@@ -313,4 +314,68 @@ export function button(labelKey, onClick, cls = 'secondary small') {
  */
 export function statusBadge(status) {
   return el('span', { class: `badge ${status}` }, t(`status.${status}`));
+}
+
+/**
+ * A Delete button that asks first and calls `onConfirmed` only when confirmed.
+ * @param {string} question already translated
+ * @param {() => Promise<void>} onConfirmed
+ */
+export function deleteButton(question, onConfirmed) {
+  return button('common.delete', async () => {
+    if (await confirmDialog(question, 'common.delete')) await onConfirmed();
+  }, 'secondary small danger-text');
+}
+
+/**
+ * The "show deleted" check box of a register's toolbar.
+ * @param {string} id the check box's id
+ * @param {(checked: boolean) => void} onChange
+ */
+export function showDeletedToggle(id, onChange) {
+  const wrap = el('div', { class: 'field check inline' });
+  const box = /** @type {HTMLInputElement} */ (el('input', { id, type: 'checkbox' }));
+  box.addEventListener('change', () => onChange(box.checked));
+  wrap.append(box, el('label', { for: id }, t('common.show_deleted')));
+  return wrap;
+}
+
+/**
+ * How a register's list screen (keys, persons) follows a change it made: the status line
+ * says it, the app hears of it (the dashboard's counts) and the table fetches its page
+ * again. A refused action is said as an error and changes nothing on screen.
+ * @param {{refresh: () => Promise<void>}} table
+ * @param {() => void} changed
+ */
+export function listChanges(table, changed) {
+  /** @param {string} text already translated */
+  async function show(text) {
+    toast(text);
+    changed();
+    await table.refresh();
+  }
+  return {
+    /**
+     * Runs one row's action.
+     * @param {() => Promise<unknown>} fn
+     * @param {string} doneText already translated
+     */
+    async act(fn, doneText) {
+      try {
+        await fn();
+        await show(doneText);
+      } catch (err) {
+        toast(err.message, 'error');
+      }
+    },
+    /**
+     * Opens the form dialog; a saved row is said by `savedText`.
+     * @param {Parameters<typeof formDialog>[0]} form
+     * @param {(saved: any) => string} savedText
+     */
+    async edit(form, savedText) {
+      const saved = await formDialog(form);
+      if (saved) await show(savedText(saved));
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // key when one of their groups allows it; issuing outside that needs an admin's override.
 
 import { el, invoke, t } from '../admin-common.js';
-import { button, confirmDialog, formDialog, searchBox, toast } from '../components.js';
+import { button, deleteButton, formDialog, searchBox, toast } from '../components.js';
 
 export const screen = { id: 'groups', navKey: 'nav.groups', minRole: 'viewer' };
 
@@ -44,6 +44,24 @@ export async function render(view, ctx) {
     await loadList();
   }
 
+  /**
+   * One member or allowed key of the open group; an admin's chip has a × that removes it.
+   * @param {string} text
+   * @param {string} removeLabel already translated
+   * @param {() => Promise<void>} remove
+   */
+  function chip(text, removeLabel, remove) {
+    const li = el('li', {}, text);
+    if (admin) {
+      const rm = el('button', { type: 'button', class: 'chip-x', 'aria-label': removeLabel }, '×');
+      rm.addEventListener('click', async () => {
+        try { await remove(); } catch (err) { toast(err.message, 'error'); }
+      });
+      li.append(rm);
+    }
+    return li;
+  }
+
   async function open(g) {
     current = g;
     pickHint.hidden = true;
@@ -53,15 +71,13 @@ export async function render(view, ctx) {
     const head = el('div', { class: 'detail-head' });
     head.append(el('h2', {}, g.name));
     if (admin) {
-      head.append(button('common.edit', () => edit(g)), button('common.delete', async () => {
-        if (await confirmDialog(t('groups.confirm_delete', { name: g.name }), 'common.delete')) {
-          try {
-            await invoke('group_delete', { name: g.name });
-            current = null;
-            await changed(t('groups.deleted', { name: g.name }));
-          } catch (err) { toast(err.message, 'error'); }
-        }
-      }, 'secondary small danger-text'));
+      head.append(button('common.edit', () => edit(g)), deleteButton(t('groups.confirm_delete', { name: g.name }), async () => {
+        try {
+          await invoke('group_delete', { name: g.name });
+          current = null;
+          await changed(t('groups.deleted', { name: g.name }));
+        } catch (err) { toast(err.message, 'error'); }
+      }));
     }
     const desc = el('p', { class: 'muted' }, g.description || '');
 
@@ -70,20 +86,10 @@ export async function render(view, ctx) {
     members.append(el('h3', {}, t('groups.members')));
     if (!d.members.length) members.append(el('p', { class: 'empty' }, t('groups.no_members')));
     const ul = el('ul', { class: 'chips', id: 'group-members' });
-    for (const p of d.members) {
-      const li = el('li', {}, p.full_name + (p.code ? ` (${p.code})` : ''));
-      if (admin) {
-        const rm = el('button', { type: 'button', class: 'chip-x', 'aria-label': t('groups.remove_member', { name: p.full_name }) }, '×');
-        rm.addEventListener('click', async () => {
-          try {
-            await invoke('group_members', { name: g.name, personIds: [p.id], add: false });
-            await changed(t('groups.member_removed', { name: p.full_name }));
-          } catch (err) { toast(err.message, 'error'); }
-        });
-        li.append(rm);
-      }
-      ul.append(li);
-    }
+    ul.append(...d.members.map((p) => chip(p.full_name + (p.code ? ` (${p.code})` : ''), t('groups.remove_member', { name: p.full_name }), async () => {
+      await invoke('group_members', { name: g.name, personIds: [p.id], add: false });
+      await changed(t('groups.member_removed', { name: p.full_name }));
+    })));
     members.append(ul);
     if (g.member_count > d.members.length) members.append(el('p', { class: 'hint' }, t('groups.more', { n: g.member_count - d.members.length })));
     if (admin) {
@@ -110,20 +116,10 @@ export async function render(view, ctx) {
     keys.append(el('h3', {}, t('groups.keys')));
     if (!d.keys.length) keys.append(el('p', { class: 'empty' }, t('groups.no_keys')));
     const kl = el('ul', { class: 'chips', id: 'group-keys' });
-    for (const k of d.keys) {
-      const li = el('li', {}, k.number + (k.name ? ` · ${k.name}` : ''));
-      if (admin) {
-        const rm = el('button', { type: 'button', class: 'chip-x', 'aria-label': t('groups.remove_key', { number: k.number }) }, '×');
-        rm.addEventListener('click', async () => {
-          try {
-            await invoke('group_allow', { name: g.name, keys: [k.number], allow: false });
-            await changed(t('groups.key_removed', { number: k.number }));
-          } catch (err) { toast(err.message, 'error'); }
-        });
-        li.append(rm);
-      }
-      kl.append(li);
-    }
+    kl.append(...d.keys.map((k) => chip(k.number + (k.name ? ` · ${k.name}` : ''), t('groups.remove_key', { number: k.number }), async () => {
+      await invoke('group_allow', { name: g.name, keys: [k.number], allow: false });
+      await changed(t('groups.key_removed', { number: k.number }));
+    })));
     keys.append(kl);
     if (g.key_count > d.keys.length) keys.append(el('p', { class: 'hint' }, t('groups.more', { n: g.key_count - d.keys.length })));
     if (admin) {

@@ -3,7 +3,7 @@
 // the core refuses others whatever the page shows.
 
 import { cached, el, invoke, localTime, t } from '../admin-common.js';
-import { button, confirmDialog, formDialog, infoDialog, pagedTable, searchBox, statusBadge, toast } from '../components.js';
+import { button, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge } from '../components.js';
 
 export const screen = { id: 'keys', navKey: 'nav.keys', minRole: 'viewer' };
 
@@ -67,52 +67,35 @@ export async function render(view, ctx) {
     emptyKey: admin ? 'keys.empty_admin' : 'keys.empty',
   });
 
-  async function act(fn, doneKey, vars) {
-    try {
-      await fn();
-      toast(t(doneKey, vars));
-      ctx.changed();
-      await table.refresh();
-    } catch (err) {
-      toast(err.message, 'error');
-    }
-  }
+  const { act, edit: openForm } = listChanges(table, ctx.changed);
 
   function actions(r) {
     const box = el('div', { class: 'row-actions' });
     box.append(button('keys.history', () => showHistory(r)));
     if (!admin) return box;
+    const vars = { number: r.number };
     if (r.deleted_at) {
-      box.append(button('common.restore', () => act(() => invoke('key_restore', { id: r.id }), 'keys.restored', { number: r.number })));
+      box.append(button('common.restore', () => act(() => invoke('key_restore', { id: r.id }), t('keys.restored', vars))));
       return box;
     }
     box.append(button('common.edit', () => edit(r)));
     if (r.status === 'available') {
-      box.append(button('keys.retire', () => act(() => invoke('key_set_retired', { id: r.id, retired: true }), 'keys.retired_done', { number: r.number })));
+      box.append(button('keys.retire', () => act(() => invoke('key_set_retired', { id: r.id, retired: true }), t('keys.retired_done', vars))));
     } else if (r.status === 'retired') {
-      box.append(button('keys.unretire', () => act(() => invoke('key_set_retired', { id: r.id, retired: false }), 'keys.unretired_done', { number: r.number })));
+      box.append(button('keys.unretire', () => act(() => invoke('key_set_retired', { id: r.id, retired: false }), t('keys.unretired_done', vars))));
     }
-    box.append(button('common.delete', async () => {
-      if (await confirmDialog(t('keys.confirm_delete', { number: r.number }), 'common.delete')) {
-        await act(() => invoke('key_delete', { id: r.id }), 'keys.deleted', { number: r.number });
-      }
-    }, 'secondary small danger-text'));
+    box.append(deleteButton(t('keys.confirm_delete', vars), () => act(() => invoke('key_delete', { id: r.id }), t('keys.deleted', vars))));
     return box;
   }
 
-  async function edit(row) {
-    const saved = await formDialog({
+  function edit(row) {
+    return openForm({
       titleKey: row ? 'keys.edit_title' : 'keys.new_title',
       fields: FIELDS,
       values: row || {},
       submitKey: 'common.save',
       onSubmit: (v) => invoke('key_save', { id: row ? row.id : null, input: v }),
-    });
-    if (saved) {
-      toast(t('keys.saved', { number: saved.number }));
-      ctx.changed();
-      await table.refresh();
-    }
+    }, (saved) => t('keys.saved', { number: saved.number }));
   }
 
   const toolbar = el('div', { class: 'toolbar' });
@@ -124,10 +107,7 @@ export async function render(view, ctx) {
   }
   statusSel.addEventListener('change', () => { status = statusSel.value; table.reset(); });
   statusWrap.append(el('label', { for: 'keys-status' }, t('keys.status')), statusSel);
-  const delWrap = el('div', { class: 'field check inline' });
-  const del = /** @type {HTMLInputElement} */ (el('input', { id: 'keys-deleted', type: 'checkbox' }));
-  del.addEventListener('change', () => { includeDeleted = del.checked; table.reset(); });
-  delWrap.append(del, el('label', { for: 'keys-deleted' }, t('common.show_deleted')));
+  const delWrap = showDeletedToggle('keys-deleted', (checked) => { includeDeleted = checked; table.reset(); });
   toolbar.append(sb.element, statusWrap, delWrap);
   if (admin) toolbar.append(button('keys.new', () => edit(null), 'primary'));
 

@@ -2,7 +2,7 @@
 // create, edit, soft delete and restore, and a person's keys in hand, groups and history.
 
 import { cached, el, invoke, localTime, t } from '../admin-common.js';
-import { button, confirmDialog, formDialog, infoDialog, pagedTable, searchBox, statusBadge, toast } from '../components.js';
+import { button, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge } from '../components.js';
 
 export const screen = { id: 'persons', navKey: 'nav.persons', minRole: 'viewer' };
 
@@ -72,55 +72,35 @@ export async function render(view, ctx) {
     emptyKey: canEdit ? 'persons.empty_edit' : 'persons.empty',
   });
 
-  async function act(fn, doneKey, vars) {
-    try {
-      await fn();
-      toast(t(doneKey, vars));
-      ctx.changed();
-      await table.refresh();
-    } catch (err) {
-      toast(err.message, 'error');
-    }
-  }
+  const { act, edit: openForm } = listChanges(table, ctx.changed);
 
   function actions(r) {
     const box = el('div', { class: 'row-actions' });
     box.append(button('common.details', () => showDetail(r)));
     if (!canEdit) return box;
+    const vars = { name: r.full_name };
     if (r.deleted_at) {
-      box.append(button('common.restore', () => act(() => invoke('person_restore', { id: r.id }), 'persons.restored', { name: r.full_name })));
+      box.append(button('common.restore', () => act(() => invoke('person_restore', { id: r.id }), t('persons.restored', vars))));
       return box;
     }
     box.append(button('common.edit', () => edit(r)));
-    box.append(button('common.delete', async () => {
-      if (await confirmDialog(t('persons.confirm_delete', { name: r.full_name }), 'common.delete')) {
-        await act(() => invoke('person_delete', { id: r.id }), 'persons.deleted', { name: r.full_name });
-      }
-    }, 'secondary small danger-text'));
+    box.append(deleteButton(t('persons.confirm_delete', vars), () => act(() => invoke('person_delete', { id: r.id }), t('persons.deleted', vars))));
     return box;
   }
 
-  async function edit(row) {
-    const saved = await formDialog({
+  function edit(row) {
+    return openForm({
       titleKey: row ? 'persons.edit_title' : 'persons.new_title',
       fields: FIELDS,
       values: row || { active: true },
       submitKey: 'common.save',
       onSubmit: (v) => invoke('person_save', { id: row ? row.id : null, input: v }),
-    });
-    if (saved) {
-      toast(t('persons.saved', { name: saved.full_name }));
-      ctx.changed();
-      await table.refresh();
-    }
+    }, (saved) => t('persons.saved', { name: saved.full_name }));
   }
 
   const toolbar = el('div', { class: 'toolbar' });
   const sb = searchBox('persons.search', (v) => { search = v; table.reset(); });
-  const delWrap = el('div', { class: 'field check inline' });
-  const del = /** @type {HTMLInputElement} */ (el('input', { id: 'persons-deleted', type: 'checkbox' }));
-  del.addEventListener('change', () => { includeDeleted = del.checked; table.reset(); });
-  delWrap.append(del, el('label', { for: 'persons-deleted' }, t('common.show_deleted')));
+  const delWrap = showDeletedToggle('persons-deleted', (checked) => { includeDeleted = checked; table.reset(); });
   toolbar.append(sb.element, delWrap);
   if (canEdit) toolbar.append(button('persons.new', () => edit(null), 'primary'));
 
