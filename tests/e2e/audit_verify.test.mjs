@@ -10,18 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, ROOT, waitFor } from './webdriver.mjs';
+import { App, register, waitFor } from './webdriver.mjs';
 
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
-const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
 
 /** Signs in as root and opens Logs → Audit. */
 async function openAudit(app) {
-  await app.waitVisible('#screen-signin');
-  await app.fill('Lietotājvārds', 'root');
-  await app.fill('Parole', PASSWORD);
-  await app.press('Pierakstīties');
-  await app.waitVisible('#screen-app');
+  await app.signIn();
   await app.press('Žurnāli');
   await app.press('Audita žurnāls');
   await app.waitVisible('#trail-verify');
@@ -35,10 +29,8 @@ async function verify(app, buttonText) {
 }
 
 test('the audit trail is verified up to the backup on the drive, and rows deleted behind the app are named in red', { timeout: 300000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-trail-'));
+  const { data, cli } = register('atslegas-e2e-trail-');
   const drive = mkdtempSync(join(tmpdir(), 'atslegas-e2e-trail-drive-'));
-  const cli = (...args) => execFileSync(CLI, ['--data-dir', data, ...args], { encoding: 'utf8' });
-  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
   cli('person', 'add', '--name', 'Jānis Bērziņš', '--code', 'E-1');
   cli('key', 'add', '101', '--name', 'Telpa 204');
   cli('key', 'add', '102', '--name', 'Arhīvs');

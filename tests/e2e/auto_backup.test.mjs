@@ -10,31 +10,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, ROOT, waitFor } from './webdriver.mjs';
+import { App, CLI, register, waitFor } from './webdriver.mjs';
 
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
-const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
 const archives = (dir) => readdirSync(dir).filter((f) => f.endsWith('.zip')).sort();
 
-async function signIn(app) {
-  await app.waitVisible('#screen-signin');
-  await app.fill('Lietotājvārds', 'root');
-  await app.fill('Parole', PASSWORD);
-  await app.press('Pierakstīties');
-  await app.waitVisible('#screen-app');
-}
-
 test('closing the window makes the automatic backup, shows it, then quits', { timeout: 240000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-auto-'));
+  const { data, cli } = register('atslegas-e2e-auto-', { cli: { timeout: 60000 } });
   const drive = mkdtempSync(join(tmpdir(), 'atslegas-e2e-autodrive-'));
-  const cli = (...args) => execFileSync(CLI, ['--data-dir', data, ...args], { encoding: 'utf8', timeout: 60000 });
-  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
   cli('person', 'add', '--name', 'Jānis Bērziņš', '--code', 'E-1');
 
   const app = await App.start({ name: 'auto', dataDir: data });
   let closed = false;
   try {
-    await signIn(app);
+    await app.signIn();
     await app.press('Rezerves kopijas');
     await app.waitVisible('#auto-backup');
     // Before any backup to a drive there is nowhere to go, and the screen says so.
@@ -92,15 +80,13 @@ test('closing the window makes the automatic backup, shows it, then quits', { ti
 });
 
 test('signing in makes the daily backup when the last one is a day old and data changed', { timeout: 240000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-daily-'));
+  const { data, cli } = register('atslegas-e2e-daily-', { cli: { timeout: 60000 } });
   const drive = mkdtempSync(join(tmpdir(), 'atslegas-e2e-dailydrive-'));
-  const cli = (...args) => execFileSync(CLI, ['--data-dir', data, ...args], { encoding: 'utf8', timeout: 60000 });
-  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
 
   // A first session: one backup by hand remembers the folder; daily, not encrypted.
   let app = await App.start({ name: 'daily', dataDir: data });
   try {
-    await signIn(app);
+    await app.signIn();
     await app.press('Rezerves kopijas');
     await app.fill('Mape vai USB disks', drive);
     await app.click(await app.byLabel('Šifrēt (AES-256)'));
@@ -119,7 +105,7 @@ test('signing in makes the daily backup when the last one is a day old and data 
 
   app = await App.start({ name: 'daily', dataDir: data });
   try {
-    await signIn(app);
+    await app.signIn();
     await waitFor(async () => /Ikdienas rezerves kopija izveidota/.test(await app.text('#toast') || ''), 'the daily backup', 60000);
     assert.equal(archives(drive).length, 2);
     // The dashboard shows the new backup as the last verified one (today).
@@ -129,7 +115,7 @@ test('signing in makes the daily backup when the last one is a day old and data 
     await app.screenshot('1-daily-done');
     // Once a day: signing in again does not make another.
     await app.press('Izrakstīties');
-    await signIn(app);
+    await app.signIn();
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(archives(drive).length, 2);
   } finally {

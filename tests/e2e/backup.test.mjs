@@ -4,31 +4,22 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, ROOT, waitFor } from './webdriver.mjs';
+import { App, register, waitFor } from './webdriver.mjs';
 
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
-const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
 
 test('back up, change, restore: the old data is back and the restore is on record', { timeout: 240000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-backup-'));
+  const { data, cli } = register('atslegas-e2e-backup-');
   const drive = mkdtempSync(join(tmpdir(), 'atslegas-e2e-drive-'));
-  const cli = (...args) => execFileSync(CLI, ['--data-dir', data, ...args], { encoding: 'utf8' });
-  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
   cli('person', 'add', '--name', 'Jānis Bērziņš', '--code', 'E-1');
   cli('key', 'add', '101', '--name', 'Telpa 204');
   cli('issue', '101', '--to', 'E-1', '--override-reason', 'e2e');
 
   const app = await App.start({ name: 'backup', dataDir: data });
   try {
-    await app.waitVisible('#screen-signin');
-    await app.fill('Lietotājvārds', 'root');
-    await app.fill('Parole', PASSWORD);
-    await app.press('Pierakstīties');
-    await app.waitVisible('#screen-app');
+    await app.signIn();
     // The dashboard says there is no backup yet.
     await waitFor(async () => /Nekad/.test(await app.text('#stat-backup')), 'no backup yet');
 
@@ -116,9 +107,7 @@ test('back up, change, restore: the old data is back and the restore is on recor
     // Everyone signs in again; the old data is back.
     await app.waitVisible('#screen-signin');
     assert.equal(await app.exec("return localStorage.getItem('atslegas_keys_v1')"), null);
-    await app.fill('Lietotājvārds', 'root');
-    await app.fill('Parole', PASSWORD);
-    await app.press('Pierakstīties');
+    await app.signIn();
     await app.waitVisible('#stat-keys-total');
     assert.equal(await app.text('#stat-keys-total .stat-value'), '1');
     assert.equal(await app.text('#stat-keys-out .stat-value'), '1');

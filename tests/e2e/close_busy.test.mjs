@@ -9,25 +9,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, ROOT, waitFor } from './webdriver.mjs';
+import { App, register, waitFor } from './webdriver.mjs';
 
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
-const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
 
 test('closing while a backup runs asks, and stopping it leaves nothing half-written', { timeout: 300000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-busy-'));
+  const { data, cli } = register('atslegas-e2e-busy-', { cli: { timeout: 240000 } });
   const drive = mkdtempSync(join(tmpdir(), 'atslegas-e2e-busydrive-'));
-  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
   // Large enough that a backup takes a few seconds in a debug build.
-  execFileSync(CLI, ['--data-dir', data, 'demo', '--persons', '10000', '--keys', '3000', '--log-rows', '300000'], { timeout: 240000 });
+  cli('demo', '--persons', '10000', '--keys', '3000', '--log-rows', '300000');
 
   const app = await App.start({ name: 'busy', dataDir: data });
   let quit = false;
   try {
-    await app.fill('Lietotājvārds', 'root');
-    await app.fill('Parole', PASSWORD);
-    await app.press('Pierakstīties');
-    await app.waitVisible('#screen-app');
+    await app.signIn();
     await app.press('Rezerves kopijas');
     await app.fill('Mape vai USB disks', drive);
     await app.click(await app.byLabel('Šifrēt (AES-256)'));

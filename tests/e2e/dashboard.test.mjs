@@ -6,9 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, waitFor } from './webdriver.mjs';
+import { App, PASSWORD, waitFor } from './webdriver.mjs';
 
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
 const ENTER = '\uE007';
 
 /** Today's cell of the calendar strip, as {issued, returned} read from its label. */
@@ -193,10 +192,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     assert.deepEqual(left, []);
 
     // A viewer sees no Users screen, and the core refuses the call anyway.
-    await app.fill('Lietotājvārds', 'skatitajs');
-    await app.fill('Parole', 'Skatītāja-Parole-1');
-    await app.press('Pierakstīties');
-    await app.waitVisible('#screen-app');
+    await app.signIn('skatitajs', 'Skatītāja-Parole-1');
     const navText = await app.text('#nav');
     assert.doesNotMatch(navText, /Lietotāji/);
     assert.doesNotMatch(navText, /Izsniegšana/);

@@ -15,10 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, ROOT, waitFor } from './webdriver.mjs';
+import { App, CLI, register, waitFor } from './webdriver.mjs';
 
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
-const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
 
 /** A local date as the date inputs want it (YYYY-MM-DD). */
 function ymd(d) {
@@ -45,10 +43,8 @@ const BAD = [
 ].join('\r\n');
 
 test('import persons with a preview, export the key log and everything', { timeout: 300000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-data-'));
+  const { data, cli } = register('atslegas-e2e-data-');
   const out = mkdtempSync(join(tmpdir(), 'atslegas-e2e-out-'));
-  const cli = (...args) => execFileSync(CLI, ['--data-dir', data, ...args], { encoding: 'utf8' });
-  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
   cli('person', 'add', '--name', 'Anna Kalniņa', '--code', 'E-100');
   cli('key', 'add', '101', '--name', 'Telpa 204');
   cli('key', 'add', '102', '--name', 'Arhīvs');
@@ -62,11 +58,7 @@ test('import persons with a preview, export the key log and everything', { timeo
   process.env.ATSLEGAS_E2E_DIALOG_DIR = out;
   const app = await App.start({ name: 'export-import', dataDir: data });
   try {
-    await app.waitVisible('#screen-signin');
-    await app.fill('Lietotājvārds', 'root');
-    await app.fill('Parole', PASSWORD);
-    await app.press('Pierakstīties');
-    await app.waitVisible('#screen-app');
+    await app.signIn();
 
     // ---- import: the preview shows the bad row and writes nothing
     await nav(app, 'Eksports un imports');

@@ -4,14 +4,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, ROOT, waitFor } from './webdriver.mjs';
+import { App, CLI, PASSWORD, cliIn, register, waitFor } from './webdriver.mjs';
 
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
 const NEW_PASSWORD = 'Sarkanā-Tilta-Iela-8';
-const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
 
 test('first-run setup, sign out, sign in, and the home shows real counts', { timeout: 180000 }, async () => {
   const app = await App.start({ name: 'foundation' });
@@ -38,7 +36,7 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
 
     // Data added behind the window's back (by the CLI on the same data folder) shows up
     // after Reload: the home reads the core, not a fixture.
-    const cli = (...args) => execFileSync(CLI, ['--data-dir', app.dataDir, ...args], { encoding: 'utf8' });
+    const cli = cliIn(app.dataDir);
     cli('person', 'add', '--name', 'Jānis Bērziņš', '--code', 'E-1');
     cli('key', 'add', '101', '--name', 'Telpa 204');
     cli('key', 'add', '102');
@@ -73,10 +71,7 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
     await app.press('Pierakstīties');
     await waitFor(async () => (await app.text('#signin-error')) === refusedText, 'the same refusal for an unknown user');
 
-    await app.fill('Lietotājvārds', 'root');
-    await app.fill('Parole', PASSWORD);
-    await app.press('Pierakstīties');
-    await app.waitVisible('#screen-app');
+    await app.signIn();
     await app.waitVisible('#stat-keys-out');
     assert.equal(await app.text('#stat-keys-out .stat-value'), '1');
     await app.screenshot('5-home-after-sign-in');
@@ -143,25 +138,17 @@ test('a malformed config.json is shown with its line and key, and is not overwri
 });
 
 test('after the inactivity timeout the window returns to sign-in and the core refuses the old session', { timeout: 120000 }, async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'atslegas-e2e-timeout-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ client_sessions: { timeout_seconds: 10 } }));
-  execFileSync(CLI, ['--data-dir', dir, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
+  const { data: dir, cli } = register('atslegas-e2e-timeout-', { config: { client_sessions: { timeout_seconds: 10 } } });
   const app = await App.start({ name: 'timeout', dataDir: dir });
   try {
-    await app.waitVisible('#screen-signin');
-    await app.fill('Lietotājvārds', 'root');
-    await app.fill('Parole', PASSWORD);
-    await app.press('Pierakstīties');
-    await app.waitVisible('#screen-app');
+    await app.signIn();
     // Nobody touches anything for longer than the timeout.
     await app.waitVisible('#screen-signin', true, 30000);
     assert.match(await app.text('#signin-notice'), /neaktivitātes dēļ/);
     await app.screenshot('1-timed-out');
     const refused = await app.invoke('home_summary');
     assert.ok(refused.refused, 'the core refuses the expired session');
-    const audit = JSON.parse(execFileSync(CLI, ['--data-dir', dir, '--json', 'audit', 'list', '--operation', 'session_timeout'], { encoding: 'utf8' }));
+    const audit = JSON.parse(cli('--json', 'audit', 'list', '--operation', 'session_timeout'));
     assert.equal(audit.length, 1);
   } finally {
     await app.stop();

@@ -5,24 +5,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, ROOT, waitFor } from './webdriver.mjs';
-
-const PASSWORD = 'Zaļā-Tilta-Iela-7';
-const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
+import { App, register, waitFor } from './webdriver.mjs';
 
 test('every screen renders with 10,000 persons, 3,000 keys and 100,000 movements', { timeout: 300000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'atslegas-e2e-large-'));
-  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
-  execFileSync(CLI, ['--data-dir', data, 'demo', '--persons', '10000', '--keys', '3000', '--log-rows', '100000']);
+  const { data, cli } = register('atslegas-e2e-large-');
+  cli('demo', '--persons', '10000', '--keys', '3000', '--log-rows', '100000');
   const app = await App.start({ name: 'large', dataDir: data });
   try {
-    await app.fill('Lietotājvārds', 'root');
-    await app.fill('Parole', PASSWORD);
-    await app.press('Pierakstīties');
+    await app.signIn();
     await app.waitVisible('.calendar');
     await waitFor(async () => Number(await app.text('#stat-keys-total .stat-value')) > 2900, 'the key count');
     await app.screenshot('1-dashboard');

@@ -28,10 +28,7 @@ test('a register from schema 1 opens upgraded in the window, with its safety bac
     assert.equal(safety.length, 1, `one safety backup: ${safety}`);
     assert.ok(existsSync(join(dir, 'safety-backups', `${safety[0]}.sha256`)));
 
-    await app.fill('Lietotājvārds', expected.root_user);
-    await app.fill('Parole', expected.root_password);
-    await app.press('Pierakstīties');
-    await app.waitVisible('#screen-app');
+    await app.signIn(expected.root_user, expected.root_password);
     await app.waitVisible('#stat-keys-total');
     assert.equal(await app.text('#stat-keys-total .stat-value'), String(expected.keys.length));
     assert.equal(await app.text('#stat-keys-out .stat-value'), String(expected.keys_out.length));

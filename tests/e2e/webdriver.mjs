@@ -24,6 +24,37 @@ export function appPath() {
   return p;
 }
 
+/** The command-line tool built beside the app; tests set up and inspect registers with it. */
+export const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
+
+/** root's password in every register the tests set up. */
+export const PASSWORD = 'Zaļā-Tilta-Iela-7';
+
+/**
+ * The command-line tool on one data folder: `cli('key', 'add', '101')` returns its output.
+ * @param {string} dataDir
+ * @param {object} [options] for execFileSync (a timeout)
+ * @returns {(...args: string[]) => string}
+ */
+export function cliIn(dataDir, options = {}) {
+  return (...args) => execFileSync(CLI, ['--data-dir', dataDir, ...args], { encoding: 'utf8', ...options });
+}
+
+/**
+ * A new register in a fresh temporary folder, set up by the command-line tool with root
+ * and PASSWORD, as an office does before its first start of the window.
+ * @param {string} prefix the temporary folder's name
+ * @param {{config?: object, cli?: object}} [opts] `config`: written as config.json
+ *   first; `cli`: execFileSync options for every `cli` call (a timeout)
+ * @returns {{data: string, cli: (...args: string[]) => string}}
+ */
+export function register(prefix, opts = {}) {
+  const data = mkdtempSync(join(tmpdir(), prefix));
+  if (opts.config) writeFileSync(join(data, 'config.json'), JSON.stringify(opts.config));
+  execFileSync(CLI, ['--data-dir', data, 'init', '--root-password-stdin'], { input: `${PASSWORD}\n` });
+  return { data, cli: cliIn(data, opts.cli) };
+}
+
 /** A free TCP port on 127.0.0.1. */
 function freePort() {
   return new Promise((res, rej) => {
@@ -214,6 +245,15 @@ export class App {
 
   async press(buttonText) {
     await this.click(await this.button(buttonText));
+  }
+
+  /** Signs in on the sign-in screen as a user does, and waits for the app's screens. */
+  async signIn(user = 'root', password = PASSWORD) {
+    await this.waitVisible('#screen-signin');
+    await this.fill('Lietotājvārds', user);
+    await this.fill('Parole', password);
+    await this.press('Pierakstīties');
+    await this.waitVisible('#screen-app');
   }
 
   /** Waits until the element matching `css` is shown (or hidden, with visible=false). */
