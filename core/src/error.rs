@@ -341,8 +341,27 @@ pub(crate) fn trigger_code(err: &rusqlite::Error) -> Option<&str> {
     }
 }
 
+/// `err` as [`Error::Duplicate`] of `what`'s `field` with `value` when it broke a UNIQUE
+/// constraint; any other error as it is.
+pub(crate) fn duplicate_if_unique(
+    err: rusqlite::Error,
+    what: &'static str,
+    field: &'static str,
+    value: &str,
+) -> Error {
+    if is_unique_violation(&err) {
+        Error::Duplicate {
+            what,
+            field,
+            value: value.to_string(),
+        }
+    } else {
+        err.into()
+    }
+}
+
 /// True when `err` is a UNIQUE constraint violation.
-pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
     matches!(err, rusqlite::Error::SqliteFailure(e, _)
         if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }

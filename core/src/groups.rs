@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Change};
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{duplicate_if_unique, Error, Result};
 use crate::store::{Actor, Role, Store};
 use crate::validate::{optional, required};
 
@@ -118,15 +118,7 @@ pub(crate) fn validated(name: &str, description: Option<&str>) -> Result<(String
 }
 
 fn map_unique(e: rusqlite::Error, name: &str) -> Error {
-    if is_unique_violation(&e) {
-        Error::Duplicate {
-            what: "group",
-            field: "name",
-            value: name.to_string(),
-        }
-    } else {
-        e.into()
-    }
+    duplicate_if_unique(e, "group", "name", name)
 }
 
 /// [`create`] inside `tx`: the rules and the INSERT, no audit row.

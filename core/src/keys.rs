@@ -11,7 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Change};
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{duplicate_if_unique, Error, Result};
+use crate::soft_delete::{self, SoftDeleted};
 use crate::store::{Actor, Role, Store};
 use crate::validate::{optional, required};
 
@@ -87,6 +88,20 @@ fn from_row(r: &Row) -> rusqlite::Result<Key> {
     })
 }
 
+impl SoftDeleted for Key {
+    const TABLE: &'static str = "keys";
+    const WHAT: &'static str = "key";
+    fn get_tx(conn: &Connection, id: i64) -> Result<Key> {
+        get_tx(conn, id)
+    }
+    fn deleted_at(&self) -> Option<i64> {
+        self.deleted_at
+    }
+    fn error_label(&self) -> String {
+        self.number.clone()
+    }
+}
+
 impl Key {
     pub(crate) fn audit_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("key serialises")
@@ -120,15 +135,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Key> {
 }
 
 fn map_unique(e: rusqlite::Error, number: &str) -> Error {
-    if is_unique_violation(&e) {
-        Error::Duplicate {
-            what: "key",
-            field: "number",
-            value: number.to_string(),
-        }
-    } else {
-        e.into()
-    }
+    duplicate_if_unique(e, "key", "number", number)
 }
 
 fn record(
@@ -247,24 +254,15 @@ pub fn set_retired(store: &mut Store, actor: &Actor, id: i64, retired: bool) -> 
 /// Soft-deletes a key; refused while it is out.
 pub fn delete(store: &mut Store, actor: &Actor, id: i64) -> Result<Key> {
     store.write(actor, Role::Admin, "delete keys", |tx, now| {
-        let before = get_tx(tx, id)?;
-        if before.deleted_at.is_some() {
-            return Err(Error::NotFound {
-                what: "key",
-                id: before.number,
-            });
-        }
-        if before.status == "issued" {
-            return Err(Error::KeyIsOut {
-                key: before.number,
-                holder: before.holder_name.unwrap_or_default(),
-            });
-        }
-        tx.execute(
-            "UPDATE keys SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        let after = get_tx(tx, id)?;
+        let (before, after) = soft_delete::delete_tx(tx, now, id, |k: &Key| {
+            if k.status == "issued" {
+                return Err(Error::KeyIsOut {
+                    key: k.number.clone(),
+                    holder: k.holder_name.clone().unwrap_or_default(),
+                });
+            }
+            Ok(())
+        })?;
         record(tx, now, actor, "delete", Some(&before), &after)?;
         Ok(after)
     })
@@ -273,18 +271,7 @@ pub fn delete(store: &mut Store, actor: &Actor, id: i64) -> Result<Key> {
 /// Brings back a soft-deleted key.
 pub fn restore(store: &mut Store, actor: &Actor, id: i64) -> Result<Key> {
     store.write(actor, Role::Admin, "restore keys", |tx, now| {
-        let before = get_tx(tx, id)?;
-        if before.deleted_at.is_none() {
-            return Err(Error::NotDeleted {
-                what: "key",
-                id: before.number,
-            });
-        }
-        tx.execute(
-            "UPDATE keys SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        let after = get_tx(tx, id)?;
+        let (before, after) = soft_delete::restore_tx::<Key>(tx, now, id)?;
         record(tx, now, actor, "restore", Some(&before), &after)?;
         Ok(after)
     })
@@ -355,16 +342,7 @@ pub fn list_sorted(conn: &Connection, q: &KeyQuery, sort: &str) -> Result<Vec<Ke
 /// so the planner can use the filter's index: `keys_due` or `keys_status` for overdue
 /// keys, `keys_holder` for a person's keys. Only constant texts go into the SQL.
 pub fn list_sql(q: &KeyQuery, sort: &str) -> Result<(String, Vec<rusqlite::types::Value>)> {
-    let order = SORTS
-        .iter()
-        .find(|(k, _)| *k == sort)
-        .map(|(_, o)| *o)
-        .ok_or_else(|| {
-            Error::invalid(
-                "sort",
-                format!("\"{sort}\" is not a column to sort keys by"),
-            )
-        })?;
+    let order = crate::search::order_by(SORTS, sort, "keys")?;
     let mut sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE 1=1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(s) = &q.status {

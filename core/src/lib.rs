@@ -42,6 +42,7 @@ mod private;
 mod random;
 mod search;
 pub mod session;
+mod soft_delete;
 pub mod store;
 pub mod time;
 pub mod upgrade;

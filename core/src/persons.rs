@@ -10,7 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Change};
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{duplicate_if_unique, Error, Result};
+use crate::soft_delete::{self, SoftDeleted};
 use crate::store::{Actor, Role, Store};
 use crate::validate::{optional, required};
 
@@ -107,6 +108,20 @@ fn from_row(r: &Row) -> rusqlite::Result<Person> {
     })
 }
 
+impl SoftDeleted for Person {
+    const TABLE: &'static str = "persons";
+    const WHAT: &'static str = "person";
+    fn get_tx(conn: &Connection, id: i64) -> Result<Person> {
+        get_tx(conn, id)
+    }
+    fn deleted_at(&self) -> Option<i64> {
+        self.deleted_at
+    }
+    fn error_label(&self) -> String {
+        self.label()
+    }
+}
+
 impl Person {
     pub(crate) fn audit_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("person serialises")
@@ -151,23 +166,14 @@ pub fn find_by_code(conn: &Connection, code: &str) -> Result<Person> {
     })
 }
 
+/// A person's code and badge are each unique; SQLite's message names the one broken.
 fn map_unique(e: rusqlite::Error, input: &PersonInput) -> Error {
-    if is_unique_violation(&e) {
-        let msg = e.to_string();
-        if msg.contains("badge") {
-            return Error::Duplicate {
-                what: "person",
-                field: "badge",
-                value: input.badge.clone().unwrap_or_default(),
-            };
-        }
-        return Error::Duplicate {
-            what: "person",
-            field: "code",
-            value: input.code.clone().unwrap_or_default(),
-        };
-    }
-    e.into()
+    let (field, value) = if e.to_string().contains("badge") {
+        ("badge", &input.badge)
+    } else {
+        ("code", &input.code)
+    };
+    duplicate_if_unique(e, "person", field, value.as_deref().unwrap_or_default())
 }
 
 fn record(
@@ -266,25 +272,16 @@ fn keys_held(tx: &Connection, id: i64) -> Result<i64> {
 /// Soft-deletes a person; refused while they hold keys.
 pub fn delete(store: &mut Store, actor: &Actor, id: i64) -> Result<Person> {
     store.write(actor, Role::Operator, "delete persons", |tx, now| {
-        let before = get_tx(tx, id)?;
-        if before.deleted_at.is_some() {
-            return Err(Error::NotFound {
-                what: "person",
-                id: before.label(),
-            });
-        }
-        let held = keys_held(tx, id)?;
-        if held > 0 {
-            return Err(Error::PersonHoldsKeys {
-                person: before.label(),
-                count: held,
-            });
-        }
-        tx.execute(
-            "UPDATE persons SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        let after = get_tx(tx, id)?;
+        let (before, after) = soft_delete::delete_tx(tx, now, id, |p: &Person| {
+            let held = keys_held(tx, id)?;
+            if held > 0 {
+                return Err(Error::PersonHoldsKeys {
+                    person: p.label(),
+                    count: held,
+                });
+            }
+            Ok(())
+        })?;
         record(tx, now, actor, id, "delete", Some(&before), Some(&after))?;
         Ok(after)
     })
@@ -293,18 +290,7 @@ pub fn delete(store: &mut Store, actor: &Actor, id: i64) -> Result<Person> {
 /// Brings back a soft-deleted person.
 pub fn restore(store: &mut Store, actor: &Actor, id: i64) -> Result<Person> {
     store.write(actor, Role::Operator, "restore persons", |tx, now| {
-        let before = get_tx(tx, id)?;
-        if before.deleted_at.is_none() {
-            return Err(Error::NotDeleted {
-                what: "person",
-                id: before.label(),
-            });
-        }
-        tx.execute(
-            "UPDATE persons SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        let after = get_tx(tx, id)?;
+        let (before, after) = soft_delete::restore_tx::<Person>(tx, now, id)?;
         record(tx, now, actor, id, "restore", Some(&before), Some(&after))?;
         Ok(after)
     })
@@ -354,16 +340,7 @@ pub fn list_sorted(conn: &Connection, q: &PersonQuery, sort: &str) -> Result<Vec
 /// (the query-plan tests read it). Only constant texts go into the
 /// SQL; values are bound.
 pub fn list_sql(q: &PersonQuery, sort: &str) -> Result<(String, Vec<rusqlite::types::Value>)> {
-    let order = SORTS
-        .iter()
-        .find(|(k, _)| *k == sort)
-        .map(|(_, o)| *o)
-        .ok_or_else(|| {
-            Error::invalid(
-                "sort",
-                format!("\"{sort}\" is not a column to sort persons by"),
-            )
-        })?;
+    let order = crate::search::order_by(SORTS, sort, "persons")?;
     let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
     let offset = i64::from(q.offset.unwrap_or(0));
     // A constant clause rather than "(? OR deleted_at IS NULL)", so the usual list reads

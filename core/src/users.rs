@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Change};
-use crate::error::{Error, Result};
+use crate::error::{duplicate_if_unique, Error, Result};
 use crate::session::Sessions;
 use crate::store::{Actor, Role, Store};
 
@@ -166,20 +166,34 @@ pub fn init_root(store: &mut Store, password: &str) -> Result<User> {
             [crate::random::hex(32)],
         )?;
         let user = get_tx(tx, id)?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: "setup",
-                component: "users",
-                record_id: Some(id.to_string()),
-                operation: "create",
-                before: None,
-                after: Some(user.audit_json()),
-            },
-        )?;
+        audit_user(tx, now, "setup", &user, "create", None, user.audit_json())?;
         Ok(user)
     })
+}
+
+/// The audit row of a change to `user`, written by `actor_name`.
+fn audit_user(
+    tx: &Transaction,
+    now: i64,
+    actor_name: &str,
+    user: &User,
+    operation: &str,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+) -> Result<()> {
+    audit::record(
+        tx,
+        now,
+        Change {
+            actor: actor_name,
+            component: "users",
+            record_id: Some(user.id.to_string()),
+            operation,
+            before,
+            after: Some(after),
+        },
+    )?;
+    Ok(())
 }
 
 fn get_tx(tx: &Transaction, id: i64) -> Result<User> {
@@ -243,17 +257,14 @@ pub fn add(
     };
     store.write(actor, Role::Admin, "manage users", |tx, now| {
         let user = create_tx(tx, now, username, role, true, hash.as_deref())?;
-        audit::record(
+        audit_user(
             tx,
             now,
-            Change {
-                actor: &actor.name,
-                component: "users",
-                record_id: Some(user.id.to_string()),
-                operation: "create",
-                before: None,
-                after: Some(user.audit_json()),
-            },
+            &actor.name,
+            &user,
+            "create",
+            None,
+            user.audit_json(),
         )?;
         Ok(user)
     })
@@ -270,22 +281,12 @@ pub(crate) fn create_tx(
     hash: Option<&str>,
 ) -> Result<User> {
     let username = validate_username(username)?;
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO users (username, password_hash, role, active, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        )?
-        .execute(params![username, hash, role.as_str(), active, now]);
-    match inserted {
-        Err(e) if crate::error::is_unique_violation(&e) => {
-            return Err(Error::Duplicate {
-                what: "user",
-                field: "username",
-                value: username,
-            })
-        }
-        other => other?,
-    };
+    tx.prepare_cached(
+        "INSERT INTO users (username, password_hash, role, active, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![username, hash, role.as_str(), active, now])
+    .map_err(|e| duplicate_if_unique(e, "user", "username", &username))?;
     get_tx(tx, tx.last_insert_rowid())
 }
 
@@ -321,17 +322,15 @@ pub fn update(
             ));
         }
         let after = update_tx(tx, now, &before, role, active, None)?;
-        audit::record(
+        let was = Some(before.audit_json());
+        audit_user(
             tx,
             now,
-            Change {
-                actor: &actor.name,
-                component: "users",
-                record_id: Some(before.id.to_string()),
-                operation: "update",
-                before: Some(before.audit_json()),
-                after: Some(after.audit_json()),
-            },
+            &actor.name,
+            &before,
+            "update",
+            was,
+            after.audit_json(),
         )?;
         Ok(after)
     })
@@ -470,18 +469,8 @@ fn write_password(
         params![user.id, hash, now],
     )?;
     let ended = sessions.end_for_user(tx, user.id, keep_session)?;
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "users",
-            record_id: Some(user.id.to_string()),
-            operation: "set_password",
-            before: None,
-            after: Some(json!({ "own": own, "sessions_ended": ended })),
-        },
-    )?;
+    let after = json!({ "own": own, "sessions_ended": ended });
+    audit_user(tx, now, &actor.name, user, "set_password", None, after)?;
     Ok(())
 }
 
