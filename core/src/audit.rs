@@ -73,6 +73,44 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
+impl<'a> Change<'a> {
+    /// `actor`'s `operation` in `component`, on no one record, with no state before or
+    /// after until [`Change::on`], [`Change::before`] and [`Change::after`] give them.
+    pub fn new(actor: &'a str, component: &'a str, operation: &'a str) -> Change<'a> {
+        Change {
+            actor,
+            component,
+            record_id: None,
+            operation,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// The record changed (its id).
+    pub fn on(mut self, record_id: impl ToString) -> Change<'a> {
+        self.record_id = Some(record_id.to_string());
+        self
+    }
+
+    /// What it was before (a value, or an `Option` of one).
+    pub fn before(mut self, before: impl Into<Option<Value>>) -> Change<'a> {
+        self.before = before.into();
+        self
+    }
+
+    /// What it is after (a value, or an `Option` of one).
+    pub fn after(mut self, after: impl Into<Option<Value>>) -> Change<'a> {
+        self.after = after.into();
+        self
+    }
+
+    /// Appends it on `tx`: [`record`].
+    pub fn record(self, tx: &Transaction, at: i64) -> Result<i64> {
+        record(tx, at, self)
+    }
+}
+
 /// Appends one audit row on `tx` (the change's own transaction) and returns its id.
 /// The caller holds an IMMEDIATE transaction, so "last row + 1" cannot race.
 pub fn record(tx: &Transaction, at: i64, change: Change) -> Result<i64> {

@@ -780,18 +780,10 @@ pub fn save_audited(
     also: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     store.write(actor, crate::Role::Admin, action, |tx, now| {
-        crate::audit::record(
-            tx,
-            now,
-            crate::audit::Change {
-                actor: &actor.name,
-                component: "config",
-                record_id: None,
-                operation: "update",
-                before: Some(before),
-                after: Some(after),
-            },
-        )?;
+        crate::audit::Change::new(&actor.name, "config", "update")
+            .before(before)
+            .after(after)
+            .record(tx, now)?;
         also()?;
         next.save(path)
     })

@@ -14,7 +14,7 @@ use rusqlite::{params, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::keys::KeyInput;
 use crate::persons::PersonInput;
@@ -622,18 +622,9 @@ fn write_all(
         keys_retired: count(End::Retired),
         first_at: events.first().map(|e| e.at),
     };
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "demo",
-            record_id: None,
-            operation: "import",
-            before: None,
-            after: Some(json!({"report": report, "seed": o.seed, "years": o.years})),
-        },
-    )?;
+    Change::new(&actor.name, "demo", "import")
+        .after(json!({"report": report, "seed": o.seed, "years": o.years}))
+        .record(tx, now)?;
     Ok(report)
 }
 
@@ -868,6 +859,7 @@ fn ascii_fold(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit;
     use std::sync::Arc;
 
     const NOW: i64 = 1_780_000_000;

@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::error::{duplicate_if_unique, Error, Result};
 use crate::store::{Actor, Role, Store};
 use crate::validate::{optional, required};
@@ -72,18 +72,11 @@ fn audit_group(
     before: Option<serde_json::Value>,
     after: serde_json::Value,
 ) -> Result<()> {
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "groups",
-            record_id: Some(g.id.to_string()),
-            operation: op,
-            before,
-            after: Some(after),
-        },
-    )?;
+    Change::new(&actor.name, "groups", op)
+        .on(g.id)
+        .before(before)
+        .after(after)
+        .record(tx, now)?;
     Ok(())
 }
 
@@ -450,18 +443,10 @@ pub fn delete(store: &mut Store, actor: &Actor, group: &str) -> Result<()> {
             r.collect::<rusqlite::Result<_>>()?
         };
         tx.execute("DELETE FROM groups WHERE id = ?1", [g.id])?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &actor.name,
-                component: "groups",
-                record_id: Some(g.id.to_string()),
-                operation: "delete",
-                before: Some(json!({"name": g.name, "description": g.description, "member_ids": members, "key_ids": keys})),
-                after: None,
-            },
-        )?;
+        Change::new(&actor.name, "groups", "delete")
+            .on(g.id)
+            .before(json!({"name": g.name, "description": g.description, "member_ids": members, "key_ids": keys}))
+            .record(tx, now)?;
         Ok(())
     })
 }

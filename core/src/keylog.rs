@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, Row, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::error::{trigger_code, Error, Result};
 use crate::persons::{self, Person};
 use crate::store::{Actor, Role, Store};
@@ -290,18 +290,11 @@ fn finish_movement(
     if let Some((name, value)) = extra {
         written[name] = value;
     }
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "keys",
-            record_id: Some(before.id.to_string()),
-            operation,
-            before: Some(before.audit_json()),
-            after: Some(written),
-        },
-    )?;
+    Change::new(&actor.name, "keys", operation)
+        .on(before.id)
+        .before(before.audit_json())
+        .after(written)
+        .record(tx, now)?;
     get_entry(tx, log_id)
 }
 

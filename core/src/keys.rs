@@ -10,7 +10,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::error::{duplicate_if_unique, Error, Result};
 use crate::soft_delete::{self, SoftDeleted};
 use crate::store::{Actor, Role, Store};
@@ -146,18 +146,11 @@ fn record(
     before: Option<&Key>,
     after: &Key,
 ) -> Result<()> {
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "keys",
-            record_id: Some(after.id.to_string()),
-            operation: op,
-            before: before.map(Key::audit_json),
-            after: Some(after.audit_json()),
-        },
-    )?;
+    Change::new(&actor.name, "keys", op)
+        .on(after.id)
+        .before(before.map(Key::audit_json))
+        .after(after.audit_json())
+        .record(tx, now)?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::error::{duplicate_if_unique, Error, Result};
 use crate::soft_delete::{self, SoftDeleted};
 use crate::store::{Actor, Role, Store};
@@ -185,18 +185,11 @@ fn record(
     before: Option<&Person>,
     after: Option<&Person>,
 ) -> Result<()> {
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "persons",
-            record_id: Some(id.to_string()),
-            operation: op,
-            before: before.map(Person::audit_json),
-            after: after.map(Person::audit_json),
-        },
-    )?;
+    Change::new(&actor.name, "persons", op)
+        .on(id)
+        .before(before.map(Person::audit_json))
+        .after(after.map(Person::audit_json))
+        .record(tx, now)?;
     Ok(())
 }
 

@@ -310,18 +310,10 @@ impl Sessions {
         let (name, id, last) = (f.username.clone(), f.user_id, f.last_seen_at);
         let timeout = store.security.session_timeout_seconds;
         store.write_unchecked(|tx, now| {
-            audit::record(
-                tx,
-                now,
-                Change {
-                    actor: &name,
-                    component: "session",
-                    record_id: Some(id.to_string()),
-                    operation: "session_timeout",
-                    before: None,
-                    after: Some(json!({"last_seen_at": last, "timeout_seconds": timeout})),
-                },
-            )?;
+            Change::new(&name, "session", "session_timeout")
+                .on(id)
+                .after(json!({"last_seen_at": last, "timeout_seconds": timeout}))
+                .record(tx, now)?;
             Ok(())
         })
     }
@@ -333,18 +325,9 @@ impl Sessions {
             .map(|n| n.to_string_lossy().into_owned());
         let reason = reason.to_string();
         store.write_unchecked(|tx, now| {
-            audit::record(
-                tx,
-                now,
-                Change {
-                    actor: "system",
-                    component: "session",
-                    record_id: None,
-                    operation: "session_rejected",
-                    before: None,
-                    after: Some(json!({"file": file, "reason": reason})),
-                },
-            )?;
+            Change::new("system", "session", "session_rejected")
+                .after(json!({"file": file, "reason": reason}))
+                .record(tx, now)?;
             Ok(())
         })
     }

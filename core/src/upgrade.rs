@@ -50,23 +50,15 @@ pub fn open(path: &Path, now: i64) -> Result<Connection> {
         format!("before upgrading the database from schema version {found} to {SCHEMA_VERSION}"),
         &Cancel::new(),
     )?;
-    crate::audit::record(
-        &tx,
-        now,
-        crate::audit::Change {
-            actor: &actor.name,
-            component: "database",
-            record_id: None,
-            operation: "upgrade",
-            before: Some(json!({ "schema_version": found })),
-            after: Some(json!({
-                "schema_version": SCHEMA_VERSION,
-                "app_version": db::APP_VERSION,
-                "safety_backup": backup.file,
-                "safety_backup_sha256": backup.sha256,
-            })),
-        },
-    )?;
+    crate::audit::Change::new(&actor.name, "database", "upgrade")
+        .before(json!({ "schema_version": found }))
+        .after(json!({
+            "schema_version": SCHEMA_VERSION,
+            "app_version": db::APP_VERSION,
+            "safety_backup": backup.file,
+            "safety_backup_sha256": backup.sha256,
+        }))
+        .record(&tx, now)?;
     tx.commit()?;
     Ok(conn)
 }

@@ -181,18 +181,11 @@ fn audit_user(
     before: Option<serde_json::Value>,
     after: serde_json::Value,
 ) -> Result<()> {
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: actor_name,
-            component: "users",
-            record_id: Some(user.id.to_string()),
-            operation,
-            before,
-            after: Some(after),
-        },
-    )?;
+    Change::new(actor_name, "users", operation)
+        .on(user.id)
+        .before(before)
+        .after(after)
+        .record(tx, now)?;
     Ok(())
 }
 
@@ -499,18 +492,9 @@ pub fn authenticate(store: &mut Store, username: &str, password: &str) -> Result
             "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
             params![user.id, now],
         )?;
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &user.username,
-                component: "session",
-                record_id: Some(user.id.to_string()),
-                operation: "login",
-                before: None,
-                after: None,
-            },
-        )?;
+        Change::new(&user.username, "session", "login")
+            .on(user.id)
+            .record(tx, now)?;
         get_tx(tx, user.id)
     })
 }

@@ -128,18 +128,12 @@ fn remember(
     }
     let (before, after) = (&config.backup, &next.backup);
     store.write(actor, crate::Role::Admin, "make backups", |tx, now| {
-        crate::audit::record(
-            tx,
-            now,
-            crate::audit::Change {
-                actor: &actor.name,
-                component: "backup",
-                record_id: None,
-                operation: "remember_destination",
-                before: Some(json!({"destinations": before.destinations, "known_drives": before.known_drives})),
-                after: Some(json!({"destinations": after.destinations, "known_drives": after.known_drives})),
-            },
-        )?;
+        crate::audit::Change::new(&actor.name, "backup", "remember_destination")
+            .before(
+                json!({"destinations": before.destinations, "known_drives": before.known_drives}),
+            )
+            .after(json!({"destinations": after.destinations, "known_drives": after.known_drives}))
+            .record(tx, now)?;
         next.save(&loc.config_file)
     })?;
     Ok(Some(next))

@@ -700,18 +700,10 @@ fn record_tx(
     detail: serde_json::Value,
 ) -> Result<()> {
     let id = history::insert_tx(tx, now, req, r, status, error)?;
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "backup",
-            record_id: Some(id.to_string()),
-            operation: "backup",
-            before: None,
-            after: Some(detail),
-        },
-    )?;
+    Change::new(&actor.name, "backup", "backup")
+        .on(id)
+        .after(detail)
+        .record(tx, now)?;
     Ok(())
 }
 

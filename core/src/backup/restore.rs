@@ -242,13 +242,10 @@ pub fn restore(
         "file": file, "backup_created_at": checked.manifest.created_at_iso,
         "components": components, "safety_backup": safety.file, "journal_since_backup": since,
     });
-    let change = |detail: &serde_json::Value| Change {
-        actor: &actor.name,
-        component: "backup",
-        record_id: None,
-        operation: "restore_backup",
-        before: Some(json!({"counts": preview.counts_now})),
-        after: Some(detail.clone()),
+    let change = |detail: &serde_json::Value| {
+        Change::new(&actor.name, "backup", "restore_backup")
+            .before(json!({"counts": preview.counts_now}))
+            .after(detail.clone())
     };
     match rebuilt.as_mut() {
         Some(new_db) => {

@@ -461,23 +461,15 @@ pub fn prune(
         for f in &deleted {
             history::mark_pruned_tx(tx, &name(f), now)?;
         }
-        audit::record(
-            tx,
-            now,
-            Change {
-                actor: &actor.name,
-                component: "backup",
-                record_id: None,
-                operation: "prune",
-                before: Some(json!({ "files": deleted.iter().map(name).collect::<Vec<_>>() })),
-                after: Some(json!({
-                    "folder": folder, "rules": rules,
-                    "deleted": deleted.iter().map(name).collect::<Vec<_>>(),
-                    "failed": failed.iter().map(|f| json!({"file": name(&f.file), "error": f.error})).collect::<Vec<_>>(),
-                    "kept": report.plan.keep.len(), "left_alone": report.plan.left_alone.len(),
-                })),
-            },
-        )?;
+        Change::new(&actor.name, "backup", "prune")
+            .before(json!({ "files": deleted.iter().map(name).collect::<Vec<_>>() }))
+            .after(json!({
+                "folder": folder, "rules": rules,
+                "deleted": deleted.iter().map(name).collect::<Vec<_>>(),
+                "failed": failed.iter().map(|f| json!({"file": name(&f.file), "error": f.error})).collect::<Vec<_>>(),
+                "kept": report.plan.keep.len(), "left_alone": report.plan.left_alone.len(),
+            }))
+            .record(tx, now)?;
         Ok(())
     });
     // The journal says what happened on the drive even if the audit row could not be

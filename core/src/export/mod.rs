@@ -356,18 +356,9 @@ pub(crate) fn audit_export(
     detail: serde_json::Value,
 ) -> Result<()> {
     store.write(actor, needed, "export", |tx, now| {
-        crate::audit::record(
-            tx,
-            now,
-            crate::audit::Change {
-                actor: &actor.name,
-                component: "export",
-                record_id: None,
-                operation: "export",
-                before: None,
-                after: Some(serde_json::json!({"what": what, "detail": detail})),
-            },
-        )?;
+        crate::audit::Change::new(&actor.name, "export", "export")
+            .after(serde_json::json!({"what": what, "detail": detail}))
+            .record(tx, now)?;
         Ok(())
     })
 }

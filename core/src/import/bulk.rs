@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{read_records, Record, Source};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::keys::{self, KeyInput};
 use crate::persons::{self, PersonInput};
@@ -654,20 +654,13 @@ impl Ctx<'_> {
         before: Option<serde_json::Value>,
         after: serde_json::Value,
     ) -> std::result::Result<(), RowError> {
-        audit::record(
-            self.tx,
-            self.now,
-            Change {
-                actor: &self.actor.name,
-                component,
-                record_id: Some(id.to_string()),
-                operation: "import",
-                before,
-                after: Some(after),
-            },
-        )
-        .map(|_| ())
-        .map_err(|e| self.err(e))
+        Change::new(&self.actor.name, component, "import")
+            .on(id)
+            .before(before)
+            .after(after)
+            .record(self.tx, self.now)
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 }
 

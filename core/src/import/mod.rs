@@ -16,7 +16,7 @@ use rusqlite::Transaction;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::store::Actor;
 
@@ -25,18 +25,9 @@ pub use bulk::{apply, preview, Entity, ImportReport, OnExisting, RowError};
 /// The one audit row an import writes (a bulk file, or "Export all" into an empty
 /// database), with what it did as `after`.
 fn audit_import(tx: &Transaction, now: i64, actor: &Actor, after: serde_json::Value) -> Result<()> {
-    audit::record(
-        tx,
-        now,
-        Change {
-            actor: &actor.name,
-            component: "import",
-            record_id: None,
-            operation: "import",
-            before: None,
-            after: Some(after),
-        },
-    )?;
+    Change::new(&actor.name, "import", "import")
+        .after(after)
+        .record(tx, now)?;
     Ok(())
 }
 
