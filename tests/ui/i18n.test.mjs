@@ -114,6 +114,9 @@ test('the Logs screen knows every operation the core writes to the audit trail',
     for (const m of text.matchAll(/operation: "([a-z_]+)"/g)) written.add(m[1]);
     for (const m of text.matchAll(/record\(tx, now, actor,(?: [a-z.]+,)? "([a-z_]+)"/g)) written.add(m[1]);
     for (const m of text.matchAll(/audit_group\(\s*tx,[^"]*"([a-z_]+)"/g)) written.add(m[1]);
+    // Change::new(actor, "component", "operation"), and audit_user(tx, now, by, user, "x", ...)
+    for (const m of text.matchAll(/Change::new\([^,()]+,\s*"[a-z_]+",\s*"([a-z_]+)"\)/g)) written.add(m[1]);
+    for (const m of text.matchAll(/audit_user\(\s*tx,\s*now,\s*[^,]+,\s*[^,]+,\s*"([a-z_]+)"/g)) written.add(m[1]);
   }
   assert.ok(written.size >= 12, `found only ${written.size} operations: the scan is broken`);
   const known = operations();
