@@ -59,6 +59,14 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
 }
 
 impl Out {
+    /// A list: the records as JSON, or a table under `header` with one `row` a record.
+    fn list<T: Serialize>(&self, items: &[T], header: &[&str], row: impl Fn(&T) -> Vec<String>) {
+        if self.json {
+            return print_json(items);
+        }
+        table(header, items.iter().map(row).collect());
+    }
+
     /// The result of a write: the record as JSON, or one sentence.
     pub fn done<T: Serialize>(&self, value: &T, sentence: &str) {
         if self.json {
@@ -69,118 +77,91 @@ impl Out {
     }
 
     pub fn users(&self, users: &[User]) {
-        if self.json {
-            return print_json(users);
-        }
-        table(
+        self.list(
+            users,
             &["USERNAME", "ROLE", "ROOT", "ACTIVE", "LAST SIGN-IN"],
-            users
-                .iter()
-                .map(|u| {
-                    vec![
-                        u.username.clone(),
-                        u.role.as_str().into(),
-                        if u.is_root { "yes" } else { "" }.into(),
-                        if u.active { "yes" } else { "no" }.into(),
-                        u.last_login_at.map(local_display).unwrap_or_default(),
-                    ]
-                })
-                .collect(),
+            |u| {
+                vec![
+                    u.username.clone(),
+                    u.role.as_str().into(),
+                    if u.is_root { "yes" } else { "" }.into(),
+                    if u.active { "yes" } else { "no" }.into(),
+                    u.last_login_at.map(local_display).unwrap_or_default(),
+                ]
+            },
         );
     }
 
     pub fn persons(&self, persons: &[Person]) {
-        if self.json {
-            return print_json(persons);
-        }
-        table(
+        self.list(
+            persons,
             &["ID", "NAME", "CODE", "DEPARTMENT", "BADGE", "STATE"],
-            persons
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.id.to_string(),
-                        p.full_name.clone(),
-                        opt(&p.code).into(),
-                        opt(&p.department).into(),
-                        opt(&p.badge).into(),
-                        if p.deleted_at.is_some() {
-                            "deleted"
-                        } else if p.active {
-                            "active"
-                        } else {
-                            "inactive"
-                        }
-                        .into(),
-                    ]
-                })
-                .collect(),
+            |p| {
+                vec![
+                    p.id.to_string(),
+                    p.full_name.clone(),
+                    opt(&p.code).into(),
+                    opt(&p.department).into(),
+                    opt(&p.badge).into(),
+                    if p.deleted_at.is_some() {
+                        "deleted"
+                    } else if p.active {
+                        "active"
+                    } else {
+                        "inactive"
+                    }
+                    .into(),
+                ]
+            },
         );
     }
 
     pub fn groups(&self, groups: &[Group]) {
-        if self.json {
-            return print_json(groups);
-        }
-        table(
-            &["NAME", "MEMBERS", "KEYS", "DESCRIPTION"],
-            groups
-                .iter()
-                .map(|g| {
-                    vec![
-                        g.name.clone(),
-                        g.member_count.to_string(),
-                        g.key_count.to_string(),
-                        opt(&g.description).into(),
-                    ]
-                })
-                .collect(),
-        );
+        self.list(groups, &["NAME", "MEMBERS", "KEYS", "DESCRIPTION"], |g| {
+            vec![
+                g.name.clone(),
+                g.member_count.to_string(),
+                g.key_count.to_string(),
+                opt(&g.description).into(),
+            ]
+        });
     }
 
     pub fn keys(&self, keys: &[Key]) {
-        if self.json {
-            return print_json(keys);
-        }
-        table(
+        self.list(
+            keys,
             &["NUMBER", "ROOM", "LOCATION", "STATUS", "HOLDER", "DUE BACK"],
-            keys.iter()
-                .map(|k| {
-                    vec![
-                        k.number.clone(),
-                        opt(&k.name).into(),
-                        opt(&k.location).into(),
-                        if k.deleted_at.is_some() {
-                            "deleted".into()
-                        } else {
-                            k.status.clone()
-                        },
-                        opt(&k.holder_name).into(),
-                        k.due_back_at.map(local_display).unwrap_or_default(),
-                    ]
-                })
-                .collect(),
+            |k| {
+                vec![
+                    k.number.clone(),
+                    opt(&k.name).into(),
+                    opt(&k.location).into(),
+                    if k.deleted_at.is_some() {
+                        "deleted".into()
+                    } else {
+                        k.status.clone()
+                    },
+                    opt(&k.holder_name).into(),
+                    k.due_back_at.map(local_display).unwrap_or_default(),
+                ]
+            },
         );
     }
 
     pub fn log(&self, rows: &[LogEntry]) {
-        if self.json {
-            return print_json(rows);
-        }
-        table(
+        self.list(
+            rows,
             &["TIME", "ACTION", "KEY", "PERSON", "USER", "COMMENT"],
-            rows.iter()
-                .map(|e| {
-                    vec![
-                        local_display(e.at),
-                        e.action_label().into(),
-                        e.key_number.clone(),
-                        opt(&e.person_name).into(),
-                        e.user_name.clone(),
-                        opt(&e.comment).into(),
-                    ]
-                })
-                .collect(),
+            |e| {
+                vec![
+                    local_display(e.at),
+                    e.action_label().into(),
+                    e.key_number.clone(),
+                    opt(&e.person_name).into(),
+                    e.user_name.clone(),
+                    opt(&e.comment).into(),
+                ]
+            },
         );
     }
 
@@ -210,42 +191,30 @@ impl Out {
     }
 
     pub fn calendar(&self, days: &[CalendarDay], today: chrono::NaiveDate) {
-        if self.json {
-            return print_json(days);
-        }
-        table(
-            &["DATE", "IZSNIEGTI", "ATGRIEZTI", "DUE"],
-            days.iter()
-                .map(|d| {
-                    vec![
-                        format!("{}{}", d.date, if d.date == today { " *" } else { "" }),
-                        d.issued.to_string(),
-                        d.returned.to_string(),
-                        d.due.to_string(),
-                    ]
-                })
-                .collect(),
-        );
+        self.list(days, &["DATE", "IZSNIEGTI", "ATGRIEZTI", "DUE"], |d| {
+            vec![
+                format!("{}{}", d.date, if d.date == today { " *" } else { "" }),
+                d.issued.to_string(),
+                d.returned.to_string(),
+                d.due.to_string(),
+            ]
+        });
     }
 
     pub fn audit(&self, rows: &[AuditEntry]) {
-        if self.json {
-            return print_json(rows);
-        }
-        table(
+        self.list(
+            rows,
             &["ID", "TIME", "ACTOR", "COMPONENT", "RECORD", "OPERATION"],
-            rows.iter()
-                .map(|a| {
-                    vec![
-                        a.id.to_string(),
-                        local_display(a.at),
-                        a.actor.clone(),
-                        a.component.clone(),
-                        opt(&a.record_id).into(),
-                        a.operation.clone(),
-                    ]
-                })
-                .collect(),
+            |a| {
+                vec![
+                    a.id.to_string(),
+                    local_display(a.at),
+                    a.actor.clone(),
+                    a.component.clone(),
+                    opt(&a.record_id).into(),
+                    a.operation.clone(),
+                ]
+            },
         );
     }
 
