@@ -106,21 +106,61 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// One schema object as SQLite keeps it: (type, name) -> its CREATE statement.
-type SchemaObjects = std::collections::BTreeMap<(String, String), Option<String>>;
+/// One schema object as SQLite keeps it: (type, name, its CREATE statement).
+type SchemaObject = (String, String, Option<String>);
 
-fn schema_objects(conn: &Connection) -> Result<SchemaObjects> {
+/// Every schema object of `conn` but SQLite's own, in the order they were made.
+fn schema_objects(conn: &Connection) -> Result<Vec<SchemaObject>> {
     let mut stmt = conn.prepare(
-        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        "SELECT type, name, sql FROM sqlite_master
+          WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
     )?;
-    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The objects this build's own schema has at `version` (the base schema and the
-/// migrations up to it, built in memory).
-fn reference_objects(version: i64) -> Result<SchemaObjects> {
-    schema_objects(&reference_conn(version)?)
+/// migrations up to it, built in memory), and which tables its virtual tables make.
+struct Reference {
+    objects: Vec<SchemaObject>,
+    virtual_tables: Vec<String>,
+}
+
+impl Reference {
+    fn at(version: i64) -> Result<Reference> {
+        let objects = schema_objects(&reference_conn(version)?)?;
+        let virtual_tables = objects
+            .iter()
+            .filter(|(_, _, sql)| {
+                sql.as_deref()
+                    .is_some_and(|s| s.starts_with("CREATE VIRTUAL TABLE"))
+            })
+            .map(|(_, name, _)| name.clone())
+            .collect();
+        Ok(Reference {
+            objects,
+            virtual_tables,
+        })
+    }
+
+    /// A table SQLite's FTS5 module makes for one of our virtual tables
+    /// (`persons_fts_data`, ...): its text is the module's, not ours.
+    fn is_shadow(&self, name: &str) -> bool {
+        self.virtual_tables.iter().any(|v| {
+            name.strip_prefix(v.as_str())
+                .is_some_and(|rest| rest.starts_with('_'))
+        })
+    }
+}
+
+/// (type, name) -> CREATE statement, for comparing two schemas object by object.
+fn by_name(
+    objects: &[SchemaObject],
+) -> std::collections::BTreeMap<(String, String), Option<String>> {
+    objects
+        .iter()
+        .map(|(kind, name, sql)| ((kind.clone(), name.clone()), sql.clone()))
+        .collect()
 }
 
 /// Compares the schema of a database from outside (a backup's) with the one this build
@@ -129,28 +169,15 @@ fn reference_objects(version: i64) -> Result<SchemaObjects> {
 /// that differs. A backup is data, never code: an extra trigger would run with the
 /// restore's own writes, a dropped one would lift the append-only rule (SPEC §13).
 pub(crate) fn foreign_schema(conn: &Connection, version: i64) -> Result<Option<String>> {
-    let ours = reference_objects(version)?;
-    let theirs = schema_objects(conn)?;
+    let reference = Reference::at(version)?;
+    let ours = by_name(&reference.objects);
+    let theirs = by_name(&schema_objects(conn)?);
     let squash = |sql: &Option<String>| {
         sql.as_deref()
             .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
     };
     // The search index's own tables are made by SQLite's FTS5 module, whose wording may
     // change with SQLite: their names are compared, not their text.
-    let virtual_tables: Vec<&str> = ours
-        .iter()
-        .filter(|(_, sql)| {
-            sql.as_deref()
-                .is_some_and(|s| s.starts_with("CREATE VIRTUAL TABLE"))
-        })
-        .map(|((_, name), _)| name.as_str())
-        .collect();
-    let is_shadow = |name: &str| {
-        virtual_tables.iter().any(|v| {
-            name.strip_prefix(v)
-                .is_some_and(|rest| rest.starts_with('_'))
-        })
-    };
     for ((kind, name), sql) in &theirs {
         match ours.get(&(kind.clone(), name.clone())) {
             None => {
@@ -158,7 +185,7 @@ pub(crate) fn foreign_schema(conn: &Connection, version: i64) -> Result<Option<S
                     "it has a {kind} \"{name}\" that Atslegas never makes"
                 )))
             }
-            Some(our_sql) if !is_shadow(name) && squash(our_sql) != squash(sql) => {
+            Some(our_sql) if !reference.is_shadow(name) && squash(our_sql) != squash(sql) => {
                 return Ok(Some(format!(
                     "its {kind} \"{name}\" is not defined as Atslegas defines it"
                 )))
@@ -212,30 +239,10 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
             format!("{} exists already; nothing was changed", dest.display()),
         ));
     }
-    // (type, name, CREATE statement) of our schema, in the order SQLite made them.
-    let objects: Vec<(String, String, Option<String>)> = {
-        let reference = reference_conn(version)?;
-        let mut stmt = reference.prepare(
-            "SELECT type, name, sql FROM sqlite_master
-              WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let virtual_tables: Vec<String> = objects
-        .iter()
-        .filter(|(_, _, sql)| {
-            sql.as_deref()
-                .is_some_and(|s| s.starts_with("CREATE VIRTUAL TABLE"))
-        })
-        .map(|(_, name, _)| name.clone())
-        .collect();
-    let is_shadow = |name: &str| {
-        virtual_tables.iter().any(|v| {
-            name.strip_prefix(v.as_str())
-                .is_some_and(|rest| rest.starts_with('_'))
-        })
-    };
+    // Our schema, in the order SQLite made it.
+    let reference = Reference::at(version)?;
+    let (objects, virtual_tables) = (&reference.objects, &reference.virtual_tables);
+    let is_shadow = |name: &str| reference.is_shadow(name);
     let src_text = src.to_str().ok_or_else(|| {
         Error::invalid(
             "database",
@@ -253,13 +260,13 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
     conn.execute("ATTACH DATABASE ?1 AS src", [src_text])?;
     let tx = conn.transaction()?;
     // Tables first (a virtual table makes its own shadow tables).
-    for (kind, name, sql) in &objects {
+    for (kind, name, sql) in objects {
         if let (true, false, Some(sql)) = (kind == "table", is_shadow(name), sql) {
             tx.execute_batch(sql)?;
         }
     }
     // Rows, by the column names of our own table.
-    for (kind, name, _) in &objects {
+    for (kind, name, _) in objects {
         if kind != "table" || is_shadow(name) || virtual_tables.contains(name) {
             continue;
         }
@@ -279,14 +286,14 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
             [],
         )?;
     }
-    for name in &virtual_tables {
+    for name in virtual_tables {
         tx.execute(
             &format!("INSERT INTO main.\"{name}\" (\"{name}\") VALUES ('rebuild')"),
             [],
         )?;
     }
     // Then indexes, triggers and views, from our text.
-    for (kind, _, sql) in &objects {
+    for (kind, _, sql) in objects {
         if let (false, Some(sql)) = (kind == "table", sql) {
             tx.execute_batch(sql)?;
         }
