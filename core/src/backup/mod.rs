@@ -164,11 +164,7 @@ pub fn file_name(site: &str, at: i64, pinned: bool) -> String {
 /// (`atslegas-[SITE-]YYYYMMDD-HHMMSSZ[-pinned][-N].zip`); `None` for another name.
 pub(crate) fn name_parts(name: &str) -> Option<(String, i64)> {
     let stem = name.strip_suffix(".zip")?.strip_prefix("atslegas-")?;
-    // A second backup in the same second is "-2", "-3", ...
-    let stem = match stem.rsplit_once('-') {
-        Some((rest, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest,
-        _ => stem,
-    };
+    let (stem, _) = split_sequence(stem);
     let stem = stem.strip_suffix("-pinned").unwrap_or(stem);
     let split = stem.len().checked_sub(16)?;
     let (site, ts) = (stem.get(..split)?, stem.get(split..)?);
@@ -179,6 +175,17 @@ pub(crate) fn name_parts(name: &str) -> Option<(String, i64)> {
     ))
 }
 
+/// A backup name's stem (without `.zip`) split into what comes before its same-second
+/// sequence (`-2`, `-3`, ... from [`free_name`]) and that number, 1 when there is none.
+pub(crate) fn split_sequence(stem: &str) -> (&str, u32) {
+    match stem.rsplit_once('-') {
+        Some((rest, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            n.parse().map_or((stem, 1), |n| (rest, n))
+        }
+        _ => (stem, 1),
+    }
+}
+
 /// The name a new backup takes in `dir`: `base`, or when any file of that second is
 /// there, `-2`, `-3`, ... after the highest of them. A name freed by retention is never
 /// taken again, so a later backup never sorts as older (the rules would delete the
@@ -187,17 +194,11 @@ pub(crate) fn name_parts(name: &str) -> Option<(String, i64)> {
 pub(crate) fn free_name(dir: &Path, base: &str) -> String {
     let stem = base.trim_end_matches(".zip");
     let sequence_of = |entry: &str| -> Option<u32> {
-        let rest = entry.strip_prefix(stem)?;
-        let rest = [".zip.sha256.partial", ".zip.sha256", ".zip.partial", ".zip"]
+        let entry = [".zip.sha256.partial", ".zip.sha256", ".zip.partial", ".zip"]
             .iter()
-            .find_map(|ext| rest.strip_suffix(ext))?;
-        match rest {
-            "" => Some(1),
-            n => n
-                .strip_prefix('-')
-                .filter(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|n| n.parse().ok()),
-        }
+            .find_map(|ext| entry.strip_suffix(ext))?;
+        let (rest, n) = split_sequence(entry);
+        (rest == stem).then_some(n)
     };
     let highest = std::fs::read_dir(dir).ok().and_then(|entries| {
         entries

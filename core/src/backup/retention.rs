@@ -184,12 +184,7 @@ fn order_key(c: &Candidate) -> (i64, u32, &Path) {
         .unwrap_or_default()
         .trim_end_matches(".zip")
         .to_string();
-    let sequence = stem
-        .rsplit('-')
-        .next()
-        .filter(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
+    let (_, sequence) = super::split_sequence(&stem);
     (c.created_at, sequence, c.file.as_path())
 }
 
