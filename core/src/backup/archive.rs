@@ -441,16 +441,7 @@ pub(crate) fn check_archive(
             (false, _) => zip.by_name(MANIFEST_ENTRY),
         }
         .map_err(|e| zip_error(path, MANIFEST_ENTRY, e))?;
-        let mut text = Vec::new();
-        // A failed AES authentication shows as a read error at the end of the entry.
-        entry
-            .take(MAX_MANIFEST + 1)
-            .read_to_end(&mut text)
-            .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
-        if text.len() as u64 > MAX_MANIFEST {
-            return Err(corrupt(path, MANIFEST_ENTRY, "too large"));
-        }
-        parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))?
+        read_manifest_entry(path, entry)?
     };
     let encrypted = encryption(path, &manifest, manifest_sealed, passphrase, &sealed)?;
     if manifest.format_version > FORMAT_VERSION {
@@ -657,6 +648,20 @@ fn encryption(
     Ok(encrypted)
 }
 
+/// Reads and parses the opened `manifest.json` entry of `path`, at most [`MAX_MANIFEST`]
+/// bytes. A failed AES authentication shows as a read error at the end of the entry.
+fn read_manifest_entry(path: &Path, entry: impl Read) -> Result<Manifest> {
+    let mut text = Vec::new();
+    entry
+        .take(MAX_MANIFEST + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
+    if text.len() as u64 > MAX_MANIFEST {
+        return Err(corrupt(path, MANIFEST_ENTRY, "too large"));
+    }
+    parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))
+}
+
 /// Parses the bytes of a `manifest.json`, or says why they are not one. Only the shape
 /// is checked here; [`check`] then compares the versions, entries and counts with the
 /// archive. Public so the `manifest_parser` fuzz target (fuzz/) can call it directly.
@@ -768,14 +773,7 @@ pub fn outline(path: &Path) -> Result<Outline> {
     let manifest = match entry {
         Err(Error::PassphraseRequired) => None,
         Err(e) => return Err(e),
-        Ok(entry) => {
-            let mut text = Vec::new();
-            entry
-                .take(MAX_MANIFEST + 1)
-                .read_to_end(&mut text)
-                .map_err(|e| corrupt(path, MANIFEST_ENTRY, e.to_string()))?;
-            Some(parse_manifest(&text).map_err(|reason| corrupt(path, MANIFEST_ENTRY, reason))?)
-        }
+        Ok(entry) => Some(read_manifest_entry(path, entry)?),
     };
     Ok(Outline {
         kind: manifest.as_ref().map_or(kind.into(), |m| m.kind.clone()),
