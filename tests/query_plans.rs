@@ -42,50 +42,68 @@ const BIG: &[&str] = &["key_log", "l", "audit_log", "persons", "p"];
 
 /// Fails on a full scan of a big table that reads the table itself rather than an index
 /// ("SCAN key_log", "SCAN l"); "SCAN persons USING INDEX persons_name" (a page read in
-/// index order) is fine.
+/// index order) is fine. `what` names the query in the message.
 #[track_caller]
-fn assert_no_table_scan(plan: &[String]) {
+fn assert_no_table_scan(what: &str, plan: &[String]) {
     for line in plan {
         if let Some(rest) = line.strip_prefix("SCAN ") {
             let table = rest.split_whitespace().next().unwrap_or("");
             assert!(
                 !BIG.contains(&table) || rest.contains("INDEX"),
-                "a full table scan: {line}\nplan: {plan:#?}"
+                "{what}: a full table scan: {line}\nplan: {plan:#?}"
             );
         }
     }
 }
 
-/// Fails unless some line uses `index`.
+/// Fails unless some line uses `index` (a name, or a name with its seek:
+/// "key_log_key (key_id=? AND at>? AND at<?)").
 #[track_caller]
-fn assert_uses(plan: &[String], index: &str) {
+fn assert_uses(what: &str, plan: &[String], index: &str) {
     assert!(
         plan.iter()
             .any(|l| l.contains(&format!("INDEX {index} "))
                 || l.ends_with(&format!("INDEX {index}"))),
-        "expected index {index}\nplan: {plan:#?}"
+        "{what}: expected index {index}\nplan: {plan:#?}"
     );
-    assert_no_table_scan(plan);
+    assert_no_table_scan(what, plan);
 }
 
 /// Fails when SQLite must sort every matching row before it can return the first page.
 #[track_caller]
-fn assert_no_sort(plan: &[String]) {
+fn assert_no_sort(what: &str, plan: &[String]) {
     assert!(
         !plan.iter().any(|l| l.contains("TEMP B-TREE")),
-        "the rows are sorted in a temporary b-tree, not read in index order\nplan: {plan:#?}"
+        "{what}: the rows are sorted in a temporary b-tree, not read in index order\nplan: {plan:#?}"
     );
 }
 
-fn log_plan(db: &CoreDb, f: LogFilter) -> Vec<String> {
-    let (sql, args) = keylog::search_sql(&f);
-    plan(db.store.conn(), &sql, &args)
+/// One filter of a list screen: what it is (named when it fails), how it is set, and the
+/// index its rows must be read from in order (`None`: no big table read whole).
+type Case<F> = (&'static str, fn(&mut F), Option<&'static str>);
+
+/// Runs every case: builds the filter, asks `sql` for its query and checks the plan.
+fn assert_cases_read_in_order<F: Default>(
+    cases: &[Case<F>],
+    sql: impl Fn(&F) -> (String, Vec<Value>),
+) {
+    let db = demo_db();
+    for (what, set, index) in cases {
+        let mut f = F::default();
+        set(&mut f);
+        let (sql, args) = sql(&f);
+        let p = plan(db.store.conn(), &sql, &args);
+        match index {
+            Some(index) => assert_uses(what, &p, index),
+            None => assert_no_table_scan(what, &p),
+        }
+        assert_no_sort(what, &p);
+    }
 }
 
-fn audit_plan(db: &CoreDb, f: AuditFilter) -> Vec<String> {
-    let (sql, args) = audit::list_sql(&f);
-    plan(db.store.conn(), &sql, &args)
-}
+/// Thirty days (from November 2023), for the date-range filters.
+const START: i64 = 1_700_000_000;
+const END: i64 = 1_702_592_000;
 
 // ---------------------------------------------------------------------------------------
 // The dashboard
@@ -105,7 +123,7 @@ fn the_calendar_counts_through_the_action_and_due_indexes() {
         2,
         "{p:#?}"
     );
-    assert_uses(&p, "keys_due");
+    assert_uses("the calendar", &p, "keys_due");
     assert!(!p.iter().any(|l| l.contains("keys_status")), "{p:#?}");
 }
 
@@ -130,104 +148,51 @@ fn the_overdue_keys_list_reads_an_index_of_keys_out() {
         ..Default::default()
     };
     let (sql, args) = keys::list_sql(&q, "number").unwrap();
-    assert_uses(&plan(db.store.conn(), &sql, &args), "keys_holder");
+    assert_uses(
+        "a person's keys",
+        &plan(db.store.conn(), &sql, &args),
+        "keys_holder",
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // The key-log screen: every filter narrows through its index and pages in index order
 
 #[test]
-fn key_log_by_date_range_reads_the_time_index_in_order() {
-    let db = demo_db();
-    let p = log_plan(
-        &db,
-        LogFilter {
-            start: Some(1_700_000_000),
-            end: Some(1_702_592_000),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "key_log_at");
-    assert_no_sort(&p);
-    // The plain list (no filter) is the same index, read from the newest end.
-    let p = log_plan(&db, LogFilter::default());
-    assert_uses(&p, "key_log_at");
-    assert_no_sort(&p);
-}
-
-#[test]
-fn key_log_by_key_reads_the_keys_index_in_order() {
-    let db = demo_db();
-    let p = log_plan(
-        &db,
-        LogFilter {
-            key_id: Some(3),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "key_log_key");
-    assert_no_sort(&p);
-    // With a date range too: both go into the same index seek.
-    let p = log_plan(
-        &db,
-        LogFilter {
-            key_id: Some(3),
-            start: Some(1_700_000_000),
-            end: Some(1_702_592_000),
-            ..Default::default()
-        },
-    );
-    assert!(
-        p.iter()
-            .any(|l| l.contains("key_log_key (key_id=? AND at>? AND at<?)")),
-        "{p:#?}"
-    );
-    assert_no_sort(&p);
-}
-
-#[test]
-fn key_log_by_person_reads_the_persons_index_in_order() {
-    let db = demo_db();
-    let p = log_plan(
-        &db,
-        LogFilter {
-            person_id: Some(5),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "key_log_person");
-    assert_no_sort(&p);
-}
-
-#[test]
-fn key_log_by_user_reads_the_name_index_in_order() {
-    // Without key_log_actor (migration 2) a user with few rows meant reading the whole log.
-    let db = demo_db();
-    let p = log_plan(
-        &db,
-        LogFilter {
-            actor: Some("demo.anna".into()),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "key_log_actor");
-    assert_no_sort(&p);
-}
-
-#[test]
-fn key_log_by_action_and_date_range_reads_the_action_index() {
-    let db = demo_db();
-    let p = log_plan(
-        &db,
-        LogFilter {
-            action: Some("lost".into()),
-            start: Some(1_700_000_000),
-            end: Some(1_702_592_000),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "key_log_action_at");
-    assert_no_sort(&p);
+fn every_key_log_filter_reads_its_index_in_order() {
+    let cases: &[Case<LogFilter>] = &[
+        (
+            "by date range",
+            |f| (f.start, f.end) = (Some(START), Some(END)),
+            Some("key_log_at"),
+        ),
+        // The plain list (no filter) is the same index, read from the newest end.
+        ("unfiltered", |_| {}, Some("key_log_at")),
+        ("by key", |f| f.key_id = Some(3), Some("key_log_key")),
+        // With a date range too: both go into the same index seek.
+        (
+            "by key and date range",
+            |f| (f.key_id, f.start, f.end) = (Some(3), Some(START), Some(END)),
+            Some("key_log_key (key_id=? AND at>? AND at<?)"),
+        ),
+        (
+            "by person",
+            |f| f.person_id = Some(5),
+            Some("key_log_actor"),
+        ),
+        // Without key_log_actor (migration 2) a user with few rows meant reading the whole log.
+        (
+            "by user",
+            |f| f.actor = Some("demo.anna".into()),
+            Some("key_log_actor"),
+        ),
+        (
+            "by action and date range",
+            |f| (f.action, f.start, f.end) = (Some("lost".into()), Some(START), Some(END)),
+            Some("key_log_action_at"),
+        ),
+    ];
+    assert_cases_read_in_order(cases, keylog::search_sql);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -252,7 +217,7 @@ fn person_search_goes_through_the_full_text_index() {
                 .any(|l| l.starts_with("SEARCH persons USING INTEGER PRIMARY KEY")),
             "{text}: the matches are fetched by id: {p:#?}"
         );
-        assert_no_table_scan(&p);
+        assert_no_table_scan(text, &p);
     }
 }
 
@@ -266,8 +231,9 @@ fn a_page_of_persons_reads_the_name_index_in_order() {
         };
         let (sql, args) = persons::list_sql(&q, "name").unwrap();
         let p = plan(db.store.conn(), &sql, &args);
-        assert_uses(&p, "persons_name");
-        assert_no_sort(&p);
+        let what = format!("the page at {offset}");
+        assert_uses(&what, &p, "persons_name");
+        assert_no_sort(&what, &p);
     }
 }
 
@@ -275,85 +241,43 @@ fn a_page_of_persons_reads_the_name_index_in_order() {
 // The audit log: newest first, per filter
 
 #[test]
-fn audit_list_by_component_reads_the_component_index_in_order() {
-    // Without audit_component_at (migration 2) every row of the component was sorted.
-    let db = demo_db();
-    let p = audit_plan(
-        &db,
-        AuditFilter {
-            component: Some("keys".into()),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "audit_component_at");
-    assert_no_sort(&p);
-    // One record's history: its own index, in order, not a walk through the component.
-    let p = audit_plan(
-        &db,
-        AuditFilter {
-            component: Some("keys".into()),
-            record_id: Some("17".into()),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "audit_component_record");
-    assert_no_sort(&p);
-}
-
-#[test]
-fn audit_list_by_actor_and_operation_read_their_indexes_in_order() {
-    let db = demo_db();
-    let p = audit_plan(
-        &db,
-        AuditFilter {
-            actor: Some("root".into()),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "audit_actor");
-    assert_no_sort(&p);
-    let p = audit_plan(
-        &db,
-        AuditFilter {
-            operation: Some("login".into()),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "audit_operation");
-    assert_no_sort(&p);
-}
-
-#[test]
-fn audit_list_by_time_reads_the_time_index_in_order() {
-    let db = demo_db();
-    let p = audit_plan(
-        &db,
-        AuditFilter {
-            since: Some(1_700_000_000),
-            until: Some(1_702_592_000),
-            ..Default::default()
-        },
-    );
-    assert_uses(&p, "audit_at");
-    assert_no_sort(&p);
-    // Component and time together: one seek on (component, at).
-    let p = audit_plan(
-        &db,
-        AuditFilter {
-            component: Some("keys".into()),
-            since: Some(1_700_000_000),
-            until: Some(1_702_592_000),
-            ..Default::default()
-        },
-    );
-    assert!(
-        p.iter()
-            .any(|l| l.contains("audit_component_at (component=? AND at>? AND at<?)")),
-        "{p:#?}"
-    );
-    assert_no_sort(&p);
-    // The unfiltered first page.
-    let p = audit_plan(&db, AuditFilter::default());
-    assert_no_table_scan(&p);
-    assert_no_sort(&p);
+fn every_audit_list_filter_reads_its_index_in_order() {
+    let cases: &[Case<AuditFilter>] = &[
+        // Without audit_component_at (migration 2) every row of the component was sorted.
+        (
+            "by component",
+            |f| f.component = Some("keys".into()),
+            Some("audit_component_at"),
+        ),
+        // One record's history: its own index, in order, not a walk through the component.
+        (
+            "by record",
+            |f| (f.component, f.record_id) = (Some("keys".into()), Some("17".into())),
+            Some("audit_component_record"),
+        ),
+        (
+            "by actor",
+            |f| f.actor = Some("root".into()),
+            Some("audit_actor"),
+        ),
+        (
+            "by operation",
+            |f| f.operation = Some("login".into()),
+            Some("audit_operation"),
+        ),
+        (
+            "by time",
+            |f| (f.since, f.until) = (Some(START), Some(END)),
+            Some("audit_at"),
+        ),
+        // Component and time together: one seek on (component, at).
+        (
+            "by component and time",
+            |f| (f.component, f.since, f.until) = (Some("keys".into()), Some(START), Some(END)),
+            Some("audit_component_at (component=? AND at>? AND at<?)"),
+        ),
+        // The unfiltered first page.
+        ("unfiltered", |_| {}, None),
+    ];
+    assert_cases_read_in_order(cases, audit::list_sql);
 }
