@@ -4,7 +4,7 @@
 //! chain, so an edited, deleted or reordered row is found even if the triggers were
 //! dropped by someone editing the file.
 
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -274,7 +274,7 @@ pub struct VerifyReport {
 pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     let mut kl_stmt = conn.prepare(&format!(
         "SELECT {} FROM key_log ORDER BY id",
-        crate::keylog::HASHED_COLUMNS
+        HASHED_COLUMNS
     ))?;
     let mut key_log = KeyLogCheck::new(kl_stmt.query([])?)?;
     let mut stmt = conn.prepare(
@@ -385,7 +385,7 @@ impl<'s> KeyLogCheck<'s> {
 
     fn read(rows: &mut rusqlite::Rows<'s>) -> Result<Option<(i64, String)>> {
         Ok(match rows.next()? {
-            Some(r) => Some((r.get(0)?, crate::keylog::hash_of_row(r)?)),
+            Some(r) => Some((r.get(0)?, hash_of_row(r)?)),
             None => None,
         })
     }
@@ -492,6 +492,63 @@ pub fn tip(conn: &Connection) -> Result<Option<Tip>> {
 /// Number of audit rows (tests and health screens).
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?)
+}
+
+// ---- Key-log fingerprints: the audit row of each key-log row carries its hash ----
+
+/// The key log's columns in the order [`row_sha256`] hashes them. A migration that adds
+/// a column appends it here; hashing a trailing NULL as nothing (see [`row_sha256`])
+/// keeps the hash of every row written before the column existed.
+pub const HASHED_COLUMNS: &str =
+    "id, action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason";
+
+/// SHA-256 of one key-log row's stored values (all [`HASHED_COLUMNS`], as SQLite holds
+/// them): each value tagged with its type and length-prefixed, so no two rows encode
+/// alike. The audit row written with the key-log row carries it (`key_log_sha256`), and
+/// [`verify`] recomputes it, so a key-log row changed afterwards is found.
+pub fn row_sha256(values: &[rusqlite::types::ValueRef]) -> String {
+    use rusqlite::types::ValueRef;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut bytes = |tag: u8, b: &[u8]| {
+        h.update([tag]);
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    // Trailing NULLs are not hashed: a column a later migration adds is NULL in old rows.
+    let len = values
+        .iter()
+        .rposition(|v| *v != ValueRef::Null)
+        .map_or(0, |i| i + 1);
+    for v in &values[..len] {
+        match v {
+            ValueRef::Null => bytes(0, &[]),
+            ValueRef::Integer(i) => bytes(1, &i.to_le_bytes()),
+            ValueRef::Real(f) => bytes(2, &f.to_le_bytes()),
+            ValueRef::Text(t) => bytes(3, t),
+            ValueRef::Blob(b) => bytes(4, b),
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// [`row_sha256`] of the row a `SELECT {HASHED_COLUMNS}` returned.
+pub fn hash_of_row(r: &Row) -> rusqlite::Result<String> {
+    let n = r.as_ref().column_count();
+    let values = (0..n)
+        .map(|i| r.get_ref(i))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(row_sha256(&values))
+}
+
+/// [`row_sha256`] of key-log row `id` as stored (read back inside the writing
+/// transaction, so the hash is of exactly what SQLite keeps).
+pub(crate) fn key_log_row_sha256(conn: &Connection, id: i64) -> Result<String> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {HASHED_COLUMNS} FROM key_log WHERE id = ?1"
+        ))?
+        .query_row([id], hash_of_row)?)
 }
 
 #[cfg(test)]

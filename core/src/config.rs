@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::store::Security;
 
 /// Environment variable that points the app and the CLI at a data directory.
 pub const DATA_DIR_ENV: &str = "ATSLEGAS_DATA_DIR";
@@ -496,6 +497,24 @@ fn locate_key(text: &str, key: &str) -> (usize, usize) {
         }
     }
     (1, 1)
+}
+
+/// The store's security settings are the config's (defaults included), read at start and
+/// after a restore.
+impl Default for Security {
+    fn default() -> Self {
+        Security::from(&Config::default())
+    }
+}
+
+impl From<&Config> for Security {
+    fn from(c: &Config) -> Self {
+        Security {
+            max_failed_logins: c.security.max_failed_logins,
+            lockout_seconds: c.security.lockout_seconds as i64,
+            session_timeout_seconds: c.client_sessions.timeout_seconds,
+        }
+    }
 }
 
 #[cfg(test)]

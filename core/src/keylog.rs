@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, Row, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::Change;
+use crate::audit::{self, Change};
 use crate::error::{trigger_code, Error, Result};
 use crate::persons::{self, Person};
 use crate::store::{Actor, Role, Store};
@@ -84,61 +84,6 @@ fn from_row(r: &Row) -> rusqlite::Result<LogEntry> {
         comment: r.get(9)?,
         override_reason: r.get(10)?,
     })
-}
-
-/// The key log's columns in the order [`row_sha256`] hashes them. A migration that adds
-/// a column appends it here; hashing a trailing NULL as nothing (see [`row_sha256`])
-/// keeps the hash of every row written before the column existed.
-pub const HASHED_COLUMNS: &str =
-    "id, action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason";
-
-/// SHA-256 of one key-log row's stored values (all [`HASHED_COLUMNS`], as SQLite holds
-/// them): each value tagged with its type and length-prefixed, so no two rows encode
-/// alike. The audit row written with the key-log row carries it (`key_log_sha256`), and
-/// `audit::verify` recomputes it, so a key-log row changed afterwards is found.
-pub fn row_sha256(values: &[rusqlite::types::ValueRef]) -> String {
-    use rusqlite::types::ValueRef;
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    let mut bytes = |tag: u8, b: &[u8]| {
-        h.update([tag]);
-        h.update((b.len() as u64).to_le_bytes());
-        h.update(b);
-    };
-    // Trailing NULLs are not hashed: a column a later migration adds is NULL in old rows.
-    let len = values
-        .iter()
-        .rposition(|v| *v != ValueRef::Null)
-        .map_or(0, |i| i + 1);
-    for v in &values[..len] {
-        match v {
-            ValueRef::Null => bytes(0, &[]),
-            ValueRef::Integer(i) => bytes(1, &i.to_le_bytes()),
-            ValueRef::Real(f) => bytes(2, &f.to_le_bytes()),
-            ValueRef::Text(t) => bytes(3, t),
-            ValueRef::Blob(b) => bytes(4, b),
-        }
-    }
-    hex::encode(h.finalize())
-}
-
-/// [`row_sha256`] of the row a `SELECT {HASHED_COLUMNS}` returned.
-pub fn hash_of_row(r: &Row) -> rusqlite::Result<String> {
-    let n = r.as_ref().column_count();
-    let values = (0..n)
-        .map(|i| r.get_ref(i))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(row_sha256(&values))
-}
-
-/// [`row_sha256`] of key-log row `id` as stored (read back inside the writing
-/// transaction, so the hash is of exactly what SQLite keeps).
-fn stored_sha256(conn: &Connection, id: i64) -> Result<String> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {HASHED_COLUMNS} FROM key_log WHERE id = ?1"
-        ))?
-        .query_row([id], hash_of_row)?)
 }
 
 fn resolve_person(conn: &Connection, who: &PersonRef) -> Result<Person> {
@@ -286,7 +231,7 @@ fn finish_movement(
 ) -> Result<LogEntry> {
     let after = keys::get_tx(tx, before.id)?;
     let mut written = json!({"key": after.audit_json(), "key_log_id": log_id,
-        "key_log_sha256": stored_sha256(tx, log_id)?});
+        "key_log_sha256": audit::key_log_row_sha256(tx, log_id)?});
     if let Some((name, value)) = extra {
         written[name] = value;
     }

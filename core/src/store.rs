@@ -2,13 +2,11 @@
 //! settings, and the single write path ([`Store::write`]) through which every mutation
 //! passes: role check, one IMMEDIATE transaction, the change, its audit row, commit.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::error::{Error, Result};
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.
@@ -96,23 +94,6 @@ pub struct Security {
     pub session_timeout_seconds: u64,
 }
 
-impl Default for Security {
-    fn default() -> Self {
-        let c = Config::default();
-        Security::from(&c)
-    }
-}
-
-impl From<&Config> for Security {
-    fn from(c: &Config) -> Self {
-        Security {
-            max_failed_logins: c.security.max_failed_logins,
-            lockout_seconds: c.security.lockout_seconds as i64,
-            session_timeout_seconds: c.client_sessions.timeout_seconds,
-        }
-    }
-}
-
 /// One open database with its clock and settings.
 pub struct Store {
     conn: Connection,
@@ -121,15 +102,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the database file; one made by an older Atslegas is upgraded after a pinned
-    /// safety backup beside it ([`crate::upgrade::open`]), one by a newer is refused.
-    pub fn open(path: &Path, security: Security) -> Result<Store> {
-        let clock = system_clock();
-        Ok(Store {
-            conn: crate::upgrade::open(path, clock())?,
-            clock,
+    /// A store over an open, migrated connection ([`Store::open`], in `upgrade`, opens a
+    /// user's register file).
+    pub(crate) fn from_connection(conn: Connection, security: Security) -> Store {
+        Store {
+            conn,
+            clock: system_clock(),
             security,
-        })
+        }
     }
 
     /// A fresh in-memory database (tests).

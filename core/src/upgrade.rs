@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::backup::safety_backup_in_tx;
 use crate::db::{self, SCHEMA_VERSION};
 use crate::error::Result;
-use crate::store::{Actor, Role};
+use crate::store::{Actor, Role, Security, Store};
 use crate::work::{Cancel, Locations};
 
 /// Who upgrades: the app itself, on opening a register an older version left behind.
@@ -20,6 +20,16 @@ pub fn actor() -> Actor {
         user_id: None,
         name: "app:upgrade".into(),
         role: Role::Admin,
+    }
+}
+
+impl Store {
+    /// Opens the database file; one made by an older Atslegas is upgraded after a pinned
+    /// safety backup beside it ([`open`]), one by a newer is refused. It lives here, not in
+    /// `store`, so the store (which everything uses) does not reach up to backups.
+    pub fn open(path: &Path, security: Security) -> Result<Store> {
+        let now = crate::store::system_clock()();
+        Ok(Store::from_connection(open(path, now)?, security))
     }
 }
 

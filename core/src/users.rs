@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::audit::{self, Change};
 use crate::error::{duplicate_if_unique, Error, Result};
-use crate::session::Sessions;
+use crate::session::files::Sessions;
 use crate::store::{Actor, Role, Store};
 
 /// The root user's name.
