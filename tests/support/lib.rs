@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use atslegas_core::audit::AuditEntry;
 use atslegas_core::keys::KeyInput;
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
@@ -133,41 +134,33 @@ pub fn count(conn: &Connection, table: &str) -> i64 {
         .unwrap_or_else(|e| panic!("count {table}: {e}"))
 }
 
-/// One audit row as stored, with its JSON parsed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub component: String,
-    pub record_id: Option<String>,
-    pub operation: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
-
-/// The newest audit row.
-pub fn last_audit(conn: &Connection) -> AuditRow {
-    conn.query_row(
-        "SELECT id, at, actor, component, record_id, operation, before, after
-           FROM audit_log ORDER BY id DESC LIMIT 1",
-        [],
-        |r| {
-            let json =
-                |s: Option<String>| s.map(|s| serde_json::from_str(&s).expect("audit JSON parses"));
-            Ok(AuditRow {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                component: r.get(3)?,
-                record_id: r.get(4)?,
-                operation: r.get(5)?,
-                before: json(r.get(6)?),
-                after: json(r.get(7)?),
-            })
-        },
-    )
-    .expect("the audit log has a row")
+/// The newest audit row by id (the chain's order, whatever the clock said), as the core
+/// reads one back: its JSON parsed, which must succeed.
+pub fn last_audit(conn: &Connection) -> AuditEntry {
+    type Text = Option<String>;
+    // The columns in the order of AuditEntry's fields.
+    type Columns = (i64, i64, String, String, Text, String, Text, Text, String);
+    let (id, at, actor, component, record_id, operation, before, after, hash): Columns = conn
+        .query_row(
+            "SELECT id, at, actor, component, record_id, operation, before, after, hash
+               FROM audit_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.try_into(),
+        )
+        .expect("the audit log has a row");
+    let json = |s: Text| s.map(|s| serde_json::from_str(&s).expect("audit JSON parses"));
+    let (before, after) = (json(before), json(after));
+    AuditEntry {
+        id,
+        at,
+        actor,
+        component,
+        record_id,
+        operation,
+        before,
+        after,
+        hash,
+    }
 }
 
 /// The first column of every row `sql` (a query written by the test) returns, in order.
