@@ -11,7 +11,10 @@ pub mod archive;
 pub mod auto;
 pub mod by_hand;
 pub mod drives;
+mod found;
 pub mod history;
+mod journal;
+mod naming;
 pub mod restore;
 pub mod retention;
 mod snapshot;
@@ -26,6 +29,12 @@ use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
 use crate::work::{work_dir, Cancel, Locations, Progress};
 pub use archive::Manifest;
+pub(crate) use found::found_in;
+pub use found::{list, verify, Found};
+pub use journal::read_journal;
+pub(crate) use journal::{journal, journal_anchored};
+pub use naming::file_name;
+pub(crate) use naming::{free_name, name_parts, split_sequence};
 pub use zip::AesMode;
 
 /// What a backup holds (the reference's types).
@@ -122,96 +131,6 @@ pub fn generate_passphrase() -> String {
         .join("-")
 }
 
-/// `atslegas-<site>-<UTC timestamp>.zip`; only characters every file system accepts.
-pub fn file_name(site: &str, at: i64, pinned: bool) -> String {
-    let slug: String = site
-        .chars()
-        .map(|c| match c {
-            'ā' | 'Ā' => 'a',
-            'č' | 'Č' => 'c',
-            'ē' | 'Ē' => 'e',
-            'ģ' | 'Ģ' => 'g',
-            'ī' | 'Ī' => 'i',
-            'ķ' | 'Ķ' => 'k',
-            'ļ' | 'Ļ' => 'l',
-            'ņ' | 'Ņ' => 'n',
-            'š' | 'Š' => 's',
-            'ū' | 'Ū' => 'u',
-            'ž' | 'Ž' => 'z',
-            c if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
-            _ => '-',
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    let ts = chrono::DateTime::from_timestamp(at, 0)
-        .map(|t| t.format("%Y%m%d-%H%M%SZ").to_string())
-        .unwrap_or_else(|| at.to_string());
-    let site = if slug.is_empty() || slug == "atslegas" {
-        String::new()
-    } else {
-        format!("{slug}-")
-    };
-    format!(
-        "atslegas-{site}{ts}{}.zip",
-        if pinned { "-pinned" } else { "" }
-    )
-}
-
-/// The site and time [`file_name`] put into a backup's name
-/// (`atslegas-[SITE-]YYYYMMDD-HHMMSSZ[-pinned][-N].zip`); `None` for another name.
-pub(crate) fn name_parts(name: &str) -> Option<(String, i64)> {
-    let stem = name.strip_suffix(".zip")?.strip_prefix("atslegas-")?;
-    let (stem, _) = split_sequence(stem);
-    let stem = stem.strip_suffix("-pinned").unwrap_or(stem);
-    let split = stem.len().checked_sub(16)?;
-    let (site, ts) = (stem.get(..split)?, stem.get(split..)?);
-    let at = chrono::NaiveDateTime::parse_from_str(ts, "%Y%m%d-%H%M%SZ").ok()?;
-    Some((
-        site.strip_suffix('-').unwrap_or(site).to_string(),
-        at.and_utc().timestamp(),
-    ))
-}
-
-/// A backup name's stem (without `.zip`) split into what comes before its same-second
-/// sequence (`-2`, `-3`, ... from [`free_name`]) and that number, 1 when there is none.
-pub(crate) fn split_sequence(stem: &str) -> (&str, u32) {
-    match stem.rsplit_once('-') {
-        Some((rest, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-            n.parse().map_or((stem, 1), |n| (rest, n))
-        }
-        _ => (stem, 1),
-    }
-}
-
-/// The name a new backup takes in `dir`: `base`, or when any file of that second is
-/// there, `-2`, `-3`, ... after the highest of them. A name freed by retention is never
-/// taken again, so a later backup never sorts as older (the rules would delete the
-/// backup just made); a name whose `.partial` a killed backup left behind, or whose
-/// `.sha256` is there without it, counts as taken (never touched: not ours to replace).
-pub(crate) fn free_name(dir: &Path, base: &str) -> String {
-    let stem = base.trim_end_matches(".zip");
-    let sequence_of = |entry: &str| -> Option<u32> {
-        let entry = [".zip.sha256.partial", ".zip.sha256", ".zip.partial", ".zip"]
-            .iter()
-            .find_map(|ext| entry.strip_suffix(ext))?;
-        let (rest, n) = split_sequence(entry);
-        (rest == stem).then_some(n)
-    };
-    let highest = std::fs::read_dir(dir).ok().and_then(|entries| {
-        entries
-            .flatten()
-            .filter_map(|e| sequence_of(&e.file_name().to_string_lossy()))
-            .max()
-    });
-    match highest {
-        None => base.to_string(),
-        Some(n) => format!("{stem}-{}.zip", n + 1),
-    }
-}
-
 /// FAT32 cannot hold a file of 4 GiB or more.
 const FAT32_LIMIT: u64 = 4 * 1024 * 1024 * 1024 - 1;
 
@@ -223,58 +142,6 @@ fn fsync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
-}
-
-/// Appends one line to the operations journal and flushes it.
-///
-/// A line carries the audit trail's tip as `audit_tip` when its writer knows it (see
-/// [`journal_anchored`]); a restore's line names the restored trail's tip in its detail,
-/// which is lifted up here, so every anchor sits in the same place.
-pub(crate) fn journal(loc: &Locations, at: i64, actor: &str, op: &str, detail: serde_json::Value) {
-    let tip = detail
-        .get("audit_tip")
-        .and_then(|t| serde_json::from_value::<audit::Tip>(t.clone()).ok());
-    journal_anchored(loc, at, actor, op, tip.as_ref(), detail);
-}
-
-/// [`journal`] with the audit trail's tip at the time (its newest row's id and hash): an
-/// anchor of the trail outside the database, checked by `audit verify` (`crate::anchors`).
-pub(crate) fn journal_anchored(
-    loc: &Locations,
-    at: i64,
-    actor: &str,
-    op: &str,
-    tip: Option<&audit::Tip>,
-    detail: serde_json::Value,
-) {
-    use std::io::Write;
-    let mut line = json!({"at": at, "at_iso": crate::time::iso_utc(at), "actor": actor, "operation": op, "detail": detail});
-    if let Some(tip) = tip {
-        line["audit_tip"] = json!(tip);
-    }
-    let path = loc.journal();
-    crate::private::tighten(&path);
-    let res =
-        crate::private::new_file_options(std::fs::OpenOptions::new().create(true).append(true))
-            .open(&path)
-            .and_then(|mut f| {
-                writeln!(f, "{line}")?;
-                f.sync_all()
-            });
-    if let Err(e) = res {
-        tracing::error!(path = %path.display(), error = %e, "could not write the operations journal");
-    }
-}
-
-/// The journal's lines (for re-adding history after a restore and for the UI).
-pub fn read_journal(loc: &Locations) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(loc.journal())
-        .map(|t| {
-            t.lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Makes a backup: snapshot, archive, `.partial` → flush → rename → flush the folder,
@@ -706,160 +573,4 @@ fn record_tx(
         .after(detail)
         .record(tx, now)?;
     Ok(())
-}
-
-/// One backup found on a medium.
-#[derive(Debug, Clone, Serialize)]
-pub struct Found {
-    pub file: PathBuf,
-    pub size: u64,
-    /// The manifest of a plain backup; `None` for an encrypted one (its manifest is
-    /// encrypted with the rest) or when it could not be read (`problem` says why).
-    /// Unverified: only checking the backup says whether any of it is true.
-    pub manifest: Option<Manifest>,
-    pub problem: Option<String>,
-    /// Whether its entries are encrypted (the zip's structure, unverified).
-    pub encrypted: bool,
-    /// `full`, `database` or `config` (the manifest's, else from its entries).
-    pub kind: Option<String>,
-    /// When it was made: the manifest's time, else the time in its file name (Unix
-    /// seconds UTC, 0 when neither says).
-    pub created_at: i64,
-    /// A `.sha256` beside it (written only after verification).
-    pub verified_sidecar: bool,
-    pub pinned: bool,
-}
-
-/// Every Atslegas backup in a folder, whichever machine made it, newest first. Admins
-/// only, checked before the folder is read.
-pub fn list(actor: &Actor, dir: &Path) -> Result<Vec<Found>> {
-    actor.require(Role::Admin, "see backups")?;
-    found_in(dir)
-}
-
-/// [`list`] without the role check: for the core's own steps that checked it (retention).
-pub(crate) fn found_in(dir: &Path) -> Result<Vec<Found>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read the folder", dir, e))?;
-    let mut out = Vec::new();
-    for e in entries.flatten() {
-        let path = e.path();
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !name.starts_with("atslegas-") || !name.ends_with(".zip") {
-            continue;
-        }
-        let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-        let (manifest, problem, encrypted, kind) = match archive::outline(&path) {
-            Ok(o) => (o.manifest, None, o.encrypted, Some(o.kind)),
-            Err(err) => (None, Some(err.message()), false, None),
-        };
-        let created_at = manifest
-            .as_ref()
-            .map(|m| m.created_at)
-            .or_else(|| name_parts(&name).map(|(_, at)| at))
-            .unwrap_or(0);
-        out.push(Found {
-            encrypted,
-            kind,
-            created_at,
-            verified_sidecar: path.with_file_name(format!("{name}.sha256")).is_file(),
-            pinned: name.contains("-pinned"),
-            file: path,
-            size,
-            manifest,
-            problem,
-        });
-    }
-    out.sort_by_key(|f| std::cmp::Reverse(f.created_at));
-    Ok(out)
-}
-
-/// Checks a backup file completely (the same checks as after writing it), including the
-/// `.sha256` beside it when there is one. Writes a journal line. Admins only, like every
-/// look inside a backup (it holds every record and the audit trail), checked before the
-/// file is opened.
-pub fn verify(
-    loc: &Locations,
-    file: &Path,
-    passphrase: Option<&str>,
-    now: i64,
-    actor: &Actor,
-) -> Result<Manifest> {
-    actor.require(Role::Admin, "check backups")?;
-    let actor = actor.name.as_str();
-    let work = work_dir(loc, now)?;
-    let result = (|| {
-        archive::check_sidecar(file)?;
-        // What is said of the archive comes from what the check found.
-        archive::check(file, passphrase, &work.0, &Cancel::new()).map(|c| Manifest {
-            encrypted: c.encrypted,
-            ..c.manifest
-        })
-    })();
-    journal(
-        loc,
-        now,
-        actor,
-        "verify",
-        json!({"file": file, "ok": result.is_ok(), "error": result.as_ref().err().map(|e| e.message())}),
-    );
-    result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_backup_name_gives_back_its_site_and_time() {
-        let at = 1_780_000_000; // 2026-05-28 20:26:40 UTC
-        for (site, slug, pinned, n) in [
-            ("Rīgas Skola", "rigas-skola", false, 0),
-            ("Atslegas", "", true, 0),
-            ("x", "x", false, 3),
-            ("", "", true, 2),
-        ] {
-            let mut name = file_name(site, at, pinned);
-            if n > 0 {
-                name = name.replace(".zip", &format!("-{n}.zip"));
-            }
-            assert_eq!(name_parts(&name), Some((slug.to_string(), at)), "{name}");
-        }
-        assert_eq!(name_parts("atslegas-notes.zip"), None);
-        assert_eq!(name_parts("atslegas-20260528-202640Z.zip.sha256"), None);
-        assert_eq!(name_parts("backup.zip"), None);
-    }
-
-    #[test]
-    fn a_new_backup_is_named_after_every_backup_of_its_second_even_a_deleted_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = "atslegas-20260528-202640Z.zip";
-        assert_eq!(free_name(dir.path(), base), base);
-        let touch = |n: &str| std::fs::write(dir.path().join(n), b"").unwrap();
-        touch(base);
-        assert_eq!(
-            free_name(dir.path(), base),
-            "atslegas-20260528-202640Z-2.zip"
-        );
-        // Retention deleted the first; the second is there: the next comes after it.
-        std::fs::remove_file(dir.path().join(base)).unwrap();
-        touch("atslegas-20260528-202640Z-2.zip");
-        assert_eq!(
-            free_name(dir.path(), base),
-            "atslegas-20260528-202640Z-3.zip"
-        );
-        // A .partial, or a .sha256 alone, takes its name too; other seconds do not count.
-        touch("atslegas-20260528-202640Z-7.zip.partial");
-        touch("atslegas-20260528-202640Z-9.zip.sha256");
-        touch("atslegas-20260528-202641Z-20.zip");
-        assert_eq!(
-            free_name(dir.path(), base),
-            "atslegas-20260528-202640Z-10.zip"
-        );
-        let pinned = "atslegas-safety-20260528-202640Z-pinned.zip";
-        touch(pinned);
-        assert_eq!(
-            free_name(dir.path(), pinned),
-            "atslegas-safety-20260528-202640Z-pinned-2.zip"
-        );
-    }
 }
