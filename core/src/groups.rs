@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Change;
+use crate::columns::from_columns;
 use crate::error::{duplicate_if_unique, Error, Result};
 use crate::store::{Actor, Role, Store};
 use crate::validate::{optional, required};
@@ -34,15 +35,9 @@ const SELECT: &str = "SELECT g.id, g.name, g.description,
     g.created_at, g.updated_at FROM groups g";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Group> {
-    Ok(Group {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        description: r.get(2)?,
-        member_count: r.get(3)?,
-        key_count: r.get(4)?,
-        created_at: r.get(5)?,
-        updated_at: r.get(6)?,
-    })
+    Ok(from_columns!(r => Group {
+        id, name, description, member_count, key_count, created_at, updated_at
+    }))
 }
 
 /// A group by name (case-insensitive).

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Change};
+use crate::columns::from_columns;
 use crate::error::{trigger_code, Error, Result};
 use crate::persons::{self, Person};
 use crate::store::{Actor, Role, Store};
@@ -71,19 +72,10 @@ const SELECT: &str = "SELECT l.id, l.action, l.key_id, k.number, l.person_id, p.
     FROM key_log l JOIN keys k ON k.id = l.key_id LEFT JOIN persons p ON p.id = l.person_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<LogEntry> {
-    Ok(LogEntry {
-        id: r.get(0)?,
-        action: r.get(1)?,
-        key_id: r.get(2)?,
-        key_number: r.get(3)?,
-        person_id: r.get(4)?,
-        person_name: r.get(5)?,
-        user_name: r.get(6)?,
-        at: r.get(7)?,
-        due_back_at: r.get(8)?,
-        comment: r.get(9)?,
-        override_reason: r.get(10)?,
-    })
+    Ok(from_columns!(r => LogEntry {
+        id, action, key_id, key_number, person_id, person_name, user_name, at, due_back_at,
+        comment, override_reason
+    }))
 }
 
 fn resolve_person(conn: &Connection, who: &PersonRef) -> Result<Person> {
@@ -388,13 +380,9 @@ pub fn summary(conn: &Connection, now: i64) -> Result<Summary> {
             (SELECT count(*) FROM persons WHERE deleted_at IS NULL)",
         [now],
         |r| {
-            Ok(Summary {
-                keys_total: r.get(0)?,
-                keys_out: r.get(1)?,
-                keys_overdue: r.get(2)?,
-                keys_lost: r.get(3)?,
-                persons_total: r.get(4)?,
-            })
+            Ok(from_columns!(r => Summary {
+                keys_total, keys_out, keys_overdue, keys_lost, persons_total
+            }))
         },
     )?)
 }

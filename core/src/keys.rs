@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::Change;
+use crate::columns::from_columns;
 use crate::error::{duplicate_if_unique, Error, Result};
 use crate::soft_delete::{self, SoftDeleted};
 use crate::store::{Actor, Role, Store};
@@ -70,22 +71,10 @@ const COLUMNS: &str = "k.id, k.number, k.name, k.location, k.key_type, k.copies_
 const FROM: &str = "keys k LEFT JOIN persons p ON p.id = k.holder_person_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<Key> {
-    Ok(Key {
-        id: r.get(0)?,
-        number: r.get(1)?,
-        name: r.get(2)?,
-        location: r.get(3)?,
-        key_type: r.get(4)?,
-        copies_note: r.get(5)?,
-        status: r.get(6)?,
-        holder_person_id: r.get(7)?,
-        holder_name: r.get(8)?,
-        issued_at: r.get(9)?,
-        due_back_at: r.get(10)?,
-        created_at: r.get(11)?,
-        updated_at: r.get(12)?,
-        deleted_at: r.get(13)?,
-    })
+    Ok(from_columns!(r => Key {
+        id, number, name, location, key_type, copies_note, status, holder_person_id,
+        holder_name, issued_at, due_back_at, created_at, updated_at, deleted_at
+    }))
 }
 
 impl SoftDeleted for Key {

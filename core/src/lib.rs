@@ -26,6 +26,7 @@ pub mod anchors;
 pub mod audit;
 pub mod backup;
 pub mod bench;
+mod columns;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::Change;
+use crate::columns::from_columns;
 use crate::error::{duplicate_if_unique, Error, Result};
 use crate::soft_delete::{self, SoftDeleted};
 use crate::store::{Actor, Role, Store};
@@ -92,20 +93,10 @@ impl PersonInput {
 const COLUMNS: &str = "id, full_name, code, department, phone, email, badge, notes, active, created_at, updated_at, deleted_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Person> {
-    Ok(Person {
-        id: r.get(0)?,
-        full_name: r.get(1)?,
-        code: r.get(2)?,
-        department: r.get(3)?,
-        phone: r.get(4)?,
-        email: r.get(5)?,
-        badge: r.get(6)?,
-        notes: r.get(7)?,
-        active: r.get(8)?,
-        created_at: r.get(9)?,
-        updated_at: r.get(10)?,
-        deleted_at: r.get(11)?,
-    })
+    Ok(from_columns!(r => Person {
+        id, full_name, code, department, phone, email, badge, notes, active, created_at,
+        updated_at, deleted_at
+    }))
 }
 
 impl SoftDeleted for Person {

@@ -21,6 +21,14 @@ pub enum Role {
     Admin,
 }
 
+/// A role as the `users` table stores it; a value no version wrote reads as the least
+/// role, so a damaged row can never grant more.
+impl rusqlite::types::FromSql for Role {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Ok(Role::parse(v.as_str()?).unwrap_or(Role::Viewer))
+    }
+}
+
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Change};
+use crate::columns::from_columns;
 use crate::error::{duplicate_if_unique, Error, Result};
 use crate::session::files::Sessions;
 use crate::store::{Actor, Role, Store};
@@ -56,17 +57,9 @@ const COLUMNS: &str =
     "id, username, role, is_root, active, password_hash IS NOT NULL, created_at, last_login_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<User> {
-    let role: String = r.get(2)?;
-    Ok(User {
-        id: r.get(0)?,
-        username: r.get(1)?,
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
-        is_root: r.get(3)?,
-        active: r.get(4)?,
-        has_password: r.get(5)?,
-        created_at: r.get(6)?,
-        last_login_at: r.get(7)?,
-    })
+    Ok(from_columns!(r => User {
+        id, username, role, is_root, active, has_password, created_at, last_login_at
+    }))
 }
 
 /// argon2id with OWASP's recommended minimum (19 MiB memory, 2 passes, 1 lane).
