@@ -178,7 +178,7 @@ fn every_key_log_filter_reads_its_index_in_order() {
         (
             "by person",
             |f| f.person_id = Some(5),
-            Some("key_log_actor"),
+            Some("key_log_person"),
         ),
         // Without key_log_actor (migration 2) a user with few rows meant reading the whole log.
         (
