@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Output;
 
 use atslegas_core::audit;
-use atslegas_tests::{assert_success, count, parse_json, stdout, Cli};
+use atslegas_tests::{assert_success, count, parse_json, row, stdout, value, Cli};
 use backup_common::{backup_create, s};
 use rusqlite::{params, Connection};
 use serde_json::Value;
@@ -45,8 +45,7 @@ fn verify(cli: &Cli, args: &[&str]) -> (i32, Value) {
 }
 
 fn last_id(db: &Connection) -> i64 {
-    db.query_row("SELECT max(id) FROM audit_log", [], |r| r.get(0))
-        .unwrap()
+    value(db, "SELECT max(id) FROM audit_log")
 }
 
 /// An audit row's hashed columns but its prev_hash, as stored.
@@ -299,19 +298,9 @@ fn a_key_log_row_given_another_holder_exits_7_key_log_edited() {
     cli.json(&["person", "add", "--name", "Ļena Šņore", "--code", "E-3"]);
     movements(&cli);
     let db = cli.db();
-    let (kl_id, audit_id): (i64, i64) = db
-        .query_row(
-            "SELECT json_extract(after, '$.key_log_id'), id FROM audit_log WHERE operation = 'issue' ORDER BY id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (kl_id, audit_id): (i64, i64) = row(&db, "SELECT json_extract(after, '$.key_log_id'), id FROM audit_log WHERE operation = 'issue' ORDER BY id LIMIT 1");
     db.execute_batch("DROP TRIGGER key_log_no_update").unwrap();
-    let other: i64 = db
-        .query_row("SELECT id FROM persons WHERE code = 'E-3'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let other: i64 = value(&db, "SELECT id FROM persons WHERE code = 'E-3'");
     db.execute(
         "UPDATE key_log SET person_id = ?1 WHERE id = ?2",
         [other, kl_id],
@@ -336,9 +325,7 @@ fn a_key_log_row_added_or_removed_without_its_audit_row_is_found() {
     let cli = register();
     movements(&cli);
     let db = cli.db();
-    let returned: i64 = db
-        .query_row("SELECT max(id) FROM key_log", [], |r| r.get(0))
-        .unwrap();
+    let returned: i64 = value(&db, "SELECT max(id) FROM key_log");
     // A return slipped in with plain SQL: the key log says key 102 came back.
     db.execute(
         "INSERT INTO key_log (action, key_id, actor, at) SELECT 'returned', id, 'nobody', unixepoch() + 60 FROM keys WHERE number = '102'",
@@ -364,22 +351,11 @@ fn key_log_rows_without_a_hash_in_their_audit_row_are_counted_not_covered_not_ta
     // older version; what comes after is covered.
     let cli = Cli::demo(20, 10, 60);
     let demo_rows = count(&cli.db(), "key_log");
-    let key: String = cli
-        .db()
-        .query_row(
-            "SELECT number FROM keys WHERE status = 'available' AND deleted_at IS NULL LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let person: String = cli
-        .db()
-        .query_row(
-            "SELECT code FROM persons WHERE active = 1 AND deleted_at IS NULL AND code IS NOT NULL LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let key: String = value(
+        &cli.db(),
+        "SELECT number FROM keys WHERE status = 'available' AND deleted_at IS NULL LIMIT 1",
+    );
+    let person: String = value(&cli.db(), "SELECT code FROM persons WHERE active = 1 AND deleted_at IS NULL AND code IS NOT NULL LIMIT 1");
     let issued = cli.run(&[
         "issue",
         &key,

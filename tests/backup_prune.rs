@@ -19,7 +19,7 @@ use atslegas_core::backup::retention::{self, Reason, Rules};
 use atslegas_core::backup::Kind;
 use atslegas_core::config::BackupConfig;
 use atslegas_core::Actor;
-use atslegas_tests::{admin, assert_fails, column, last_audit, viewer, Cli};
+use atslegas_tests::{admin, assert_fails, column, last_audit, value, viewer, Cli};
 use backup_common::timed::*;
 use backup_common::{flipped_copy, journal, s, sidecar};
 
@@ -55,13 +55,10 @@ fn archives_left(dir: &Path) -> BTreeSet<String> {
 }
 
 fn prune_rows(cli: &Cli) -> i64 {
-    cli.db()
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE operation = 'prune'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+    value(
+        &cli.db(),
+        "SELECT count(*) FROM audit_log WHERE operation = 'prune'",
+    )
 }
 
 fn journal_prunes(cli: &Cli) -> Vec<serde_json::Value> {
@@ -581,14 +578,7 @@ fn cli_backup_create_remembers_the_destination_and_applies_the_rules_like_the_wi
         Some(folder)
     );
     // Remembered once, audited once (the later backups changed nothing to remember).
-    let remembered: i64 = cli
-        .db()
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE component = 'backup' AND operation = 'remember_destination'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let remembered: i64 = value(&cli.db(), "SELECT count(*) FROM audit_log WHERE component = 'backup' AND operation = 'remember_destination'");
     assert_eq!(remembered, 1);
 
     // A dry run remembers and deletes nothing.

@@ -20,7 +20,7 @@ use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
 use atslegas_tests::{
-    admin, assert_fails, assert_success, column, last_audit, open_raw, stderr, stdout, Cli,
+    admin, assert_fails, assert_success, column, last_audit, open_raw, stderr, stdout, value, Cli,
     PASSPHRASE_ENV,
 };
 use backup_common::*;
@@ -186,13 +186,7 @@ fn a_backup_taken_while_another_connection_writes_is_a_consistent_state_and_veri
     // And the live database got everything the writer did, intact.
     let live = cli.db();
     assert_consistent(&live, "the live database");
-    let live_writer: i64 = live
-        .query_row(
-            "SELECT count(*) FROM persons WHERE code LIKE 'WR-%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let live_writer: i64 = value(&live, "SELECT count(*) FROM persons WHERE code LIKE 'WR-%'");
     assert_eq!(live_writer as u64, total);
 }
 
@@ -247,10 +241,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
 
     // The state the backup captures: nothing writes between this dump and the snapshot.
     let expected = dump(&original.db());
-    let expected_version: i64 = original
-        .db()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let expected_version: i64 = value(&original.db(), "PRAGMA user_version");
     let dest = tempfile::tempdir().unwrap();
     let archive = backup_create(&original, dest.path(), &[]);
     assert!(
@@ -338,9 +329,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
             "searching {fts} for {term}"
         );
     }
-    let version: i64 = restored_conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version: i64 = value(&restored_conn, "PRAGMA user_version");
     assert_eq!(version, expected_version);
     for t in [
         "persons",
@@ -402,13 +391,7 @@ fn restoring_a_backup_brings_the_old_data_back_with_a_pinned_safety_backup_and_h
     let lines = journal(cli.data_dir());
     let live = cli.db();
     assert_eq!(fingerprint(&live), at_backup, "the backup's data is back");
-    let new_person: i64 = live
-        .query_row(
-            "SELECT count(*) FROM persons WHERE code = 'NEW-1'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let new_person: i64 = value(&live, "SELECT count(*) FROM persons WHERE code = 'NEW-1'");
     assert_eq!(new_person, 0);
 
     // The pinned safety backup holds the data as it was just before the restore.
@@ -1171,14 +1154,10 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
             untouched.assert_unchanged(&cli, args[1]);
         }
     }
-    let role: String = cli
-        .db()
-        .query_row(
-            "SELECT role FROM users WHERE username = 'skatitajs'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let role: String = value(
+        &cli.db(),
+        "SELECT role FROM users WHERE username = 'skatitajs'",
+    );
     assert_eq!(role, "viewer");
 }
 

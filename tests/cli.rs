@@ -9,7 +9,7 @@ use atslegas_core::store::Security;
 use atslegas_core::Store;
 use atslegas_tests::{
     assert_fails, assert_only_audited, assert_success, column, count, parse_json, snapshot, stderr,
-    stdout, Cli, ROOT_PASSWORD,
+    stdout, value, Cli, ROOT_PASSWORD,
 };
 use chrono::TimeZone;
 use serde_json::{json, Value};
@@ -72,9 +72,7 @@ const SIGN_IN_REFUSED: &str = "atslegas-cli: The user name or password is wrong,
 
 /// The id of the newest audit row.
 fn last_audit_id(cli: &Cli) -> i64 {
-    cli.db()
-        .query_row("SELECT max(id) FROM audit_log", [], |r| r.get(0))
-        .unwrap()
+    value(&cli.db(), "SELECT max(id) FROM audit_log")
 }
 
 /// (actor, operation, after.reason) of the audit rows after `id`, oldest first.
@@ -128,13 +126,7 @@ fn init_reads_the_root_password_from_stdin() {
     let status = cli.json(&["status"]);
     assert_eq!(status["set_up"], true);
     let db = cli.db();
-    let hash: String = db
-        .query_row(
-            "SELECT password_hash FROM users WHERE is_root = 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let hash: String = value(&db, "SELECT password_hash FROM users WHERE is_root = 1");
     assert!(hash.starts_with("$argon2id$"));
     assert!(!hash.contains(ROOT_PASSWORD));
     let users = cli.json(&["user", "list"]);
@@ -165,16 +157,12 @@ fn init_with_a_weak_password_fails_and_sets_up_nothing() {
 fn a_second_init_fails_and_keeps_the_first_root() {
     let cli = Cli::initialised();
     let db = cli.db();
-    let before: String = db
-        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
-        .unwrap();
+    let before: String = value(&db, "SELECT password_hash FROM users");
     let audit_before = count(&db, "audit_log");
     let out = cli.run_stdin(&["init", "--root-password-stdin"], "Another-Pass-99\n");
     let msg = assert_fails(&out, 3);
     assert!(msg.contains("already set up"), "{msg}");
-    let after: String = db
-        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
-        .unwrap();
+    let after: String = value(&db, "SELECT password_hash FROM users");
     assert_eq!(after, before);
     assert_eq!(count(&db, "users"), 1);
     assert_eq!(count(&db, "audit_log"), audit_before);
@@ -219,10 +207,7 @@ fn person_add_and_list_give_the_person_field_by_field() {
     let found = cli.json(&["person", "list", "--search", "kenins"]);
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0], p);
-    let name: String = cli
-        .db()
-        .query_row("SELECT full_name FROM persons", [], |r| r.get(0))
-        .unwrap();
+    let name: String = value(&cli.db(), "SELECT full_name FROM persons");
     assert_eq!(name.as_bytes(), "Ģirts Ķēniņš".as_bytes());
 }
 
@@ -449,10 +434,7 @@ fn without_as_the_actor_is_the_os_account() {
     }
     assert_eq!(rows[0]["operation"], "issue");
     assert_eq!(rows[0]["component"], "keys");
-    let actor: String = cli
-        .db()
-        .query_row("SELECT actor FROM key_log", [], |r| r.get(0))
-        .unwrap();
+    let actor: String = value(&cli.db(), "SELECT actor FROM key_log");
     assert_eq!(actor, "cli:tester");
 }
 
@@ -700,15 +682,11 @@ fn as_with_a_command_that_reads_stdin_needs_the_password_in_the_environment() {
     );
     assert_success(&out, "--as root user add x");
     assert_eq!(parse_json(&out)["role"], "viewer");
-    let created_by: String = cli
-        .db()
-        .query_row(
-            "SELECT actor FROM audit_log WHERE component = 'users' AND operation = 'create'
+    let created_by: String = value(
+        &cli.db(),
+        "SELECT actor FROM audit_log WHERE component = 'users' AND operation = 'create'
               ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    );
     assert_eq!(created_by, "root");
     // x signs in with the password read from standard input.
     assert_eq!(

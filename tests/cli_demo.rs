@@ -2,7 +2,7 @@
 //! folder: the demo fills an empty register once and refuses a second time; the bench
 //! runs only on a demo database and reports every figure beside its target.
 
-use atslegas_tests::{assert_fails, Cli};
+use atslegas_tests::{assert_fails, row, value, Cli};
 
 #[test]
 fn demo_fills_an_empty_register_and_refuses_a_second_time() {
@@ -21,25 +21,18 @@ fn demo_fills_an_empty_register_and_refuses_a_second_time() {
     assert_eq!(v["report"]["log_rows"], 500);
     assert!(v["db_bytes"].as_u64().unwrap() > 0);
     let db = cli.db();
-    let rows: i64 = db
-        .query_row("SELECT count(*) FROM key_log", [], |r| r.get(0))
-        .unwrap();
+    let rows: i64 = value(&db, "SELECT count(*) FROM key_log");
     assert_eq!(rows, 500);
-    let audit: (String, String, String) = db
-        .query_row(
-            "SELECT actor, component, operation FROM audit_log ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let audit: (String, String, String) = row(
+        &db,
+        "SELECT actor, component, operation FROM audit_log ORDER BY id DESC LIMIT 1",
+    );
     assert_eq!(audit, ("cli:tester".into(), "demo".into(), "import".into()));
 
     let out = cli.run(&["demo", "--persons", "5", "--keys", "5", "--log-rows", "5"]);
     let line = assert_fails(&out, 3);
     assert!(line.contains("empty register"), "{line}");
-    let rows: i64 = db
-        .query_row("SELECT count(*) FROM key_log", [], |r| r.get(0))
-        .unwrap();
+    let rows: i64 = value(&db, "SELECT count(*) FROM key_log");
     assert_eq!(rows, 500);
 }
 

@@ -9,7 +9,7 @@ use std::process::Command;
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
-use atslegas_tests::{admin, assert_success, column, stderr, stdout, Cli};
+use atslegas_tests::{admin, assert_success, column, row, stderr, stdout, value, Cli};
 use rusqlite::Connection;
 
 /// Every row of a table in a stable order, as text, optionally without some columns.
@@ -40,18 +40,7 @@ fn rows(conn: &Connection, table: &str, skip: &[&str]) -> Vec<Vec<String>> {
 
 /// A small register with history, a Latvian name and a formula-like cell.
 fn filled() -> Cli {
-    let cli = Cli::initialised();
-    cli.run_ok(&[
-        "demo",
-        "--persons",
-        "300",
-        "--keys",
-        "60",
-        "--log-rows",
-        "4000",
-        "--years",
-        "1",
-    ]);
+    let cli = Cli::demo(300, 60, 4000);
     let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
     let mut p = PersonInput::named("Jānis Bērziņš");
     p.code = Some("LV-ĀČĒ".into());
@@ -120,13 +109,10 @@ fn export_all_then_import_all_into_an_empty_folder_reproduces_every_table() {
         rows(&a, "users", &["password_hash"]),
         rows(&b, "users", &["password_hash"])
     );
-    let hashes: i64 = b
-        .query_row(
-            "SELECT count(*) FROM users WHERE password_hash IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let hashes: i64 = value(
+        &b,
+        "SELECT count(*) FROM users WHERE password_hash IS NOT NULL",
+    );
     assert_eq!(hashes, 0, "an export carries no password hashes");
     // The audit history is the exported chain, then the import's own row.
     let (xa, xb) = (rows(&a, "audit_log", &[]), rows(&b, "audit_log", &[]));
@@ -225,22 +211,12 @@ fn key_log_csv_and_xlsx_are_read_back_by_python_csv_and_openpyxl_with_the_same_v
         v["date_type"], "datetime",
         "dates are real dates in the XLSX"
     );
-    let n: i64 = src
-        .db()
-        .query_row("SELECT count(*) FROM key_log", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = value(&src.db(), "SELECT count(*) FROM key_log");
     assert_eq!(c.len() as i64, n + 1);
     assert_eq!(x.len(), c.len());
     assert_eq!(c[0][2], "keyNumber");
     // The first data row equals the database's oldest movement.
-    let (id, action, number, at): (i64, String, String, i64) = src
-        .db()
-        .query_row(
-            "SELECT l.id, l.action, k.number, l.at FROM key_log l JOIN keys k ON k.id = l.key_id ORDER BY l.at, l.id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
+    let (id, action, number, at): (i64, String, String, i64) = row(&src.db(), "SELECT l.id, l.action, k.number, l.at FROM key_log l JOIN keys k ON k.id = l.key_id ORDER BY l.at, l.id LIMIT 1");
     assert_eq!(c[1][0], id.to_string());
     assert_eq!(
         c[1][1],
@@ -331,14 +307,10 @@ fn a_persons_csv_with_one_bad_row_among_10000_imports_nothing_and_names_that_row
 
     cli.run_ok(&["import", "persons", file.to_str().unwrap()]);
     assert_eq!(atslegas_tests::count(&cli.db(), "persons"), 10_000);
-    let name: String = cli
-        .db()
-        .query_row(
-            "SELECT full_name FROM persons WHERE code = 'E-42'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let name: String = value(
+        &cli.db(),
+        "SELECT full_name FROM persons WHERE code = 'E-42'",
+    );
     assert_eq!(name, "Bērziņš; Jānis 42");
     // The pinned safety backup holds the data as it was before the import (it is taken
     // while the import's transaction is open), verified, with its history row.
@@ -366,14 +338,10 @@ fn a_persons_csv_with_one_bad_row_among_10000_imports_nothing_and_names_that_row
     );
     let out = cli.run(&["backup", "verify", safety[0].to_str().unwrap()]);
     assert_success(&out, "the safety backup verifies");
-    let (status, pinned): (String, bool) = cli
-        .db()
-        .query_row(
-            "SELECT status, pinned FROM backups ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (status, pinned): (String, bool) = row(
+        &cli.db(),
+        "SELECT status, pinned FROM backups ORDER BY id DESC LIMIT 1",
+    );
     assert_eq!((status.as_str(), pinned), ("verified", true));
     assert_eq!(
         atslegas_tests::count(&cli.db(), "audit_log"),
@@ -519,29 +487,20 @@ fn keys_groups_and_users_import_from_csv_and_json_without_storing_plain_password
     );
     cli.run_ok(&["import", "users", &users]);
     let db = cli.db();
-    let anna: Option<String> = db
-        .query_row(
-            "SELECT password_hash FROM users WHERE username = 'anna'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let anna: Option<String> = value(
+        &db,
+        "SELECT password_hash FROM users WHERE username = 'anna'",
+    );
     assert_eq!(anna, None, "no password: must be set before signing in");
-    let ilze: String = db
-        .query_row(
-            "SELECT password_hash FROM users WHERE username = 'ilze'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let ilze: String = value(
+        &db,
+        "SELECT password_hash FROM users WHERE username = 'ilze'",
+    );
     assert!(ilze.starts_with("$argon2id$"));
-    let audit_text: String = db
-        .query_row(
-            "SELECT group_concat(coalesce(after, ''), ' ') FROM audit_log",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let audit_text: String = value(
+        &db,
+        "SELECT group_concat(coalesce(after, ''), ' ') FROM audit_log",
+    );
     assert!(
         !audit_text.contains("correct horse battery"),
         "the password is never audited"
@@ -550,12 +509,7 @@ fn keys_groups_and_users_import_from_csv_and_json_without_storing_plain_password
     // Update: the role changes, the row is audited with before and after.
     let users = w("u3.csv", "username,role\nanna,admin\n");
     cli.run_ok(&["import", "users", &users, "--on-existing", "update"]);
-    let role: String = cli
-        .db()
-        .query_row("SELECT role FROM users WHERE username = 'anna'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let role: String = value(&cli.db(), "SELECT role FROM users WHERE username = 'anna'");
     assert_eq!(role, "admin");
 }
 
@@ -576,14 +530,10 @@ fn audit_export_as_csv_and_json_applies_the_filters() {
     }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let rows = v.as_array().unwrap();
-    let n: i64 = cli
-        .db()
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE component = 'persons'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let n: i64 = value(
+        &cli.db(),
+        "SELECT count(*) FROM audit_log WHERE component = 'persons'",
+    );
     assert_eq!(rows.len() as i64, n);
     assert!(rows.iter().all(|r| r["component"] == "persons"));
     let mut rdr = csv::Reader::from_path(&csv).unwrap();
@@ -856,22 +806,16 @@ fn the_key_log_export_takes_the_log_screens_filters_and_records_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = cli.db();
     // A busy person and a busy key of the demo data, and one action.
-    let (person_id, code): (i64, String) = db
-        .query_row(
-            "SELECT p.id, p.code FROM key_log l JOIN persons p ON p.id = l.person_id
+    let (person_id, code): (i64, String) = row(
+        &db,
+        "SELECT p.id, p.code FROM key_log l JOIN persons p ON p.id = l.person_id
               GROUP BY p.id ORDER BY count(*) DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let (key_id, number): (i64, String) = db
-        .query_row(
-            "SELECT k.id, k.number FROM key_log l JOIN keys k ON k.id = l.key_id
+    );
+    let (key_id, number): (i64, String) = row(
+        &db,
+        "SELECT k.id, k.number FROM key_log l JOIN keys k ON k.id = l.key_id
               GROUP BY k.id ORDER BY count(*) DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    );
     let expected = |clause: &str, v: &dyn rusqlite::ToSql| -> Vec<i64> {
         db.prepare(&format!(
             "SELECT id FROM key_log WHERE {clause} ORDER BY at, id"
@@ -905,9 +849,7 @@ fn the_key_log_export_takes_the_log_screens_filters_and_records_them() {
     assert_eq!(by_key, expected("key_id = ?1", &key_id));
     let returned = export("returned.csv", &["--action", "returned"]);
     assert_eq!(returned, expected("action = ?1", &"returned"));
-    let all: i64 = db
-        .query_row("SELECT count(*) FROM key_log", [], |r| r.get(0))
-        .unwrap();
+    let all: i64 = value(&db, "SELECT count(*) FROM key_log");
     assert!((returned.len() as i64) < all);
 
     // The audit row says which filters the file holds.
@@ -1040,13 +982,10 @@ fn an_import_that_updates_goes_through_each_concepts_rules_and_audits_each_recor
             ("import", "import"),
         ]
     );
-    let after: String = db
-        .query_row(
-            "SELECT after FROM audit_log WHERE component = 'groups' AND operation = 'import'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let after: String = value(
+        &db,
+        "SELECT after FROM audit_log WHERE component = 'groups' AND operation = 'import'",
+    );
     let after: serde_json::Value = serde_json::from_str(&after).unwrap();
     assert_eq!(after["members"], serde_json::json!(["E-1", "E-2"]));
     assert_eq!(after["keys"], serde_json::json!(["A-1"]));

@@ -11,7 +11,7 @@ mod backup_common;
 use std::path::{Path, PathBuf};
 
 use atslegas_core::db::SCHEMA_VERSION;
-use atslegas_tests::{assert_success, column, open_raw, parse_json, Cli, PASSPHRASE_ENV};
+use atslegas_tests::{assert_success, column, open_raw, parse_json, value, Cli, PASSPHRASE_ENV};
 use backup_common::*;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -279,13 +279,7 @@ fn the_backups_of_every_released_version_verify_and_restore_in_this_build() {
                 .pragma_query_value(None, "user_version", |r| r.get(0))
                 .unwrap();
             assert_eq!(version, SCHEMA_VERSION, "{what}: restored {name}");
-            let after: i64 = now
-                .query_row(
-                    "SELECT count(*) FROM keys WHERE number = 'AFTER-1'",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let after: i64 = value(&now, "SELECT count(*) FROM keys WHERE number = 'AFTER-1'");
             assert_eq!(after, 0, "{what}: {name} restored the state before AFTER-1");
             // The persons, keys and movements are the fixture's.
             for table in ["persons", "keys", "key_log", "groups", "users"] {

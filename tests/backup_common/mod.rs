@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use atslegas_tests::{assert_success, column, open_raw, parse_json, stderr, stdout, Cli};
+use atslegas_tests::{assert_success, column, open_raw, parse_json, stderr, stdout, value, Cli};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
@@ -202,15 +202,9 @@ pub fn assert_integrity_ok(conn: &Connection, what: &str) {
 /// key's status (and holder) equal to what its latest key-log row says, and an intact
 /// audit hash chain.
 pub fn assert_consistent(conn: &Connection, what: &str) {
-    let quick: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .unwrap();
+    let quick: String = value(conn, "PRAGMA quick_check");
     assert_eq!(quick, "ok", "quick_check of {what}");
-    let fk: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let fk: i64 = value(conn, "SELECT count(*) FROM pragma_foreign_key_check");
     assert_eq!(fk, 0, "broken references in {what}");
     assert_keys_follow_their_log(conn, what);
     let report = atslegas_core::audit::verify(conn).expect("audit verify runs");

@@ -163,6 +163,23 @@ pub fn last_audit(conn: &Connection) -> AuditEntry {
     }
 }
 
+/// The one value `sql` (a query written by the test) returns: a count, an id, a hash.
+#[track_caller]
+pub fn value<T: FromSql>(conn: &Connection, sql: &str) -> T {
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The one row `sql` (a query written by the test) returns, as a tuple of its columns.
+#[track_caller]
+pub fn row<T>(conn: &Connection, sql: &str) -> T
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    conn.query_row(sql, [], |r| r.try_into())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 /// The first column of every row `sql` (a query written by the test) returns, in order.
 pub fn column<T: FromSql, C: FromIterator<T>>(conn: &Connection, sql: &str) -> C {
     let mut stmt = conn
