@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use atslegas_core::audit::AuditEntry;
 use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
 use atslegas_core::{users, Actor, Error, Role, Store};
-use atslegas_tests::{audit_operations, count, last_audit, open_raw};
+use atslegas_tests::{audit_operations, count, last_audit, open_raw, value};
 use tempfile::TempDir;
 
 const ROOT_PW: &str = "Tilts-Upe-42";
@@ -142,6 +143,30 @@ impl Desk {
             .unwrap()
     }
 
+    /// Signs `name` in with a wrong password `times` times; each is refused as any failure is.
+    #[track_caller]
+    fn fail_sign_ins(&mut self, name: &str, times: usize) {
+        for n in 1..=times {
+            let r = self.try_sign_in(name, "wrong-password-1");
+            assert_eq!(
+                code(r),
+                "invalid_credentials",
+                "wrong password {n} of {times}"
+            );
+        }
+    }
+
+    /// Asserts that one audit row, an `operation` of the session component, was written
+    /// since the trail had `before` rows; returns it.
+    #[track_caller]
+    fn one_session_row_since(&self, before: i64, operation: &str) -> AuditEntry {
+        assert_eq!(self.audit_rows(), before + 1, "one audit row since");
+        let row = last_audit(self.store.conn());
+        assert_eq!(row.operation, operation, "{row:?}");
+        assert_eq!(row.component, "session", "{row:?}");
+        row
+    }
+
     /// The reason of the newest audit row, which must be a `login_failed`.
     fn last_failure_reason(&self) -> String {
         let row = last_audit(self.store.conn());
@@ -189,10 +214,7 @@ fn first_run_setup_happens_once_only() {
     assert!(root.is_root && root.active && root.has_password);
     assert_eq!(root.role, Role::Admin);
     assert!(users::is_set_up(d.store.conn()).unwrap());
-    let hash_before: String = d
-        .raw()
-        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
-        .unwrap();
+    let hash_before: String = value(&d.raw(), "SELECT password_hash FROM users");
     assert!(hash_before.starts_with("$argon2id$"), "{hash_before}");
     assert!(!hash_before.contains(ROOT_PW));
     let audit_before = d.audit_rows();
@@ -200,10 +222,7 @@ fn first_run_setup_happens_once_only() {
     let r = users::init_root(&mut d.store, "Another-Pass-99");
     assert_eq!(code(r), "already_set_up");
     assert_eq!(count(d.store.conn(), "users"), 1);
-    let hash_after: String = d
-        .raw()
-        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
-        .unwrap();
+    let hash_after: String = value(&d.raw(), "SELECT password_hash FROM users");
     assert_eq!(hash_after, hash_before);
     assert_eq!(d.audit_rows(), audit_before);
     // The first password still works, the second does not.
@@ -265,10 +284,7 @@ fn a_wrong_password_is_refused_and_audited_as_login_failed() {
     let before = d.audit_rows();
     let r = d.try_sign_in("root", "Tilts-Upe-43");
     assert_eq!(code(r), "invalid_credentials");
-    assert_eq!(d.audit_rows(), before + 1);
-    let row = last_audit(d.store.conn());
-    assert_eq!(row.operation, "login_failed");
-    assert_eq!(row.component, "session");
+    let row = d.one_session_row_since(before, "login_failed");
     assert_eq!(row.actor, "root");
     assert_eq!(row.after.unwrap()["reason"], "wrong password");
     assert_eq!(d.failed_logins(), (1, None));
@@ -288,28 +304,19 @@ fn a_wrong_password_is_refused_and_audited_as_login_failed() {
 #[test]
 fn a_success_resets_the_count_of_failures() {
     let mut d = Desk::set_up();
-    for _ in 0..2 {
-        let r = d.try_sign_in("root", "wrong-password-1");
-        assert_eq!(code(r), "invalid_credentials");
-    }
+    d.fail_sign_ins("root", 2);
     assert_eq!(d.failed_logins(), (2, None));
     d.try_sign_in("root", ROOT_PW).unwrap();
     assert_eq!(d.failed_logins(), (0, None));
     // Two more failures do not lock: the count started again.
-    for _ in 0..2 {
-        let r = d.try_sign_in("root", "wrong-password-1");
-        assert_eq!(code(r), "invalid_credentials");
-    }
+    d.fail_sign_ins("root", 2);
     assert!(d.try_sign_in("root", ROOT_PW).is_ok());
 }
 
 #[test]
 fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let mut d = Desk::set_up();
-    for _ in 0..2 {
-        let r = d.try_sign_in("root", "wrong-password-1");
-        assert_eq!(code(r), "invalid_credentials");
-    }
+    d.fail_sign_ins("root", 2);
     // The third failure (max_failed_logins = 3) locks; the caller is told no more than
     // for any other failure.
     let r = d.try_sign_in("root", "wrong-password-1");
@@ -336,9 +343,7 @@ fn repeated_failures_lock_the_account_even_for_the_right_password() {
 #[test]
 fn a_lock_expires_after_the_lockout_time() {
     let mut d = Desk::set_up();
-    for _ in 0..3 {
-        let _ = d.try_sign_in("root", "wrong-password-1");
-    }
+    d.fail_sign_ins("root", 3);
     d.advance(299);
     assert_eq!(code(d.try_sign_in("root", ROOT_PW)), "invalid_credentials");
     assert_eq!(d.last_failure_reason(), "account locked");
@@ -353,9 +358,7 @@ fn a_lock_expires_after_the_lockout_time() {
 #[test]
 fn after_a_lock_expires_one_wrong_password_does_not_lock_again() {
     let mut d = Desk::set_up();
-    for _ in 0..3 {
-        let _ = d.try_sign_in("root", "wrong-password-1");
-    }
+    d.fail_sign_ins("root", 3);
     d.advance(301);
     let r = d.try_sign_in("root", "wrong-password-1");
     assert_eq!(code(r), "invalid_credentials");
@@ -365,9 +368,7 @@ fn after_a_lock_expires_one_wrong_password_does_not_lock_again() {
 #[test]
 fn after_a_lock_expires_repeated_failures_lock_the_account_again() {
     let mut d = Desk::set_up();
-    for _ in 0..3 {
-        let _ = d.try_sign_in("root", "wrong-password-1");
-    }
+    d.fail_sign_ins("root", 3);
     d.advance(301);
     let mut locks = Vec::new();
     for _ in 0..3 {
@@ -406,9 +407,7 @@ fn every_sign_in_failure_gives_one_answer_and_the_audit_keeps_the_reason() {
     users::add(&mut d.store, &root, "gone", Role::Viewer, Some(ANNA_PW)).unwrap();
     users::update(&mut d.store, &root, "gone", None, Some(false)).unwrap();
     users::add(&mut d.store, &root, "imported", Role::Viewer, None).unwrap();
-    for _ in 0..3 {
-        let _ = d.try_sign_in("anna", "wrong-password-1");
-    }
+    d.fail_sign_ins("anna", 3);
     assert!(d.failed_logins_of("anna").1.is_some(), "anna is not locked");
 
     let cases = [
@@ -590,9 +589,7 @@ fn an_admin_resetting_a_password_ends_all_of_that_users_sessions() {
     let a2 = d.sign_in("anna");
     let (roots, _) = d.try_sign_in("root", ROOT_PW).unwrap();
     // Anna locked herself out; the reset lets her in again.
-    for _ in 0..3 {
-        let _ = d.try_sign_in("anna", "wrong-password-1");
-    }
+    d.fail_sign_ins("anna", 3);
 
     users::set_password(&mut d.store, &d.sessions, &root, "anna", NEW_PW).unwrap();
 
@@ -638,11 +635,8 @@ fn a_session_expires_after_the_timeout_without_activity() {
         Err(Error::SessionExpired { timeout_seconds }) => assert_eq!(timeout_seconds, 600),
         other => panic!("expected session_expired, got {other:?}"),
     }
-    assert_eq!(d.audit_rows(), before + 1);
-    let row = last_audit(d.store.conn());
-    assert_eq!(row.operation, "session_timeout");
+    let row = d.one_session_row_since(before, "session_timeout");
     assert_eq!(row.actor, "root");
-    assert_eq!(row.component, "session");
     assert_eq!(row.after.unwrap()["last_seen_at"], START);
     assert!(d.session_files().is_empty(), "the expired session was kept");
     // It stays ended, without another timeout row.
@@ -687,10 +681,7 @@ fn a_session_file_edited_on_disk_is_rejected_deleted_and_audited() {
     let before = d.audit_rows();
     assert_eq!(code(d.validate(&token)), "session_invalid");
     assert!(!file.exists(), "the tampered file was kept");
-    assert_eq!(d.audit_rows(), before + 1);
-    let row = last_audit(d.store.conn());
-    assert_eq!(row.operation, "session_rejected");
-    assert_eq!(row.component, "session");
+    let row = d.one_session_row_since(before, "session_rejected");
     let after = row.after.unwrap();
     assert!(
         after["reason"].as_str().unwrap().contains("tampered"),
@@ -748,9 +739,7 @@ fn a_session_file_replaced_with_garbage_is_rejected_deleted_and_audited() {
     let before = d.audit_rows();
     assert_eq!(code(d.validate(&token)), "session_invalid");
     assert!(!file.exists(), "the damaged file was kept");
-    assert_eq!(d.audit_rows(), before + 1);
-    let row = last_audit(d.store.conn());
-    assert_eq!(row.operation, "session_rejected");
+    let row = d.one_session_row_since(before, "session_rejected");
     assert_eq!(row.actor, "system");
 }
 
@@ -775,9 +764,7 @@ fn signing_out_ends_the_session_and_writes_logout() {
     let before = d.audit_rows();
     d.sessions.sign_out(&mut d.store, &token).unwrap();
     assert!(d.session_files().is_empty());
-    assert_eq!(d.audit_rows(), before + 1);
-    let row = last_audit(d.store.conn());
-    assert_eq!(row.operation, "logout");
+    let row = d.one_session_row_since(before, "logout");
     assert_eq!(row.actor, "root");
     assert_eq!(row.record_id, Some(user.id.to_string()));
     assert_eq!(code(d.validate(&token)), "session_invalid");
@@ -822,8 +809,7 @@ fn sweeping_at_start_up_ends_idle_sessions_with_a_timeout_row() {
     d.advance(200); // old: 700 s idle; fresh: 200 s
     let before = d.audit_rows();
     assert_eq!(d.sessions.sweep_expired(&mut d.store).unwrap(), 1);
-    assert_eq!(d.audit_rows(), before + 1);
-    assert_eq!(last_audit(d.store.conn()).operation, "session_timeout");
+    d.one_session_row_since(before, "session_timeout");
     assert_eq!(d.session_files().len(), 1);
     assert!(d.validate(&fresh).is_ok());
     assert_eq!(code(d.validate(&old)), "session_invalid");
