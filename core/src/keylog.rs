@@ -249,14 +249,11 @@ pub fn list_range(
     limit: u32,
     offset: u32,
 ) -> Result<Vec<LogEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE l.at >= ?1 AND l.at < ?2 ORDER BY l.at, l.id LIMIT ?3 OFFSET ?4"
-    ))?;
-    let rows = stmt.query_map(
+    entries_where(
+        conn,
+        "l.at >= ?1 AND l.at < ?2 ORDER BY l.at, l.id LIMIT ?3 OFFSET ?4",
         params![start, end, i64::from(limit), i64::from(offset)],
-        from_row,
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    )
 }
 
 /// The whole history of one key, newest first.
@@ -266,13 +263,22 @@ pub fn key_history(
     limit: u32,
     offset: u32,
 ) -> Result<Vec<LogEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE l.key_id = ?1 ORDER BY l.at DESC, l.id DESC LIMIT ?2 OFFSET ?3"
-    ))?;
-    let rows = stmt.query_map(
+    entries_where(
+        conn,
+        "l.key_id = ?1 ORDER BY l.at DESC, l.id DESC LIMIT ?2 OFFSET ?3",
         params![key_id, i64::from(limit), i64::from(offset)],
-        from_row,
-    )?;
+    )
+}
+
+/// The entries `SELECT … WHERE {condition}` finds (the condition with its order and
+/// paging; every value bound through `args`).
+fn entries_where(
+    conn: &Connection,
+    condition: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE {condition}"))?;
+    let rows = stmt.query_map(args, from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -413,35 +419,44 @@ pub fn search(conn: &Connection, f: &LogFilter) -> Result<Vec<LogEntry>> {
 
 /// The SQL [`search`] runs for `f`, with its parameters (the query-plan tests read it).
 pub fn search_sql(f: &LogFilter) -> (String, Vec<rusqlite::types::Value>) {
-    // Only constant clause texts are appended; every value is a bound parameter.
-    let mut sql = format!("{SELECT} WHERE 1=1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut add = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
-        sql.push_str(clause);
-        args.push(v);
-    };
-    if let Some(s) = f.start {
-        add(" AND l.at >= ?", s.into(), &mut sql);
-    }
-    if let Some(e) = f.end {
-        add(" AND l.at < ?", e.into(), &mut sql);
-    }
-    if let Some(k) = f.key_id {
-        add(" AND l.key_id = ?", k.into(), &mut sql);
-    }
-    if let Some(p) = f.person_id {
-        add(" AND l.person_id = ?", p.into(), &mut sql);
-    }
-    if let Some(a) = &f.actor {
-        add(" AND l.actor = ?", a.clone().into(), &mut sql);
-    }
-    if let Some(a) = &f.action {
-        add(" AND l.action = ?", a.clone().into(), &mut sql);
-    }
-    sql.push_str(" ORDER BY l.at DESC, l.id DESC LIMIT ? OFFSET ?");
+    let (filter, mut args) = f.where_sql();
+    let sql = format!("{SELECT}{filter} ORDER BY l.at DESC, l.id DESC LIMIT ? OFFSET ?");
     args.push(i64::from(f.limit.unwrap_or(100).clamp(1, 1000)).into());
     args.push(i64::from(f.offset.unwrap_or(0)).into());
     (sql, args)
+}
+
+impl LogFilter {
+    /// The WHERE clause of the filters (not `limit` and `offset`: the list pages, an
+    /// export holds every matching row), on the key log as `l`, with its parameters.
+    /// Only constant clause texts are appended; every value is a bound parameter.
+    pub(crate) fn where_sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+        let mut sql = String::from(" WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut add = |clause: &str, v: rusqlite::types::Value| {
+            sql.push_str(clause);
+            args.push(v);
+        };
+        if let Some(s) = self.start {
+            add(" AND l.at >= ?", s.into());
+        }
+        if let Some(e) = self.end {
+            add(" AND l.at < ?", e.into());
+        }
+        if let Some(k) = self.key_id {
+            add(" AND l.key_id = ?", k.into());
+        }
+        if let Some(p) = self.person_id {
+            add(" AND l.person_id = ?", p.into());
+        }
+        if let Some(a) = &self.actor {
+            add(" AND l.actor = ?", a.clone().into());
+        }
+        if let Some(a) = &self.action {
+            add(" AND l.action = ?", a.clone().into());
+        }
+        (sql, args)
+    }
 }
 
 /// Every user, and the other names (the CLI's `cli:NAME`) that appear in the key log.

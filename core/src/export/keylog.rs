@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rusqlite::types::{Value, ValueRef};
+use rusqlite::types::ValueRef;
 use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook, XlsxError};
 use serde::Serialize;
 
@@ -63,39 +63,6 @@ const SELECT: &str =
     "SELECT l.id, l.action, k.number, l.at, l.actor, l.comment, p.full_name, p.code, l.due_back_at
     FROM key_log l JOIN keys k ON k.id = l.key_id LEFT JOIN persons p ON p.id = l.person_id";
 
-/// The WHERE clause for the Logs screen's filters (`f.limit` and `f.offset` are not
-/// used: an export holds every matching row), with its parameters. Constant clause
-/// texts only; every value is bound.
-fn filter_sql(f: &LogFilter) -> (String, Vec<Value>) {
-    let mut sql = String::from(" WHERE 1=1");
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(v) = f.start {
-        sql.push_str(" AND l.at >= ?");
-        args.push(v.into());
-    }
-    if let Some(v) = f.end {
-        sql.push_str(" AND l.at < ?");
-        args.push(v.into());
-    }
-    if let Some(v) = f.key_id {
-        sql.push_str(" AND l.key_id = ?");
-        args.push(v.into());
-    }
-    if let Some(v) = f.person_id {
-        sql.push_str(" AND l.person_id = ?");
-        args.push(v.into());
-    }
-    if let Some(v) = &f.actor {
-        sql.push_str(" AND l.actor = ?");
-        args.push(v.clone().into());
-    }
-    if let Some(v) = &f.action {
-        sql.push_str(" AND l.action = ?");
-        args.push(v.clone().into());
-    }
-    (sql, args)
-}
-
 /// What an export wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeylogExportReport {
@@ -148,7 +115,7 @@ pub fn export_keylog_filtered(
     }
     let format = Format::from_path(out)?;
     let file = PartialFile::new(out);
-    let (filter, args) = filter_sql(f);
+    let (filter, args) = f.where_sql();
     let rows = {
         let tx = store.conn().unchecked_transaction()?;
         let total: u64 = tx.query_row(
