@@ -2,7 +2,7 @@
 //! verify, list and prune (retention). Passphrases come from standard input or the
 //! `ATSLEGAS_BACKUP_PASSPHRASE` variable, never from an argument.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::PathBuf;
 
 use atslegas_core::backup::auto;
@@ -11,12 +11,12 @@ use atslegas_core::backup::restore::{self, Components};
 use atslegas_core::backup::retention::{self, Rules};
 use atslegas_core::backup::{self, AesMode, Kind};
 use atslegas_core::config::{AutoMode, Config};
-use atslegas_core::work::{Cancel, Locations, Progress};
+use atslegas_core::work::{Cancel, Locations};
 use atslegas_core::{Actor, Error, Store};
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::output::Out;
+use crate::output::{progress_printer, Out};
 use crate::Failure;
 
 /// The variable a scheduled job can hold the passphrase in.
@@ -126,22 +126,6 @@ pub(crate) fn read_passphrase(stdin: bool) -> Result<Option<String>, Failure> {
         return Ok(Some(s.lines().next().unwrap_or("").to_string()));
     }
     Ok(std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()))
-}
-
-/// Progress on stderr, only for a person watching a terminal.
-fn progress_printer() -> impl FnMut(Progress) {
-    let tty = std::io::stderr().is_terminal();
-    let mut last = (String::new(), 0u64);
-    move |p: Progress| {
-        if !tty {
-            return;
-        }
-        let pct = p.done * 100 / p.total.max(1);
-        if last.0 != p.step || pct >= last.1 + 10 || pct == 100 {
-            eprintln!("  {} {pct}%", p.step);
-            last = (p.step.to_string(), pct);
-        }
-    }
 }
 
 pub fn run(

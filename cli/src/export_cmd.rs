@@ -2,18 +2,17 @@
 //! the audit trail out; persons, keys, groups, users and whole "Export all" archives in.
 //! Argument parsing and printing only; the work is in `atslegas_core::{export, import}`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use atslegas_core::export::{all, audit_log, keylog};
 use atslegas_core::import::{self, Entity, OnExisting};
 use atslegas_core::keylog::LogFilter;
-use atslegas_core::work::{Cancel, Locations, Progress};
+use atslegas_core::work::{Cancel, Locations};
 use atslegas_core::{time, Actor, Store};
 use clap::Subcommand;
 
 use crate::audit_cmd::AuditFilterArgs;
-use crate::output::Out;
+use crate::output::{progress_printer, Out};
 use crate::person_cmd::find_person;
 use crate::Failure;
 
@@ -86,22 +85,6 @@ pub struct ImportArgs {
     on_existing: String,
 }
 
-/// Progress on stderr, only for a person watching a terminal.
-fn printer() -> impl FnMut(Progress) {
-    let tty = std::io::stderr().is_terminal();
-    let mut last = (String::new(), 0u64);
-    move |p: Progress| {
-        if !tty {
-            return;
-        }
-        let pct = (p.done * 100).checked_div(p.total).unwrap_or(0);
-        if last.0 != p.step || pct >= last.1 + 10 {
-            eprintln!("  {} {pct}%", p.step);
-            last = (p.step.to_string(), pct);
-        }
-    }
-}
-
 pub fn run_export(
     cmd: ExportCmd,
     store: &mut Store,
@@ -109,7 +92,7 @@ pub fn run_export(
     out: &Out,
 ) -> Result<u8, Failure> {
     let cancel = Cancel::new();
-    let mut progress = printer();
+    let mut progress = progress_printer();
     match cmd {
         ExportCmd::All { out: file } => {
             let r = all::export_all(store, actor, &file, &mut progress, &cancel)?;
@@ -190,7 +173,7 @@ pub fn run_import(
     out: &Out,
 ) -> Result<u8, Failure> {
     let cancel = Cancel::new();
-    let mut progress = printer();
+    let mut progress = progress_printer();
     let (entity, args) = match cmd {
         ImportCmd::All { file } => {
             let r = import::all::import_all(store, actor, &file, &mut progress, &cancel)?;

@@ -17,8 +17,26 @@ use atslegas_core::keys::Key;
 use atslegas_core::persons::Person;
 use atslegas_core::time::{iso_utc, local_display};
 use atslegas_core::users::User;
+use atslegas_core::work::Progress;
 use serde::Serialize;
 use serde_json::json;
+
+/// Progress of long work (backup, restore, export, import) on standard error, only for a
+/// person watching a terminal: a line when a step starts, every ten per cent, and at 100.
+pub fn progress_printer() -> impl FnMut(Progress) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = (String::new(), 0u64);
+    move |p: Progress| {
+        if !tty {
+            return;
+        }
+        let pct = (p.done * 100).checked_div(p.total).unwrap_or(0);
+        if last.0 != p.step || pct >= last.1 + 10 || pct == 100 {
+            eprintln!("  {} {pct}%", p.step);
+            last = (p.step.to_string(), pct);
+        }
+    }
+}
 
 pub struct Out {
     pub json: bool,
