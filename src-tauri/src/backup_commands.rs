@@ -2,7 +2,7 @@
 //! progress through a `Channel` (not global events); the folder picker is the native
 //! dialog (rfd). Every decision is the core's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use atslegas_core::backup::by_hand::{self, Wanted};
 use atslegas_core::backup::drives::{self, PresentDrive};
@@ -18,7 +18,7 @@ use tauri::{AppHandle, State};
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
-use crate::work::{blocking, locations};
+use crate::work::{blocking, blocking_on_files, locations, send};
 
 #[derive(Serialize)]
 pub struct BackupOverview {
@@ -96,9 +96,7 @@ pub async fn backup_run(
     args: BackupArgs,
     on_progress: Channel<Progress>,
 ) -> CmdResult<BackupDone> {
-    blocking(app, move |state, cancel| {
-        let opened = state.opened()?;
-        let loc = locations(state, opened);
+    blocking_on_files(app, move |_, opened, loc, cancel| {
         let config = opened.config();
         let wanted = Wanted {
             destination: PathBuf::from(&args.destination),
@@ -114,17 +112,7 @@ pub async fn backup_run(
             dry_run: false,
         };
         let done = opened.act(|s, a| {
-            by_hand::backup_now(
-                s,
-                a,
-                &loc,
-                &config,
-                wanted,
-                &mut |p| {
-                    let _ = on_progress.send(p);
-                },
-                cancel,
-            )
+            by_hand::backup_now(s, a, loc, &config, wanted, &mut send(&on_progress), cancel)
         })?;
         if let Some(next) = done.config {
             *opened.config.write().unwrap_or_else(|p| p.into_inner()) = next;
@@ -141,9 +129,7 @@ pub async fn backup_run(
 
 #[tauri::command]
 pub fn backup_list(state: State<'_, AppState>, dir: String) -> CmdResult<Vec<Found>> {
-    state
-        .opened()?
-        .act(|_, a| backup::list(a, std::path::Path::new(&dir)))
+    state.opened()?.act(|_, a| backup::list(a, Path::new(&dir)))
 }
 
 #[tauri::command]
@@ -152,18 +138,9 @@ pub async fn restore_preview(
     file: String,
     passphrase: Option<String>,
 ) -> CmdResult<RestorePreview> {
-    blocking(app, move |state, _| {
-        let opened = state.opened()?;
-        let loc = locations(state, opened);
-        opened.act(|s, a| {
-            restore::preview(
-                s,
-                a,
-                &loc,
-                std::path::Path::new(&file),
-                passphrase.as_deref().filter(|p| !p.is_empty()),
-            )
-        })
+    let passphrase = passphrase.filter(|p| !p.is_empty());
+    blocking_on_files(app, move |_, opened, loc, _| {
+        opened.act(|s, a| restore::preview(s, a, loc, Path::new(&file), passphrase.as_deref()))
     })
     .await
 }
@@ -177,21 +154,17 @@ pub async fn restore_run(
     config: bool,
     on_progress: Channel<Progress>,
 ) -> CmdResult<RestorePreview> {
-    blocking(app, move |state, cancel| {
-        let opened = state.opened()?;
-        let loc = locations(state, opened);
+    blocking_on_files(app, move |state, opened, loc, cancel| {
         let result = opened.act(|s, a| {
             restore::restore(
                 s,
                 a,
-                &loc,
-                std::path::Path::new(&file),
+                loc,
+                Path::new(&file),
                 passphrase.as_deref().filter(|p| !p.is_empty()),
                 Components { database, config },
                 true,
-                &mut |p| {
-                    let _ = on_progress.send(p);
-                },
+                &mut send(&on_progress),
                 cancel,
             )
         })?;

@@ -29,7 +29,7 @@ use crate::commands::{AuditArgs, KeyLogArgs};
 use crate::error::CmdResult;
 use crate::save_paths::SaveGrants;
 use crate::state::AppState;
-use crate::work::{self, blocking};
+use crate::work::{self, blocking, send};
 
 /// The save dialog, proposing `suggested` (a file name with its extension); `None` when
 /// the user closes it. The answer is granted for one export (the user may have agreed
@@ -86,12 +86,6 @@ fn e2e_dialog_dir() -> Option<PathBuf> {
     }
 }
 
-fn send(channel: &Channel<Progress>) -> impl FnMut(Progress) + '_ {
-    move |p| {
-        let _ = channel.send(p);
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeylogExportArgs {
@@ -137,13 +131,13 @@ pub async fn export_audit(
     args: AuditExportArgs,
     on_progress: Channel<Progress>,
 ) -> CmdResult<AuditExportReport> {
+    let f = AuditFilter {
+        limit: None,
+        offset: None,
+        ..args.filter.filter()
+    };
     let out = writable(&app, &args.out)?;
     blocking(app, move |state, cancel| {
-        let f = AuditFilter {
-            limit: None,
-            offset: None,
-            ..args.filter.filter()
-        };
         state
             .opened()?
             .act(|s, a| audit_log::export_audit(s, a, &f, &out, &mut send(&on_progress), cancel))
@@ -250,23 +244,7 @@ pub async fn import_preview(
     args: ImportArgs,
     on_progress: Channel<Progress>,
 ) -> CmdResult<ImportView> {
-    blocking(app, move |state, cancel| {
-        let what = Entity::parse(&args.what)?;
-        let on_existing = OnExisting::parse(&args.on_existing)?;
-        let r = state.opened()?.act(|s, a| {
-            import::preview(
-                s,
-                a,
-                what,
-                Path::new(&args.file),
-                on_existing,
-                &mut send(&on_progress),
-                cancel,
-            )
-        })?;
-        Ok(r.into())
-    })
-    .await
+    import(app, args, on_progress, false).await
 }
 
 /// Imports the file: a pinned safety backup, then every row in one transaction, or
@@ -277,21 +255,25 @@ pub async fn import_run(
     args: ImportArgs,
     on_progress: Channel<Progress>,
 ) -> CmdResult<ImportView> {
+    import(app, args, on_progress, true).await
+}
+
+/// The core's import of `args`: applied, or only previewed.
+async fn import(
+    app: AppHandle,
+    args: ImportArgs,
+    on_progress: Channel<Progress>,
+    apply: bool,
+) -> CmdResult<ImportView> {
     blocking(app, move |state, cancel| {
         let what = Entity::parse(&args.what)?;
         let on_existing = OnExisting::parse(&args.on_existing)?;
-        let loc = locations(state)?;
-        let r = state.opened()?.act(|s, a| {
-            import::apply(
-                s,
-                a,
-                &loc,
-                what,
-                Path::new(&args.file),
-                on_existing,
-                &mut send(&on_progress),
-                cancel,
-            )
+        let file = Path::new(&args.file);
+        let progress = &mut send(&on_progress);
+        let applying_at = if apply { Some(locations(state)?) } else { None };
+        let r = state.opened()?.act(|s, a| match &applying_at {
+            Some(loc) => import::apply(s, a, loc, what, file, on_existing, progress, cancel),
+            None => import::preview(s, a, what, file, on_existing, progress, cancel),
         })?;
         Ok(r.into())
     })

@@ -5,7 +5,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use atslegas_core::work::{Cancel, Locations};
+use atslegas_core::work::{Cancel, Locations, Progress};
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 
 use crate::error::{CmdResult, CommandError};
@@ -65,6 +66,27 @@ pub async fn blocking<T: Send + 'static>(
         message: format!("The background work stopped unexpectedly: {e}"),
         details: serde_json::Value::Null,
     })?
+}
+
+/// `blocking`, for work on the register's files (backup, restore): `f` also gets the
+/// opened register and where its files are.
+pub async fn blocking_on_files<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppState, &Opened, &Locations, &Cancel) -> CmdResult<T> + Send + 'static,
+) -> CmdResult<T> {
+    blocking(app, move |state, cancel| {
+        let opened = state.opened()?;
+        f(state, opened, &locations(state, opened), cancel)
+    })
+    .await
+}
+
+/// The core's progress reports, sent on to the page (a page that stopped listening does
+/// not stop the work).
+pub fn send(channel: &Channel<Progress>) -> impl FnMut(Progress) + '_ {
+    move |p| {
+        let _ = channel.send(p);
+    }
 }
 
 /// Stops the running work where the core says it is safe: a backup leaves no archive,
