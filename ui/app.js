@@ -75,16 +75,7 @@ async function onSetup(ev) {
     $('setup-confirm').focus();
     return;
   }
-  setBusy(form, true);
-  try {
-    currentUser = await invoke('setup_root', { password: pw });
-    form.reset();
-    await enterApp();
-  } catch (err) {
-    $('setup-error').textContent = err.message;
-  } finally {
-    setBusy(form, false);
-  }
+  await enterBy(form, 'setup-error', () => invoke('setup_root', { password: pw }));
 }
 
 async function onSignIn(ev) {
@@ -92,20 +83,34 @@ async function onSignIn(ev) {
   const form = /** @type {HTMLFormElement} */ (ev.target);
   $('signin-error').textContent = '';
   $('signin-notice').textContent = '';
+  const password = /** @type {HTMLInputElement} */ ($('signin-password'));
+  const entered = await enterBy(form, 'signin-error', () => invoke('sign_in', {
+    username: /** @type {HTMLInputElement} */ ($('signin-username')).value,
+    password: password.value,
+  }));
+  if (!entered) password.value = '';
+  if (!$('screen-signin').hidden) password.focus();
+}
+
+/**
+ * Signs in by `signIn` (the first setup or a sign-in) with the form busy meanwhile, and
+ * opens the app; a refusal is said in the form's error line. Resolves whether it did.
+ * @param {HTMLFormElement} form
+ * @param {string} errorId
+ * @param {() => Promise<any>} signIn resolves with the signed-in user
+ */
+async function enterBy(form, errorId, signIn) {
   setBusy(form, true);
   try {
-    currentUser = await invoke('sign_in', {
-      username: /** @type {HTMLInputElement} */ ($('signin-username')).value,
-      password: /** @type {HTMLInputElement} */ ($('signin-password')).value,
-    });
+    currentUser = await signIn();
     form.reset();
     await enterApp();
+    return true;
   } catch (err) {
-    $('signin-error').textContent = err.message;
-    /** @type {HTMLInputElement} */ ($('signin-password')).value = '';
+    $(errorId).textContent = err.message;
+    return false;
   } finally {
     setBusy(form, false);
-    if (!$('screen-signin').hidden) $('signin-password').focus();
   }
 }
 
