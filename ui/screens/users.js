@@ -58,41 +58,42 @@ export async function render(view, ctx) {
     if (saved) await done(t('users.saved', { name: saved.username }));
   }
 
-  async function setPassword(u) {
-    if (u.username === ctx.user.username) return changeOwnPassword();
+  /**
+   * A password dialog: `fields` first, then the new password again; the two must match
+   * before `save` asks the core.
+   * @param {import('../components.js').Field[]} fields
+   * @param {(v: Record<string, any>) => Promise<unknown>} save
+   * @param {string} doneText already translated
+   */
+  async function passwordDialog(fields, save, doneText) {
     const ok = await formDialog({
       titleKey: 'users.set_password',
-      fields: [
-        { name: 'password', labelKey: 'users.password', type: 'password', required: true, hintKey: 'setup.hint' },
-        { name: 'confirm', labelKey: 'setup.confirm', type: 'password', required: true },
-      ],
+      fields: [...fields, { name: 'confirm', labelKey: 'setup.confirm', type: 'password', required: true }],
       submitKey: 'common.save',
       onSubmit: async (v) => {
         if (v.password !== v.confirm) throw Object.assign(new Error(t('setup.mismatch')), { details: { field: 'confirm' } });
-        await invoke('user_set_password', { username: u.username, password: v.password });
+        await save(v);
         return true;
       },
     });
-    if (ok) await done(t('users.password_set', { name: u.username }));
+    if (ok) await done(doneText);
+  }
+
+  async function setPassword(u) {
+    if (u.username === ctx.user.username) return changeOwnPassword();
+    return passwordDialog(
+      [{ name: 'password', labelKey: 'users.password', type: 'password', required: true, hintKey: 'setup.hint' }],
+      (v) => invoke('user_set_password', { username: u.username, password: v.password }),
+      t('users.password_set', { name: u.username }),
+    );
   }
 
   /** One's own password: the core asks for the current one and ends one's other sessions. */
-  async function changeOwnPassword() {
-    const ok = await formDialog({
-      titleKey: 'users.set_password',
-      fields: [
-        { name: 'current', labelKey: 'users.current_password', type: 'password', required: true, autocomplete: 'current-password' },
-        { name: 'password', labelKey: 'users.new_password', type: 'password', required: true, hintKey: 'setup.hint' },
-        { name: 'confirm', labelKey: 'setup.confirm', type: 'password', required: true },
-      ],
-      submitKey: 'common.save',
-      onSubmit: async (v) => {
-        if (v.password !== v.confirm) throw Object.assign(new Error(t('setup.mismatch')), { details: { field: 'confirm' } });
-        await invoke('user_change_own_password', { current: v.current, password: v.password });
-        return true;
-      },
-    });
-    if (ok) await done(t('users.own_password_changed'));
+  function changeOwnPassword() {
+    return passwordDialog([
+      { name: 'current', labelKey: 'users.current_password', type: 'password', required: true, autocomplete: 'current-password' },
+      { name: 'password', labelKey: 'users.new_password', type: 'password', required: true, hintKey: 'setup.hint' },
+    ], (v) => invoke('user_change_own_password', { current: v.current, password: v.password }), t('users.own_password_changed'));
   }
 
   async function create() {
