@@ -163,14 +163,18 @@ export async function render(view, ctx) {
     preview.scrollIntoView({ block: 'start', behavior: 'smooth' });
   }
 
-  async function runCheck() {
-    clearPreview();
-    if (!path()) { message.error(t('data.no_file')); file.focus(); return; }
+  /**
+   * The core's dry run (`import_preview`) or import (`import_run`) of the chosen file, with
+   * its progress; `then` shows the answer, a refusal is said under the button.
+   * @param {string} command
+   * @param {(r: any) => void} then
+   */
+  async function importing(command, then) {
     setBusy(true);
     try {
-      const p = await invoke('import_preview', { args: args(), onProgress: work.start() });
+      const r = await invoke(command, { args: args(), onProgress: work.start() });
       work.finish();
-      showPreview(p);
+      then(r);
     } catch (e) {
       work.finish();
       message.error(e.message);
@@ -179,27 +183,24 @@ export async function render(view, ctx) {
     }
   }
 
+  async function runCheck() {
+    clearPreview();
+    if (!path()) { message.error(t('data.no_file')); file.focus(); return; }
+    await importing('import_preview', showPreview);
+  }
+
   async function runImport() {
     message.clear();
-    setBusy(true);
-    try {
-      const r = await invoke('import_run', { args: args(), onProgress: work.start() });
+    await importing('import_run', (r) => {
       if (r.applied) {
-        work.finish();
         preview.replaceChildren();
         message.ok(t('data.imported', { created: count(r.created), updated: count(r.updated), skipped: count(r.skipped), backup: r.safety_backup || '—' }));
         ctx.changed();
       } else {
         // The file changed since the preview: show what the core found now.
-        work.finish();
         showPreview(r);
       }
-    } catch (e) {
-      work.finish();
-      message.error(e.message);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   check.addEventListener('click', runCheck);
 
