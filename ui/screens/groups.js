@@ -62,6 +62,26 @@ export async function render(view, ctx) {
     return li;
   }
 
+  /**
+   * The open group's members or allowed keys: a heading, the chips (or a line saying there
+   * are none), and how many more there are than shown.
+   * @param {string} title already translated
+   * @param {string} none already translated
+   * @param {string} id the chip list's id
+   * @param {HTMLElement[]} chips
+   * @param {number} total
+   */
+  function chipSection(title, none, id, chips, total) {
+    const section = el('section', {});
+    section.append(el('h3', {}, title));
+    if (!chips.length) section.append(el('p', { class: 'empty' }, none));
+    const ul = el('ul', { class: 'chips', id });
+    ul.append(...chips);
+    section.append(ul);
+    if (total > chips.length) section.append(el('p', { class: 'hint' }, t('groups.more', { n: total - chips.length })));
+    return section;
+  }
+
   async function open(g) {
     current = g;
     pickHint.hidden = true;
@@ -82,16 +102,11 @@ export async function render(view, ctx) {
     const desc = el('p', { class: 'muted' }, g.description || '');
 
     // Members.
-    const members = el('section', {});
-    members.append(el('h3', {}, t('groups.members')));
-    if (!d.members.length) members.append(el('p', { class: 'empty' }, t('groups.no_members')));
-    const ul = el('ul', { class: 'chips', id: 'group-members' });
-    ul.append(...d.members.map((p) => chip(p.full_name + (p.code ? ` (${p.code})` : ''), t('groups.remove_member', { name: p.full_name }), async () => {
+    const memberChips = d.members.map((p) => chip(p.full_name + (p.code ? ` (${p.code})` : ''), t('groups.remove_member', { name: p.full_name }), async () => {
       await invoke('group_members', { name: g.name, personIds: [p.id], add: false });
       await changed(t('groups.member_removed', { name: p.full_name }));
-    })));
-    members.append(ul);
-    if (g.member_count > d.members.length) members.append(el('p', { class: 'hint' }, t('groups.more', { n: g.member_count - d.members.length })));
+    }));
+    const members = chipSection(t('groups.members'), t('groups.no_members'), 'group-members', memberChips, g.member_count);
     if (admin) {
       const results = el('div', { class: 'search-results' });
       const sb = searchBox('groups.add_member', async (text) => {
@@ -112,16 +127,11 @@ export async function render(view, ctx) {
     }
 
     // Allowed keys.
-    const keys = el('section', {});
-    keys.append(el('h3', {}, t('groups.keys')));
-    if (!d.keys.length) keys.append(el('p', { class: 'empty' }, t('groups.no_keys')));
-    const kl = el('ul', { class: 'chips', id: 'group-keys' });
-    kl.append(...d.keys.map((k) => chip(k.number + (k.name ? ` · ${k.name}` : ''), t('groups.remove_key', { number: k.number }), async () => {
+    const keyChips = d.keys.map((k) => chip(k.number + (k.name ? ` · ${k.name}` : ''), t('groups.remove_key', { number: k.number }), async () => {
       await invoke('group_allow', { name: g.name, keys: [k.number], allow: false });
       await changed(t('groups.key_removed', { number: k.number }));
-    })));
-    keys.append(kl);
-    if (g.key_count > d.keys.length) keys.append(el('p', { class: 'hint' }, t('groups.more', { n: g.key_count - d.keys.length })));
+    }));
+    const keys = chipSection(t('groups.keys'), t('groups.no_keys'), 'group-keys', keyChips, g.key_count);
     if (admin) {
       const f = el('form', { class: 'inline-form' });
       const input = /** @type {HTMLInputElement} */ (el('input', { id: 'group-add-keys', type: 'text' }));
