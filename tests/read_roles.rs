@@ -16,7 +16,9 @@ use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::work::{Cancel, Locations};
 use atslegas_core::{anchors, groups, users, Actor, Error, Role};
-use atslegas_tests::{admin, assert_fails, operator, viewer, Cli, CoreDb, ROOT_PASSWORD};
+use atslegas_tests::{
+    admin, assert_fails, locations_in, operator, viewer, Cli, CoreDb, ROOT_PASSWORD,
+};
 
 /// A password that passes the core's strength rule.
 const PASSWORD: &str = "Zila-Jura-77";
@@ -95,11 +97,7 @@ fn the_known_drives_are_refused_to_a_viewer_and_an_operator_in_the_core() {
 #[test]
 fn the_automatic_backup_settings_are_refused_to_a_viewer_and_an_operator_in_the_core() {
     let dir = tempfile::tempdir().unwrap();
-    let loc = Locations {
-        database: dir.path().join("database.db"),
-        config_file: dir.path().join("config.json"),
-        data_dir: dir.path().to_path_buf(),
-    };
+    let loc = locations_in(dir.path());
     let mut config = Config::default();
     config.backup.auto_backup = AutoMode::Daily;
     for a in not_admins() {
@@ -164,8 +162,7 @@ fn an_import_preview_refuses_a_viewer_before_the_file_is_read() {
     let missing = dir.path().join("missing.csv");
     let loc = Locations {
         database: db.path.clone(),
-        config_file: dir.path().join("config.json"),
-        data_dir: dir.path().to_path_buf(),
+        ..locations_in(dir.path())
     };
     let cancel = Cancel::new();
     for a in not_admins() {

@@ -164,13 +164,10 @@ fn every_released_data_folder_opens_upgraded_with_every_row_kept_and_a_safety_ba
         // An older database is kept as it was, in a pinned safety backup beside it,
         // recorded in the audit trail; the current schema needs none.
         let safety = safety_archives(&cli);
-        let upgrades: Vec<(String, String)> = {
-            let mut stmt = new
-                .prepare("SELECT before, after FROM audit_log WHERE operation = 'upgrade'")
-                .unwrap();
-            let r = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            r.collect::<rusqlite::Result<_>>().unwrap()
-        };
+        let upgrades: Vec<(String, String)> = atslegas_tests::rows(
+            &new,
+            "SELECT before, after FROM audit_log WHERE operation = 'upgrade'",
+        );
         if n < SCHEMA_VERSION {
             assert_eq!(safety.len(), 1, "{what}: {safety:?}");
             assert_eq!(manifest(&safety[0])["schema_version"], n, "{what}");

@@ -15,7 +15,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use atslegas_tests::{assert_success, column, open_raw, parse_json, stderr, stdout, value, Cli};
+use atslegas_tests::{
+    assert_success, column, open_raw, parse_json, rows, stderr, stdout, value, Cli,
+};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
@@ -189,12 +191,7 @@ pub fn fingerprint_file(db: &Path) -> Fingerprint {
 
 /// `PRAGMA integrity_check` (the full one) says ok.
 pub fn assert_integrity_ok(conn: &Connection, what: &str) {
-    let mut stmt = conn.prepare("PRAGMA integrity_check").unwrap();
-    let lines: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let lines: Vec<String> = column(conn, "PRAGMA integrity_check");
     assert_eq!(lines, vec!["ok".to_string()], "integrity_check of {what}");
 }
 
@@ -218,25 +215,17 @@ pub fn assert_consistent(conn: &Connection, what: &str) {
 /// Each key's status equals its latest key-log row (the same order the schema's guard
 /// uses: time, then id), and an issued key's holder is the person it was issued to.
 pub fn assert_keys_follow_their_log(conn: &Connection, what: &str) {
-    let mut stmt = conn
-        .prepare(
-            "SELECT k.number, k.status, k.holder_person_id, l.action, l.person_id
-               FROM keys k
-               LEFT JOIN key_log l ON l.id = (SELECT id FROM key_log
-                                               WHERE key_id = k.id
-                                               ORDER BY at DESC, id DESC LIMIT 1)",
-        )
-        .unwrap();
     type Row = (String, String, Option<i64>, Option<String>, Option<i64>);
-    let rows: Vec<Row> = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    assert!(!rows.is_empty(), "{what} has no keys to check");
-    for (number, status, holder, action, log_person) in rows {
+    let keys: Vec<Row> = rows(
+        conn,
+        "SELECT k.number, k.status, k.holder_person_id, l.action, l.person_id
+           FROM keys k
+           LEFT JOIN key_log l ON l.id = (SELECT id FROM key_log
+                                           WHERE key_id = k.id
+                                           ORDER BY at DESC, id DESC LIMIT 1)",
+    );
+    assert!(!keys.is_empty(), "{what} has no keys to check");
+    for (number, status, holder, action, log_person) in keys {
         let ok = match action.as_deref() {
             Some("issued") => status == "issued" && holder == log_person,
             Some("lost") => status == "lost" && holder.is_none(),

@@ -14,6 +14,7 @@ use atslegas_core::audit::AuditEntry;
 use atslegas_core::keys::KeyInput;
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
+use atslegas_core::work::Locations;
 use atslegas_core::{groups, keys, Actor, Error, Role, Store};
 use rusqlite::types::FromSql;
 use rusqlite::Connection;
@@ -180,6 +181,21 @@ where
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// Every row `sql` (a query written by the test) returns, in order, each as a tuple of
+/// its columns.
+#[track_caller]
+pub fn rows<T>(conn: &Connection, sql: &str) -> Vec<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    let mut stmt = conn
+        .prepare(sql)
+        .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
+    let rows = stmt.query_map([], |r| r.try_into()).unwrap();
+    rows.map(|r| r.unwrap_or_else(|e| panic!("read {sql}: {e}")))
+        .collect()
+}
+
 /// The first column of every row `sql` (a query written by the test) returns, in order.
 pub fn column<T: FromSql, C: FromIterator<T>>(conn: &Connection, sql: &str) -> C {
     let mut stmt = conn
@@ -250,33 +266,32 @@ pub fn assert_only_audited(conn: &Connection, before: &Snapshot, rows: i64) {
 }
 
 pub fn snapshot(conn: &Connection) -> Snapshot {
-    let mut keys = conn
-        .prepare("SELECT number, status, holder_person_id, due_back_at, deleted_at FROM keys ORDER BY id")
-        .unwrap();
-    let keys = keys
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    let mut persons = conn
-        .prepare("SELECT full_name, active, deleted_at FROM persons ORDER BY id")
-        .unwrap();
-    let persons = persons
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
     Snapshot {
         audit_rows: count(conn, "audit_log"),
         key_log_rows: count(conn, "key_log"),
-        keys,
-        persons,
+        keys: rows(
+            conn,
+            "SELECT number, status, holder_person_id, due_back_at, deleted_at FROM keys ORDER BY id",
+        ),
+        persons: rows(
+            conn,
+            "SELECT full_name, active, deleted_at FROM persons ORDER BY id",
+        ),
         users: count(conn, "users"),
         groups: count(conn, "groups"),
         group_members: count(conn, "group_members"),
         group_keys: count(conn, "group_keys"),
+    }
+}
+
+/// Where the core finds the register kept in `data_dir`: `database.db` and `config.json`
+/// in it, as the command-line tool and the window place them by default.
+pub fn locations_in(data_dir: &Path) -> Locations {
+    let data_dir = data_dir.to_path_buf();
+    Locations {
+        database: data_dir.join("database.db"),
+        config_file: data_dir.join("config.json"),
+        data_dir,
     }
 }
 
@@ -389,6 +404,11 @@ impl Cli {
     pub fn write_config(&self, config: &Value) {
         let bytes = serde_json::to_vec_pretty(config).unwrap();
         std::fs::write(self.config_path(), bytes).expect("write config.json");
+    }
+
+    /// Where the core finds this register ([`locations_in`] the data directory).
+    pub fn locations(&self) -> Locations {
+        locations_in(self.data_dir())
     }
 
     /// The database file with the default configuration.
