@@ -73,6 +73,36 @@ fn state(site: &Site) -> Snapshot {
     snapshot(site.db.store.conn())
 }
 
+/// Asserts that every action (named) was refused to `who` as not allowed, and that
+/// nothing in the database changed.
+#[track_caller]
+fn assert_all_not_allowed(
+    site: &Site,
+    before: &Snapshot,
+    who: &str,
+    results: Vec<(&str, Result<(), Error>)>,
+) {
+    for (what, r) in results {
+        match r {
+            Ok(()) => panic!("{who} could {what}"),
+            Err(e) => assert_eq!(e.code(), "not_allowed", "{what}: {}", e.message()),
+        }
+    }
+    assert_eq!(&state(site), before);
+}
+
+/// Asserts that the schema's triggers refuse every statement in `sqls` as append-only.
+#[track_caller]
+fn assert_append_only(conn: &rusqlite::Connection, sqls: &[&str]) {
+    for sql in sqls {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(
+            err.to_string().contains("atslegas:append_only"),
+            "{sql}: {err}"
+        );
+    }
+}
+
 /// Asserts that `result` failed with `code` and that nothing in the database changed.
 #[track_caller]
 fn refused<T: std::fmt::Debug>(
@@ -294,13 +324,7 @@ fn a_viewer_can_change_nothing() {
             users::add(s, &v, "someone", Role::Viewer, None).map(drop),
         ),
     ];
-    for (what, r) in results {
-        match r {
-            Ok(()) => panic!("a viewer could {what}"),
-            Err(e) => assert_eq!(e.code(), "not_allowed", "{what}: {}", e.message()),
-        }
-    }
-    assert_eq!(state(&site), before);
+    assert_all_not_allowed(&site, &before, "a viewer", results);
 }
 
 #[test]
@@ -329,13 +353,7 @@ fn an_operator_cannot_add_keys_groups_or_users_but_can_handle_persons_and_keys()
             users::add(s, &op, "someone", Role::Viewer, None).map(drop),
         ),
     ];
-    for (what, r) in results {
-        match r {
-            Ok(()) => panic!("an operator could {what}"),
-            Err(e) => assert_eq!(e.code(), "not_allowed", "{what}: {}", e.message()),
-        }
-    }
-    assert_eq!(state(&site), before);
+    assert_all_not_allowed(&site, &before, "an operator", results);
 
     // What an operator is for.
     let p = persons::create(&mut site.db.store, &op, &PersonInput::named("Anna Liepa")).unwrap();
@@ -651,28 +669,22 @@ fn the_database_refuses_to_edit_or_delete_key_log_rows() {
     keylog::return_key(&mut site.db.store, &admin(), "101", None).unwrap();
     let conn = site.db.raw();
     let rows = |conn: &rusqlite::Connection| -> Vec<(i64, String, i64, Option<String>)> {
-        let mut s = conn
-            .prepare("SELECT id, action, at, comment FROM key_log ORDER BY id")
-            .unwrap();
-        let r = s
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap();
-        r.collect::<rusqlite::Result<_>>().unwrap()
+        atslegas_tests::rows(
+            conn,
+            "SELECT id, action, at, comment FROM key_log ORDER BY id",
+        )
     };
     let before = rows(&conn);
     assert_eq!(before.len(), 2);
-    for sql in [
-        "UPDATE key_log SET comment = 'rewritten'",
-        "UPDATE key_log SET action = 'returned' WHERE action = 'issued'",
-        "DELETE FROM key_log",
-        "DELETE FROM key_log WHERE id = 1",
-    ] {
-        let err = conn.execute(sql, []).unwrap_err();
-        assert!(
-            err.to_string().contains("atslegas:append_only"),
-            "{sql}: {err}"
-        );
-    }
+    assert_append_only(
+        &conn,
+        &[
+            "UPDATE key_log SET comment = 'rewritten'",
+            "UPDATE key_log SET action = 'returned' WHERE action = 'issued'",
+            "DELETE FROM key_log",
+            "DELETE FROM key_log WHERE id = 1",
+        ],
+    );
     assert_eq!(rows(&conn), before);
 }
 
@@ -683,18 +695,15 @@ fn the_database_refuses_to_edit_or_delete_audit_rows() {
     let n = count(&conn, "audit_log");
     assert!(n > 0);
     let last = last_audit(&conn);
-    for sql in [
-        "UPDATE audit_log SET actor = 'someone else'",
-        "UPDATE audit_log SET after = NULL WHERE id = 1",
-        "DELETE FROM audit_log",
-        "DELETE FROM audit_log WHERE id = 1",
-    ] {
-        let err = conn.execute(sql, []).unwrap_err();
-        assert!(
-            err.to_string().contains("atslegas:append_only"),
-            "{sql}: {err}"
-        );
-    }
+    assert_append_only(
+        &conn,
+        &[
+            "UPDATE audit_log SET actor = 'someone else'",
+            "UPDATE audit_log SET after = NULL WHERE id = 1",
+            "DELETE FROM audit_log",
+            "DELETE FROM audit_log WHERE id = 1",
+        ],
+    );
     assert_eq!(count(&conn, "audit_log"), n);
     assert_eq!(last_audit(&conn), last);
     assert!(audit::verify(&conn).unwrap().ok);

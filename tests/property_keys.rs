@@ -48,6 +48,26 @@ fn person_code(p: usize) -> String {
     format!("P-{p}")
 }
 
+/// The outcome of deleting a key or a person: refused when it is deleted already, or
+/// while it is in use (`in_use_code`: a key out, a person holding keys).
+fn soft_delete(deleted: bool, in_use: bool, in_use_code: &'static str) -> Result<(), &'static str> {
+    if deleted {
+        Err("not_found")
+    } else if in_use {
+        Err(in_use_code)
+    } else {
+        Ok(())
+    }
+}
+
+/// The outcome of restoring a key or a person: only a deleted one can be.
+fn restore(deleted: bool) -> Result<(), &'static str> {
+    match deleted {
+        true => Ok(()),
+        false => Err("not_deleted"),
+    }
+}
+
 /// What the database should say, kept by hand.
 #[derive(Debug, Default)]
 struct Model {
@@ -75,32 +95,18 @@ impl Model {
                 Some(_) => Ok(()),
                 None => Err("key_not_issued"),
             },
-            Op::DeleteKey { key } => {
-                if self.key_deleted[key] {
-                    Err("not_found")
-                } else if self.holder[key].is_some() {
-                    Err("key_is_out")
-                } else {
-                    Ok(())
-                }
-            }
-            Op::RestoreKey { key } => match self.key_deleted[key] {
-                true => Ok(()),
-                false => Err("not_deleted"),
-            },
-            Op::DeletePerson { person } => {
-                if self.person_deleted[person] {
-                    Err("not_found")
-                } else if self.holder.contains(&Some(person)) {
-                    Err("person_holds_keys")
-                } else {
-                    Ok(())
-                }
-            }
-            Op::RestorePerson { person } => match self.person_deleted[person] {
-                true => Ok(()),
-                false => Err("not_deleted"),
-            },
+            Op::DeleteKey { key } => soft_delete(
+                self.key_deleted[key],
+                self.holder[key].is_some(),
+                "key_is_out",
+            ),
+            Op::RestoreKey { key } => restore(self.key_deleted[key]),
+            Op::DeletePerson { person } => soft_delete(
+                self.person_deleted[person],
+                self.holder.contains(&Some(person)),
+                "person_holds_keys",
+            ),
+            Op::RestorePerson { person } => restore(self.person_deleted[person]),
         }
     }
 
