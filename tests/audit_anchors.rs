@@ -102,6 +102,24 @@ fn rewrite_and_rehash(db: &Connection, id: i64) {
     }
 }
 
+/// `audit verify --against DRIVE` as a user reads it.
+fn verify_text(cli: &Cli, drive: &Path) -> String {
+    stdout(&cli.run(&["audit", "verify", "--against", s(drive)]))
+}
+
+/// A register with key movements, backed up to a drive (a folder); returns the drive and
+/// the id of the newest audit row the backup holds (its manifest's tip).
+fn backed_up() -> (Cli, tempfile::TempDir, i64) {
+    let cli = register();
+    let dest = tempfile::tempdir().unwrap();
+    movements(&cli);
+    let archive = backup_create(&cli, dest.path(), &[]);
+    let tip = backup_common::manifest(&archive)["audit_tip"]["id"]
+        .as_i64()
+        .expect("the manifest has the tip");
+    (cli, dest, tip)
+}
+
 fn journal(cli: &Cli) -> std::path::PathBuf {
     cli.data_dir().join("operations-journal.jsonl")
 }
@@ -158,19 +176,13 @@ fn the_trail_after_backups_a_restore_and_an_export_verifies_up_to_the_newest_anc
         "{r:#}"
     );
     assert_eq!(r["key_log"]["not_covered"], 0);
-    let text = stdout(&cli.run(&["audit", "verify", "--against", s(dest.path())]));
+    let text = verify_text(&cli, dest.path());
     assert!(text.contains("Verified up to row"), "{text}");
 }
 
 #[test]
 fn a_backup_and_its_journal_line_name_the_same_row_and_the_trail_is_verified_up_to_the_backup() {
-    let cli = register();
-    let dest = tempfile::tempdir().unwrap();
-    movements(&cli);
-    let archive = backup_create(&cli, dest.path(), &[]);
-    let tip = backup_common::manifest(&archive)["audit_tip"]["id"]
-        .as_i64()
-        .expect("the manifest has the tip");
+    let (cli, dest, tip) = backed_up();
     let (code, r) = verify(&cli, &["--against", s(dest.path())]);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(
@@ -180,7 +192,7 @@ fn a_backup_and_its_journal_line_name_the_same_row_and_the_trail_is_verified_up_
     // The backup, which can leave the machine, is named rather than its journal line.
     assert_eq!(r["anchor"]["source"], "backup", "{r:#}");
     assert_eq!(r["anchor"]["id"].as_i64(), Some(tip), "{r:#}");
-    let text = stdout(&cli.run(&["audit", "verify", "--against", s(dest.path())]));
+    let text = verify_text(&cli, dest.path());
     assert!(
         text.contains(&format!("Verified up to row {tip} of backup atslegas-")),
         "{text}"
@@ -212,14 +224,7 @@ fn an_export_carries_the_tip_of_what_it_exported_and_is_an_anchor() {
 
 #[test]
 fn deleting_the_newest_audit_rows_exits_7_naming_the_anchor_they_were_cut_from() {
-    let cli = register();
-    let dest = tempfile::tempdir().unwrap();
-    movements(&cli);
-    let archive = backup_create(&cli, dest.path(), &[]);
-    let m = backup_common::manifest(&archive);
-    let tip = m["audit_tip"]["id"]
-        .as_i64()
-        .expect("the manifest has the tip");
+    let (cli, dest, tip) = backed_up();
     cli.json(&["return", "102"]);
     let db = cli.db();
     let keep = tip - 3;
@@ -253,16 +258,13 @@ fn deleting_the_newest_audit_rows_exits_7_naming_the_anchor_they_were_cut_from()
     let p = &r["anchor_problems"][0];
     assert_eq!(p["anchor"]["source"], "backup");
     assert_eq!(p["anchor"]["id"].as_i64(), Some(tip));
-    let text = stdout(&cli.run(&["audit", "verify", "--against", s(dest.path())]));
+    let text = verify_text(&cli, dest.path());
     assert!(text.contains("backup atslegas-"), "{text}");
 }
 
 #[test]
 fn a_row_edited_and_every_later_hash_recomputed_exits_7_naming_that_row() {
-    let cli = register();
-    let dest = tempfile::tempdir().unwrap();
-    movements(&cli);
-    backup_create(&cli, dest.path(), &[]);
+    let (cli, dest, _) = backed_up();
     cli.json(&["return", "102"]);
     let edited = 4;
     rewrite_and_rehash(&cli.db(), edited);

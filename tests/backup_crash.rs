@@ -74,13 +74,19 @@ fn partials(dir: &Path) -> usize {
         .count()
 }
 
+/// A demo register of a few MB, and one backup of it (in the folder returned with it).
+fn register_with_a_backup() -> (Cli, tempfile::TempDir, PathBuf) {
+    let cli = Cli::demo(1500, 400, 20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let backup = backup_create(&cli, dir.path(), &[]);
+    (cli, dir, backup)
+}
+
 #[test]
 fn killing_a_backup_at_any_moment_leaves_the_live_database_intact_and_no_unverifiable_backup() {
-    // A few MB: a backup takes most of a second here, so the kills land in every step
-    // (snapshot, writing the .partial, rename, read-back, .sha256, history row).
-    let cli = Cli::demo(1500, 400, 20_000);
-    let earlier_dir = tempfile::tempdir().unwrap();
-    let earlier = backup_create(&cli, earlier_dir.path(), &[]);
+    // A backup takes most of a second here, so the kills land in every step (snapshot,
+    // writing the .partial, rename, read-back, .sha256, history row).
+    let (cli, _earlier_dir, earlier) = register_with_a_backup();
     let scratch = tempfile::tempdir().unwrap();
     let started = Instant::now();
     backup_create(&cli, scratch.path(), &[]);
@@ -130,9 +136,7 @@ fn restore_tips_in_journal(cli: &Cli) -> Vec<audit::Tip> {
 
 #[test]
 fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
-    let cli = Cli::demo(1500, 400, 20_000);
-    let dir_a = tempfile::tempdir().unwrap();
-    let a = backup_create(&cli, dir_a.path(), &[]);
+    let (cli, _dir_a, a) = register_with_a_backup();
     let fp_a = fingerprint(&cli.db());
 
     // State B: more persons and key movements, through the core.
@@ -237,18 +241,28 @@ fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
     assert_verifies(&cli, &b);
 }
 
+/// Writes `contents` in `dir` as `atslegas-TIME.zip{suffix}` for this second and each of
+/// the next four: the names the next backup would take, with `suffix` after them.
+fn at_the_next_backup_names(dir: &Path, suffix: &str, contents: &[u8]) -> Vec<PathBuf> {
+    let now = chrono::Utc::now().timestamp();
+    (0..5)
+        .map(|ahead| {
+            let at = chrono::DateTime::from_timestamp(now + ahead, 0).unwrap();
+            let name = format!("atslegas-{}.zip{suffix}", at.format("%Y%m%d-%H%M%SZ"));
+            let path = dir.join(name);
+            std::fs::write(&path, contents).unwrap();
+            path
+        })
+        .collect()
+}
+
 #[test]
 fn a_partial_file_left_by_a_killed_backup_does_not_block_the_next_backup() {
     let cli = Cli::demo(50, 20, 200);
     let dest = tempfile::tempdir().unwrap();
     // What a backup killed while writing leaves: NAME.zip.partial, NAME from the second it
     // started. One for each of the next few seconds, as if it had been killed just now.
-    let now = chrono::Utc::now().timestamp();
-    for ahead in 0..5 {
-        let at = chrono::DateTime::from_timestamp(now + ahead, 0).unwrap();
-        let name = format!("atslegas-{}.zip.partial", at.format("%Y%m%d-%H%M%SZ"));
-        std::fs::write(dest.path().join(name), b"half a backup").unwrap();
-    }
+    at_the_next_backup_names(dest.path(), ".partial", b"half a backup");
     let archive = backup_create(&cli, dest.path(), &[]);
     assert_verifies(&cli, &archive);
 }
@@ -259,15 +273,7 @@ fn a_checksum_file_already_at_the_next_backups_name_is_left_alone() {
     // name the next backup would take: the backup takes another name, never replaces it.
     let cli = Cli::demo(50, 20, 200);
     let dest = tempfile::tempdir().unwrap();
-    let now = chrono::Utc::now().timestamp();
-    let mut strays = Vec::new();
-    for ahead in 0..5 {
-        let at = chrono::DateTime::from_timestamp(now + ahead, 0).unwrap();
-        let name = format!("atslegas-{}.zip.sha256", at.format("%Y%m%d-%H%M%SZ"));
-        let path = dest.path().join(name);
-        std::fs::write(&path, b"not Atslegas's\n").unwrap();
-        strays.push(path);
-    }
+    let strays = at_the_next_backup_names(dest.path(), ".sha256", b"not Atslegas's\n");
     let archive = backup_create(&cli, dest.path(), &[]);
     assert_verifies(&cli, &archive);
     for p in strays {
