@@ -754,6 +754,7 @@ fn an_admin_changes_settings_the_file_and_one_audit_row_follow() {
         language: Some("en".into()),
         timeout_seconds: Some(900),
         remind_after_days: Some(14),
+        ..Default::default()
     };
     let next = config::update_settings(&mut site.db.store, &admin(), &path, &c, &change).unwrap();
     assert_eq!(next.site_name, "Rīgas skola");
