@@ -4,6 +4,8 @@
 //!
 //! Build the binary first: `cargo build -p atslegas-cli`.
 
+use std::process::Output;
+
 use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
 use atslegas_core::Store;
@@ -478,8 +480,7 @@ fn with_as_a_viewer_issuing_is_refused_with_exit_4_and_changes_nothing() {
     );
     assert_eq!(key_json(&cli, "101")["status"], "available");
     // A viewer may read.
-    let keys = cli.json_as("v", USER_PASSWORD, &["key", "list"]);
-    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert_eq!(keys_listed_as(&cli, "v", USER_PASSWORD), 2);
 }
 
 /// Issue "[2 of 6] Trust", finding 7: reading the audit trail is checked in the core, so
@@ -550,10 +551,22 @@ fn with_as_an_operator_the_user_is_recorded_and_admin_work_is_refused() {
 // ---------------------------------------------------------------------------------------
 // `--as USER` signs USER in (issue 11, finding 10)
 
-#[test]
-fn as_with_a_wrong_password_exits_4_is_audited_and_counts_toward_lock_out() {
+/// [`site`] with the operator "ops", whose password is [`USER_PASSWORD`].
+fn site_with_ops() -> Cli {
     let cli = site();
     cli.add_user("ops", "operator", USER_PASSWORD);
+    cli
+}
+
+/// How many keys `key list --as USER` shows (the run must succeed).
+fn keys_listed_as(cli: &Cli, user: &str, password: &str) -> usize {
+    let keys = cli.json_as(user, password, &["key", "list"]);
+    keys.as_array().unwrap().len()
+}
+
+#[test]
+fn as_with_a_wrong_password_exits_4_is_audited_and_counts_toward_lock_out() {
+    let cli = site_with_ops();
     let before = snapshot(&cli.db());
     let start = last_audit_id(&cli);
     // config.json's default: 5 failures in a row lock the account.
@@ -586,8 +599,7 @@ fn as_with_a_wrong_password_exits_4_is_audited_and_counts_toward_lock_out() {
 
 #[test]
 fn as_with_the_right_password_from_the_environment_or_stdin_signs_in_and_acts() {
-    let cli = site();
-    cli.add_user("ops", "operator", USER_PASSWORD);
+    let cli = site_with_ops();
     let start = last_audit_id(&cli);
     // From ATSLEGAS_PASSWORD.
     let e = cli.json_as("ops", USER_PASSWORD, &["issue", "101", "--to", "E-1"]);
@@ -611,8 +623,7 @@ fn as_with_the_right_password_from_the_environment_or_stdin_signs_in_and_acts() 
 
 #[test]
 fn as_answers_an_unknown_or_deactivated_user_as_it_answers_a_wrong_password() {
-    let cli = site();
-    cli.add_user("ops", "operator", USER_PASSWORD);
+    let cli = site_with_ops();
     cli.add_user("gone", "operator", USER_PASSWORD);
     cli.run_ok(&["user", "set", "gone", "--deactivate"]);
     let before = snapshot(&cli.db());
@@ -689,19 +700,12 @@ fn as_with_a_command_that_reads_stdin_needs_the_password_in_the_environment() {
     );
     assert_eq!(created_by, "root");
     // x signs in with the password read from standard input.
-    assert_eq!(
-        cli.json_as("x", USER_PASSWORD, &["key", "list"])
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(keys_listed_as(&cli, "x", USER_PASSWORD), 2);
 }
 
 #[test]
 fn as_without_a_password_is_a_usage_error_and_no_attempt() {
-    let cli = site();
-    cli.add_user("ops", "operator", USER_PASSWORD);
+    let cli = site_with_ops();
     let before = snapshot(&cli.db());
     let msg = assert_fails(&cli.run(&["--as", "ops", "key", "list"]), 2);
     assert!(msg.contains("ATSLEGAS_PASSWORD"), "{msg}");
@@ -716,10 +720,31 @@ fn window(cli: &Cli) -> (Store, Sessions) {
     (store, Sessions::new(cli.data_dir().join("sessions")))
 }
 
+/// `--as ops user passwd NAME`, the new password on standard input.
+fn passwd_as_ops(cli: &Cli, name: &str) -> Output {
+    cli.run_env(
+        &["--as", "ops", "user", "passwd", name, "--password-stdin"],
+        &[("ATSLEGAS_PASSWORD", USER_PASSWORD)],
+        Some("Jauna-Parole-88\n"),
+    )
+}
+
+/// The newest `set_password` row of the audit trail, as `audit list` gives it.
+fn newest_set_password(cli: &Cli) -> Value {
+    let rows = cli.json(&[
+        "audit",
+        "list",
+        "--operation",
+        "set_password",
+        "--limit",
+        "1",
+    ]);
+    rows[0].clone()
+}
+
 #[test]
 fn passwd_of_oneself_with_as_takes_the_as_password_as_the_current_one() {
-    let cli = site();
-    cli.add_user("ops", "operator", USER_PASSWORD);
+    let cli = site_with_ops();
     let (mut store, sessions) = window(&cli);
     let (in_window, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
 
@@ -734,29 +759,13 @@ fn passwd_of_oneself_with_as_takes_the_as_password_as_the_current_one() {
             .unwrap()
     };
     let root_hash = hash("root");
-    let out = cli.run_env(
-        &["--as", "ops", "user", "passwd", "root", "--password-stdin"],
-        &[("ATSLEGAS_PASSWORD", USER_PASSWORD)],
-        Some("Jauna-Parole-88\n"),
-    );
+    let out = passwd_as_ops(&cli, "root");
     assert_fails(&out, 4);
     assert_eq!(hash("root"), root_hash);
 
-    let out = cli.run_env(
-        &["--as", "ops", "user", "passwd", "ops", "--password-stdin"],
-        &[("ATSLEGAS_PASSWORD", USER_PASSWORD)],
-        Some("Jauna-Parole-88\n"),
-    );
+    let out = passwd_as_ops(&cli, "ops");
     assert_success(&out, "--as ops user passwd ops");
-    let row = cli.json(&[
-        "audit",
-        "list",
-        "--operation",
-        "set_password",
-        "--limit",
-        "1",
-    ])[0]
-        .clone();
+    let row = newest_set_password(&cli);
     assert_eq!(row["actor"], "ops");
     assert_eq!(row["after"], json!({"own": true, "sessions_ended": 1}));
     // The CLI has no session of its own: the window's ended.
@@ -771,19 +780,12 @@ fn passwd_of_oneself_with_as_takes_the_as_password_as_the_current_one() {
         assert_fails(&cli.run_as("ops", USER_PASSWORD, &["key", "list"]), 4),
         SIGN_IN_REFUSED
     );
-    assert_eq!(
-        cli.json_as("ops", "Jauna-Parole-88", &["key", "list"])
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(keys_listed_as(&cli, "ops", "Jauna-Parole-88"), 2);
 }
 
 #[test]
 fn an_admin_setting_a_users_password_ends_all_of_that_users_sessions() {
-    let cli = site();
-    cli.add_user("ops", "operator", USER_PASSWORD);
+    let cli = site_with_ops();
     let (mut store, sessions) = window(&cli);
     let (a, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
     let (b, _) = sessions.sign_in(&mut store, "ops", USER_PASSWORD).unwrap();
@@ -800,15 +802,7 @@ fn an_admin_setting_a_users_password_ends_all_of_that_users_sessions() {
         );
     }
     assert_eq!(sessions.validate(&mut store, &root).unwrap().name, "root");
-    let row = cli.json(&[
-        "audit",
-        "list",
-        "--operation",
-        "set_password",
-        "--limit",
-        "1",
-    ])[0]
-        .clone();
+    let row = newest_set_password(&cli);
     assert_eq!(row["actor"], "cli:tester");
     assert_eq!(row["after"], json!({"own": false, "sessions_ended": 2}));
 }
