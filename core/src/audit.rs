@@ -500,7 +500,7 @@ pub fn count(conn: &Connection) -> Result<i64> {
 /// a column appends it here; hashing a trailing NULL as nothing (see [`row_sha256`])
 /// keeps the hash of every row written before the column existed.
 pub const HASHED_COLUMNS: &str =
-    "id, action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason";
+    "id, action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason, receipt_number";
 
 /// SHA-256 of one key-log row's stored values (all [`HASHED_COLUMNS`], as SQLite holds
 /// them): each value tagged with its type and length-prefixed, so no two rows encode

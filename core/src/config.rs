@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::Security;
+use crate::store::{HandoverRules, Security, SignatureRule};
 
 /// Environment variable that points the app and the CLI at a data directory.
 pub const DATA_DIR_ENV: &str = "ATSLEGAS_DATA_DIR";
@@ -27,7 +27,23 @@ pub struct Config {
     pub security: SecurityConfig,
     pub backup: BackupConfig,
     pub ui: UiConfig,
+    pub handover: HandoverConfig,
 }
+
+/// The handover record (SPEC §10): when the person must sign, and the terms printed on
+/// every receipt, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HandoverConfig {
+    pub require_signature: SignatureRule,
+    /// The terms on a receipt when the window's language is Latvian (empty: none).
+    pub terms_lv: String,
+    /// The terms on a receipt in English.
+    pub terms_en: String,
+}
+
+/// The longest terms text (either language): a receipt still fits its page.
+pub const MAX_TERMS_CHARS: usize = 2000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -137,6 +153,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             backup: BackupConfig::default(),
             ui: UiConfig::default(),
+            handover: HandoverConfig::default(),
         }
     }
 }
@@ -379,6 +396,20 @@ impl Config {
                 format!("must be between 1 and {MAX_FAILED_LOGINS}"),
             );
         }
+        for (key, text) in [
+            ("handover.terms_lv", &self.handover.terms_lv),
+            ("handover.terms_en", &self.handover.terms_en),
+        ] {
+            if text.chars().count() > MAX_TERMS_CHARS {
+                return bad(
+                    key,
+                    format!(
+                        "is {} characters long; a receipt holds at most {MAX_TERMS_CHARS}",
+                        text.chars().count()
+                    ),
+                );
+            }
+        }
         if !(MIN_LOCKOUT_SECONDS..=MAX_SECONDS).contains(&self.security.lockout_seconds) {
             return bad(
                 "security.lockout_seconds",
@@ -497,6 +528,28 @@ fn locate_key(text: &str, key: &str) -> (usize, usize) {
         }
     }
     (1, 1)
+}
+
+/// What the core applies of a handover: the signature rule, and what a new receipt
+/// keeps of the site and its terms.
+impl From<&Config> for HandoverRules {
+    fn from(c: &Config) -> Self {
+        HandoverRules {
+            require_signature: c.handover.require_signature,
+            site_name: c.site_name.clone(),
+            terms_lv: c.handover.terms_lv.clone(),
+            terms_en: c.handover.terms_en.clone(),
+        }
+    }
+}
+
+impl crate::Store {
+    /// Applies what the core enforces of `config` (security, the handover rules): at
+    /// start, after a settings change and after a restore.
+    pub fn configure(&mut self, config: &Config) {
+        self.security = Security::from(config);
+        self.handover = HandoverRules::from(config);
+    }
 }
 
 /// The store's security settings are the config's (defaults included), read at start and
@@ -713,6 +766,10 @@ pub struct SettingsChange {
     pub language: Option<String>,
     pub timeout_seconds: Option<u64>,
     pub remind_after_days: Option<u32>,
+    /// `never`, `issue` or `issue_and_return`.
+    pub require_signature: Option<String>,
+    pub terms_lv: Option<String>,
+    pub terms_en: Option<String>,
 }
 
 /// Applies `change` to `config`, writes `config.json` (atomically) and records the change
@@ -760,16 +817,37 @@ pub fn update_settings(
         }
         next.backup.remind_after_days = d;
     }
-    let before = serde_json::json!({
-        "site_name": config.site_name, "language": config.ui.language,
-        "timeout_seconds": config.client_sessions.timeout_seconds,
-        "remind_after_days": config.backup.remind_after_days,
-    });
-    let after = serde_json::json!({
-        "site_name": next.site_name, "language": next.ui.language,
-        "timeout_seconds": next.client_sessions.timeout_seconds,
-        "remind_after_days": next.backup.remind_after_days,
-    });
+    if let Some(rule) = &change.require_signature {
+        next.handover.require_signature = SignatureRule::parse(rule)?;
+    }
+    for (field, given, target) in [
+        ("terms_lv", &change.terms_lv, &mut next.handover.terms_lv),
+        ("terms_en", &change.terms_en, &mut next.handover.terms_en),
+    ] {
+        if let Some(text) = given {
+            let text = text.trim();
+            let n = text.chars().count();
+            if n > MAX_TERMS_CHARS {
+                return Err(Error::invalid_rule(
+                    field,
+                    "terms_too_long",
+                    serde_json::json!({ "max": MAX_TERMS_CHARS, "length": n }),
+                    format!("is {n} characters long; a receipt holds at most {MAX_TERMS_CHARS}"),
+                ));
+            }
+            *target = text.to_string();
+        }
+    }
+    let audited = |c: &Config| {
+        serde_json::json!({
+            "site_name": c.site_name, "language": c.ui.language,
+            "timeout_seconds": c.client_sessions.timeout_seconds,
+            "remind_after_days": c.backup.remind_after_days,
+            "require_signature": c.handover.require_signature,
+            "terms_lv": c.handover.terms_lv, "terms_en": c.handover.terms_en,
+        })
+    };
+    let (before, after) = (audited(config), audited(&next));
     save_audited(
         store,
         actor,
@@ -780,7 +858,7 @@ pub fn update_settings(
         after,
         || Ok(()),
     )?;
-    store.security.session_timeout_seconds = next.client_sessions.timeout_seconds;
+    store.configure(&next);
     Ok(next)
 }
 

@@ -18,6 +18,7 @@ pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 const MIGRATIONS: &[(i64, &str)] = &[
     (2, MIGRATION_2_FILTER_INDEXES),
     (3, MIGRATION_3_PRUNED_BACKUPS),
+    (4, MIGRATION_4_HANDOVER_RECORD),
 ];
 
 /// Version 2: indexes for the log screens' filters, found with `atslegas-cli bench` and
@@ -38,6 +39,81 @@ CREATE INDEX audit_component_record ON audit_log (component, record_id, at);
 /// could still be restored.
 const MIGRATION_3_PRUNED_BACKUPS: &str = "
 ALTER TABLE backups ADD COLUMN pruned_at INTEGER;
+";
+
+/// Version 4: the handover record (SPEC §10).
+/// - `receipts`: one per handover (one person, one moment, one or more keys), numbered
+///   1, 2, 3, … per register. The schema enforces it: a new number must be the next one,
+///   and no receipt is ever changed or deleted, so none is skipped or reused. A receipt
+///   keeps what it showed when it was made (site, terms, signature as SVG path data), so a
+///   reprint years later says the same.
+/// - `key_log.receipt_number`: the receipt of each movement (NULL for rows written before
+///   receipts existed, and for `lost`/`found`); its kind and person must match the row.
+/// - `key_sets` and `key_set_keys`: rings of keys handed over as one, found by name or by
+///   the tag (barcode) on the ring.
+const MIGRATION_4_HANDOVER_RECORD: &str = "
+CREATE TABLE key_sets (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL CHECK (length(trim(name)) > 0),
+    tag         TEXT    CHECK (tag IS NULL OR length(trim(tag)) > 0),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    deleted_at  INTEGER
+);
+CREATE UNIQUE INDEX key_sets_name ON key_sets (name COLLATE NOCASE) WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX key_sets_tag  ON key_sets (tag COLLATE NOCASE) WHERE deleted_at IS NULL;
+CREATE TABLE key_set_keys (
+    set_id  INTEGER NOT NULL REFERENCES key_sets (id),
+    key_id  INTEGER NOT NULL REFERENCES keys (id),
+    PRIMARY KEY (set_id, key_id)
+) WITHOUT ROWID;
+CREATE INDEX key_set_keys_key ON key_set_keys (key_id);
+
+CREATE TABLE receipts (
+    number       INTEGER PRIMARY KEY CHECK (number >= 1),
+    kind         TEXT    NOT NULL CHECK (kind IN ('issue', 'return')),
+    at           INTEGER NOT NULL,
+    person_id    INTEGER REFERENCES persons (id),
+    user_id      INTEGER REFERENCES users (id),
+    actor        TEXT    NOT NULL,
+    due_back_at  INTEGER,
+    set_id       INTEGER REFERENCES key_sets (id),
+    site_name    TEXT    NOT NULL,
+    terms_lv     TEXT,
+    terms_en     TEXT,
+    signature    TEXT,
+    printed      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX receipts_person ON receipts (person_id, at);
+CREATE TRIGGER receipts_next_number BEFORE INSERT ON receipts
+ WHEN NEW.number IS NOT (SELECT coalesce(max(number), 0) + 1 FROM receipts)
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:receipt_not_next');
+END;
+CREATE TRIGGER receipts_no_update BEFORE UPDATE ON receipts
+ WHEN NEW.number IS NOT OLD.number OR NEW.kind IS NOT OLD.kind OR NEW.at IS NOT OLD.at
+   OR NEW.person_id IS NOT OLD.person_id OR NEW.user_id IS NOT OLD.user_id
+   OR NEW.actor IS NOT OLD.actor OR NEW.due_back_at IS NOT OLD.due_back_at
+   OR NEW.set_id IS NOT OLD.set_id OR NEW.site_name IS NOT OLD.site_name
+   OR NEW.terms_lv IS NOT OLD.terms_lv OR NEW.terms_en IS NOT OLD.terms_en
+   OR NEW.signature IS NOT OLD.signature OR NEW.printed < OLD.printed
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
+END;
+CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
+END;
+
+ALTER TABLE key_log ADD COLUMN receipt_number INTEGER REFERENCES receipts (number);
+CREATE INDEX key_log_receipt ON key_log (receipt_number) WHERE receipt_number IS NOT NULL;
+CREATE TRIGGER key_log_check_receipt BEFORE INSERT ON key_log WHEN NEW.receipt_number IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:receipt_mismatch')
+     WHERE NOT EXISTS (SELECT 1 FROM receipts r WHERE r.number = NEW.receipt_number
+                          AND r.kind = CASE NEW.action WHEN 'issued' THEN 'issue' WHEN 'returned' THEN 'return' END
+                          AND r.person_id IS NEW.person_id);
+END;
 ";
 
 /// The schema version this build writes and understands.

@@ -121,6 +121,14 @@ pub enum Error {
     #[error("{person} has no right to key {key}: none of their groups allows it. Add the key to one of their groups, or have an admin issue it with an override reason.")]
     NoRights { person: String, key: String },
 
+    /// A handover refused: the register requires the person's signature for it
+    /// (`handover.require_signature`).
+    #[error("This register requires the person's signature for every {kind}: have them sign on the pad (or give --signature FILE.svg), then try again. Nothing was {done}.")]
+    SignatureRequired {
+        kind: &'static str,
+        done: &'static str,
+    },
+
     /// Delete refused: the key is out.
     #[error("Key {key} is issued to {holder}; return it before deleting it.")]
     KeyIsOut { key: String, holder: String },
@@ -205,6 +213,7 @@ impl Error {
             Error::KeyNotAvailable { .. } => "key_not_available",
             Error::PersonNotActive { .. } => "person_not_active",
             Error::NoRights { .. } => "no_rights",
+            Error::SignatureRequired { .. } => "signature_required",
             Error::KeyIsOut { .. } => "key_is_out",
             Error::PersonHoldsKeys { .. } => "person_holds_keys",
             Error::NotDeleted { .. } => "not_deleted",
@@ -287,6 +296,7 @@ impl Error {
                 json!({"key": key, "status": status})
             }
             Error::NoRights { person, key } => json!({"person": person, "key": key}),
+            Error::SignatureRequired { kind, .. } => json!({ "kind": kind }),
             Error::NotFound { what, id } => json!({"what": what, "id": id}),
             // The form shows it next to its "current password" field.
             Error::CurrentPasswordWrong => json!({ "field": "current" }),

@@ -12,8 +12,9 @@ use crate::audit::{self, Change};
 use crate::columns::from_columns;
 use crate::error::{trigger_code, Error, Result};
 use crate::persons::{self, Person};
+use crate::signature::Signature;
 use crate::store::{Actor, Role, Store};
-use crate::{groups, keys};
+use crate::{groups, keys, receipts, sets};
 
 /// How the person receiving a key is named.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,65 @@ pub struct IssueRequest {
     pub comment: Option<String>,
     /// Needed (from an admin) when none of the person's groups allows the key.
     pub override_reason: Option<String>,
+    /// The person's signature: an SVG of paths (the Desk's pad, or a file), checked and
+    /// stored with the receipt (`signature`).
+    pub signature: Option<String>,
+}
+
+/// A return request.
+#[derive(Debug, Clone, Default)]
+pub struct ReturnRequest {
+    pub comment: Option<String>,
+    pub signature: Option<String>,
+    /// Keys of a returned set that are not on the ring: they stay out, and the
+    /// handover names them.
+    pub missing: Vec<String>,
+}
+
+/// One handover: its receipt and the key-log rows it wrote (by key number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handover {
+    pub receipt: i64,
+    pub entries: Vec<LogEntry>,
+    /// The set handed over, when it was one.
+    pub set: Option<String>,
+    /// Keys of a returned set that did not come back (they stay out).
+    pub missing: Vec<String>,
+}
+
+/// What a handover names: one key by number, or a set by its tag or name.
+enum Items {
+    Key(keys::Key),
+    Set(sets::KeySet),
+}
+
+/// Resolves a typed or scanned text to a key (by number) or else a set (by tag or
+/// name); a set's tag and name never equal a key number (`sets` refuses that).
+fn resolve_items(conn: &Connection, text: &str) -> Result<Items> {
+    match keys::find(conn, text) {
+        Ok(k) => Ok(Items::Key(k)),
+        Err(Error::NotFound { .. }) => match sets::find(conn, text)? {
+            Some(s) => Ok(Items::Set(s)),
+            None => Err(Error::NotFound {
+                what: "key or key set",
+                id: text.trim().to_string(),
+            }),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// The checked signature to store, or the refusal when the register requires one.
+fn signature_for(store: &Store, given: Option<&str>, issue: bool) -> Result<Option<String>> {
+    let given = given.filter(|s| !s.trim().is_empty());
+    match given {
+        Some(svg) => Ok(Some(Signature::parse(svg)?.to_svg())),
+        None if store.handover.require_signature.requires(issue) => Err(Error::SignatureRequired {
+            kind: if issue { "issue" } else { "return" },
+            done: if issue { "issued" } else { "returned" },
+        }),
+        None => Ok(None),
+    }
 }
 
 /// One key-log row as read back, with names joined in.
@@ -112,9 +172,7 @@ fn map_trigger(e: rusqlite::Error, key: &keys::Key, person: Option<&Person>) -> 
     }
 }
 
-/// Issues a key to a person. Refused when the key is out, lost, retired or deleted, the
-/// person is inactive or deleted, or none of their groups allows the key (unless an admin
-/// gives an override reason, which is recorded in the key log and the audit trail).
+/// Issues one key to a person: [`issue_keys`] with its number, returning its row.
 pub fn issue(
     store: &mut Store,
     actor: &Actor,
@@ -122,23 +180,33 @@ pub fn issue(
     to: &PersonRef,
     req: &IssueRequest,
 ) -> Result<LogEntry> {
+    let mut h = issue_keys(store, actor, key_number, to, req)?;
+    Ok(h.entries.remove(0))
+}
+
+/// Issues a key, or every key of a set (named by its tag or name), to a person: in one
+/// transaction, all or nothing, with one receipt. Refused, naming the key, when any key
+/// is out, lost, retired or deleted; when the person is inactive or deleted; when none
+/// of their groups allows a key (unless an admin gives an override reason, recorded in
+/// the key log and the audit trail); or when the register requires a signature and none
+/// is given.
+pub fn issue_keys(
+    store: &mut Store,
+    actor: &Actor,
+    key_or_set: &str,
+    to: &PersonRef,
+    req: &IssueRequest,
+) -> Result<Handover> {
     let comment = clean_comment(req.comment.as_deref())?;
     let reason = crate::validate::optional("override_reason", req.override_reason.as_deref(), 500)?;
+    let signature = signature_for(store, req.signature.as_deref(), true)?;
+    let signed = signature.as_deref().map(crate::signature::sha256);
+    let rules = store.handover.clone();
     store.write(actor, Role::Operator, "issue keys", |tx, now| {
-        let key = keys::find(tx, key_number)?;
-        if key.deleted_at.is_some() {
-            return Err(Error::KeyNotAvailable { key: key.number, status: "deleted".into() });
-        }
-        match key.status.as_str() {
-            "available" => {}
-            "issued" => {
-                return Err(Error::KeyAlreadyIssued {
-                    key: key.number,
-                    holder: key.holder_name.unwrap_or_default(),
-                })
-            }
-            other => return Err(Error::KeyNotAvailable { key: key.number.clone(), status: other.into() }),
-        }
+        let (items, set) = match resolve_items(tx, key_or_set)? {
+            Items::Key(k) => (vec![k], None),
+            Items::Set(s) => (set_keys_tx(tx, &s)?, Some(s)),
+        };
         let person = resolve_person(tx, to)?;
         persons::ensure_active(&person)?;
         if let Some(due) = req.due_back_at {
@@ -151,67 +219,195 @@ pub fn issue(
                 ));
             }
         }
-        let allowed = groups::person_may_receive(tx, person.id, key.id)?;
-        let override_reason = if allowed {
-            None
-        } else {
-            match &reason {
-                None => return Err(Error::NoRights { person: person.label(), key: key.number }),
-                Some(r) => {
-                    actor.require(Role::Admin, "issue a key outside group rights")?;
-                    Some(r.clone())
+        // Every key is checked before anything is written, so the message names the
+        // first key that stops the handover.
+        let mut overrides = Vec::with_capacity(items.len());
+        for key in &items {
+            ensure_issuable(key)?;
+            let allowed = groups::person_may_receive(tx, person.id, key.id)?;
+            overrides.push(if allowed {
+                None
+            } else {
+                match &reason {
+                    None => return Err(Error::NoRights { person: person.label(), key: key.number.clone() }),
+                    Some(r) => {
+                        actor.require(Role::Admin, "issue a key outside group rights")?;
+                        Some(r.clone())
+                    }
                 }
-            }
-        };
-        tx.prepare_cached(
-            "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason)
-             VALUES ('issued', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![key.id, person.id, actor.user_id, actor.name, now, req.due_back_at, comment, override_reason])
-        .map_err(|e| map_trigger(e, &key, Some(&person)))?;
-        let log_id = tx.last_insert_rowid();
-        let extra = ("override_reason", json!(override_reason));
-        finish_movement(tx, now, actor, &key, "issue", log_id, Some(extra))
+            });
+        }
+        let receipt = receipts::insert_tx(tx, now, actor, &rules, &receipts::NewReceipt {
+            kind: "issue",
+            person_id: Some(person.id),
+            due_back_at: req.due_back_at,
+            set_id: set.as_ref().map(|s| s.id),
+            signature: signature.as_deref(),
+        })?;
+        let mut entries = Vec::with_capacity(items.len());
+        for (key, override_reason) in items.iter().zip(overrides) {
+            tx.prepare_cached(
+                "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason, receipt_number)
+                 VALUES ('issued', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![key.id, person.id, actor.user_id, actor.name, now, req.due_back_at, comment, override_reason, receipt])
+            .map_err(|e| map_trigger(e, key, Some(&person)))?;
+            let log_id = tx.last_insert_rowid();
+            let extra = [
+                ("override_reason", json!(override_reason)),
+                ("receipt", json!(receipt)),
+                ("signature_sha256", json!(signed)),
+            ];
+            entries.push(finish_movement(tx, now, actor, key, "issue", log_id, &extra)?);
+        }
+        Ok(Handover { receipt, entries, set: set.map(|s| s.name), missing: Vec::new() })
     })
 }
 
-/// Takes a key back. Refused when the key is not out.
+/// Refuses a key that cannot be issued now, naming it.
+fn ensure_issuable(key: &keys::Key) -> Result<()> {
+    if key.deleted_at.is_some() {
+        return Err(Error::KeyNotAvailable {
+            key: key.number.clone(),
+            status: "deleted".into(),
+        });
+    }
+    match key.status.as_str() {
+        "available" => Ok(()),
+        "issued" => Err(Error::KeyAlreadyIssued {
+            key: key.number.clone(),
+            holder: key.holder_name.clone().unwrap_or_default(),
+        }),
+        other => Err(Error::KeyNotAvailable {
+            key: key.number.clone(),
+            status: other.into(),
+        }),
+    }
+}
+
+/// The keys of a set as they are inside the transaction (a set with no keys left, all
+/// of them deleted, hands over nothing and is refused).
+fn set_keys_tx(tx: &Transaction, set: &sets::KeySet) -> Result<Vec<keys::Key>> {
+    let keys = set
+        .keys
+        .iter()
+        .map(|k| keys::get_tx(tx, k.id))
+        .collect::<Result<Vec<_>>>()?;
+    if keys.is_empty() {
+        return Err(Error::invalid_rule(
+            "set",
+            "set_needs_keys",
+            json!({ "set": set.name }),
+            format!("the set {} has no keys; add keys to it first", set.name),
+        ));
+    }
+    Ok(keys)
+}
+
+/// Takes one key back: [`return_keys`] with its number, returning its row.
 pub fn return_key(
     store: &mut Store,
     actor: &Actor,
     key_number: &str,
     comment: Option<&str>,
 ) -> Result<LogEntry> {
-    let comment = clean_comment(comment)?;
+    let req = ReturnRequest {
+        comment: comment.map(str::to_string),
+        ..ReturnRequest::default()
+    };
+    let mut h = return_keys(store, actor, key_number, &req)?;
+    Ok(h.entries.remove(0))
+}
+
+/// Takes back a key, or the keys of a set (by its tag or name), in one transaction with
+/// one receipt. A key must be out. Of a set, every key must be out to the same person,
+/// except those named in `missing`: they did not come back on the ring, stay out, and
+/// the handover names them. Refused when the register requires a signature for returns
+/// and none is given.
+pub fn return_keys(
+    store: &mut Store,
+    actor: &Actor,
+    key_or_set: &str,
+    req: &ReturnRequest,
+) -> Result<Handover> {
+    let comment = clean_comment(req.comment.as_deref())?;
+    let signature = signature_for(store, req.signature.as_deref(), false)?;
+    let signed = signature.as_deref().map(crate::signature::sha256);
+    let rules = store.handover.clone();
     store.write(actor, Role::Operator, "return keys", |tx, now| {
-        let key = keys::find(tx, key_number)?;
-        if key.status != "issued" {
-            return Err(Error::KeyNotIssued {
-                key: key.number,
-                status: key.status,
-            });
+        let (all, set) = match resolve_items(tx, key_or_set)? {
+            Items::Key(k) => (vec![k], None),
+            Items::Set(s) => (set_keys_tx(tx, &s)?, Some(s)),
+        };
+        let mut missing = Vec::new();
+        for m in req.missing.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
+            match all.iter().find(|k| k.number.eq_ignore_ascii_case(m)) {
+                Some(k) => missing.push(k.number.clone()),
+                None => {
+                    return Err(Error::invalid_rule(
+                        "missing",
+                        "not_in_set",
+                        json!({ "key": m }),
+                        format!("key {m} is not in this set; name only keys of the set as missing"),
+                    ))
+                }
+            }
         }
-        tx.prepare_cached(
-            "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, comment)
-             VALUES ('returned', ?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            key.id,
-            key.holder_person_id,
-            actor.user_id,
-            actor.name,
-            now,
-            comment
-        ])
-        .map_err(|e| map_trigger(e, &key, None))?;
-        let log_id = tx.last_insert_rowid();
-        finish_movement(tx, now, actor, &key, "return", log_id, None)
+        let items: Vec<keys::Key> = all.into_iter().filter(|k| !missing.contains(&k.number)).collect();
+        if items.is_empty() {
+            return Err(Error::invalid_rule(
+                "missing",
+                "nothing_returned",
+                serde_json::Value::Null,
+                "every key of the set is named missing, so nothing comes back; report them lost instead",
+            ));
+        }
+        for key in &items {
+            if key.status != "issued" {
+                return Err(Error::KeyNotIssued { key: key.number.clone(), status: key.status.clone() });
+            }
+        }
+        let holder = items[0].holder_person_id;
+        if let Some(other) = items.iter().find(|k| k.holder_person_id != holder) {
+            return Err(Error::invalid_rule(
+                "set",
+                "set_split_holders",
+                json!({ "key": other.number }),
+                format!(
+                    "the keys of this set are out to different persons ({} has {}, {} has {}); return them one by one",
+                    items[0].number,
+                    items[0].holder_name.clone().unwrap_or_default(),
+                    other.number,
+                    other.holder_name.clone().unwrap_or_default()
+                ),
+            ));
+        }
+        let receipt = receipts::insert_tx(tx, now, actor, &rules, &receipts::NewReceipt {
+            kind: "return",
+            person_id: holder,
+            due_back_at: None,
+            set_id: set.as_ref().map(|s| s.id),
+            signature: signature.as_deref(),
+        })?;
+        let mut entries = Vec::with_capacity(items.len());
+        for key in &items {
+            tx.prepare_cached(
+                "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, comment, receipt_number)
+                 VALUES ('returned', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![key.id, key.holder_person_id, actor.user_id, actor.name, now, comment, receipt])
+            .map_err(|e| map_trigger(e, key, None))?;
+            let log_id = tx.last_insert_rowid();
+            let extra = [("receipt", json!(receipt)), ("signature_sha256", json!(signed))];
+            entries.push(finish_movement(tx, now, actor, key, "return", log_id, &extra)?);
+        }
+        Ok(Handover { receipt, entries, set: set.map(|s| s.name), missing })
     })
 }
 
 /// After the key-log row `log_id` of a movement (`issue`, `return`) is written: its audit
-/// row, with the key `before` and after, the key-log row's id and hash, and one `extra`
-/// field when given (last, as the audit chain has always hashed it). Returns the entry.
+/// row, with the key `before` and after, the key-log row's id and hash, and the `extra`
+/// fields (its receipt; an issue's override reason). Returns the entry.
 fn finish_movement(
     tx: &Transaction,
     now: i64,
@@ -219,13 +415,13 @@ fn finish_movement(
     before: &keys::Key,
     operation: &str,
     log_id: i64,
-    extra: Option<(&str, serde_json::Value)>,
+    extra: &[(&str, serde_json::Value)],
 ) -> Result<LogEntry> {
     let after = keys::get_tx(tx, before.id)?;
     let mut written = json!({"key": after.audit_json(), "key_log_id": log_id,
         "key_log_sha256": audit::key_log_row_sha256(tx, log_id)?});
-    if let Some((name, value)) = extra {
-        written[name] = value;
+    for (name, value) in extra {
+        written[*name] = value.clone();
     }
     Change::new(&actor.name, "keys", operation)
         .on(before.id)

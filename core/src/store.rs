@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -102,11 +102,62 @@ pub struct Security {
     pub session_timeout_seconds: u64,
 }
 
+/// When a handover needs the person's signature; the core refuses one without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureRule {
+    /// Signatures are taken when given, never required (the default).
+    #[default]
+    Never,
+    /// Every issue is signed.
+    Issue,
+    /// Every issue and every return is signed.
+    IssueAndReturn,
+}
+
+impl SignatureRule {
+    pub fn parse(s: &str) -> Result<SignatureRule> {
+        match s {
+            "never" => Ok(SignatureRule::Never),
+            "issue" => Ok(SignatureRule::Issue),
+            "issue_and_return" => Ok(SignatureRule::IssueAndReturn),
+            other => Err(Error::invalid_rule(
+                "require_signature",
+                "signature_rule",
+                serde_json::json!({ "value": other }),
+                format!(
+                    "\"{other}\" is not a signature rule; use never, issue or issue_and_return"
+                ),
+            )),
+        }
+    }
+
+    /// Whether a handover of this kind (`true`: an issue; `false`: a return) needs one.
+    pub fn requires(self, issue: bool) -> bool {
+        match self {
+            SignatureRule::Never => false,
+            SignatureRule::Issue => issue,
+            SignatureRule::IssueAndReturn => true,
+        }
+    }
+}
+
+/// The handover settings the core applies (config.json's `handover`, and the site name a
+/// receipt keeps).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandoverRules {
+    pub require_signature: SignatureRule,
+    pub site_name: String,
+    pub terms_lv: String,
+    pub terms_en: String,
+}
+
 /// One open database with its clock and settings.
 pub struct Store {
     conn: Connection,
     clock: Clock,
     pub security: Security,
+    pub handover: HandoverRules,
 }
 
 impl Store {
@@ -117,6 +168,7 @@ impl Store {
             conn,
             clock: system_clock(),
             security,
+            handover: HandoverRules::default(),
         }
     }
 
@@ -126,6 +178,7 @@ impl Store {
             conn: crate::db::open_in_memory()?,
             clock: system_clock(),
             security: Security::default(),
+            handover: HandoverRules::default(),
         })
     }
 

@@ -54,6 +54,10 @@ pub const COUNTED_TABLES: &[&str] = &[
     "key_log",
     "audit_log",
     "backups",
+    // Schema 4 on (a backup of an older schema has and counts none of these).
+    "key_sets",
+    "key_set_keys",
+    "receipts",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +95,12 @@ pub struct Manifest {
 /// Row counts of the counted tables.
 pub fn table_counts(conn: &Connection) -> Result<std::collections::BTreeMap<String, i64>> {
     let mut out = std::collections::BTreeMap::new();
+    let mut exists =
+        conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
     for t in COUNTED_TABLES {
+        if !exists.exists([t])? {
+            continue;
+        }
         // Table names are constants above, never user input.
         let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
         out.insert((*t).to_string(), n);
