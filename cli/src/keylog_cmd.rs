@@ -72,6 +72,7 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
                     .transpose()?,
                 comment,
                 override_reason,
+                signature: None,
             };
             let e = keylog::issue(store, actor, &key, &person_ref(&to), &req)?;
             out.done(

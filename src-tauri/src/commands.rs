@@ -189,6 +189,7 @@ pub fn desk_scan(state: State<'_, AppState>, args: ScanArgs) -> CmdResult<Outcom
             due_back_at,
             comment: args.comment,
             override_reason: args.override_reason,
+            signature: None,
         };
         desk::scan_key(s, a, &args.key_number, args.person_id, &req)
     })
