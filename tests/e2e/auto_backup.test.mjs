@@ -29,9 +29,7 @@ test('closing the window makes the automatic backup, shows it, then quits', { ti
     assert.match(await app.text('#auto-where'), /Vispirms izveidojiet vienu rezerves kopiju/);
 
     // One backup by hand (not encrypted) remembers the folder.
-    await app.fill('Mape vai USB disks', drive);
-    await app.click(await app.byLabel('Šifrēt (AES-256)'));
-    await app.press('Izveidot rezerves kopiju tagad');
+    await app.backUpUnencryptedTo(drive);
     await waitFor(async () => /Gatavs un pārbaudīts/.test(await app.text('#backup-result')), 'the backup by hand', 60000);
     const byHand = archives(drive);
     assert.equal(byHand.length, 1);
@@ -88,9 +86,7 @@ test('signing in makes the daily backup when the last one is a day old and data 
   try {
     await app.signIn();
     await app.press('Rezerves kopijas');
-    await app.fill('Mape vai USB disks', drive);
-    await app.click(await app.byLabel('Šifrēt (AES-256)'));
-    await app.press('Izveidot rezerves kopiju tagad');
+    await app.backUpUnencryptedTo(drive);
     await waitFor(async () => /Gatavs un pārbaudīts/.test(await app.text('#backup-result')), 'the backup by hand', 60000);
   } finally {
     await app.stop();

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, PASSWORD, waitFor } from './webdriver.mjs';
+import { App, waitFor } from './webdriver.mjs';
 
 const ENTER = '\uE007';
 
@@ -23,13 +23,23 @@ async function nav(app, text) {
   await waitFor(async () => (await app.text('#view h1')) === text, `the ${text} screen`);
 }
 
+/** Waits until the screen's table shows `text`; `what` names it if it does not. */
+async function inTheList(app, text, what) {
+  await waitFor(async () => (await app.text('#view tbody') || '').includes(text), what);
+}
+
+/** Opens a new person's form with the name and code filled (the caller adds the rest and saves). */
+async function newPerson(app, name, code) {
+  await app.press('Jauna persona');
+  await app.fill('Vārds, uzvārds', name);
+  await app.fill('Personas kods / darba nr.', code);
+}
+
 test('an office day: setup, data, desk issue and return, calendar, search, language, roles', { timeout: 300000 }, async () => {
   const app = await App.start({ name: 'dashboard' });
   try {
     await app.waitVisible('#screen-setup');
-    await app.fill('Jaunā parole', PASSWORD);
-    await app.fill('Atkārtojiet paroli', PASSWORD);
-    await app.press('Izveidot galveno lietotāju');
+    await app.createRoot();
     await app.waitVisible('#screen-app');
     await app.waitVisible('.calendar');
     assert.equal(await app.exec("return document.querySelectorAll('.calendar .day').length"), 37);
@@ -45,7 +55,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
       await app.fill('Numurs', number);
       await app.fill('Telpa', room);
       await app.press('Saglabāt');
-      await waitFor(async () => (await app.text('#view tbody') || '').includes(number), `key ${number} in the list`);
+      await inTheList(app, number, `key ${number} in the list`);
     }
     // A duplicate number is refused next to the field.
     await app.press('Jauna atslēga');
@@ -58,15 +68,11 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
 
     // Persons: a Latvian name, with a code a scanner would read.
     await nav(app, 'Personas');
-    await app.press('Jauna persona');
-    await app.fill('Vārds, uzvārds', 'Jānis Bērziņš');
-    await app.fill('Personas kods / darba nr.', 'E-1001');
+    await newPerson(app, 'Jānis Bērziņš', 'E-1001');
     await app.fill('Nodaļa', 'Grāmatvedība');
     await app.press('Saglabāt');
-    await waitFor(async () => (await app.text('#view tbody') || '').includes('Jānis Bērziņš'), 'the person in the list');
-    await app.press('Jauna persona');
-    await app.fill('Vārds, uzvārds', 'Ģirts Ķēniņš');
-    await app.fill('Personas kods / darba nr.', 'E-1002');
+    await inTheList(app, 'Jānis Bērziņš', 'the person in the list');
+    await newPerson(app, 'Ģirts Ķēniņš', 'E-1002');
     // A bad value is refused by the core and explained next to its field, in Latvian.
     await app.fill('E-pasts', 'girts-bez-domena');
     await app.press('Saglabāt');
@@ -74,7 +80,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     await app.screenshot('04a-person-invalid-email');
     await app.fill('E-pasts', 'girts@example.lv');
     await app.press('Saglabāt');
-    await waitFor(async () => (await app.text('#view tbody') || '').includes('Ģirts Ķēniņš'), 'the second person');
+    await inTheList(app, 'Ģirts Ķēniņš', 'the second person');
     await app.screenshot('04-persons');
 
     // Groups: the person may receive key 101 (not 102).
@@ -139,16 +145,16 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     // Search without diacritics finds the Latvian name (in the core's index).
     await nav(app, 'Personas');
     await app.fill('Meklēt personas', 'berzins');
-    await waitFor(async () => (await app.text('#view tbody') || '').includes('Jānis Bērziņš'), 'the search result');
+    await inTheList(app, 'Jānis Bērziņš', 'the search result');
     await app.fill('Meklēt personas', 'kalnins');
     await waitFor(async () => /Personu vēl nav/.test(await app.text('#view')), 'no match');
 
     // Logs: the key log and the audit trail with before/after.
     await nav(app, 'Žurnāli');
-    await waitFor(async () => (await app.text('#view tbody') || '').includes('Atgriezts'), 'the key log');
+    await inTheList(app, 'Atgriezts', 'the key log');
     await app.screenshot('09-logs-keylog');
     await app.press('Audita žurnāls');
-    await waitFor(async () => (await app.text('#view tbody') || '').includes('atgriešana'), 'the audit trail, in Latvian');
+    await inTheList(app, 'atgriešana', 'the audit trail, in Latvian');
     await app.screenshot('10-logs-audit');
     // Filtered by an operation chosen by its Latvian name.
     await app.exec("const s = document.getElementById('au-operation'); s.value = 'return'; s.dispatchEvent(new Event('change'))");
@@ -166,7 +172,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     await app.exec("document.getElementById('f-role').value = 'viewer'");
     await app.fill('Parole', 'Skatītāja-Parole-1');
     await app.press('Saglabāt');
-    await waitFor(async () => (await app.text('#view tbody') || '').includes('skatitajs'), 'the new user');
+    await inTheList(app, 'skatitajs', 'the new user');
     await app.screenshot('11-users');
 
     // Settings and About.
@@ -185,11 +191,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
 
     // Sign out: the cache is gone.
     assert.notEqual(await app.exec("return localStorage.getItem('atslegas_keys_v1')"), null);
-    await app.press('Izrakstīties');
-    await app.waitVisible('#screen-signin');
-    const left = await app.exec(
-      "return ['atslegas_users_v1','atslegas_keys_v1','atslegas_persons_v1'].filter(k => localStorage.getItem(k) !== null)");
-    assert.deepEqual(left, []);
+    assert.deepEqual(await app.signOut(), []);
 
     // A viewer sees no Users screen, and the core refuses the call anyway.
     await app.signIn('skatitajs', 'Skatītāja-Parole-1');

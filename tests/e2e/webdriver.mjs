@@ -256,6 +256,31 @@ export class App {
     await this.waitVisible('#screen-app');
   }
 
+  /** Fills the first-run form with `password` twice and asks for the root user; what
+   * follows (the app, or the refusal) is the caller's to wait for. */
+  async createRoot(password = PASSWORD) {
+    await this.fill('Jaunā parole', password);
+    await this.fill('Atkārtojiet paroli', password);
+    await this.press('Izveidot galveno lietotāju');
+  }
+
+  /** Signs out as a user does and waits for the sign-in screen; returns which of the
+   * app's cached lists are still in localStorage (none should be). */
+  async signOut() {
+    await this.press('Izrakstīties');
+    await this.waitVisible('#screen-signin');
+    return this.exec(
+      "return ['atslegas_users_v1','atslegas_keys_v1','atslegas_persons_v1'].filter(k => localStorage.getItem(k) !== null)");
+  }
+
+  /** On the Backups screen: `drive` as the folder, encryption turned off, and a backup by
+   * hand started (its progress and result are the caller's to wait for). */
+  async backUpUnencryptedTo(drive) {
+    await this.fill('Mape vai USB disks', drive);
+    await this.click(await this.byLabel('Šifrēt (AES-256)'));
+    await this.press('Izveidot rezerves kopiju tagad');
+  }
+
   /** Waits until the element matching `css` is shown (or hidden, with visible=false). */
   async waitVisible(css, visible = true, ms = 15000) {
     await waitFor(() => this.exec(

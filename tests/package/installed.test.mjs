@@ -47,9 +47,7 @@ test('the installed window sets up a new register and shows its version', { time
     await waitFor(() => existsSync(db), `the database at ${db}`);
     assert.ok(existsSync(config), `config.json at ${config}`);
 
-    await app.fill('Jaunā parole', PASSWORD);
-    await app.fill('Atkārtojiet paroli', PASSWORD);
-    await app.press('Izveidot galveno lietotāju');
+    await app.createRoot(PASSWORD);
     await app.waitVisible('#screen-app');
     assert.equal(await app.text('#user-name'), 'root');
 
