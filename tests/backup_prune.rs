@@ -316,26 +316,27 @@ fn keep_in_config(cli: &Cli, last: u32, daily: u32, weekly: u32, monthly: u32) {
     cli.write_config(&cfg);
 }
 
-/// A CLI data folder with five daily backups in `dest`; returns them oldest first.
-fn cli_with_backups(dest: &Path) -> (Cli, Vec<PathBuf>) {
+/// `backup prune DEST --keep-last N` and `extra` (`--dry-run`, `--json`).
+fn prune_keeping_last<'a>(dest: &'a Path, n: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["backup", "prune", s(dest), "--keep-last", n];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A CLI data folder with five daily backups in a folder of their own; returns the folder
+/// and the backups, oldest first.
+fn cli_with_backups() -> (Cli, tempfile::TempDir, Vec<PathBuf>) {
     let cli = Cli::initialised();
-    let files = daily(&mut TimedStore::open(&cli), dest, 0..5);
-    (cli, files)
+    let dest = tempfile::tempdir().unwrap();
+    let files = daily(&mut TimedStore::open(&cli), dest.path(), 0..5);
+    (cli, dest, files)
 }
 
 #[test]
 fn cli_prune_dry_run_shows_the_plan_and_deletes_nothing() {
-    let dest = tempfile::tempdir().unwrap();
-    let (cli, files) = cli_with_backups(dest.path());
+    let (cli, dest, files) = cli_with_backups();
     let before = names_in(dest.path());
-    let v = cli.json(&[
-        "backup",
-        "prune",
-        s(dest.path()),
-        "--keep-last",
-        "2",
-        "--dry-run",
-    ]);
+    let v = cli.json(&prune_keeping_last(dest.path(), "2", &["--dry-run"]));
     assert_eq!(v["dry_run"], true);
     let planned: BTreeSet<String> = v["delete"]
         .as_array()
@@ -350,14 +351,7 @@ fn cli_prune_dry_run_shows_the_plan_and_deletes_nothing() {
     assert!(journal_prunes(&cli).is_empty());
 
     // The text form lists the plan for a person.
-    let out = cli.run_ok(&[
-        "backup",
-        "prune",
-        s(dest.path()),
-        "--keep-last",
-        "2",
-        "--dry-run",
-    ]);
+    let out = cli.run_ok(&prune_keeping_last(dest.path(), "2", &["--dry-run"]));
     let text = atslegas_tests::stdout(&out);
     assert!(text.starts_with("Would prune"), "{text}");
     assert_eq!(text.matches("  delete  ").count(), 3, "{text}");
@@ -366,9 +360,8 @@ fn cli_prune_dry_run_shows_the_plan_and_deletes_nothing() {
 
 #[test]
 fn cli_prune_deletes_by_the_rules_given_and_records_it() {
-    let dest = tempfile::tempdir().unwrap();
-    let (cli, files) = cli_with_backups(dest.path());
-    let v = cli.json(&["backup", "prune", s(dest.path()), "--keep-last", "2"]);
+    let (cli, dest, files) = cli_with_backups();
+    let v = cli.json(&prune_keeping_last(dest.path(), "2", &[]));
     assert_eq!(v["dry_run"], false);
     assert_eq!(v["rules"]["keep_last"], 2);
     assert_eq!(v["rules"]["keep_daily"], 0, "rules not given are 0");
@@ -384,8 +377,7 @@ fn cli_prune_deletes_by_the_rules_given_and_records_it() {
 
 #[test]
 fn cli_prune_without_rules_applies_the_ones_in_the_settings() {
-    let dest = tempfile::tempdir().unwrap();
-    let (cli, files) = cli_with_backups(dest.path());
+    let (cli, dest, files) = cli_with_backups();
     keep_in_config(&cli, 1, 2, 0, 0);
     cli.run_ok(&["backup", "prune", s(dest.path()), "--json"]);
     assert_eq!(archives_left(dest.path()), set(&[&files[3], &files[4]]));
@@ -393,17 +385,9 @@ fn cli_prune_without_rules_applies_the_ones_in_the_settings() {
 
 #[test]
 fn cli_prune_refuses_rules_that_keep_nothing_and_deletes_nothing() {
-    let dest = tempfile::tempdir().unwrap();
-    let (cli, _) = cli_with_backups(dest.path());
+    let (cli, dest, _) = cli_with_backups();
     let before = names_in(dest.path());
-    let out = cli.run(&[
-        "backup",
-        "prune",
-        s(dest.path()),
-        "--keep-last",
-        "0",
-        "--json",
-    ]);
+    let out = cli.run(&prune_keeping_last(dest.path(), "0", &["--json"]));
     let line = assert_fails(&out, 3);
     assert!(line.contains("keep no backup"), "{line}");
     assert!(

@@ -125,6 +125,11 @@ impl Desk {
         self.try_sign_in(name, ANNA_PW).unwrap().0
     }
 
+    /// Signs root in with [`ROOT_PW`]; returns the token.
+    fn sign_in_root(&mut self) -> String {
+        self.try_sign_in("root", ROOT_PW).unwrap().0
+    }
+
     fn try_sign_in(&mut self, name: &str, password: &str) -> Result<(String, users::User), Error> {
         self.sessions.sign_in(&mut self.store, name, password)
     }
@@ -306,7 +311,7 @@ fn a_success_resets_the_count_of_failures() {
     let mut d = Desk::set_up();
     d.fail_sign_ins("root", 2);
     assert_eq!(d.failed_logins(), (2, None));
-    d.try_sign_in("root", ROOT_PW).unwrap();
+    d.sign_in_root();
     assert_eq!(d.failed_logins(), (0, None));
     // Two more failures do not lock: the count started again.
     d.fail_sign_ins("root", 2);
@@ -543,7 +548,7 @@ fn changing_ones_own_password_ends_ones_other_sessions_and_keeps_this_one() {
     let this = d.sign_in("anna");
     let other1 = d.sign_in("anna");
     let other2 = d.sign_in("anna");
-    let (roots, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let roots = d.sign_in_root();
     assert_eq!(d.session_files().len(), 4);
 
     users::change_own_password(
@@ -587,7 +592,7 @@ fn an_admin_resetting_a_password_ends_all_of_that_users_sessions() {
     let root = d.root();
     let a1 = d.sign_in("anna");
     let a2 = d.sign_in("anna");
-    let (roots, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let roots = d.sign_in_root();
     // Anna locked herself out; the reset lets her in again.
     d.fail_sign_ins("anna", 3);
 
@@ -614,7 +619,7 @@ fn an_admin_resetting_a_password_ends_all_of_that_users_sessions() {
 fn a_non_admin_cannot_set_another_users_password_and_nothing_changes() {
     let mut d = Desk::set_up();
     let anna = d.add_anna();
-    let (roots, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let roots = d.sign_in_root();
     let (hash, audit) = (d.hash_of("root"), d.audit_rows());
     let r = users::set_password(&mut d.store, &d.sessions, &anna, "root", NEW_PW);
     assert_eq!(code(r), "not_allowed");
@@ -628,7 +633,7 @@ fn a_non_admin_cannot_set_another_users_password_and_nothing_changes() {
 #[test]
 fn a_session_expires_after_the_timeout_without_activity() {
     let mut d = Desk::set_up();
-    let (token, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let token = d.sign_in_root();
     d.advance(601);
     let before = d.audit_rows();
     match d.validate(&token) {
@@ -647,7 +652,7 @@ fn a_session_expires_after_the_timeout_without_activity() {
 #[test]
 fn activity_within_the_timeout_keeps_a_session_alive() {
     let mut d = Desk::set_up();
-    let (token, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let token = d.sign_in_root();
     let before = d.audit_rows();
     // 4 × 550 s = 2200 s in all, far past the 600 s timeout, but never 600 s idle.
     for _ in 0..4 {
@@ -714,7 +719,7 @@ fn a_session_file_copied_from_another_users_session_is_rejected() {
     d.add_user("vera", Role::Viewer);
     let vera_token = d.sign_in("vera");
     let vera_file = d.only_session_file();
-    d.try_sign_in("root", ROOT_PW).unwrap();
+    d.sign_in_root();
     let root_file = d
         .session_files()
         .into_iter()
@@ -733,7 +738,7 @@ fn a_session_file_copied_from_another_users_session_is_rejected() {
 #[test]
 fn a_session_file_replaced_with_garbage_is_rejected_deleted_and_audited() {
     let mut d = Desk::set_up();
-    let (token, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let token = d.sign_in_root();
     let file = d.only_session_file();
     std::fs::write(&file, b"\x00\xffnot json at all{{{").unwrap();
     let before = d.audit_rows();
@@ -746,7 +751,7 @@ fn a_session_file_replaced_with_garbage_is_rejected_deleted_and_audited() {
 #[test]
 fn a_malformed_token_is_rejected_and_audited() {
     let mut d = Desk::set_up();
-    d.try_sign_in("root", ROOT_PW).unwrap();
+    d.sign_in_root();
     let before = d.audit_rows();
     for bad in ["", "../../etc/passwd", &"z".repeat(64)] {
         assert_eq!(code(d.validate(bad)), "session_invalid");
@@ -773,8 +778,8 @@ fn signing_out_ends_the_session_and_writes_logout() {
 #[test]
 fn session_files_are_not_named_by_the_token_and_do_not_contain_it() {
     let mut d = Desk::set_up();
-    let (t1, _) = d.try_sign_in("root", ROOT_PW).unwrap();
-    let (t2, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let t1 = d.sign_in_root();
+    let t2 = d.sign_in_root();
     assert_ne!(t1, t2);
     let files = d.session_files();
     assert_eq!(files.len(), 2);
@@ -803,9 +808,9 @@ fn session_files_are_not_named_by_the_token_and_do_not_contain_it() {
 #[test]
 fn sweeping_at_start_up_ends_idle_sessions_with_a_timeout_row() {
     let mut d = Desk::set_up();
-    let (old, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let old = d.sign_in_root();
     d.advance(500);
-    let (fresh, _) = d.try_sign_in("root", ROOT_PW).unwrap();
+    let fresh = d.sign_in_root();
     d.advance(200); // old: 700 s idle; fresh: 200 s
     let before = d.audit_rows();
     assert_eq!(d.sessions.sweep_expired(&mut d.store).unwrap(), 1);
