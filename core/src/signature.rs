@@ -383,6 +383,20 @@ impl PathLexer<'_> {
     }
 }
 
+/// Reads a signature file for [`Signature::parse`]: never more than one byte past
+/// [`MAX_BYTES`], so a huge file is refused by size without being read whole.
+pub fn read_file(path: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::io("read the signature file", path, e))?;
+    if bytes.len() > MAX_BYTES {
+        return Err(refuse("it is more than 256 KB"));
+    }
+    String::from_utf8(bytes).map_err(|_| refuse("it is not UTF-8 text"))
+}
+
 /// The SHA-256 of a stored signature, as the audit row of its receipt carries it.
 pub fn sha256(svg: &str) -> String {
     use sha2::{Digest, Sha256};

@@ -1,0 +1,557 @@
+//! The handover record (issue 13, SPEC §10) on a real database file: receipts numbered by
+//! the schema, key sets handed over all or nothing, signatures required or refused, and
+//! what each of them leaves in the audit trail.
+
+use atslegas_core::config::{self, Config, SettingsChange};
+use atslegas_core::keylog::{self, Handover, IssueRequest, PersonRef, ReturnRequest};
+use atslegas_core::keys::{self, KeyInput};
+use atslegas_core::receipts;
+use atslegas_core::sets::{self, SetInput};
+use atslegas_core::signature::{self, Signature};
+use atslegas_core::store::SignatureRule;
+use atslegas_core::{audit, Error};
+use atslegas_tests::{
+    add_keys_and_group, add_person, admin, assert_refused_unchanged, count, last_audit, operator,
+    snapshot, value, CoreDb,
+};
+use serde_json::json;
+
+const PAD: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 200"><path d="M20 150 L80 40 L140 150 Q200 20 260 120"/></svg>"#;
+
+/// Jānis (E-1) and Ģirts (E-2) may receive 101-104 (group "Staff"); key 105 is in no
+/// group. Set "Ring A" (tag R-1) holds 101, 102, 103.
+fn site() -> CoreDb {
+    let mut db = CoreDb::new();
+    let s = &mut db.store;
+    add_person(s, "E-1", "Jānis Bērziņš", "B-1");
+    add_person(s, "E-2", "Ģirts Ķēniņš", "B-2");
+    add_keys_and_group(
+        s,
+        &["101", "102", "103", "104"],
+        "Staff",
+        None,
+        &["E-1", "E-2"],
+    );
+    keys::create(s, &admin(), &KeyInput::numbered("105")).unwrap();
+    s.handover.site_name = "Rīgas Ģimnāzija".into();
+    s.handover.terms_lv = "Atslēgu nedrīkst nodot citam.".into();
+    sets::create(
+        s,
+        &admin(),
+        &ring("Ring A", Some("R-1"), &["101", "102", "103"]),
+    )
+    .unwrap();
+    db
+}
+
+fn ring(name: &str, tag: Option<&str>, keys: &[&str]) -> SetInput {
+    SetInput {
+        name: name.into(),
+        tag: tag.map(str::to_string),
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+    }
+}
+
+fn to(code: &str) -> PersonRef {
+    PersonRef::Code(code.into())
+}
+
+fn issue(db: &mut CoreDb, what: &str, who: &str) -> Result<Handover, Error> {
+    keylog::issue_keys(
+        &mut db.store,
+        &operator(),
+        what,
+        &to(who),
+        &IssueRequest::default(),
+    )
+}
+
+fn give_back(db: &mut CoreDb, what: &str, req: ReturnRequest) -> Result<Handover, Error> {
+    keylog::return_keys(&mut db.store, &operator(), what, &req)
+}
+
+fn numbers(h: &Handover) -> Vec<&str> {
+    h.entries.iter().map(|e| e.key_number.as_str()).collect()
+}
+
+fn status(db: &CoreDb, key: &str) -> String {
+    keys::find(db.store.conn(), key).unwrap().status
+}
+
+#[test]
+fn every_issue_and_return_gets_the_next_receipt_number_and_the_key_log_names_it() {
+    let mut db = site();
+    let first = issue(&mut db, "104", "E-1").unwrap();
+    let back = give_back(&mut db, "104", ReturnRequest::default()).unwrap();
+    let again = issue(&mut db, "104", "E-2").unwrap();
+    assert_eq!((first.receipt, back.receipt, again.receipt), (1, 2, 3));
+    let conn = db.raw();
+    let named: Vec<Option<i64>> =
+        atslegas_tests::column(&conn, "SELECT receipt_number FROM key_log ORDER BY id");
+    assert_eq!(named, vec![Some(1), Some(2), Some(3)]);
+
+    let r = receipts::get(db.store.conn(), 1).unwrap();
+    assert_eq!(r.kind, "issue");
+    assert_eq!(r.person.as_ref().unwrap().full_name, "Jānis Bērziņš");
+    assert_eq!(r.person.as_ref().unwrap().code.as_deref(), Some("E-1"));
+    assert_eq!(r.keys.len(), 1);
+    assert_eq!(r.keys[0].number, "104");
+    assert_eq!(r.user, "operator-tester");
+    assert_eq!(r.site_name, "Rīgas Ģimnāzija");
+    assert_eq!(r.terms_lv.as_deref(), Some("Atslēgu nedrīkst nodot citam."));
+    assert_eq!(r.terms_en, None, "empty terms are kept as none");
+    assert!(!r.signed);
+    // The receipt prints the chain hash of its key-log row's audit row.
+    let audit_hash: String = value(
+        &conn,
+        "SELECT hash FROM audit_log WHERE component = 'keys' AND json_extract(after, '$.receipt') = 1",
+    );
+    assert_eq!(r.audit_hash, audit_hash);
+    assert_eq!(receipts::get(db.store.conn(), 2).unwrap().kind, "return");
+    assert_eq!(
+        receipts::get(db.store.conn(), 4).unwrap_err().code(),
+        "not_found"
+    );
+}
+
+#[test]
+fn a_receipt_keeps_what_it_said_when_the_settings_change_later() {
+    let mut db = site();
+    issue(&mut db, "104", "E-1").unwrap();
+    db.store.handover.site_name = "Cits nosaukums".into();
+    db.store.handover.terms_lv = "Citi noteikumi".into();
+    let r = receipts::get(db.store.conn(), 1).unwrap();
+    assert_eq!(r.site_name, "Rīgas Ģimnāzija");
+    assert_eq!(r.terms_lv.as_deref(), Some("Atslēgu nedrīkst nodot citam."));
+}
+
+#[test]
+fn the_schema_refuses_a_skipped_a_reused_or_a_changed_receipt_number() {
+    let mut db = site();
+    issue(&mut db, "104", "E-1").unwrap();
+    let conn = db.raw();
+    let insert = |n: i64| {
+        conn.execute(
+            "INSERT INTO receipts (number, kind, at, actor, site_name) VALUES (?1, 'issue', 1, 'x', 's')",
+            [n],
+        )
+    };
+    for n in [1, 3, 0] {
+        let e = insert(n).unwrap_err().to_string();
+        assert!(e.contains("receipt_not_next"), "number {n}: {e}");
+    }
+    for sql in [
+        "UPDATE receipts SET number = 7 WHERE number = 1",
+        "UPDATE receipts SET person_id = NULL WHERE number = 1",
+        "UPDATE receipts SET signature = '<svg/>' WHERE number = 1",
+        "UPDATE receipts SET printed = -1 WHERE number = 1",
+        "DELETE FROM receipts WHERE number = 1",
+    ] {
+        let e = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains("append_only"), "{sql}: {e}");
+    }
+    // Counting prints is the one change a receipt takes.
+    conn.execute(
+        "UPDATE receipts SET printed = printed + 1 WHERE number = 1",
+        [],
+    )
+    .unwrap();
+    // A key-log row cannot name a receipt of another kind or person.
+    let e = conn
+        .execute(
+            "INSERT INTO key_log (action, key_id, person_id, actor, at, receipt_number)
+             SELECT 'returned', id, holder_person_id, 'x', 2, 1 FROM keys WHERE number = '104'",
+            [],
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("receipt_mismatch"), "{e}");
+    insert(2).unwrap();
+}
+
+#[test]
+fn a_set_is_issued_whole_on_one_receipt_by_its_tag_or_its_name() {
+    let mut db = site();
+    let h = issue(&mut db, "R-1", "E-1").unwrap();
+    assert_eq!(h.set.as_deref(), Some("Ring A"));
+    assert_eq!(numbers(&h), vec!["101", "102", "103"]);
+    assert!(h
+        .entries
+        .iter()
+        .all(|e| e.person_name.as_deref() == Some("Jānis Bērziņš")));
+    let r = receipts::get(db.store.conn(), h.receipt).unwrap();
+    assert_eq!(r.set_name.as_deref(), Some("Ring A"));
+    let on_receipt: Vec<&str> = r.keys.iter().map(|k| k.number.as_str()).collect();
+    assert_eq!(on_receipt, vec!["101", "102", "103"]);
+    // One audit row per key, each naming the receipt.
+    let conn = db.raw();
+    let n: i64 = value(
+        &conn,
+        "SELECT count(*) FROM audit_log WHERE component = 'keys' AND json_extract(after, '$.receipt') = 1",
+    );
+    assert_eq!(n, 3);
+    // By name, the set comes back whole.
+    let back = give_back(&mut db, "ring a", ReturnRequest::default()).unwrap();
+    assert_eq!(numbers(&back), vec!["101", "102", "103"]);
+    assert_eq!(back.receipt, 2);
+    assert!(["101", "102", "103"]
+        .iter()
+        .all(|k| status(&db, k) == "available"));
+}
+
+#[test]
+fn a_set_with_one_key_out_is_not_issued_at_all_and_the_message_names_that_key() {
+    let mut db = site();
+    issue(&mut db, "102", "E-2").unwrap();
+    let before = snapshot(&db.raw());
+    let receipts_before = count(&db.raw(), "receipts");
+    let e = assert_refused_unchanged(
+        &db.raw(),
+        &before,
+        issue(&mut db, "R-1", "E-1"),
+        "key_already_issued",
+    );
+    assert!(e.message().contains("102"), "{}", e.message());
+    assert!(e.message().contains("Ģirts Ķēniņš"), "{}", e.message());
+    assert_eq!(
+        count(&db.raw(), "receipts"),
+        receipts_before,
+        "no receipt number used"
+    );
+    // The next handover takes the next number: none was skipped.
+    assert_eq!(issue(&mut db, "104", "E-1").unwrap().receipt, 2);
+}
+
+#[test]
+fn a_set_with_a_retired_key_or_a_key_outside_the_rights_is_refused_naming_it() {
+    let mut db = site();
+    sets::create(
+        &mut db.store,
+        &admin(),
+        &ring("Ring B", None, &["104", "105"]),
+    )
+    .unwrap();
+    let before = snapshot(&db.raw());
+    let e = assert_refused_unchanged(
+        &db.raw(),
+        &before,
+        issue(&mut db, "Ring B", "E-1"),
+        "no_rights",
+    );
+    assert!(e.message().contains("105"), "{}", e.message());
+    // An admin's override with a reason issues the whole set, the reason on each row.
+    let req = IssueRequest {
+        override_reason: Some("the caretaker is away".into()),
+        ..IssueRequest::default()
+    };
+    let h = keylog::issue_keys(&mut db.store, &admin(), "Ring B", &to("E-1"), &req).unwrap();
+    assert_eq!(numbers(&h), vec!["104", "105"]);
+    assert_eq!(h.entries[0].override_reason, None, "104 was allowed");
+    assert_eq!(
+        h.entries[1].override_reason.as_deref(),
+        Some("the caretaker is away")
+    );
+    give_back(&mut db, "Ring B", ReturnRequest::default()).unwrap();
+    // A retired key stops the set too.
+    let id = keys::find(db.store.conn(), "105").unwrap().id;
+    keys::set_retired(&mut db.store, &admin(), id, true).unwrap();
+    let before = snapshot(&db.raw());
+    let e = assert_refused_unchanged(
+        &db.raw(),
+        &before,
+        issue(&mut db, "Ring B", "E-1"),
+        "key_not_available",
+    );
+    assert!(
+        e.message().contains("105") && e.message().contains("retired"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn keys_missing_from_a_returned_ring_stay_out_and_are_named() {
+    let mut db = site();
+    issue(&mut db, "R-1", "E-1").unwrap();
+    let back = give_back(
+        &mut db,
+        "R-1",
+        ReturnRequest {
+            missing: vec!["103".into()],
+            ..ReturnRequest::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(numbers(&back), vec!["101", "102"]);
+    assert_eq!(back.missing, vec!["103"]);
+    assert_eq!(status(&db, "103"), "issued");
+    let r = receipts::get(db.store.conn(), back.receipt).unwrap();
+    assert_eq!(r.keys.len(), 2, "the receipt lists what came back");
+    // The ring again, later: only 103 is out, so returning the set now is refused
+    // naming a key that is not out; 103 alone comes back.
+    let e = give_back(&mut db, "R-1", ReturnRequest::default()).unwrap_err();
+    assert_eq!(e.code(), "key_not_issued");
+    assert!(e.message().contains("101"), "{}", e.message());
+    give_back(&mut db, "103", ReturnRequest::default()).unwrap();
+    // A key that is not in the set cannot be named missing.
+    issue(&mut db, "R-1", "E-1").unwrap();
+    let e = give_back(
+        &mut db,
+        "R-1",
+        ReturnRequest {
+            missing: vec!["104".into()],
+            ..ReturnRequest::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.message().contains("104 is not in this set"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn a_set_whose_keys_went_to_different_persons_is_returned_key_by_key() {
+    let mut db = site();
+    issue(&mut db, "101", "E-1").unwrap();
+    issue(&mut db, "102", "E-2").unwrap();
+    issue(&mut db, "103", "E-1").unwrap();
+    let before = snapshot(&db.raw());
+    let e = assert_refused_unchanged(
+        &db.raw(),
+        &before,
+        give_back(&mut db, "R-1", ReturnRequest::default()),
+        "invalid_input",
+    );
+    assert!(e.message().contains("different persons"), "{}", e.message());
+}
+
+#[test]
+fn a_required_signature_is_enforced_by_the_core_for_issues_then_returns() {
+    let mut db = site();
+    db.store.handover.require_signature = SignatureRule::Issue;
+    let before = snapshot(&db.raw());
+    let e = assert_refused_unchanged(
+        &db.raw(),
+        &before,
+        issue(&mut db, "104", "E-1"),
+        "signature_required",
+    );
+    assert!(e.message().contains("signature"), "{}", e.message());
+    assert_eq!(count(&db.raw(), "receipts"), 0);
+    let signed = IssueRequest {
+        signature: Some(PAD.into()),
+        ..IssueRequest::default()
+    };
+    let h = keylog::issue_keys(&mut db.store, &operator(), "104", &to("E-1"), &signed).unwrap();
+    // A return needs none under "issue"...
+    give_back(&mut db, "104", ReturnRequest::default()).unwrap();
+    // ...and one under "issue_and_return".
+    keylog::issue_keys(&mut db.store, &operator(), "104", &to("E-1"), &signed).unwrap();
+    db.store.handover.require_signature = SignatureRule::IssueAndReturn;
+    let e = give_back(&mut db, "104", ReturnRequest::default()).unwrap_err();
+    assert_eq!(e.code(), "signature_required");
+    assert_eq!(status(&db, "104"), "issued");
+    give_back(
+        &mut db,
+        "104",
+        ReturnRequest {
+            signature: Some(PAD.into()),
+            ..ReturnRequest::default()
+        },
+    )
+    .unwrap();
+
+    // The stored signature is the rewritten SVG, and its hash is in the audit chain.
+    let r = receipts::get(db.store.conn(), h.receipt).unwrap();
+    assert!(r.signed);
+    let stored = r.signature.unwrap();
+    assert_eq!(stored, Signature::parse(PAD).unwrap().to_svg());
+    let conn = db.raw();
+    let in_audit: String = value(
+        &conn,
+        "SELECT json_extract(after, '$.signature_sha256') FROM audit_log
+          WHERE component = 'keys' AND json_extract(after, '$.receipt') = 1",
+    );
+    assert_eq!(in_audit, signature::sha256(&stored));
+    assert!(audit::verify(&conn).unwrap().ok);
+}
+
+#[test]
+fn a_signature_that_is_not_an_svg_of_paths_issues_nothing() {
+    let mut db = site();
+    let before = snapshot(&db.raw());
+    for bad in [
+        "<svg><script>alert(1)</script></svg>",
+        "not xml at all",
+        &format!("<svg><path d='M0 0 {}'/></svg>", "L1 1 ".repeat(60_000)),
+    ] {
+        let req = IssueRequest {
+            signature: Some(bad.to_string()),
+            ..IssueRequest::default()
+        };
+        let e = assert_refused_unchanged(
+            &db.raw(),
+            &before,
+            keylog::issue_keys(&mut db.store, &operator(), "104", &to("E-1"), &req),
+            "invalid_input",
+        );
+        assert!(e.message().contains("not a signature"), "{}", e.message());
+    }
+    assert_eq!(count(&db.raw(), "receipts"), 0);
+}
+
+#[test]
+fn sets_are_named_so_the_desk_can_tell_them_from_keys_and_persons() {
+    let mut db = site();
+    let a = admin();
+    let refused = |db: &mut CoreDb, input: SetInput, says: &str| {
+        let e = sets::create(&mut db.store, &a, &input).unwrap_err();
+        assert!(e.message().contains(says), "{says}: {}", e.message());
+    };
+    refused(&mut db, ring("104", None, &["104"]), "key number 104");
+    refused(
+        &mut db,
+        ring("Ring C", Some("B-1"), &["104"]),
+        "Jānis Bērziņš",
+    );
+    refused(
+        &mut db,
+        ring("Ring C", Some("E-2"), &["104"]),
+        "Ģirts Ķēniņš",
+    );
+    refused(&mut db, ring("ring a", None, &["104"]), "Ring A");
+    refused(&mut db, ring("Ring C", Some("Ring A"), &["104"]), "Ring A");
+    refused(&mut db, ring("Ring C", Some("r-1"), &["104"]), "Ring A");
+    refused(&mut db, ring("Ring C", None, &[]), "at least one key");
+    refused(&mut db, ring("Ring C", None, &["999"]), "999");
+    refused(&mut db, ring("  ", None, &["104"]), "name");
+    // Only admins manage sets.
+    let e = sets::create(&mut db.store, &operator(), &ring("Ring C", None, &["104"])).unwrap_err();
+    assert_eq!(e.code(), "not_allowed");
+    assert_eq!(sets::list(db.store.conn(), false).unwrap().len(), 1);
+}
+
+#[test]
+fn a_set_is_edited_and_deleted_softly_with_an_audit_row_each() {
+    let mut db = site();
+    let a = admin();
+    let s = sets::update(
+        &mut db.store,
+        &a,
+        "R-1",
+        &ring("Ring A", Some("R-9"), &["101", "104", "101"]),
+    )
+    .unwrap();
+    assert_eq!(s.tag.as_deref(), Some("R-9"));
+    assert_eq!(s.numbers(), vec!["101", "104"]);
+    let row = last_audit(&db.raw());
+    assert_eq!(
+        (row.component.as_str(), row.operation.as_str()),
+        ("key_sets", "update")
+    );
+    assert_eq!(row.before.unwrap()["keys"], json!(["101", "102", "103"]));
+    assert_eq!(row.after.unwrap()["keys"], json!(["101", "104"]));
+    assert!(
+        sets::find(db.store.conn(), "R-1").unwrap().is_none(),
+        "the old tag is free"
+    );
+
+    issue(&mut db, "R-9", "E-1").unwrap();
+    let deleted = sets::delete(&mut db.store, &a, "Ring A").unwrap();
+    assert!(deleted.deleted_at.is_some());
+    assert_eq!(last_audit(&db.raw()).operation, "delete");
+    assert!(sets::find(db.store.conn(), "R-9").unwrap().is_none());
+    assert!(sets::list(db.store.conn(), false).unwrap().is_empty());
+    assert_eq!(sets::list(db.store.conn(), true).unwrap().len(), 1);
+    // Its keys stay out, its receipt still names it, and its name is free again.
+    assert_eq!(status(&db, "104"), "issued");
+    assert_eq!(
+        receipts::get(db.store.conn(), 1)
+            .unwrap()
+            .set_name
+            .as_deref(),
+        Some("Ring A")
+    );
+    sets::create(&mut db.store, &a, &ring("Ring A", Some("R-9"), &["102"])).unwrap();
+}
+
+#[test]
+fn printing_a_receipt_is_counted_and_audited_so_a_reprint_says_copy() {
+    let mut db = site();
+    issue(&mut db, "104", "E-1").unwrap();
+    let first = receipts::mark_printed(&mut db.store, &operator(), 1, "a4").unwrap();
+    assert_eq!(first.printed, 0, "the first print is the original");
+    let row = last_audit(&db.raw());
+    assert_eq!(
+        (row.component.as_str(), row.operation.as_str()),
+        ("receipts", "print")
+    );
+    assert_eq!(row.after.unwrap()["copy"], json!(false));
+    let second = receipts::mark_printed(&mut db.store, &operator(), 1, "pdf").unwrap();
+    assert_eq!(second.printed, 1);
+    assert_eq!(last_audit(&db.raw()).after.unwrap()["copy"], json!(true));
+    assert!(audit::verify(&db.raw()).unwrap().ok);
+}
+
+#[test]
+fn the_handover_settings_are_validated_saved_audited_and_applied() {
+    let mut db = site();
+    let path = db.dir.path().join("config.json");
+    let config = Config::default();
+    config.save(&path).unwrap();
+    let change = SettingsChange {
+        require_signature: Some("issue_and_return".into()),
+        terms_lv: Some("  Nodot tikai sev.  ".into()),
+        terms_en: Some("For your own use only.".into()),
+        ..SettingsChange::default()
+    };
+    let next = config::update_settings(&mut db.store, &admin(), &path, &config, &change).unwrap();
+    assert_eq!(
+        next.handover.require_signature,
+        SignatureRule::IssueAndReturn
+    );
+    assert_eq!(next.handover.terms_lv, "Nodot tikai sev.");
+    assert_eq!(
+        db.store.handover.require_signature,
+        SignatureRule::IssueAndReturn
+    );
+    assert_eq!(db.store.handover.terms_en, "For your own use only.");
+    let saved = Config::load_or_create(&path).unwrap();
+    assert_eq!(saved.handover, next.handover);
+    let row = last_audit(&db.raw());
+    assert_eq!(
+        row.after.unwrap()["require_signature"],
+        json!("issue_and_return")
+    );
+    assert_eq!(row.before.unwrap()["require_signature"], json!("never"));
+
+    for (bad, says) in [
+        (
+            SettingsChange {
+                require_signature: Some("always".into()),
+                ..SettingsChange::default()
+            },
+            "never, issue or issue_and_return",
+        ),
+        (
+            SettingsChange {
+                terms_en: Some("x".repeat(config::MAX_TERMS_CHARS + 1)),
+                ..SettingsChange::default()
+            },
+            "at most 2000",
+        ),
+    ] {
+        let e = config::update_settings(&mut db.store, &admin(), &path, &next, &bad).unwrap_err();
+        assert!(e.message().contains(says), "{}", e.message());
+    }
+    // A hand-edited file is checked on reading too.
+    std::fs::write(&path, r#"{"handover": {"require_signature": "sometimes"}}"#).unwrap();
+    let e = Config::load_or_create(&path).unwrap_err();
+    assert_eq!(e.code(), "config_invalid");
+    let long = format!(r#"{{"handover": {{"terms_lv": "{}"}}}}"#, "ā".repeat(2001));
+    std::fs::write(&path, long).unwrap();
+    let e = Config::load_or_create(&path).unwrap_err();
+    assert!(e.message().contains("handover.terms_lv"), "{}", e.message());
+}
