@@ -197,14 +197,9 @@ fn a_backup_taken_while_another_connection_writes_is_a_consistent_state_and_veri
 fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
     let original = Cli::demo(300, 80, 3000);
     // A site name of its own, so the restored configuration is visibly the backup's.
-    let mut cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
+    let mut cfg = original.config();
     cfg["site_name"] = json!("Rīgas Skola");
-    std::fs::write(
-        original.config_path(),
-        serde_json::to_vec_pretty(&cfg).unwrap(),
-    )
-    .unwrap();
+    original.write_config(&cfg);
     // Rows in the smaller tables too: a user, a group with a member and a key, a key out,
     // a deleted person, and one earlier backup (so the backups table is not empty).
     let out = original.run_stdin(
@@ -235,8 +230,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
     backup_create(&original, earlier.path(), &[]);
     // That backup remembered its folder in config.json: the configuration the next backup
     // captures is the one now.
-    let cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
+    let cfg = original.config();
     assert_eq!(cfg["backup"]["destinations"][0], s(earlier.path()));
 
     // The state the backup captures: nothing writes between this dump and the snapshot.
@@ -344,8 +338,7 @@ fn restoring_into_an_empty_data_directory_reproduces_every_table_exactly() {
     }
 
     // The configuration came back too.
-    let restored_cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fresh.config_path()).unwrap()).unwrap();
+    let restored_cfg = fresh.config();
     assert_eq!(restored_cfg, cfg);
 }
 
@@ -1514,14 +1507,9 @@ fn a_restored_configuration_keeps_where_this_folder_keeps_its_database_and_sessi
     // valid, inside the data folder): restoring it here must not make the next start
     // open an empty database beside the restored one.
     let original = Cli::demo(30, 10, 50);
-    let mut cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(original.config_path()).unwrap()).unwrap();
+    let mut cfg = original.config();
     cfg["site_name"] = json!("Cita vieta");
-    std::fs::write(
-        original.config_path(),
-        serde_json::to_vec_pretty(&cfg).unwrap(),
-    )
-    .unwrap();
+    original.write_config(&cfg);
     let dest = tempfile::tempdir().unwrap();
     let archive = backup_create(&original, dest.path(), &[]);
     // The backup's own config.json says the database and sessions are elsewhere (with
@@ -1543,11 +1531,9 @@ fn a_restored_configuration_keeps_where_this_folder_keeps_its_database_and_sessi
     );
 
     let here = Cli::initialised();
-    let before: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(here.config_path()).unwrap()).unwrap();
+    let before = here.config();
     here.run_ok(&["backup", "restore", s(&crafted), "--force"]);
-    let after: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(here.config_path()).unwrap()).unwrap();
+    let after = here.config();
     assert_eq!(after["site_name"], "Cita vieta", "the rest came back");
     assert_eq!(after["db"], before["db"]);
     assert_eq!(
