@@ -6,7 +6,7 @@ use atslegas_core::{keylog, Actor, Store};
 use clap::Subcommand;
 
 use crate::output::Out;
-use crate::{Failure, Page};
+use crate::{Failure, ListArgs};
 
 #[derive(Subcommand)]
 pub enum KeyCmd {
@@ -27,12 +27,8 @@ pub enum KeyCmd {
         /// available, issued, lost or retired.
         #[arg(long)]
         status: Option<String>,
-        #[arg(long)]
-        search: Option<String>,
-        #[arg(long)]
-        include_deleted: bool,
         #[command(flatten)]
-        page: Page,
+        list: ListArgs,
     },
     /// A key's movements, newest first.
     History { number: String },
@@ -60,20 +56,20 @@ pub fn run(cmd: KeyCmd, store: &mut Store, actor: &Actor, out: &Out) -> Result<u
             let k = keys::create(store, actor, &input)?;
             out.done(&k, &format!("Added key {}.", k.number));
         }
-        KeyCmd::List {
-            status,
-            search,
-            include_deleted,
-            page: Page { limit, offset },
-        } => {
+        KeyCmd::List { status, list } => {
+            let ListArgs {
+                search,
+                include_deleted,
+                page,
+            } = list;
             let q = KeyQuery {
                 status,
                 search,
                 holder_person_id: None,
                 overdue_at: None,
                 include_deleted,
-                limit: Some(limit),
-                offset: Some(offset),
+                limit: Some(page.limit),
+                offset: Some(page.offset),
             };
             out.keys(&keys::list(store.conn(), &q)?);
         }

@@ -110,6 +110,17 @@ pub(crate) struct Page {
     pub offset: u32,
 }
 
+/// What the person and key lists both take: a search, deleted records too, and a page.
+#[derive(Args)]
+pub(crate) struct ListArgs {
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long)]
+    pub include_deleted: bool,
+    #[command(flatten)]
+    pub page: Page,
+}
+
 /// A failure with the exit code it maps to.
 pub(crate) struct Failure {
     message: String,

@@ -8,21 +8,14 @@ use atslegas_core::{Actor, Error, Store};
 use clap::{Args, Subcommand};
 
 use crate::output::Out;
-use crate::{Failure, Page};
+use crate::{Failure, ListArgs};
 
 #[derive(Subcommand)]
 pub enum PersonCmd {
     /// Add a person.
     Add(PersonFields),
     /// List persons (diacritics-insensitive search: "berzins" finds "Bērziņš").
-    List {
-        #[arg(long)]
-        search: Option<String>,
-        #[arg(long)]
-        include_deleted: bool,
-        #[command(flatten)]
-        page: Page,
-    },
+    List(ListArgs),
     /// Soft-delete a person (by person code or badge).
     Delete { person: String },
     /// Restore a deleted person.
@@ -92,16 +85,16 @@ pub fn run(cmd: PersonCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
             let p = persons::create(store, actor, &input)?;
             out.done(&p, &format!("Added {} (id {}).", p.label(), p.id));
         }
-        PersonCmd::List {
+        PersonCmd::List(ListArgs {
             search,
             include_deleted,
-            page: Page { limit, offset },
-        } => {
+            page,
+        }) => {
             let q = PersonQuery {
                 search,
                 include_deleted,
-                limit: Some(limit),
-                offset: Some(offset),
+                limit: Some(page.limit),
+                offset: Some(page.offset),
             };
             out.persons(&persons::list(store.conn(), &q)?);
         }
