@@ -76,6 +76,51 @@ pub fn local_display(ts: i64) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
+/// The desktop's time zone as people know it ("Europe/Riga"): `TZ` when it names a zone
+/// (it is what the clock follows), else the system's (`iana-time-zone`, which chrono
+/// itself uses), else the offset now ("UTC+02:00").
+pub fn local_zone_name() -> String {
+    std::env::var("TZ")
+        .ok()
+        .map(|t| t.trim_start_matches(':').to_string())
+        .filter(|t| !t.is_empty() && !t.starts_with('/'))
+        .or_else(|| iana_time_zone::get_timezone().ok())
+        .unwrap_or_else(|| format!("UTC{}", Local::now().format("%:z")))
+}
+
+/// `ts` moved by the desktop's UTC offset at that instant (summer time included): the
+/// number a spreadsheet shows as the local wall-clock time.
+pub fn local_wall_clock(ts: i64) -> i64 {
+    use chrono::Offset;
+    Local
+        .timestamp_opt(ts, 0)
+        .single()
+        .map_or(ts, |t| ts + i64::from(t.offset().fix().local_minus_utc()))
+}
+
+/// `ts` as a ZIP entry's modification time: the desktop's local time, as file managers
+/// and `unzip -l` show it (ZIP stores no zone; without this an entry reads 1980-01-01).
+/// A time outside ZIP's years (1980-2107) keeps ZIP's default.
+pub fn zip_time(ts: i64) -> zip::DateTime {
+    use chrono::{Datelike, Timelike};
+    Local
+        .timestamp_opt(ts, 0)
+        .single()
+        .and_then(|t| {
+            let year = u16::try_from(t.year()).ok()?;
+            zip::DateTime::from_date_and_time(
+                year,
+                t.month() as u8,
+                t.day() as u8,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+            )
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

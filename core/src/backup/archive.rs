@@ -146,7 +146,8 @@ pub(crate) fn write(
     } else {
         SimpleFileOptions::default().compression_method(CompressionMethod::Stored)
     }
-    .unix_permissions(0o600);
+    .unix_permissions(0o600)
+    .last_modified_time(crate::time::zip_time(contents.manifest.created_at));
     let secret = match passphrase {
         Some((p, mode)) => base.with_aes_encryption(mode, p),
         None => base,

@@ -166,6 +166,7 @@ fn write_archive(
             conn,
             t,
             parts,
+            now,
             &mut zip,
             &mut manifest.files,
             &mut |n| {
@@ -181,7 +182,7 @@ fn write_archive(
             columns: t.columns.iter().map(|(c, _)| (*c).to_string()).collect(),
         });
     }
-    zip.start_file("manifest.json", options(false))
+    zip.start_file("manifest.json", options(now))
         .map_err(|e| zip_err(&file.partial, e))?;
     let text = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     zip.write_all(&text)
@@ -195,11 +196,12 @@ fn write_archive(
     Ok(manifest)
 }
 
-fn options(large: bool) -> SimpleFileOptions {
+/// Every entry's options: deflate, and the export's time as the entry's time.
+fn options(at: i64) -> SimpleFileOptions {
     SimpleFileOptions::default()
+        .last_modified_time(crate::time::zip_time(at))
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(1))
-        .large_file(large)
 }
 
 fn zip_err(path: &Path, e: zip::result::ZipError) -> Error {
@@ -211,6 +213,7 @@ fn write_table<W: Write + std::io::Seek>(
     conn: &rusqlite::Connection,
     t: &Table,
     parts: u32,
+    at: i64,
     zip: &mut zip::ZipWriter<W>,
     files: &mut Vec<ManifestFile>,
     tick: &mut dyn FnMut(u64),
@@ -230,7 +233,7 @@ fn write_table<W: Write + std::io::Seek>(
     let mut record: Vec<String> = vec![String::new(); cols.len()];
     for part in 1..=parts {
         let name = part_name(t.name, part, parts);
-        zip.start_file(name.as_str(), options(false))
+        zip.start_file(name.as_str(), options(at))
             .map_err(|e| zip_err(path, e))?;
         let mut hw = HashingWriter::new(&mut *zip);
         hw.write_all(BOM).map_err(|e| Error::io("write", path, e))?;

@@ -238,12 +238,14 @@ fn write_xlsx(
     let date = XFormat::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let mut n = 0u64;
     let mut sheet_no = 1usize;
-    add_sheet(&mut wb, sheet_no, &bold).map_err(e)?;
+    let zone = crate::time::local_zone_name();
+    add_sheet(&mut wb, sheet_no, &bold, &zone).map_err(e)?;
     let mut row = 0u32;
     while let Some(r) = rows.next()? {
         if u64::from(row) >= EXCEL_MAX_DATA_ROWS {
             sheet_no += 1;
-            add_sheet(&mut wb, sheet_no, &bold).map_err(e)?;
+            let zone = crate::time::local_zone_name();
+    add_sheet(&mut wb, sheet_no, &bold, &zone).map_err(e)?;
             row = 0;
         }
         row += 1;
@@ -254,7 +256,9 @@ fn write_xlsx(
         ws.write_string(row, 1, action_label(&action)).map_err(e)?;
         ws.write_string(row, 2, r.get::<_, String>(2)?).map_err(e)?;
         let at: i64 = r.get(3)?;
-        ws.write_datetime_with_format(row, 3, ExcelDateTime::from_timestamp(at).map_err(e)?, &date)
+        // The desktop's local time, as the window shows it; the header names the zone.
+        let local = |t: i64| ExcelDateTime::from_timestamp(crate::time::local_wall_clock(t));
+        ws.write_datetime_with_format(row, 3, local(at).map_err(e)?, &date)
             .map_err(e)?;
         ws.write_string(row, 4, r.get::<_, String>(4)?).map_err(e)?;
         for idx in 5..=7usize {
@@ -267,7 +271,7 @@ fn write_xlsx(
             ws.write_datetime_with_format(
                 row,
                 8,
-                ExcelDateTime::from_timestamp(d).map_err(e)?,
+                local(d).map_err(e)?,
                 &date,
             )
             .map_err(e)?;
@@ -286,8 +290,14 @@ fn write_xlsx(
 }
 
 /// A constant-memory sheet (rows go to a temporary file as they are written: a million
-/// rows never sit in memory) with the header row, widths and a frozen header.
-fn add_sheet(wb: &mut Workbook, no: usize, bold: &XFormat) -> std::result::Result<(), XlsxError> {
+/// rows never sit in memory) with the header row, widths and a frozen header. The two
+/// time columns name the zone their local times are in: `at (Europe/Riga)`.
+fn add_sheet(
+    wb: &mut Workbook,
+    no: usize,
+    bold: &XFormat,
+    zone: &str,
+) -> std::result::Result<(), XlsxError> {
     let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name(if no == 1 {
         "Key log".to_string()
@@ -298,7 +308,12 @@ fn add_sheet(wb: &mut Workbook, no: usize, bold: &XFormat) -> std::result::Resul
         ws.set_column_width(c as u16, *w)?;
     }
     for (c, h) in HEADER.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, bold)?;
+        let h = if matches!(*h, "at" | "dueBackAt") {
+            format!("{h} ({zone})")
+        } else {
+            h.to_string()
+        };
+        ws.write_string_with_format(0, c as u16, h, bold)?;
     }
     ws.set_freeze_panes(1, 0)?;
     Ok(())
