@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use atslegas_core::audit::AuditEntry;
 use atslegas_core::config::{self, Config, SettingsChange};
 use atslegas_core::desk::{self, Match, Outcome};
 use atslegas_core::keylog::{self, IssueRequest, LogFilter, PersonRef};
@@ -74,6 +75,26 @@ impl Site {
             ..Default::default()
         };
         keylog::issue(&mut self.db.store, who, key, &PersonRef::Id(to), &req).unwrap();
+    }
+    /// Asserts that an operator issuing `key` to `to` is refused for want of group rights,
+    /// and that nothing changed.
+    #[track_caller]
+    fn assert_no_rights(&mut self, key: &str, to: i64) {
+        let snap = self.state();
+        let (to, request) = (PersonRef::Id(to), IssueRequest::default());
+        let r = keylog::issue(&mut self.db.store, &operator(), key, &to, &request);
+        refused(self, &snap, r, "no_rights");
+    }
+    /// Asserts that one audit row was written since the trail had `before` rows; returns it.
+    #[track_caller]
+    fn one_audit_row_since(&self, before: i64) -> AuditEntry {
+        assert_eq!(self.audit_rows(), before + 1, "one audit row since");
+        last_audit(&self.db.raw())
+    }
+    /// The desk's scan of `key` by an operator, with `person` chosen (or none), no extras.
+    fn scan(&mut self, key: &str, person: Option<i64>) -> Result<Outcome, Error> {
+        let request = IssueRequest::default();
+        desk::scan_key(&mut self.db.store, &operator(), key, person, &request)
     }
     fn give_back(&mut self, who: &Actor, key: &str) {
         keylog::return_key(&mut self.db.store, who, key, None).unwrap();
@@ -184,14 +205,7 @@ fn scanning_a_key_that_is_out_with_no_person_chosen_returns_it() {
     site.issue(&operator(), "101", site.janis, None);
     let before = site.state();
     site.at(T0 + 60);
-    let out = desk::scan_key(
-        &mut site.db.store,
-        &operator(),
-        "101",
-        None,
-        &IssueRequest::default(),
-    )
-    .unwrap();
+    let out = site.scan("101", None).unwrap();
     match out {
         Outcome::Returned { entry } => {
             assert_eq!(entry.action, "returned");
@@ -211,14 +225,7 @@ fn scanning_a_key_that_is_out_with_no_person_chosen_returns_it() {
 fn scanning_a_key_that_is_out_with_its_holder_chosen_returns_it() {
     let mut site = site();
     site.issue(&operator(), "101", site.janis, None);
-    let out = desk::scan_key(
-        &mut site.db.store,
-        &operator(),
-        "101",
-        Some(site.janis),
-        &IssueRequest::default(),
-    )
-    .unwrap();
+    let out = site.scan("101", Some(site.janis)).unwrap();
     assert!(matches!(out, Outcome::Returned { .. }), "{out:?}");
     assert_eq!(site.key("101").status, "available");
 }
@@ -261,13 +268,7 @@ fn scanning_a_key_out_with_someone_else_is_refused_and_changes_nothing() {
     let mut site = site();
     site.issue(&operator(), "101", site.janis, None);
     let before = site.state();
-    let r = desk::scan_key(
-        &mut site.db.store,
-        &operator(),
-        "101",
-        Some(site.girts),
-        &IssueRequest::default(),
-    );
+    let r = site.scan("101", Some(site.girts));
     let e = refused(&site, &before, r, "key_already_issued");
     assert_eq!(e.details()["holder"], "Jānis Bērziņš");
     assert_eq!(site.key("101").holder_person_id, Some(site.janis));
@@ -277,13 +278,7 @@ fn scanning_a_key_out_with_someone_else_is_refused_and_changes_nothing() {
 fn scanning_an_available_key_with_no_person_asks_for_the_person() {
     let mut site = site();
     let before = site.state();
-    let r = desk::scan_key(
-        &mut site.db.store,
-        &operator(),
-        "102",
-        None,
-        &IssueRequest::default(),
-    );
+    let r = site.scan("102", None);
     let e = refused(&site, &before, r, "invalid_input");
     assert_eq!(e.details()["field"], "person");
     assert!(e.message().contains("102"), "{}", e.message());
@@ -306,24 +301,12 @@ fn scanning_a_retired_or_lost_key_says_it_cannot_be_handed_out() {
     let before = site.state();
     for (key, status) in [("103", "retired"), ("102", "lost")] {
         for who in [None, Some(site.janis)] {
-            let r = desk::scan_key(
-                &mut site.db.store,
-                &operator(),
-                key,
-                who,
-                &IssueRequest::default(),
-            );
+            let r = site.scan(key, who);
             let e = refused(&site, &before, r, "key_not_available");
             assert_eq!(e.details()["status"], status, "{key} {who:?}");
         }
     }
-    let r = desk::scan_key(
-        &mut site.db.store,
-        &operator(),
-        "999",
-        None,
-        &IssueRequest::default(),
-    );
+    let r = site.scan("999", None);
     refused(&site, &before, r, "not_found");
 }
 
@@ -576,8 +559,7 @@ fn removing_members_writes_one_audit_row_and_takes_their_rights_away() {
     )
     .unwrap();
     assert_eq!(g.member_count, 3);
-    assert_eq!(site.audit_rows(), before + 1);
-    let a = last_audit(&site.db.raw());
+    let a = site.one_audit_row_since(before);
     assert_eq!(
         (a.component.as_str(), a.operation.as_str()),
         ("groups", "update")
@@ -590,15 +572,7 @@ fn removing_members_writes_one_audit_row_and_takes_their_rights_away() {
     );
     let conn = site.db.store.conn();
     assert!(!names(&groups::members(conn, g.id).unwrap()).contains(&"Ģirts Ķēniņš".to_string()));
-    let snap = site.state();
-    let r = keylog::issue(
-        &mut site.db.store,
-        &operator(),
-        "101",
-        &PersonRef::Id(site.girts),
-        &IssueRequest::default(),
-    );
-    refused(&site, &snap, r, "no_rights");
+    site.assert_no_rights("101", site.girts);
 }
 
 #[test]
@@ -618,8 +592,7 @@ fn renaming_a_group_writes_one_audit_row_and_a_taken_name_is_refused() {
         ("Personāls", Some("Visi darbinieki"))
     );
     assert_eq!(g.member_count, 4);
-    assert_eq!(site.audit_rows(), before + 1);
-    let a = last_audit(&site.db.raw());
+    let a = site.one_audit_row_since(before);
     assert_eq!(a.before.unwrap()["name"], "Staff");
     assert_eq!(a.after.unwrap()["name"], "Personāls");
     assert_eq!(
@@ -667,15 +640,8 @@ fn deleting_a_group_keeps_its_persons_and_keys_and_records_what_it_held() {
     assert_eq!(held["key_ids"].as_array().unwrap().len(), 4);
     assert!(a.after.is_none());
     // Nobody has rights now.
+    site.assert_no_rights("101", site.janis);
     let snap = site.state();
-    let r = keylog::issue(
-        &mut site.db.store,
-        &operator(),
-        "101",
-        &PersonRef::Id(site.janis),
-        &IssueRequest::default(),
-    );
-    refused(&site, &snap, r, "no_rights");
     let r = groups::delete(&mut site.db.store, &admin(), "Staff");
     refused(&site, &snap, r, "not_found");
 }
@@ -765,8 +731,7 @@ fn an_admin_changes_settings_the_file_and_one_audit_row_follow() {
     assert_eq!(next.db, c.db);
     assert_eq!(Config::load_or_create(&path).unwrap(), next);
     assert_eq!(site.db.store.security.session_timeout_seconds, 900);
-    assert_eq!(site.audit_rows(), before + 1);
-    let a = last_audit(&site.db.raw());
+    let a = site.one_audit_row_since(before);
     assert_eq!(
         (a.component.as_str(), a.operation.as_str()),
         ("config", "update")
