@@ -29,8 +29,11 @@ fn site() -> Cli {
     cli
 }
 
-/// Every entry's time in the ZIP at `path`, as (year, month, day, hour, minute, second).
-fn entry_times(path: &Path) -> Vec<(String, (u16, u8, u8, u8, u8, u8))> {
+/// A ZIP entry's time: (year, month, day, hour, minute, second).
+type EntryTime = (u16, u8, u8, u8, u8, u8);
+
+/// Every entry's time in the ZIP at `path`, by the entry's name.
+fn entry_times(path: &Path) -> Vec<(String, EntryTime)> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
     (0..zip.len())
         .map(|i| {

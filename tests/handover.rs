@@ -555,3 +555,179 @@ fn the_handover_settings_are_validated_saved_audited_and_applied() {
     let e = Config::load_or_create(&path).unwrap_err();
     assert!(e.message().contains("handover.terms_lv"), "{}", e.message());
 }
+
+// ---------------------------------------------------------------------------------------
+// The same through atslegas-cli, whose commands and --json fields are the contract.
+
+mod cli {
+    use atslegas_tests::{assert_fails, stdout, Cli};
+    use serde_json::json;
+
+    const PAD: &str = super::PAD;
+
+    /// Jānis (E-1) may receive 101-103; set "Ring A" (tag R-1) holds 101 and 102.
+    fn site() -> Cli {
+        let cli = Cli::initialised();
+        for args in [
+            &["person", "add", "--name", "Jānis Bērziņš", "--code", "E-1"][..],
+            &["key", "add", "101"],
+            &["key", "add", "102"],
+            &["key", "add", "103"],
+            &["group", "add", "Staff"],
+            &["group", "allow", "Staff", "101", "102", "103"],
+            &["group", "member", "Staff", "E-1"],
+            &["set", "add", "Ring A", "--keys", "101,102", "--tag", "R-1"],
+        ] {
+            cli.run_ok(args);
+        }
+        cli
+    }
+
+    fn require_signature(cli: &Cli, rule: &str) {
+        let mut c = cli.config();
+        c["handover"] = json!({ "require_signature": rule });
+        cli.write_config(&c);
+    }
+
+    #[test]
+    fn a_set_is_issued_and_returned_with_receipt_numbers_in_json_and_text() {
+        let cli = site();
+        let sets = cli.json(&["set", "list"]);
+        assert_eq!(sets[0]["name"], "Ring A");
+        assert_eq!(sets[0]["tag"], "R-1");
+        assert_eq!(sets[0]["keys"][1]["number"], "102");
+
+        let h = cli.json(&["issue", "R-1", "--to", "E-1"]);
+        assert_eq!(h["receipt"], 1);
+        assert_eq!(h["set"], "Ring A");
+        assert_eq!(h["keys"], json!(["101", "102"]));
+        assert_eq!(h["action"], "issued");
+        assert_eq!(h["person_name"], "Jānis Bērziņš");
+        assert_eq!(h["entries"].as_array().unwrap().len(), 2);
+
+        let text = stdout(&cli.run_ok(&["issue", "103", "--to", "E-1"]));
+        assert!(
+            text.contains("Key 103 issued to Jānis Bērziņš") && text.contains("Receipt 2."),
+            "{text}"
+        );
+
+        let back = cli.json(&["return", "Ring A", "--missing", "102"]);
+        assert_eq!(back["receipt"], 3);
+        assert_eq!(back["keys"], json!(["101"]));
+        assert_eq!(back["missing"], json!(["102"]));
+        let text = stdout(&cli.run_ok(&["return", "102"]));
+        assert!(text.contains("Receipt 4."), "{text}");
+
+        let r = cli.json(&["receipt", "show", "1"]);
+        assert_eq!(r["number"], 1);
+        assert_eq!(r["kind"], "issue");
+        assert_eq!(r["signed"], false);
+        assert_eq!(r["set_name"], "Ring A");
+        assert_eq!(r["person"]["full_name"], "Jānis Bērziņš");
+        assert_eq!(r["keys"][0]["number"], "101");
+        assert_eq!(r["audit_hash"].as_str().unwrap().len(), 64);
+        let text = stdout(&cli.run_ok(&["receipt", "show", "3"]));
+        assert!(
+            text.contains("receipt 3 (Return)") && text.contains("Signed:    no"),
+            "{text}"
+        );
+        let e = assert_fails(&cli.run(&["receipt", "show", "9"]), 3);
+        assert!(e.contains("receipt") && e.contains('9'), "{e}");
+    }
+
+    #[test]
+    fn a_set_with_a_key_out_is_refused_with_exit_5_naming_the_key() {
+        let cli = site();
+        cli.run_ok(&["issue", "102", "--to", "E-1"]);
+        let e = assert_fails(&cli.run(&["issue", "R-1", "--to", "E-1"]), 5);
+        assert!(e.contains("102"), "{e}");
+        let issued: i64 = atslegas_tests::value(&cli.db(), "SELECT count(*) FROM key_log");
+        assert_eq!(issued, 1, "nothing of the set was issued");
+    }
+
+    #[test]
+    fn a_required_signature_exits_5_without_one_and_is_kept_with_one() {
+        let cli = site();
+        require_signature(&cli, "issue");
+        let e = assert_fails(&cli.run(&["issue", "103", "--to", "E-1"]), 5);
+        assert!(e.contains("signature"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("sig.svg");
+        std::fs::write(&svg, PAD).unwrap();
+        let h = cli.json(&[
+            "issue",
+            "103",
+            "--to",
+            "E-1",
+            "--signature",
+            svg.to_str().unwrap(),
+        ]);
+        let r = cli.json(&["receipt", "show", &h["receipt"].to_string()]);
+        assert_eq!(r["signed"], true);
+        assert!(r["signature"].as_str().unwrap().starts_with("<svg"));
+        // Returns need none under "issue".
+        cli.run_ok(&["return", "103"]);
+
+        // A file that is no SVG of paths, or too large, issues nothing (exit 3).
+        let bad = dir.path().join("bad.svg");
+        for (text, says) in [
+            ("<svg><image href='x.png'/></svg>".to_string(), "<image>"),
+            (
+                format!("<svg><path d='M0 0{}'/></svg>", " L1 1".repeat(60_000)),
+                "256 KB",
+            ),
+        ] {
+            std::fs::write(&bad, text).unwrap();
+            let e = assert_fails(
+                &cli.run(&[
+                    "issue",
+                    "103",
+                    "--to",
+                    "E-1",
+                    "--signature",
+                    bad.to_str().unwrap(),
+                ]),
+                3,
+            );
+            assert!(e.contains(says), "{e}");
+        }
+        let e = assert_fails(
+            &cli.run(&["issue", "103", "--to", "E-1", "--signature", "/no/such.svg"]),
+            1,
+        );
+        assert!(e.contains("signature file"), "{e}");
+        assert_eq!(
+            atslegas_tests::value::<String>(
+                &cli.db(),
+                "SELECT status FROM keys WHERE number = '103'"
+            ),
+            "available"
+        );
+    }
+
+    #[test]
+    fn sets_are_edited_and_deleted_from_the_command_line() {
+        let cli = site();
+        let s = cli.json(&[
+            "set", "edit", "R-1", "--keys", "101,103", "--name", "Ring B",
+        ]);
+        assert_eq!(s["name"], "Ring B");
+        assert_eq!(s["tag"], "R-1");
+        assert_eq!(s["keys"].as_array().unwrap().len(), 2);
+        let s = cli.json(&["set", "edit", "Ring B", "--no-tag"]);
+        assert_eq!(s["tag"], serde_json::Value::Null);
+        let e = assert_fails(&cli.run(&["set", "add", "103", "--keys", "101"]), 3);
+        assert!(e.contains("key number 103"), "{e}");
+        cli.run_ok(&["set", "delete", "Ring B"]);
+        assert_eq!(cli.json(&["set", "list"]), json!([]));
+        assert_eq!(
+            cli.json(&["set", "list", "--deleted"])
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let e = assert_fails(&cli.run(&["issue", "Ring B", "--to", "E-1"]), 3);
+        assert!(e.contains("Ring B"), "{e}");
+    }
+}

@@ -2,9 +2,12 @@
 //! Top-level commands (flattened into the command list), not a `keylog ...` group.
 //! Argument parsing and printing only; the work is in `atslegas_core::keylog`.
 
-use atslegas_core::keylog::{self, IssueRequest};
+use std::path::{Path, PathBuf};
+
+use atslegas_core::keylog::{self, Handover, IssueRequest, LogEntry, ReturnRequest};
 use atslegas_core::{time, Actor, Error, Store};
 use clap::{Args, Subcommand};
+use serde::Serialize;
 
 use crate::output::Out;
 use crate::person_cmd::person_ref;
@@ -12,14 +15,20 @@ use crate::Failure;
 
 #[derive(Subcommand)]
 pub enum KeyLogCmd {
-    /// Issue a key to a person.
+    /// Issue a key, or every key of a set, to a person (one receipt; all or nothing).
     Issue(IssueArgs),
-    /// Take a key back.
+    /// Take back a key, or the keys of a set (one receipt).
     Return {
-        /// Key number.
+        /// Key number, or a set's tag or name.
         key: String,
         #[arg(long)]
         comment: Option<String>,
+        /// The person's signature: an SVG file of paths (at most 256 KB).
+        #[arg(long, value_name = "FILE.svg")]
+        signature: Option<PathBuf>,
+        /// Keys of the set that did not come back on the ring (they stay out): 103,104.
+        #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+        missing: Vec<String>,
     },
     /// Key-log rows in a time range (the reference's JSON shape with --json).
     Keylog {
@@ -40,7 +49,7 @@ pub enum KeyLogCmd {
 
 #[derive(Args)]
 pub struct IssueArgs {
-    /// Key number.
+    /// Key number, or a set's tag or name.
     key: String,
     /// Person code or badge code.
     #[arg(long)]
@@ -53,6 +62,71 @@ pub struct IssueArgs {
     /// Admins: issue outside the person's group rights, for this reason.
     #[arg(long)]
     override_reason: Option<String>,
+    /// The person's signature: an SVG file of paths (at most 256 KB).
+    #[arg(long, value_name = "FILE.svg")]
+    signature: Option<PathBuf>,
+}
+
+/// What `issue` and `return` print with `--json`: the receipt, the keys, and the
+/// movement's fields (those of its only key when one key moved; `id`, `key_number` and
+/// `key_id` are null for a set, whose keys are in `keys` and `entries`).
+#[derive(Serialize)]
+struct HandoverOut<'a> {
+    /// The key-log row's id (one key).
+    id: Option<i64>,
+    receipt: i64,
+    action: &'a str,
+    set: Option<&'a str>,
+    keys: Vec<&'a str>,
+    key_number: Option<&'a str>,
+    key_id: Option<i64>,
+    person_id: Option<i64>,
+    person_name: Option<&'a str>,
+    user_name: &'a str,
+    at: i64,
+    due_back_at: Option<i64>,
+    comment: Option<&'a str>,
+    override_reason: Option<&'a str>,
+    missing: &'a [String],
+    entries: &'a [LogEntry],
+}
+
+impl<'a> HandoverOut<'a> {
+    fn of(h: &'a Handover) -> HandoverOut<'a> {
+        let first = &h.entries[0];
+        let one = (h.entries.len() == 1 && h.set.is_none()).then_some(first);
+        HandoverOut {
+            id: one.map(|e| e.id),
+            receipt: h.receipt,
+            action: &first.action,
+            set: h.set.as_deref(),
+            keys: h.entries.iter().map(|e| e.key_number.as_str()).collect(),
+            key_number: one.map(|e| e.key_number.as_str()),
+            key_id: one.map(|e| e.key_id),
+            person_id: first.person_id,
+            person_name: first.person_name.as_deref(),
+            user_name: &first.user_name,
+            at: first.at,
+            due_back_at: first.due_back_at,
+            comment: first.comment.as_deref(),
+            override_reason: first.override_reason.as_deref(),
+            missing: &h.missing,
+            entries: &h.entries,
+        }
+    }
+
+    /// "Key 101" or "Set Ring A (keys 101, 102)".
+    fn what(&self) -> String {
+        match self.set {
+            Some(set) => format!("Set {set} (keys {})", self.keys.join(", ")),
+            None => format!("Key {}", self.keys.join(", ")),
+        }
+    }
+}
+
+/// The signature file's text (the core reads at most a little over 256 KB of it).
+fn read_signature(path: Option<&Path>) -> Result<Option<String>, Failure> {
+    Ok(path.map(atslegas_core::signature::read_file).transpose()?)
 }
 
 pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Result<u8, Failure> {
@@ -64,6 +138,7 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
                 due,
                 comment,
                 override_reason,
+                signature,
             } = a;
             let req = IssueRequest {
                 due_back_at: due
@@ -72,29 +147,48 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
                     .transpose()?,
                 comment,
                 override_reason,
-                signature: None,
+                signature: read_signature(signature.as_deref())?,
             };
-            let e = keylog::issue(store, actor, &key, &person_ref(&to), &req)?;
+            let h = keylog::issue_keys(store, actor, &key, &person_ref(&to), &req)?;
+            let o = HandoverOut::of(&h);
             out.done(
-                &e,
+                &o,
                 &format!(
-                    "Key {} issued to {}{}.",
-                    e.key_number,
-                    e.person_name.as_deref().unwrap_or("?"),
-                    e.due_back_at
+                    "{} issued to {}{}. Receipt {}.",
+                    o.what(),
+                    o.person_name.unwrap_or("?"),
+                    o.due_back_at
                         .map(|d| format!(", due back {}", time::local_display(d)))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    o.receipt
                 ),
             );
         }
-        KeyLogCmd::Return { key, comment } => {
-            let e = keylog::return_key(store, actor, &key, comment.as_deref())?;
+        KeyLogCmd::Return {
+            key,
+            comment,
+            signature,
+            missing,
+        } => {
+            let req = ReturnRequest {
+                comment,
+                signature: read_signature(signature.as_deref())?,
+                missing,
+            };
+            let h = keylog::return_keys(store, actor, &key, &req)?;
+            let o = HandoverOut::of(&h);
+            let still_out = if o.missing.is_empty() {
+                String::new()
+            } else {
+                format!(" Still out (not on the ring): {}.", o.missing.join(", "))
+            };
             out.done(
-                &e,
+                &o,
                 &format!(
-                    "Key {} returned by {}.",
-                    e.key_number,
-                    e.person_name.as_deref().unwrap_or("?")
+                    "{} returned by {}. Receipt {}.{still_out}",
+                    o.what(),
+                    o.person_name.unwrap_or("?"),
+                    o.receipt
                 ),
             );
         }

@@ -15,7 +15,9 @@ mod key_cmd;
 mod keylog_cmd;
 mod output;
 mod person_cmd;
+mod receipt_cmd;
 mod register_cmd;
+mod set_cmd;
 mod user_cmd;
 
 use std::io::{BufRead, IsTerminal};
@@ -78,6 +80,12 @@ enum Command {
     // issue, return, keylog and calendar: top-level commands, in the help where they were.
     #[command(flatten)]
     KeyLog(keylog_cmd::KeyLogCmd),
+    /// Key sets (rings): keys issued and returned as one.
+    #[command(subcommand)]
+    Set(set_cmd::SetCmd),
+    /// Receipts of handovers: show one, or save it as PDF.
+    #[command(subcommand)]
+    Receipt(receipt_cmd::ReceiptCmd),
     /// The audit trail.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCmd),
@@ -140,7 +148,7 @@ impl From<Error> for Failure {
             | "session_expired"
             | "session_invalid" => 4,
             "key_already_issued" | "key_not_issued" | "key_not_available" | "person_not_active"
-            | "no_rights" | "key_is_out" | "person_holds_keys" => 5,
+            | "no_rights" | "key_is_out" | "person_holds_keys" | "signature_required" => 5,
             _ => 1,
         };
         Failure {
@@ -325,6 +333,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let config = Config::load_or_create(&paths.config_file)?;
     atslegas_core::logging::init(config.log_level, false);
     let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
+    store.configure(&config);
     let out = Out { json };
     let sessions = Sessions::new(config.session_dir(&paths));
     // `--as USER` is a sign-in like the window's: audited, counted toward lock-out, and
@@ -348,6 +357,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Group(cmd) => group_cmd::run(cmd, store, actor, out),
         Command::Key(cmd) => key_cmd::run(cmd, store, actor, out),
         Command::KeyLog(cmd) => keylog_cmd::run(cmd, store, actor, out),
+        Command::Set(cmd) => set_cmd::run(cmd, store, actor, out),
+        Command::Receipt(cmd) => receipt_cmd::run(cmd, store, actor, out),
         Command::Audit(cmd) => {
             audit_cmd::run(cmd, store, actor, &locations(&config, &paths), &config, out)
         }

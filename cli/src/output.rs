@@ -15,6 +15,8 @@ use atslegas_core::groups::Group;
 use atslegas_core::keylog::{CalendarDay, LogEntry, Summary};
 use atslegas_core::keys::Key;
 use atslegas_core::persons::Person;
+use atslegas_core::receipts::Receipt;
+use atslegas_core::sets::KeySet;
 use atslegas_core::time::{iso_utc, local_display};
 use atslegas_core::users::User;
 use atslegas_core::work::Progress;
@@ -143,6 +145,50 @@ impl Out {
                 opt(&g.description).into(),
             ]
         });
+    }
+
+    pub fn sets(&self, sets: &[KeySet]) {
+        self.list(sets, &["NAME", "TAG", "KEYS", "DELETED"], |s| {
+            vec![
+                s.name.clone(),
+                opt(&s.tag).into(),
+                s.numbers().join(", "),
+                s.deleted_at.map(local_display).unwrap_or_default(),
+            ]
+        });
+    }
+
+    /// One receipt: as JSON, or as the lines it prints.
+    pub fn receipt(&self, r: &Receipt) {
+        if self.json {
+            return print_json(r);
+        }
+        let what = if r.kind == "issue" { "Issue" } else { "Return" };
+        println!("{} — receipt {} ({what})", r.site_name, r.number);
+        println!("Time:      {}", local_display(r.at));
+        if let Some(p) = &r.person {
+            let more: Vec<&str> = [p.code.as_deref(), p.department.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            println!("Person:    {} {}", p.full_name, more.join(" · "));
+        }
+        if let Some(set) = &r.set_name {
+            println!("Set:       {set}");
+        }
+        for k in &r.keys {
+            let place: Vec<&str> = [k.name.as_deref(), k.location.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            println!("Key:       {} {}", k.number, place.join(" · "));
+        }
+        if let Some(d) = r.due_back_at {
+            println!("Due back:  {}", local_display(d));
+        }
+        println!("Handed by: {}", r.user);
+        println!("Signed:    {}", if r.signed { "yes" } else { "no" });
+        println!("Audit:     {}", r.audit_hash);
     }
 
     pub fn keys(&self, keys: &[Key]) {

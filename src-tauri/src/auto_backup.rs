@@ -213,6 +213,7 @@ pub async fn auto_backup_run(
         let config = opened.config();
         // Its own connection: the window's stays free for the desk meanwhile.
         let mut store = Store::open(&loc.database, Security::from(&config))?;
+        store.configure(&config);
         Ok(auto::run(
             &mut store,
             &loc,

@@ -31,6 +31,7 @@ impl AppState {
             paths.prepare()?;
             let config = Config::load_or_create(&paths.config_file)?;
             let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
+            store.configure(&config);
             let sessions = Sessions::new(config.session_dir(&paths));
             // Sessions left idle past the timeout while the app was closed end now, with
             // their audit row.
@@ -73,7 +74,7 @@ impl Opened {
     /// the store enforces follow it.
     pub fn reload_config(&self, paths: &Paths, store: &mut Store) -> atslegas_core::Result<()> {
         let fresh = Config::load_or_create(&paths.config_file)?;
-        store.security = Security::from(&fresh);
+        store.configure(&fresh);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }
