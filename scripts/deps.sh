@@ -24,7 +24,8 @@ BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-de
 # python3-xlib: the end-to-end tests click the window's close button through X11
 # (tests/e2e/close_window.py, run by Debian's /usr/bin/python3).
 # dbus-daemon: a private session bus for the one-window-per-register test.
-TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip unzip python3 python3-xlib dbus-daemon)
+# poppler-utils: pdftotext, the independent reader the receipt PDF tests read text back with.
+TEST_PKGS=(xvfb xauth webkit2gtk-driver nodejs sqlite3 7zip unzip python3 python3-xlib dbus-daemon poppler-utils)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

@@ -21,6 +21,11 @@
 //!   where known backup drives are looked for (see [`backup::drives`]).
 //! - `tracing-subscriber` (only `fmt`): diagnostics to standard error, one way for the
 //!   window and the CLI (see [`logging`]).
+//! - `krilla` (typst's PDF writer, without its raster-image decoders) + `notosans` (Noto
+//!   Sans Regular and Bold as bytes, every Latvian letter; SIL OFL 1.1) + `rustybuzz`
+//!   (krilla's shaper, to measure text for wrapping): receipts as PDF with the font subset
+//!   embedded, so the text is selectable and searchable and no font file is kept here or
+//!   looked for on the machine (see [`receipt_pdf`]).
 
 pub mod anchors;
 pub mod audit;
@@ -41,6 +46,7 @@ pub mod logging;
 pub mod persons;
 mod private;
 mod random;
+pub mod receipt_pdf;
 pub mod receipts;
 mod search;
 pub mod session;
