@@ -207,7 +207,7 @@ fn scanning_a_key_that_is_out_with_no_person_chosen_returns_it() {
     site.at(T0 + 60);
     let out = site.scan("101", None).unwrap();
     match out {
-        Outcome::Returned { entry } => {
+        Outcome::Returned { entry, .. } => {
             assert_eq!(entry.action, "returned");
             assert_eq!(entry.person_id, Some(site.janis));
             assert_eq!(entry.at, T0 + 60);
@@ -225,9 +225,90 @@ fn scanning_a_key_that_is_out_with_no_person_chosen_returns_it() {
 fn scanning_a_key_that_is_out_with_its_holder_chosen_returns_it() {
     let mut site = site();
     site.issue(&operator(), "101", site.janis, None);
+    // Later than a scanner's double read (see the next test).
+    site.at(T0 + desk::REPEAT_SECONDS);
     let out = site.scan("101", Some(site.janis)).unwrap();
     assert!(matches!(out, Outcome::Returned { .. }), "{out:?}");
     assert_eq!(site.key("101").status, "available");
+}
+
+#[test]
+fn a_second_read_of_a_key_just_issued_to_the_chosen_person_is_ignored_not_returned() {
+    let mut site = site();
+    let issued = site.scan("101", Some(site.janis)).unwrap();
+    assert!(matches!(issued, Outcome::Issued { .. }), "{issued:?}");
+    let before = site.state();
+    site.at(T0 + desk::REPEAT_SECONDS - 1);
+    match site.scan("101", Some(site.janis)).unwrap() {
+        Outcome::Repeat { key, person_name } => {
+            assert_eq!(
+                (key.as_str(), person_name.as_str()),
+                ("101", "Jānis Bērziņš")
+            );
+        }
+        other => panic!("a double read changed something: {other:?}"),
+    }
+    assert_eq!(site.state(), before, "nothing written");
+    assert_eq!(site.key("101").status, "issued");
+    // With no person chosen, or once the moment has passed, the key comes back.
+    let out = site.scan("101", None).unwrap();
+    assert!(matches!(out, Outcome::Returned { .. }), "{out:?}");
+}
+
+#[test]
+fn the_desk_plans_a_handover_before_the_signature_and_writes_nothing() {
+    let mut site = site();
+    let before = site.state();
+    let conn_plan = |site: &Site, text: &str, person: Option<i64>| {
+        desk::plan(
+            &site.db.store,
+            &operator(),
+            text,
+            person,
+            &IssueRequest::default(),
+        )
+    };
+    match conn_plan(&site, "101", Some(site.janis)).unwrap() {
+        desk::Plan::Issue {
+            keys,
+            person_name,
+            signature_required,
+            ..
+        } => {
+            assert_eq!(keys, vec!["101"]);
+            assert_eq!(person_name, "Jānis Bērziņš");
+            assert!(!signature_required);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Refusals come from the plan, before anyone signs: no rights, no person.
+    assert_eq!(
+        conn_plan(&site, "103", Some(site.lena))
+            .unwrap_err()
+            .code(),
+        "no_rights"
+    );
+    assert!(conn_plan(&site, "101", None)
+        .unwrap_err()
+        .message()
+        .contains("scan or type the person"));
+    assert_eq!(site.state(), before, "a plan writes nothing");
+    site.issue(&operator(), "101", site.janis, None);
+    site.at(T0 + 60);
+    site.db.store.handover.require_signature = atslegas_core::store::SignatureRule::IssueAndReturn;
+    match conn_plan(&site, "101", None).unwrap() {
+        desk::Plan::Return {
+            keys,
+            person_name,
+            signature_required,
+            ..
+        } => {
+            assert_eq!(keys, vec!["101"]);
+            assert_eq!(person_name.as_deref(), Some("Jānis Bērziņš"));
+            assert!(signature_required);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -248,7 +329,7 @@ fn scanning_an_available_key_with_a_person_chosen_issues_it_to_them() {
     )
     .unwrap();
     match out {
-        Outcome::Issued { entry } => {
+        Outcome::Issued { entry, .. } => {
             assert_eq!(entry.person_id, Some(site.girts));
             assert_eq!(entry.due_back_at, Some(T0 + 3_600));
             assert_eq!(entry.comment.as_deref(), Some("for the meeting"));

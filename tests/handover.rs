@@ -60,14 +60,14 @@ fn issue(db: &mut CoreDb, what: &str, who: &str) -> Result<Handover, Error> {
     keylog::issue_keys(
         &mut db.store,
         &operator(),
-        what,
+        &[what],
         &to(who),
         &IssueRequest::default(),
     )
 }
 
 fn give_back(db: &mut CoreDb, what: &str, req: ReturnRequest) -> Result<Handover, Error> {
-    keylog::return_keys(&mut db.store, &operator(), what, &req)
+    keylog::return_keys(&mut db.store, &operator(), &[what], &req)
 }
 
 fn numbers(h: &Handover) -> Vec<&str> {
@@ -244,7 +244,7 @@ fn a_set_with_a_retired_key_or_a_key_outside_the_rights_is_refused_naming_it() {
         override_reason: Some("the caretaker is away".into()),
         ..IssueRequest::default()
     };
-    let h = keylog::issue_keys(&mut db.store, &admin(), "Ring B", &to("E-1"), &req).unwrap();
+    let h = keylog::issue_keys(&mut db.store, &admin(), &["Ring B"], &to("E-1"), &req).unwrap();
     assert_eq!(numbers(&h), vec!["104", "105"]);
     assert_eq!(h.entries[0].override_reason, None, "104 was allowed");
     assert_eq!(
@@ -344,11 +344,11 @@ fn a_required_signature_is_enforced_by_the_core_for_issues_then_returns() {
         signature: Some(PAD.into()),
         ..IssueRequest::default()
     };
-    let h = keylog::issue_keys(&mut db.store, &operator(), "104", &to("E-1"), &signed).unwrap();
+    let h = keylog::issue_keys(&mut db.store, &operator(), &["104"], &to("E-1"), &signed).unwrap();
     // A return needs none under "issue"...
     give_back(&mut db, "104", ReturnRequest::default()).unwrap();
     // ...and one under "issue_and_return".
-    keylog::issue_keys(&mut db.store, &operator(), "104", &to("E-1"), &signed).unwrap();
+    keylog::issue_keys(&mut db.store, &operator(), &["104"], &to("E-1"), &signed).unwrap();
     db.store.handover.require_signature = SignatureRule::IssueAndReturn;
     let e = give_back(&mut db, "104", ReturnRequest::default()).unwrap_err();
     assert_eq!(e.code(), "signature_required");
@@ -394,7 +394,7 @@ fn a_signature_that_is_not_an_svg_of_paths_issues_nothing() {
         let e = assert_refused_unchanged(
             &db.raw(),
             &before,
-            keylog::issue_keys(&mut db.store, &operator(), "104", &to("E-1"), &req),
+            keylog::issue_keys(&mut db.store, &operator(), &["104"], &to("E-1"), &req),
             "invalid_input",
         );
         assert!(e.message().contains("not a signature"), "{}", e.message());
@@ -554,6 +554,66 @@ fn the_handover_settings_are_validated_saved_audited_and_applied() {
     std::fs::write(&path, long).unwrap();
     let e = Config::load_or_create(&path).unwrap_err();
     assert!(e.message().contains("handover.terms_lv"), "{}", e.message());
+}
+
+#[test]
+fn the_desk_finds_a_set_by_its_tag_and_hands_it_over_whole() {
+    use atslegas_core::desk::{self, Match, Outcome, Plan};
+    let mut db = site();
+    let janis = atslegas_core::persons::find_by_code(db.store.conn(), "E-1")
+        .unwrap()
+        .id;
+    match desk::lookup(db.store.conn(), "r-1", true).unwrap() {
+        Match::Set { set } => assert_eq!(set.numbers(), vec!["101", "102", "103"]),
+        other => panic!("{other:?}"),
+    }
+    match desk::plan(
+        &db.store,
+        &operator(),
+        "R-1",
+        Some(janis),
+        &IssueRequest::default(),
+    )
+    .unwrap()
+    {
+        Plan::Issue { keys, set, .. } => {
+            assert_eq!(keys, vec!["101", "102", "103"]);
+            assert_eq!(set.as_deref(), Some("Ring A"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match desk::hand_over(
+        &mut db.store,
+        &operator(),
+        "R-1",
+        Some(janis),
+        &IssueRequest::default(),
+    )
+    .unwrap()
+    {
+        Outcome::Issued { handover, .. } => {
+            assert_eq!(numbers(&handover), vec!["101", "102", "103"])
+        }
+        other => panic!("{other:?}"),
+    }
+    // Scanned again with no person chosen: the ring comes back whole.
+    match desk::plan(
+        &db.store,
+        &operator(),
+        "R-1",
+        None,
+        &IssueRequest::default(),
+    )
+    .unwrap()
+    {
+        Plan::Return {
+            keys, person_name, ..
+        } => {
+            assert_eq!(keys.len(), 3);
+            assert_eq!(person_name.as_deref(), Some("Jānis Bērziņš"));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------

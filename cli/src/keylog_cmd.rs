@@ -149,7 +149,7 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
                 override_reason,
                 signature: read_signature(signature.as_deref())?,
             };
-            let h = keylog::issue_keys(store, actor, &key, &person_ref(&to), &req)?;
+            let h = keylog::issue_keys(store, actor, &[key.as_str()], &person_ref(&to), &req)?;
             let o = HandoverOut::of(&h);
             out.done(
                 &o,
@@ -175,7 +175,7 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
                 signature: read_signature(signature.as_deref())?,
                 missing,
             };
-            let h = keylog::return_keys(store, actor, &key, &req)?;
+            let h = keylog::return_keys(store, actor, &[key.as_str()], &req)?;
             let o = HandoverOut::of(&h);
             let still_out = if o.missing.is_empty() {
                 String::new()

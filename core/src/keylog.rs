@@ -180,78 +180,44 @@ pub fn issue(
     to: &PersonRef,
     req: &IssueRequest,
 ) -> Result<LogEntry> {
-    let mut h = issue_keys(store, actor, key_number, to, req)?;
+    let mut h = issue_keys(store, actor, &[key_number], to, req)?;
     Ok(h.entries.remove(0))
 }
 
-/// Issues a key, or every key of a set (named by its tag or name), to a person: in one
-/// transaction, all or nothing, with one receipt. Refused, naming the key, when any key
-/// is out, lost, retired or deleted; when the person is inactive or deleted; when none
-/// of their groups allows a key (unless an admin gives an override reason, recorded in
-/// the key log and the audit trail); or when the register requires a signature and none
-/// is given.
+/// Issues keys to a person: each item is a key number or a set's tag or name (a set
+/// brings all its keys). In one transaction, all or nothing, with one receipt. Refused,
+/// naming the key, when any key is out, lost, retired or deleted; when the person is
+/// inactive or deleted; when none of their groups allows a key (unless an admin gives an
+/// override reason, recorded in the key log and the audit trail); or when the register
+/// requires a signature and none is given.
 pub fn issue_keys(
     store: &mut Store,
     actor: &Actor,
-    key_or_set: &str,
+    items: &[&str],
     to: &PersonRef,
     req: &IssueRequest,
 ) -> Result<Handover> {
     let comment = clean_comment(req.comment.as_deref())?;
-    let reason = crate::validate::optional("override_reason", req.override_reason.as_deref(), 500)?;
     let signature = signature_for(store, req.signature.as_deref(), true)?;
     let signed = signature.as_deref().map(crate::signature::sha256);
     let rules = store.handover.clone();
     store.write(actor, Role::Operator, "issue keys", |tx, now| {
-        let (items, set) = match resolve_items(tx, key_or_set)? {
-            Items::Key(k) => (vec![k], None),
-            Items::Set(s) => (set_keys_tx(tx, &s)?, Some(s)),
-        };
-        let person = resolve_person(tx, to)?;
-        persons::ensure_active(&person)?;
-        if let Some(due) = req.due_back_at {
-            if due <= now {
-                return Err(Error::invalid_rule(
-                    "due_back_at",
-                    "due_past",
-                    serde_json::Value::Null,
-                    "the due time is in the past; choose a later time",
-                ));
-            }
-        }
-        // Every key is checked before anything is written, so the message names the
-        // first key that stops the handover.
-        let mut overrides = Vec::with_capacity(items.len());
-        for key in &items {
-            ensure_issuable(key)?;
-            let allowed = groups::person_may_receive(tx, person.id, key.id)?;
-            overrides.push(if allowed {
-                None
-            } else {
-                match &reason {
-                    None => return Err(Error::NoRights { person: person.label(), key: key.number.clone() }),
-                    Some(r) => {
-                        actor.require(Role::Admin, "issue a key outside group rights")?;
-                        Some(r.clone())
-                    }
-                }
-            });
-        }
+        let plan = plan_issue(tx, actor, items, to, req, now)?;
         let receipt = receipts::insert_tx(tx, now, actor, &rules, &receipts::NewReceipt {
             kind: "issue",
-            person_id: Some(person.id),
+            person_id: Some(plan.person.id),
             due_back_at: req.due_back_at,
-            set_id: set.as_ref().map(|s| s.id),
+            set_id: plan.set.as_ref().map(|s| s.id),
             signature: signature.as_deref(),
         })?;
-        let mut entries = Vec::with_capacity(items.len());
-        for (key, override_reason) in items.iter().zip(overrides) {
+        let mut entries = Vec::with_capacity(plan.keys.len());
+        for (key, override_reason) in &plan.keys {
             tx.prepare_cached(
                 "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason, receipt_number)
                  VALUES ('issued', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
-            .execute(params![key.id, person.id, actor.user_id, actor.name, now, req.due_back_at, comment, override_reason, receipt])
-            .map_err(|e| map_trigger(e, key, Some(&person)))?;
+            .execute(params![key.id, plan.person.id, actor.user_id, actor.name, now, req.due_back_at, comment, override_reason, receipt])
+            .map_err(|e| map_trigger(e, key, Some(&plan.person)))?;
             let log_id = tx.last_insert_rowid();
             let extra = [
                 ("override_reason", json!(override_reason)),
@@ -260,8 +226,120 @@ pub fn issue_keys(
             ];
             entries.push(finish_movement(tx, now, actor, key, "issue", log_id, &extra)?);
         }
-        Ok(Handover { receipt, entries, set: set.map(|s| s.name), missing: Vec::new() })
+        Ok(Handover { receipt, entries, set: plan.set.map(|s| s.name), missing: Vec::new() })
     })
+}
+
+/// Checks an issue without writing anything: the same rules as [`issue_keys`] but the
+/// signature (the Desk asks for it only after this says yes). Returns the keys it would
+/// issue, by number.
+pub fn check_issue(
+    conn: &Connection,
+    actor: &Actor,
+    items: &[&str],
+    to: &PersonRef,
+    req: &IssueRequest,
+    now: i64,
+) -> Result<Vec<String>> {
+    actor.require(Role::Operator, "issue keys")?;
+    clean_comment(req.comment.as_deref())?;
+    let plan = plan_issue(conn, actor, items, to, req, now)?;
+    Ok(plan.keys.into_iter().map(|(k, _)| k.number).collect())
+}
+
+/// What an issue hands over, checked: the keys (each with its override reason, when an
+/// admin's reason lets a key outside the rights go), the set when one set was named, and
+/// the person.
+struct IssuePlan {
+    keys: Vec<(keys::Key, Option<String>)>,
+    set: Option<sets::KeySet>,
+    person: Person,
+}
+
+/// The rules of an issue, in the order a person reads them: every key can go (the first
+/// that cannot is named), the person may receive keys, the due time is ahead, and each
+/// key is within the person's rights or overridden by an admin with a reason.
+fn plan_issue(
+    conn: &Connection,
+    actor: &Actor,
+    items: &[&str],
+    to: &PersonRef,
+    req: &IssueRequest,
+    now: i64,
+) -> Result<IssuePlan> {
+    let reason = crate::validate::optional("override_reason", req.override_reason.as_deref(), 500)?;
+    let (keys, set) = resolve_all(conn, items)?;
+    for key in &keys {
+        ensure_issuable(key)?;
+    }
+    let person = resolve_person(conn, to)?;
+    persons::ensure_active(&person)?;
+    if let Some(due) = req.due_back_at {
+        if due <= now {
+            return Err(Error::invalid_rule(
+                "due_back_at",
+                "due_past",
+                serde_json::Value::Null,
+                "the due time is in the past; choose a later time",
+            ));
+        }
+    }
+    let mut planned = Vec::with_capacity(keys.len());
+    for key in keys {
+        let overridden = if groups::person_may_receive(conn, person.id, key.id)? {
+            None
+        } else {
+            match &reason {
+                None => {
+                    return Err(Error::NoRights {
+                        person: person.label(),
+                        key: key.number,
+                    })
+                }
+                Some(r) => {
+                    actor.require(Role::Admin, "issue a key outside group rights")?;
+                    Some(r.clone())
+                }
+            }
+        };
+        planned.push((key, overridden));
+    }
+    Ok(IssuePlan {
+        keys: planned,
+        set,
+        person,
+    })
+}
+
+/// The keys `items` name (key numbers, sets' tags or names), each once, in the order
+/// given; the set, when the items are exactly one set.
+pub(crate) fn resolve_all(
+    conn: &Connection,
+    items: &[&str],
+) -> Result<(Vec<keys::Key>, Option<sets::KeySet>)> {
+    let mut all: Vec<keys::Key> = Vec::new();
+    let mut only_set = None;
+    for item in items.iter().filter(|i| !i.trim().is_empty()) {
+        let (found, set) = match resolve_items(conn, item)? {
+            Items::Key(k) => (vec![k], None),
+            Items::Set(s) => (set_keys_tx(conn, &s)?, Some(s)),
+        };
+        for k in found {
+            if !all.iter().any(|a| a.id == k.id) {
+                all.push(k);
+            }
+        }
+        only_set = if items.len() == 1 { set } else { None };
+    }
+    if all.is_empty() {
+        return Err(Error::invalid_rule(
+            "key",
+            "no_keys",
+            serde_json::Value::Null,
+            "name a key number or a set's tag or name",
+        ));
+    }
+    Ok((all, only_set))
 }
 
 /// Refuses a key that cannot be issued now, naming it.
@@ -287,7 +365,7 @@ fn ensure_issuable(key: &keys::Key) -> Result<()> {
 
 /// The keys of a set as they are inside the transaction (a set with no keys left, all
 /// of them deleted, hands over nothing and is refused).
-fn set_keys_tx(tx: &Transaction, set: &sets::KeySet) -> Result<Vec<keys::Key>> {
+fn set_keys_tx(tx: &Connection, set: &sets::KeySet) -> Result<Vec<keys::Key>> {
     let keys = set
         .keys
         .iter()
@@ -315,7 +393,7 @@ pub fn return_key(
         comment: comment.map(str::to_string),
         ..ReturnRequest::default()
     };
-    let mut h = return_keys(store, actor, key_number, &req)?;
+    let mut h = return_keys(store, actor, &[key_number], &req)?;
     Ok(h.entries.remove(0))
 }
 
@@ -327,7 +405,7 @@ pub fn return_key(
 pub fn return_keys(
     store: &mut Store,
     actor: &Actor,
-    key_or_set: &str,
+    items: &[&str],
     req: &ReturnRequest,
 ) -> Result<Handover> {
     let comment = clean_comment(req.comment.as_deref())?;
@@ -335,62 +413,16 @@ pub fn return_keys(
     let signed = signature.as_deref().map(crate::signature::sha256);
     let rules = store.handover.clone();
     store.write(actor, Role::Operator, "return keys", |tx, now| {
-        let (all, set) = match resolve_items(tx, key_or_set)? {
-            Items::Key(k) => (vec![k], None),
-            Items::Set(s) => (set_keys_tx(tx, &s)?, Some(s)),
-        };
-        let mut missing = Vec::new();
-        for m in req.missing.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
-            match all.iter().find(|k| k.number.eq_ignore_ascii_case(m)) {
-                Some(k) => missing.push(k.number.clone()),
-                None => {
-                    return Err(Error::invalid_rule(
-                        "missing",
-                        "not_in_set",
-                        json!({ "key": m }),
-                        format!("key {m} is not in this set; name only keys of the set as missing"),
-                    ))
-                }
-            }
-        }
-        let items: Vec<keys::Key> = all.into_iter().filter(|k| !missing.contains(&k.number)).collect();
-        if items.is_empty() {
-            return Err(Error::invalid_rule(
-                "missing",
-                "nothing_returned",
-                serde_json::Value::Null,
-                "every key of the set is named missing, so nothing comes back; report them lost instead",
-            ));
-        }
-        for key in &items {
-            if key.status != "issued" {
-                return Err(Error::KeyNotIssued { key: key.number.clone(), status: key.status.clone() });
-            }
-        }
-        let holder = items[0].holder_person_id;
-        if let Some(other) = items.iter().find(|k| k.holder_person_id != holder) {
-            return Err(Error::invalid_rule(
-                "set",
-                "set_split_holders",
-                json!({ "key": other.number }),
-                format!(
-                    "the keys of this set are out to different persons ({} has {}, {} has {}); return them one by one",
-                    items[0].number,
-                    items[0].holder_name.clone().unwrap_or_default(),
-                    other.number,
-                    other.holder_name.clone().unwrap_or_default()
-                ),
-            ));
-        }
+        let plan = plan_return(tx, items, &req.missing)?;
         let receipt = receipts::insert_tx(tx, now, actor, &rules, &receipts::NewReceipt {
             kind: "return",
-            person_id: holder,
+            person_id: plan.holder,
             due_back_at: None,
-            set_id: set.as_ref().map(|s| s.id),
+            set_id: plan.set.as_ref().map(|s| s.id),
             signature: signature.as_deref(),
         })?;
-        let mut entries = Vec::with_capacity(items.len());
-        for key in &items {
+        let mut entries = Vec::with_capacity(plan.keys.len());
+        for key in &plan.keys {
             tx.prepare_cached(
                 "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, comment, receipt_number)
                  VALUES ('returned', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -401,7 +433,92 @@ pub fn return_keys(
             let extra = [("receipt", json!(receipt)), ("signature_sha256", json!(signed))];
             entries.push(finish_movement(tx, now, actor, key, "return", log_id, &extra)?);
         }
-        Ok(Handover { receipt, entries, set: set.map(|s| s.name), missing })
+        Ok(Handover { receipt, entries, set: plan.set.map(|s| s.name), missing: plan.missing })
+    })
+}
+
+/// Checks a return without writing anything (see [`check_issue`]); returns the keys it
+/// would take back, by number.
+pub fn check_return(
+    conn: &Connection,
+    actor: &Actor,
+    items: &[&str],
+    req: &ReturnRequest,
+) -> Result<Vec<String>> {
+    actor.require(Role::Operator, "return keys")?;
+    clean_comment(req.comment.as_deref())?;
+    let plan = plan_return(conn, items, &req.missing)?;
+    Ok(plan.keys.into_iter().map(|k| k.number).collect())
+}
+
+/// What a return takes back, checked.
+struct ReturnPlan {
+    keys: Vec<keys::Key>,
+    set: Option<sets::KeySet>,
+    holder: Option<i64>,
+    missing: Vec<String>,
+}
+
+fn plan_return(conn: &Connection, items: &[&str], missing_given: &[String]) -> Result<ReturnPlan> {
+    let (all, set) = resolve_all(conn, items)?;
+    let mut missing = Vec::new();
+    for m in missing_given
+        .iter()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+    {
+        match all.iter().find(|k| k.number.eq_ignore_ascii_case(m)) {
+            Some(k) => missing.push(k.number.clone()),
+            None => {
+                return Err(Error::invalid_rule(
+                    "missing",
+                    "not_in_set",
+                    json!({ "key": m }),
+                    format!("key {m} is not in this set; name only keys of the set as missing"),
+                ))
+            }
+        }
+    }
+    let keys: Vec<keys::Key> = all
+        .into_iter()
+        .filter(|k| !missing.contains(&k.number))
+        .collect();
+    if keys.is_empty() {
+        return Err(Error::invalid_rule(
+            "missing",
+            "nothing_returned",
+            serde_json::Value::Null,
+            "every key of the set is named missing, so nothing comes back; report them lost instead",
+        ));
+    }
+    for key in &keys {
+        if key.status != "issued" {
+            return Err(Error::KeyNotIssued {
+                key: key.number.clone(),
+                status: key.status.clone(),
+            });
+        }
+    }
+    let holder = keys[0].holder_person_id;
+    if let Some(other) = keys.iter().find(|k| k.holder_person_id != holder) {
+        return Err(Error::invalid_rule(
+            "set",
+            "set_split_holders",
+            json!({ "key": other.number }),
+            format!(
+                "the keys of this set are out to different persons ({} has {}, {} has {}); return them one by one",
+                keys[0].number,
+                keys[0].holder_name.clone().unwrap_or_default(),
+                other.number,
+                other.holder_name.clone().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(ReturnPlan {
+        keys,
+        set,
+        holder,
+        missing,
     })
 }
 
