@@ -790,4 +790,72 @@ mod cli {
         let e = assert_fails(&cli.run(&["issue", "Ring B", "--to", "E-1"]), 3);
         assert!(e.contains("Ring B"), "{e}");
     }
+
+    #[test]
+    fn a_receipt_saved_as_pdf_reads_back_with_its_names_keys_and_number_and_a_reprint_says_copy() {
+        let cli = site();
+        cli.run_ok(&["issue", "R-1", "--to", "E-1"]);
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("receipt.pdf");
+        let saved = cli.json(&[
+            "receipt",
+            "pdf",
+            "1",
+            "--out",
+            pdf.to_str().unwrap(),
+            "--lang",
+            "lv",
+        ]);
+        assert_eq!(saved["copy"], false);
+        let text = pdftotext(&pdf);
+        for want in ["Jānis Bērziņš", "101", "102", "Nr. 1", "Ring A"] {
+            assert!(text.contains(want), "{want} is not in the PDF:\n{text}");
+        }
+        assert!(!text.to_lowercase().contains("kopija"), "{text}");
+        assert!(!dir.path().join("receipt.pdf.partial").exists());
+        // The second print is a copy, on the 80 mm roll in English.
+        let again = dir.path().join("again.pdf");
+        let saved = cli.json(&[
+            "receipt",
+            "pdf",
+            "1",
+            "--out",
+            again.to_str().unwrap(),
+            "--layout",
+            "80mm",
+            "--lang",
+            "en",
+        ]);
+        assert_eq!(saved["copy"], true);
+        let text = pdftotext(&again);
+        assert!(text.contains("COPY") && text.contains("No. 1"), "{text}");
+        let prints: i64 = atslegas_tests::value(
+            &cli.db(),
+            "SELECT count(*) FROM audit_log WHERE component = 'receipts' AND operation = 'print'",
+        );
+        assert_eq!(prints, 2);
+        // An unknown receipt writes no file.
+        let none = dir.path().join("none.pdf");
+        assert_fails(
+            &cli.run(&["receipt", "pdf", "7", "--out", none.to_str().unwrap()]),
+            3,
+        );
+        assert!(!none.exists());
+    }
+
+    /// The text of a PDF as an independent reader (poppler's pdftotext) reads it.
+    fn pdftotext(pdf: &std::path::Path) -> String {
+        let out = std::process::Command::new("pdftotext")
+            .args(["-layout"])
+            .arg(pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext runs: install poppler-utils (bash scripts/test.sh does)");
+        assert!(
+            out.status.success(),
+            "pdftotext failed on {}",
+            pdf.display()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
 }

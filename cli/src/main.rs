@@ -358,7 +358,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Key(cmd) => key_cmd::run(cmd, store, actor, out),
         Command::KeyLog(cmd) => keylog_cmd::run(cmd, store, actor, out),
         Command::Set(cmd) => set_cmd::run(cmd, store, actor, out),
-        Command::Receipt(cmd) => receipt_cmd::run(cmd, store, actor, out),
+        Command::Receipt(cmd) => receipt_cmd::run(cmd, store, actor, &config.ui.language, out),
         Command::Audit(cmd) => {
             audit_cmd::run(cmd, store, actor, &locations(&config, &paths), &config, out)
         }

@@ -59,6 +59,37 @@ const ROLL_SIZE: f32 = 8.0;
 const GRAY: u8 = 90;
 const LIGHT: u8 = 170;
 
+/// Saves receipt `number` as a PDF at `out` (written beside as `.partial`, flushed, then
+/// renamed into place) in the desktop's time zone, and counts it as printed, audited:
+/// the first print or save is the original, every later one says "copy". Anyone signed
+/// in may (receipts show what the key log shows). Returns the receipt as it was printed.
+pub fn save(
+    store: &mut crate::Store,
+    actor: &crate::Actor,
+    number: i64,
+    out: &std::path::Path,
+    lang: Lang,
+    layout: Layout,
+) -> Result<Receipt> {
+    use std::io::Write;
+    actor.require(crate::Role::Viewer, "print receipts")?;
+    let r = crate::receipts::get(store.conn(), number)?;
+    let pdf = render(&r, lang, layout, &chrono::Local)?;
+    let file = crate::export::PartialFile::new(out);
+    let mut f = file.create()?;
+    f.write_all(&pdf)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io("write", &file.partial, e))?;
+    drop(f);
+    let how = match layout {
+        Layout::A4TwoCopies => "pdf_a4",
+        Layout::Thermal80 => "pdf_80mm",
+    };
+    crate::receipts::mark_printed(store, actor, number, how)?;
+    file.commit()?;
+    Ok(r)
+}
+
 /// Renders a receipt as a PDF. Times are shown in `tz` (callers pass `chrono::Local`) as
 /// dd.mm.yyyy HH:MM. Fails only when the stored signature no longer reads as one.
 pub fn render<Tz: TimeZone>(r: &Receipt, lang: Lang, layout: Layout, tz: &Tz) -> Result<Vec<u8>> {
