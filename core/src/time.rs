@@ -6,8 +6,9 @@ use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use crate::error::{Error, Result};
 
 /// Parses a time a person typed: Unix seconds, RFC 3339 (`2026-11-24T17:00:00Z`,
-/// `...+02:00`), a local date-time (`2026-11-24T17:00`, `2026-11-24 17:00`), or a local
-/// date (`2026-11-24`, meaning the end of that day). `field` names it in errors.
+/// `...+02:00`), a local date-time (`2026-11-24T17:00`, `2026-11-24 17:00`, or as the
+/// window writes it, `24.11.2026 17:00`), or a local date (`2026-11-24`, `24.11.2026`,
+/// meaning the end of that day). `field` names it in errors.
 pub fn parse_user_time<Tz: TimeZone>(field: &str, text: &str, tz: &Tz) -> Result<i64> {
     let t = text.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
@@ -23,21 +24,39 @@ pub fn parse_user_time<Tz: TimeZone>(field: &str, text: &str, tz: &Tz) -> Result
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%d %H:%M",
+        // The window's own form (its date inputs follow the app, not the system locale).
+        "%d.%m.%Y %H:%M",
+        "%d.%m.%Y %H:%M:%S",
     ] {
+        if fmt.starts_with("%d") && !four_digit_year(t) {
+            continue;
+        }
         if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
             return local(field, t, tz, naive);
         }
     }
-    if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        let end = date.and_hms_opt(23, 59, 59).expect("valid time");
-        return local(field, t, tz, end);
+    for fmt in ["%Y-%m-%d", "%d.%m.%Y"] {
+        if fmt.starts_with("%d") && !four_digit_year(t) {
+            continue;
+        }
+        if let Ok(date) = NaiveDate::parse_from_str(t, fmt) {
+            let end = date.and_hms_opt(23, 59, 59).expect("valid time");
+            return local(field, t, tz, end);
+        }
     }
     Err(Error::invalid_rule(
         field,
         "time_format",
         serde_json::json!({ "value": t }),
-        format!("\"{t}\" is not a time; write it like 2026-11-24T17:00 (local), 2026-11-24T15:00:00Z, or 2026-11-24"),
+        format!("\"{t}\" is not a time; write it like 24.11.2026 17:00 or 2026-11-24T17:00 (local), 2026-11-24T15:00:00Z, or 24.11.2026"),
     ))
+}
+
+/// Whether a day-first date ("24.11.2026 17:00") spells its year in four digits: chrono
+/// would read "24.11.26" as the year 26, a due date nobody means.
+fn four_digit_year(t: &str) -> bool {
+    let date = t.split_whitespace().next().unwrap_or("");
+    date.rsplit('.').next().is_some_and(|y| y.len() == 4)
 }
 
 fn local<Tz: TimeZone>(field: &str, text: &str, tz: &Tz, naive: NaiveDateTime) -> Result<i64> {
@@ -149,6 +168,38 @@ mod tests {
             parse_user_time("t", "2025-12-31", &riga).unwrap(),
             1_767_225_600 - 7200 - 1
         );
+    }
+
+    #[test]
+    fn the_windows_day_month_year_form_parses_as_local_time() {
+        let riga = FixedOffset::east_opt(2 * 3600).unwrap();
+        // "01.01.2026 02:00" in Riga is 2026-01-01T00:00:00Z: day first, never month first.
+        assert_eq!(
+            parse_user_time("t", "01.01.2026 02:00", &riga).unwrap(),
+            1_767_225_600
+        );
+        assert_eq!(
+            parse_user_time("t", " 1.1.2026 2:00 ", &riga).unwrap(),
+            1_767_225_600
+        );
+        assert_eq!(
+            parse_user_time("t", "01.01.2026 02:00:30", &riga).unwrap(),
+            1_767_225_630
+        );
+        // 03.02 is the 3rd of February (a US reading would be the 2nd of March).
+        assert_eq!(
+            parse_user_time("t", "03.02.2026 12:00", &Utc).unwrap(),
+            parse_user_time("t", "2026-02-03T12:00", &Utc).unwrap()
+        );
+        // A date alone is the end of that day, as with 2025-12-31.
+        assert_eq!(
+            parse_user_time("t", "31.12.2025", &riga).unwrap(),
+            1_767_225_600 - 7200 - 1
+        );
+        for bad in ["31.02.2026", "24.11.2026 25:00", "13.13.2026", "24.11.26 17:00"] {
+            let e = parse_user_time("due", bad, &riga).unwrap_err();
+            assert!(e.message().contains("24.11.2026 17:00"), "{bad}: {}", e.message());
+        }
     }
 
     #[test]
