@@ -196,9 +196,18 @@ mod tests {
             parse_user_time("t", "31.12.2025", &riga).unwrap(),
             1_767_225_600 - 7200 - 1
         );
-        for bad in ["31.02.2026", "24.11.2026 25:00", "13.13.2026", "24.11.26 17:00"] {
+        for bad in [
+            "31.02.2026",
+            "24.11.2026 25:00",
+            "13.13.2026",
+            "24.11.26 17:00",
+        ] {
             let e = parse_user_time("due", bad, &riga).unwrap_err();
-            assert!(e.message().contains("24.11.2026 17:00"), "{bad}: {}", e.message());
+            assert!(
+                e.message().contains("24.11.2026 17:00"),
+                "{bad}: {}",
+                e.message()
+            );
         }
     }
 
