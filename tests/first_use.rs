@@ -164,3 +164,44 @@ print(json.dumps({"csv_header": rows[0], "csv_at": rows[1][3], "header": x[0], "
     assert_eq!(v["csv_at"], atslegas_core::time::iso_utc(at));
     assert_eq!(v["csv_header"][3], "at");
 }
+
+/// The dashboard's backup reminder (`backup::history::reminder`): a register never backed
+/// up says so (not "older than 7 days"), and only an admin, who alone can make a backup,
+/// is offered to make one; a viewer and an operator are told to ask an admin.
+#[test]
+fn the_backup_reminder_says_never_and_fits_the_users_role() {
+    use atslegas_core::backup::history::{reminder, BackupAge};
+    use atslegas_tests::{admin, operator, viewer};
+
+    let cli = Cli::initialised();
+    let now = chrono::Utc::now().timestamp();
+    let fresh = reminder(&cli.db(), &admin(), now, 7).unwrap();
+    assert_eq!(
+        (fresh.age, fresh.last_verified, fresh.can_back_up),
+        (BackupAge::Never, None, true)
+    );
+    for a in [viewer(), operator()] {
+        let r = reminder(&cli.db(), &a, now, 7).unwrap();
+        assert_eq!((r.age, r.can_back_up), (BackupAge::Never, false), "{a:?}");
+    }
+
+    let dest = tempfile::tempdir().unwrap();
+    cli.run_ok(&[
+        "backup",
+        "create",
+        "--to",
+        &dest.path().display().to_string(),
+    ]);
+    let now = chrono::Utc::now().timestamp();
+    let recent = reminder(&cli.db(), &viewer(), now, 7).unwrap();
+    let at = recent.last_verified.expect("the backup is verified");
+    assert_eq!((recent.age, recent.can_back_up), (BackupAge::Recent, false));
+    // Exactly seven days later it is still recent; a second later it is overdue.
+    let week = 7 * 86_400;
+    assert_eq!(
+        reminder(&cli.db(), &admin(), at + week, 7).unwrap().age,
+        BackupAge::Recent
+    );
+    let late = reminder(&cli.db(), &admin(), at + week + 1, 7).unwrap();
+    assert_eq!((late.age, late.remind_after_days), (BackupAge::Overdue, 7));
+}

@@ -64,6 +64,53 @@ pub fn last_verified(conn: &Connection) -> Result<Option<i64>> {
         .flatten())
 }
 
+/// How old the register's newest verified backup is, as the dashboard tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupAge {
+    /// No verified backup was ever made of this register.
+    Never,
+    /// The newest verified one is older than `remind_after_days`.
+    Overdue,
+    /// A verified backup is recent enough.
+    Recent,
+}
+
+/// The dashboard's backup reminder: how old the last verified backup is, and whether
+/// the signed-in user can make one. Backups are admin work (`backup_now` and every
+/// backup read require Admin), so anyone else is told to ask an admin, never to press a
+/// button they cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reminder {
+    pub last_verified: Option<i64>,
+    pub age: BackupAge,
+    pub remind_after_days: u32,
+    /// Whether this user may make a backup (the same check `backup_now` makes).
+    pub can_back_up: bool,
+}
+
+/// The reminder for `actor` at `now`: `Never` without any verified backup, `Overdue`
+/// when the newest is older than `remind_after_days` days.
+pub fn reminder(
+    conn: &Connection,
+    actor: &Actor,
+    now: i64,
+    remind_after_days: u32,
+) -> Result<Reminder> {
+    let last_verified = last_verified(conn)?;
+    let age = match last_verified {
+        None => BackupAge::Never,
+        Some(t) if now - t > i64::from(remind_after_days) * 86_400 => BackupAge::Overdue,
+        Some(_) => BackupAge::Recent,
+    };
+    Ok(Reminder {
+        last_verified,
+        age,
+        remind_after_days,
+        can_back_up: actor.require(Role::Admin, "make backups").is_ok(),
+    })
+}
+
 /// One row of the backup history.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HistoryRow {
