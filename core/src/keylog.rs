@@ -107,6 +107,9 @@ pub struct LogEntry {
     pub due_back_at: Option<i64>,
     pub comment: Option<String>,
     pub override_reason: Option<String>,
+    /// The receipt of the handover this row belongs to (none for lost/found rows and
+    /// rows older than receipts).
+    pub receipt_number: Option<i64>,
 }
 
 impl LogEntry {
@@ -128,13 +131,13 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 const SELECT: &str = "SELECT l.id, l.action, l.key_id, k.number, l.person_id, p.full_name, l.actor,
-    l.at, l.due_back_at, l.comment, l.override_reason
+    l.at, l.due_back_at, l.comment, l.override_reason, l.receipt_number
     FROM key_log l JOIN keys k ON k.id = l.key_id LEFT JOIN persons p ON p.id = l.person_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<LogEntry> {
     Ok(from_columns!(r => LogEntry {
         id, action, key_id, key_number, person_id, person_name, user_name, at, due_back_at,
-        comment, override_reason
+        comment, override_reason, receipt_number
     }))
 }
 
@@ -198,35 +201,16 @@ pub fn issue_keys(
     req: &IssueRequest,
 ) -> Result<Handover> {
     let comment = clean_comment(req.comment.as_deref())?;
-    let signature = signature_for(store, req.signature.as_deref(), true)?;
-    let signed = signature.as_deref().map(crate::signature::sha256);
-    let rules = store.handover.clone();
-    store.write(actor, Role::Operator, "issue keys", |tx, now| {
+    write_handover(store, actor, true, req.signature.as_deref(), |tx, now| {
         let plan = plan_issue(tx, actor, items, to, req, now)?;
-        let receipt = receipts::insert_tx(tx, now, actor, &rules, &receipts::NewReceipt {
-            kind: "issue",
-            person_id: Some(plan.person.id),
+        Ok(Moves {
+            person: Some(plan.person),
             due_back_at: req.due_back_at,
-            set_id: plan.set.as_ref().map(|s| s.id),
-            signature: signature.as_deref(),
-        })?;
-        let mut entries = Vec::with_capacity(plan.keys.len());
-        for (key, override_reason) in &plan.keys {
-            tx.prepare_cached(
-                "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason, receipt_number)
-                 VALUES ('issued', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![key.id, plan.person.id, actor.user_id, actor.name, now, req.due_back_at, comment, override_reason, receipt])
-            .map_err(|e| map_trigger(e, key, Some(&plan.person)))?;
-            let log_id = tx.last_insert_rowid();
-            let extra = [
-                ("override_reason", json!(override_reason)),
-                ("receipt", json!(receipt)),
-                ("signature_sha256", json!(signed)),
-            ];
-            entries.push(finish_movement(tx, now, actor, key, "issue", log_id, &extra)?);
-        }
-        Ok(Handover { receipt, entries, set: plan.set.map(|s| s.name), missing: Vec::new() })
+            set: plan.set,
+            keys: plan.keys,
+            comment,
+            missing: Vec::new(),
+        })
     })
 }
 
@@ -409,31 +393,79 @@ pub fn return_keys(
     req: &ReturnRequest,
 ) -> Result<Handover> {
     let comment = clean_comment(req.comment.as_deref())?;
-    let signature = signature_for(store, req.signature.as_deref(), false)?;
+    write_handover(store, actor, false, req.signature.as_deref(), |tx, _| {
+        let plan = plan_return(tx, items, &req.missing)?;
+        let holder = match plan.holder {
+            Some(id) => Some(persons::get(tx, id)?),
+            None => None,
+        };
+        Ok(Moves {
+            person: holder,
+            due_back_at: None,
+            set: plan.set,
+            keys: plan.keys.into_iter().map(|k| (k, None)).collect(),
+            comment,
+            missing: plan.missing,
+        })
+    })
+}
+
+/// One checked handover to write: the person (the receiver, or the holder returning),
+/// the keys (each with an issue's override reason), and what its receipt says.
+struct Moves {
+    person: Option<Person>,
+    due_back_at: Option<i64>,
+    set: Option<sets::KeySet>,
+    keys: Vec<(keys::Key, Option<String>)>,
+    comment: Option<String>,
+    missing: Vec<String>,
+}
+
+/// The frame of every handover: the signature checked (or required), then one write
+/// transaction: `plan` checks it, the receipt takes the next number, each key gets its
+/// key-log row naming the receipt, and each row its audit row (with the receipt and the
+/// signature's SHA-256).
+fn write_handover(
+    store: &mut Store,
+    actor: &Actor,
+    issue: bool,
+    given: Option<&str>,
+    plan: impl FnOnce(&Transaction, i64) -> Result<Moves>,
+) -> Result<Handover> {
+    let signature = signature_for(store, given, issue)?;
     let signed = signature.as_deref().map(crate::signature::sha256);
     let rules = store.handover.clone();
-    store.write(actor, Role::Operator, "return keys", |tx, now| {
-        let plan = plan_return(tx, items, &req.missing)?;
+    let (needed, action, op) = if issue {
+        ("issue keys", "issued", "issue")
+    } else {
+        ("return keys", "returned", "return")
+    };
+    store.write(actor, Role::Operator, needed, |tx, now| {
+        let m = plan(tx, now)?;
+        let person_id = m.person.as_ref().map(|p| p.id);
         let receipt = receipts::insert_tx(tx, now, actor, &rules, &receipts::NewReceipt {
-            kind: "return",
-            person_id: plan.holder,
-            due_back_at: None,
-            set_id: plan.set.as_ref().map(|s| s.id),
+            kind: op,
+            person_id,
+            due_back_at: m.due_back_at,
+            set_id: m.set.as_ref().map(|s| s.id),
             signature: signature.as_deref(),
         })?;
-        let mut entries = Vec::with_capacity(plan.keys.len());
-        for key in &plan.keys {
+        let mut entries = Vec::with_capacity(m.keys.len());
+        for (key, override_reason) in &m.keys {
             tx.prepare_cached(
-                "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, comment, receipt_number)
-                 VALUES ('returned', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO key_log (action, key_id, person_id, user_id, actor, at, due_back_at, comment, override_reason, receipt_number)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
-            .execute(params![key.id, key.holder_person_id, actor.user_id, actor.name, now, comment, receipt])
-            .map_err(|e| map_trigger(e, key, None))?;
+            .execute(params![action, key.id, person_id, actor.user_id, actor.name, now, m.due_back_at, m.comment, override_reason, receipt])
+            .map_err(|e| map_trigger(e, key, m.person.as_ref().filter(|_| issue)))?;
             let log_id = tx.last_insert_rowid();
-            let extra = [("receipt", json!(receipt)), ("signature_sha256", json!(signed))];
-            entries.push(finish_movement(tx, now, actor, key, "return", log_id, &extra)?);
+            let mut extra = vec![("receipt", json!(receipt)), ("signature_sha256", json!(signed))];
+            if issue {
+                extra.push(("override_reason", json!(override_reason)));
+            }
+            entries.push(finish_movement(tx, now, actor, key, op, log_id, &extra)?);
         }
-        Ok(Handover { receipt, entries, set: plan.set.map(|s| s.name), missing: plan.missing })
+        Ok(Handover { receipt, entries, set: m.set.map(|s| s.name), missing: m.missing })
     })
 }
 
