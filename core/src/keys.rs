@@ -35,6 +35,10 @@ pub struct Key {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// How many groups allow this key. None: nobody may receive it without an admin's
+    /// override, and the Keys screen says so (there is no default group that allows
+    /// everything: ARCHITECTURE.md, groups). Derived, so never in the key's audit rows.
+    pub groups: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,14 +70,16 @@ impl KeyInput {
     }
 }
 
+// The group count is one seek in `group_keys_key` per key of the page.
 const COLUMNS: &str = "k.id, k.number, k.name, k.location, k.key_type, k.copies_note, k.status,
-    k.holder_person_id, p.full_name, k.issued_at, k.due_back_at, k.created_at, k.updated_at, k.deleted_at";
+    k.holder_person_id, p.full_name, k.issued_at, k.due_back_at, k.created_at, k.updated_at, k.deleted_at,
+    (SELECT count(*) FROM group_keys gk WHERE gk.key_id = k.id)";
 const FROM: &str = "keys k LEFT JOIN persons p ON p.id = k.holder_person_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<Key> {
     Ok(from_columns!(r => Key {
         id, number, name, location, key_type, copies_note, status, holder_person_id,
-        holder_name, issued_at, due_back_at, created_at, updated_at, deleted_at
+        holder_name, issued_at, due_back_at, created_at, updated_at, deleted_at, groups
     }))
 }
 
@@ -92,8 +98,13 @@ impl SoftDeleted for Key {
 }
 
 impl Key {
+    /// The key's own fields: `groups` is the groups' business (their audit rows say it).
     pub(crate) fn audit_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("key serialises")
+        let mut v = serde_json::to_value(self).expect("key serialises");
+        if let Some(o) = v.as_object_mut() {
+            o.remove("groups");
+        }
+        v
     }
 }
 
@@ -361,4 +372,30 @@ pub fn allowed_for_group(conn: &Connection, group_id: i64, limit: u32) -> Result
     ))?;
     let rows = stmt.query_map(params![group_id, i64::from(limit)], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many keys the register has (not deleted, not retired) and how many of them some
+/// group allows: the Keys screen's first-run card shows while keys exist and none is
+/// allowed (nobody can receive a key then without an admin's override).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GroupCoverage {
+    pub keys: i64,
+    pub allowed: i64,
+}
+
+/// [`GroupCoverage`] of the register: one pass over the keys, one seek in
+/// `group_keys_key` each.
+pub fn group_coverage(conn: &Connection) -> Result<GroupCoverage> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS
+                    (SELECT 1 FROM group_keys gk WHERE gk.key_id = k.id))
+               FROM keys k WHERE k.deleted_at IS NULL AND k.status <> 'retired'",
+        )?
+        .query_row([], |r| {
+            Ok(GroupCoverage {
+                keys: r.get(0)?,
+                allowed: r.get(1)?,
+            })
+        })?)
 }

@@ -30,6 +30,9 @@ pub struct Person {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// How many groups the person is in. None: they may receive no key without an
+    /// admin's override, and the Persons screen says so. Derived, so never in audit rows.
+    pub groups: i64,
 }
 
 /// What a user fills in for a person.
@@ -90,12 +93,14 @@ impl PersonInput {
     }
 }
 
-const COLUMNS: &str = "id, full_name, code, department, phone, email, badge, notes, active, created_at, updated_at, deleted_at";
+// The group count is one seek in `group_members_person` per person of the page.
+const COLUMNS: &str = "id, full_name, code, department, phone, email, badge, notes, active, created_at, updated_at, deleted_at,
+    (SELECT count(*) FROM group_members gm WHERE gm.person_id = persons.id)";
 
 fn from_row(r: &Row) -> rusqlite::Result<Person> {
     Ok(from_columns!(r => Person {
         id, full_name, code, department, phone, email, badge, notes, active, created_at,
-        updated_at, deleted_at
+        updated_at, deleted_at, groups
     }))
 }
 
@@ -114,8 +119,13 @@ impl SoftDeleted for Person {
 }
 
 impl Person {
+    /// The person's own fields: `groups` is the groups' business (their audit rows say it).
     pub(crate) fn audit_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("person serialises")
+        let mut v = serde_json::to_value(self).expect("person serialises");
+        if let Some(o) = v.as_object_mut() {
+            o.remove("groups");
+        }
+        v
     }
 
     /// "Jānis Bērziņš (E-1001)", for messages.
