@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 /// Every released schema version: each later schema change adds its fixture here.
-const RELEASED: [i64; 3] = [1, 2, 3];
+const RELEASED: [i64; 4] = [1, 2, 3, 4];
 
 #[test]
 fn a_fixture_exists_for_every_schema_version_this_build_knows() {
@@ -216,34 +216,43 @@ fn the_backups_of_every_released_version_verify_and_restore_in_this_build() {
 
         // Their own backups (schema 2 on; schema 1 had no backups), else the safety backup
         // this build made of the old database when it opened it (its schema is still 1).
-        let mut archives: Vec<PathBuf> = ["unencrypted", "encrypted"]
+        // Each with whether it is the encrypted one (from format 2 on, its manifest is
+        // encrypted too, so only expected.json says which it is before it is opened).
+        let mut archives: Vec<(PathBuf, bool)> = ["unencrypted", "encrypted"]
             .iter()
-            .filter_map(|k| exp["backups"][k].as_str())
-            .map(|rel| {
+            .filter_map(|k| {
+                exp["backups"][k]
+                    .as_str()
+                    .map(|rel| (rel, *k == "encrypted"))
+            })
+            .map(|(rel, encrypted)| {
                 let dest = tempfile::tempdir().unwrap().keep();
                 let from = fixture(n).join(rel);
                 let to = dest.join(from.file_name().unwrap());
                 std::fs::copy(&from, &to).unwrap();
                 std::fs::copy(sidecar(&from), sidecar(&to)).unwrap();
-                to
+                (to, encrypted)
             })
             .collect();
         if archives.is_empty() {
             cli.run_ok(&["status"]);
-            archives = safety_archives(&cli);
+            archives = safety_archives(&cli)
+                .into_iter()
+                .map(|a| (a, false))
+                .collect();
         }
         assert!(!archives.is_empty(), "{what}: nothing to restore");
 
-        for archive in &archives {
+        for (archive, encrypted) in &archives {
             let name = archive.display();
-            assert_eq!(manifest(archive)["schema_version"], n, "{what}: {name}");
+            let key = encrypted.then_some(passphrase);
+            let m: Value =
+                serde_json::from_slice(&read_entry(archive, MANIFEST_ENTRY, key)).unwrap();
+            assert_eq!(m["schema_version"], n, "{what}: {name}");
+            assert_eq!(m["encrypted"] == true, *encrypted, "{what}: {name}");
             // The passphrase goes with the encrypted backup only: a plain backup opened
             // with one is refused (issue 11, finding 2).
-            let env: &[(&str, &str)] = if manifest(archive)["encrypted"] == true {
-                &env
-            } else {
-                &[]
-            };
+            let env: &[(&str, &str)] = if *encrypted { &env } else { &[] };
             let out = cli.run_env(&["backup", "verify", s(archive)], env, None);
             assert_success(&out, &format!("{what}: backup verify {name}"));
 
