@@ -17,7 +17,7 @@ import * as logs from './screens/logs.js';
 import * as data from './screens/data.js';
 import * as settings from './screens/settings.js';
 import * as backupScreen from './screens/backup.js';
-import { toast } from './components.js';
+import { clearToast, toast } from './components.js';
 import { listenForClose, startDaily, stopDaily } from './auto-backup.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -119,6 +119,8 @@ function toSignIn(noticeKey) {
   currentUser = null;
   stopDaily();
   clearCache();
+  // A message was for the user who signed out (or whose session ended): it goes too.
+  clearToast();
   window.clearTimeout(idleTimer);
   const d = /** @type {HTMLDialogElement|null} */ (document.getElementById('dialog'));
   if (d && d.open) d.close();
@@ -152,10 +154,16 @@ function changed() {
   loadData(currentUser).catch(() => { /* a session error returns to sign-in */ });
 }
 
-/** @param {string} id */
-async function openScreen(id) {
+/**
+ * @param {string} id
+ * @param {{keepMessage?: boolean}} [opts] keepMessage: the same screen painted again
+ *   to show news the status line is telling (the daily backup's)
+ */
+async function openScreen(id, opts = {}) {
   const mod = allowedModules().find((m) => m.screen.id === id) || dashboard;
   currentScreen = mod.screen.id;
+  // A message belongs to the screen it came from.
+  if (!opts.keepMessage) clearToast();
   renderNav();
   const view = $('view');
   try {
@@ -177,7 +185,7 @@ async function enterApp() {
   // The daily automatic backup, if one is due (the core decides; usually nothing).
   startDaily(() => {
     // The dashboard shows the last verified backup: show the new one.
-    if (currentUser && currentScreen === 'dashboard' && !document.querySelector('dialog[open]')) openScreen('dashboard');
+    if (currentUser && currentScreen === 'dashboard' && !document.querySelector('dialog[open]')) openScreen('dashboard', { keepMessage: true });
   });
 }
 

@@ -1,10 +1,12 @@
 // Building blocks shared by the screens: a paged, sortable table fed by the core; a form
 // dialog that shows the core's validation errors next to the field they name; a
-// confirmation dialog; a status line; and what the keys and persons lists share (a Delete
-// that asks, "show deleted", a change followed through to the table). All DOM is built
-// with createElement and textContent, never from HTML strings.
+// confirmation dialog; a status line; a date field in the app's own form; and what the
+// keys and persons lists share (a Delete that asks, "show deleted", a change followed
+// through to the table). All DOM is built with createElement and textContent, never
+// from HTML strings.
 
 import { el, t } from './admin-common.js';
+import { formatDateText, isoDay, parseDateText } from './dates.js';
 
 /**
  * @typedef {{labelKey: string, sort?: string, cell: (row: any) => (string|Node), className?: string}} Column
@@ -262,19 +264,75 @@ export function infoDialog(title, content) {
   });
 }
 
+let toastTimer = 0;
+
 /**
- * A one-line status message at the bottom of the window.
+ * A one-line status message at the bottom of the window. A confirmation goes after a
+ * few seconds; an error stays until it is dismissed (its × button) or the screen
+ * changes, so nobody misses it. Sign-out and every change of screen clear it
+ * (clearToast), so no message outlives the screen or the user it was for.
  * @param {string} text already translated
  * @param {'ok'|'error'} [kind]
  */
 export function toast(text, kind = 'ok') {
   const box = document.getElementById('toast');
   if (!box) return;
-  box.textContent = text;
+  const close = el('button', { type: 'button', class: 'toast-close', 'aria-label': t('toast.dismiss'), title: t('toast.dismiss') }, '×');
+  close.addEventListener('click', clearToast);
+  box.replaceChildren(el('span', { class: 'toast-text' }, text), close);
   box.className = `toast ${kind}`;
+  box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
   box.hidden = false;
-  window.clearTimeout(Number(box.dataset.timer || 0));
-  box.dataset.timer = String(window.setTimeout(() => { box.hidden = true; }, kind === 'error' ? 8000 : 4000));
+  window.clearTimeout(toastTimer);
+  if (kind !== 'error') toastTimer = window.setTimeout(clearToast, 5000);
+}
+
+/** Hides the status message at once (sign-out, session end, another screen). */
+export function clearToast() {
+  window.clearTimeout(toastTimer);
+  const box = document.getElementById('toast');
+  if (!box) return;
+  box.hidden = true;
+  box.replaceChildren();
+}
+
+/**
+ * A date, or a date and time, typed in the app's own form whatever the system's locale:
+ * "24.11.2026" or "24.11.2026 17:00" (24-hour clock), as the tables show dates. The
+ * placeholder shows the form; a value that is not a date is said under the field. A
+ * valid value is rewritten in full ("1.2.2027 9:05" becomes "01.02.2027 09:05"), which
+ * is also what the core reads (time::parse_user_time).
+ * @param {{id: string, labelKey: string, withTime?: boolean, inline?: boolean}} opts
+ */
+export function dateInput(opts) {
+  const wrap = el('div', { class: `field date-field${opts.inline ? ' inline' : ''}` });
+  const form = opts.withTime ? t('date.form_time') : t('date.form');
+  const input = /** @type {HTMLInputElement} */ (el('input', {
+    id: opts.id, type: 'text', class: opts.withTime ? 'date-input with-time' : 'date-input', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false',
+    placeholder: form, 'aria-describedby': `${opts.id}-error`,
+  }));
+  const error = el('p', { class: 'field-error', id: `${opts.id}-error`, role: 'alert' });
+  wrap.append(el('label', { for: opts.id }, t(opts.labelKey)), input, error);
+  /** The value read, or null (empty or not a date). */
+  const parts = () => parseDateText(input.value, !!opts.withTime);
+  function check() {
+    const p = parts();
+    const bad = input.value.trim() !== '' && !p;
+    if (p) input.value = formatDateText(p);
+    const message = opts.withTime ? t('date.invalid_time', { form }) : t('date.invalid', { form });
+    error.textContent = bad ? message : '';
+    if (bad) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+  }
+  // Registered first, so a screen's own change listener reads the rewritten value.
+  input.addEventListener('change', check);
+  return {
+    wrap,
+    input,
+    parts,
+    /** The day as "2026-11-24", or null. */
+    iso() { const p = parts(); return p ? isoDay(p) : null; },
+    clear() { input.value = ''; check(); },
+  };
 }
 
 /**

@@ -117,6 +117,9 @@ pub struct Dashboard {
     keys_out: Vec<Key>,
     last_verified_backup: Option<i64>,
     remind_after_days: u32,
+    /// The backup reminder for this user: never / overdue / recent, and whether they can
+    /// make a backup (else they are told to ask an admin).
+    backup: history::Reminder,
     now: i64,
 }
 
@@ -124,7 +127,7 @@ pub struct Dashboard {
 pub fn dashboard(state: State<'_, AppState>, today: Option<String>) -> CmdResult<Dashboard> {
     let opened = state.opened()?;
     let remind_after_days = opened.config().backup.remind_after_days;
-    opened.act(|s, _| {
+    opened.act(|s, actor| {
         let today = match today {
             Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
                 .map_err(|_| atslegas_core::Error::invalid("today", "is not a date"))?,
@@ -142,6 +145,7 @@ pub fn dashboard(state: State<'_, AppState>, today: Option<String>) -> CmdResult
             keys_out: keys::list_sorted(s.conn(), &q, "due")?,
             last_verified_backup: history::last_verified(s.conn())?,
             remind_after_days,
+            backup: history::reminder(s.conn(), actor, now, remind_after_days)?,
             now,
         })
     })

@@ -28,10 +28,13 @@ async function nav(app, text) {
   await waitFor(async () => (await app.text('#view h1')) === text, `the ${text} screen`);
 }
 
-/** Sets a date input as a user picking a date does (value, then the change event). */
-function setDate(app, id, value) {
-  return app.exec(`const e = document.getElementById(arguments[0]); e.value = arguments[1];
-    e.dispatchEvent(new Event('change', { bubbles: true }));`, id, value);
+/** Types a day ("2026-11-23") into a date field as a user does, in the app's form
+ * (23.11.2026), and leaves the field (the change event). */
+async function setDate(app, id, isoDay) {
+  const [y, m, d] = isoDay.split('-');
+  await app.type(await app.find('css selector', `#${id}`), `${d}.${m}.${y}`);
+  await app.exec('document.getElementById(arguments[0]).blur();', id);
+  assert.equal(await app.exec('return document.getElementById(arguments[0]).value;', id), `${d}.${m}.${y}`);
 }
 
 const BAD = [

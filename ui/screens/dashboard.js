@@ -1,6 +1,7 @@
 // Dashboard: keys out now, overdue keys, the state of backups, and the reference's
 // 37-day calendar strip (issued "Izsniegti" / returned "Atgriezti" per day, keys due on
-// future days). Clicking a day lists that day's actions.
+// future days), sized so that whole days fill its width with today in sight. Clicking a
+// day lists that day's actions.
 
 import { el, invoke, language, localTime, t } from '../admin-common.js';
 
@@ -9,6 +10,39 @@ export const screen = { id: 'dashboard', navKey: 'nav.dashboard', minRole: 'view
 /** @param {number} ts */
 function timeOnly(ts) {
   return new Date(ts * 1000).toLocaleTimeString(language() === 'lv' ? 'lv-LV' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+}
+
+/** The narrowest a day of the strip may be (its counts must stay readable), and the gap. */
+const DAY_MIN_PX = 64;
+const DAY_GAP_PX = 6;
+
+/**
+ * Sizes the strip's days so a whole number of them fills its width (no half-cut day at
+ * either edge) and scrolls it, a whole day at a time, so that today shows with the days
+ * before it: as many of the past week as fit beside the days ahead. Done again when the
+ * window is resized, keeping the first day shown.
+ * @param {HTMLElement} strip
+ * @param {number} todayIndex
+ */
+function fitStrip(strip, todayIndex) {
+  const days = strip.children.length;
+  let first = -1;
+  const fit = () => {
+    const width = strip.clientWidth;
+    if (!width) return;
+    const shown = Math.max(1, Math.min(days, Math.floor((width + DAY_GAP_PX) / (DAY_MIN_PX + DAY_GAP_PX))));
+    const dayWidth = (width - (shown - 1) * DAY_GAP_PX) / shown;
+    strip.style.setProperty('--day-w', `${dayWidth}px`);
+    if (first < 0) first = Math.max(0, todayIndex - Math.floor((shown - 1) / 2));
+    first = Math.min(first, days - shown);
+    strip.scrollLeft = first * (dayWidth + DAY_GAP_PX);
+  };
+  fit();
+  strip.addEventListener('scroll', () => {
+    const w = parseFloat(strip.style.getPropertyValue('--day-w')) || DAY_MIN_PX;
+    first = Math.round(strip.scrollLeft / (w + DAY_GAP_PX));
+  }, { passive: true });
+  new ResizeObserver(() => fit()).observe(strip);
 }
 
 /** @param {HTMLElement} view */
@@ -27,15 +61,29 @@ export async function render(view) {
     stat('stat-keys-overdue', data.summary.keys_overdue, 'dash.keys_overdue', data.summary.keys_overdue ? 'warn' : ''),
     stat('stat-keys-total', data.summary.keys_total, 'dash.keys_total'),
   );
+  // The reminder is the core's (backup::history::reminder): never / overdue / recent, and
+  // whether this user can make a backup; anyone else is told to ask an admin.
   const backup = el('div', { class: 'stat', id: 'stat-backup' });
-  const last = data.last_verified_backup;
-  const stale = !last || (data.now - last) > data.remind_after_days * 86400;
-  if (stale) backup.classList.add('warn');
+  const reminder = data.backup;
+  const last = reminder.last_verified;
   backup.append(
     el('span', { class: 'stat-value small' }, last ? localTime(last) : t('dash.backup_never')),
     el('span', { class: 'stat-label' }, t('dash.last_backup')),
   );
-  if (stale) backup.append(el('span', { class: 'stat-note' }, t('dash.backup_reminder', { days: data.remind_after_days })));
+  if (reminder.age !== 'recent') {
+    backup.classList.add('warn');
+    const why = reminder.age === 'never'
+      ? t('dash.backup_never_made')
+      : t('dash.backup_older', { days: reminder.remind_after_days });
+    const what = reminder.can_back_up ? '' : t('dash.backup_ask_admin');
+    backup.append(el('span', { class: 'stat-note', id: 'backup-reminder' }, [why, what].filter(Boolean).join(' ')));
+    if (reminder.can_back_up) {
+      // Only an admin gets the way there: the menu's Backups screen.
+      const go = el('button', { type: 'button', class: 'secondary small', id: 'backup-go' }, t('dash.backup_go'));
+      go.addEventListener('click', () => /** @type {HTMLElement|null} */ (document.querySelector('.nav-item[data-screen="backup"]'))?.click());
+      backup.append(go);
+    }
+  }
   stats.append(backup);
 
   // The strip.
@@ -86,7 +134,9 @@ export async function render(view) {
     table.tHead.append(head);
     for (const r of rows) {
       const tr = el('tr');
-      [timeOnly(r.at), t(`action.${r.action}`), r.key_number, r.person_name || '', r.user_name, r.comment || '']
+      // The comment and an admin's exception reason, as the key log shows them.
+      const note = [r.comment, r.override_reason && `${t('keys.override')}: ${r.override_reason}`].filter(Boolean).join(' · ');
+      [timeOnly(r.at), t(`action.${r.action}`), r.key_number, r.person_name || '', r.user_name, note]
         .forEach((v) => tr.append(el('td', {}, v)));
       table.tBodies[0].append(tr);
     }
@@ -121,6 +171,6 @@ export async function render(view) {
   lower.append(dayPanel, outPanel);
   view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, calCard, lower);
   const todayCell = /** @type {HTMLElement} */ (strip.querySelector('.today'));
-  todayCell.scrollIntoView({ inline: 'center', block: 'nearest' });
+  fitStrip(strip, [...strip.children].indexOf(todayCell));
   await showDay(data.calendar[7], todayCell);
 }

@@ -4,6 +4,7 @@
 // decides every step; refusals are shown inline with what to do.
 
 import { el, invoke, language, localTime, t } from '../admin-common.js';
+import { dateInput } from '../components.js';
 
 export const screen = { id: 'desk', navKey: 'nav.desk', minRole: 'operator' };
 
@@ -24,9 +25,10 @@ export async function render(view, ctx) {
   form.append(scanLabel, scan, hint);
 
   const opts = el('div', { class: 'desk-options' });
-  const dueWrap = el('div', { class: 'field' });
-  const due = /** @type {HTMLInputElement} */ (el('input', { id: 'desk-due', type: 'datetime-local' }));
-  dueWrap.append(el('label', { for: 'desk-due' }, t('desk.due')), due);
+  // dd.mm.yyyy hh:mm whatever the system locale; the core reads it as typed.
+  const dueField = dateInput({ id: 'desk-due', labelKey: 'desk.due', withTime: true });
+  const dueWrap = dueField.wrap;
+  const due = dueField.input;
   const commentWrap = el('div', { class: 'field grow' });
   const comment = /** @type {HTMLInputElement} */ (el('input', { id: 'desk-comment', type: 'text' }));
   commentWrap.append(el('label', { for: 'desk-comment' }, t('desk.comment')), comment);

@@ -2,7 +2,7 @@
 // shows what a change was before and after, and checks the trail (trail-check.js).
 
 import { count, el, invoke, localTime, t } from '../admin-common.js';
-import { button, infoDialog, pagedTable } from '../components.js';
+import { button, dateInput, infoDialog, pagedTable } from '../components.js';
 import { trailCheck } from '../trail-check.js';
 import { progressBar, resultBox, saveAs, today } from '../work.js';
 
@@ -20,7 +20,7 @@ function opLabel(/** @type {string} */ op) {
   return text === key ? op : text;
 }
 
-/** Local date input value ("2026-11-23") -> Unix seconds at local midnight. */
+/** A local day ("2026-11-23", a dateInput's iso()) -> Unix seconds at local midnight. */
 function dayStart(v) {
   return v ? Math.floor(new Date(`${v}T00:00:00`).getTime() / 1000) : null;
 }
@@ -105,8 +105,8 @@ export async function render(view, ctx) {
     tabKey.setAttribute('aria-selected', 'true');
     tabAudit.setAttribute('aria-selected', 'false');
     const actors = await invoke('log_actors');
-    const from = field('kl-from', 'logs.from', 'date');
-    const to = field('kl-to', 'logs.to', 'date');
+    const from = dateInput({ id: 'kl-from', labelKey: 'logs.from', inline: true });
+    const to = dateInput({ id: 'kl-to', labelKey: 'logs.to', inline: true });
     const key = field('kl-key', 'logs.key');
     const person = field('kl-person', 'logs.person');
     const user = select('kl-user', 'logs.user', [{ value: '', label: t('logs.anyone') }, ...actors.map((a) => ({ value: a, label: a }))]);
@@ -122,9 +122,9 @@ export async function render(view, ctx) {
         else if (m.kind === 'candidates' && m.persons.length === 1) personId = m.persons[0].id;
         else { error.textContent = t('logs.person_unknown'); return null; }
       }
-      const end = dayStart(to.input.value);
+      const end = dayStart(to.iso());
       return {
-        start: dayStart(from.input.value), end: end === null ? null : end + 86400,
+        start: dayStart(from.iso()), end: end === null ? null : end + 86400,
         keyNumber: key.input.value || null, personId, actor: user.input.value || null,
         action: action.input.value || null,
       };
@@ -155,14 +155,15 @@ export async function render(view, ctx) {
     [from, to, user, action].forEach((f) => f.input.addEventListener('change', () => table.reset()));
     const exporter = exportRow('kl-export', 'logs.export_keylog_hint',
       [{ ext: 'csv', labelKey: 'logs.export_csv' }, { ext: 'xlsx', labelKey: 'logs.export_xlsx' }],
-      () => `keylog_${from.input.value || 'start'}_${to.input.value || today()}`,
+      () => `keylog_${from.iso() || 'start'}_${to.iso() || today()}`,
       async (out, onProgress) => {
         error.textContent = '';
         const f = await filterArgs();
         if (!f) throw new Error(t('logs.person_unknown'));
         return invoke('export_keylog', { args: { ...f, out }, onProgress });
       },
-      () => (from.input.value && to.input.value && to.input.value < from.input.value ? t('logs.range_backwards') : ''));
+      () => ([from, to].some((d) => d.input.value.trim() && !d.iso()) ? t('date.invalid', { form: t('date.form') })
+        : from.iso() && to.iso() && to.iso() < from.iso() ? t('logs.range_backwards') : ''));
     panel.replaceChildren(filters, exporter, error, table.element);
     await table.refresh();
   }
@@ -170,8 +171,8 @@ export async function render(view, ctx) {
   async function audit() {
     tabKey.setAttribute('aria-selected', 'false');
     tabAudit.setAttribute('aria-selected', 'true');
-    const from = field('au-from', 'logs.from', 'date');
-    const to = field('au-to', 'logs.to', 'date');
+    const from = dateInput({ id: 'au-from', labelKey: 'logs.from', inline: true });
+    const to = dateInput({ id: 'au-to', labelKey: 'logs.to', inline: true });
     const component = select('au-component', 'logs.component', [{ value: '', label: t('logs.any_component') },
       ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo', 'export', 'import', 'database'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
     const operation = select('au-operation', 'logs.operation', [{ value: '', label: t('logs.any_operation') },
@@ -190,12 +191,12 @@ export async function render(view, ctx) {
         { labelKey: 'common.actions', cell: (r) => button('logs.show_change', () => showChange(r)), className: 'actions' },
       ],
       fetch: (q) => {
-        const end = dayStart(to.input.value);
+        const end = dayStart(to.iso());
         return invoke('audit_search', {
           args: {
             component: component.input.value || null, operation: operation.input.value || null,
             actor: actor.input.value || null, recordId: record.input.value || null,
-            since: dayStart(from.input.value), until: end === null ? null : end + 86399,
+            since: dayStart(from.iso()), until: end === null ? null : end + 86399,
             limit: q.limit, offset: q.offset,
           },
         });
@@ -210,12 +211,12 @@ export async function render(view, ctx) {
       [{ ext: 'csv', labelKey: 'logs.export_csv' }, { ext: 'json', labelKey: 'logs.export_json' }],
       () => `audit_${today()}`,
       (out, onProgress) => {
-        const end = dayStart(to.input.value);
+        const end = dayStart(to.iso());
         return invoke('export_audit', {
           args: {
             component: component.input.value || null, operation: operation.input.value || null,
             actor: actor.input.value || null, recordId: record.input.value || null,
-            since: dayStart(from.input.value), until: end === null ? null : end + 86399, out,
+            since: dayStart(from.iso()), until: end === null ? null : end + 86399, out,
           },
           onProgress,
         });
