@@ -255,6 +255,12 @@ pub fn key_set_retired(state: State<'_, AppState>, id: i64, retired: bool) -> Cm
         .act(|s, a| keys::set_retired(s, a, id, retired))
 }
 
+/// Whether some group allows any key yet (the Keys screen's first-run card).
+#[tauri::command]
+pub fn keys_group_coverage(state: State<'_, AppState>) -> CmdResult<keys::GroupCoverage> {
+    state.opened()?.act(|s, _| keys::group_coverage(s.conn()))
+}
+
 #[tauri::command]
 pub fn key_history(
     state: State<'_, AppState>,
@@ -574,6 +580,12 @@ pub struct Settings {
     language: String,
     timeout_seconds: u64,
     remind_after_days: u32,
+    /// `never`, `issue` or `issue_and_return`.
+    require_signature: atslegas_core::store::SignatureRule,
+    terms_lv: String,
+    terms_en: String,
+    /// The longest terms text the core takes, in characters.
+    terms_max: usize,
 }
 
 #[tauri::command]
@@ -586,6 +598,10 @@ pub fn settings_get(state: State<'_, AppState>) -> CmdResult<Settings> {
         language: c.ui.language,
         timeout_seconds: c.client_sessions.timeout_seconds,
         remind_after_days: c.backup.remind_after_days,
+        require_signature: c.handover.require_signature,
+        terms_lv: c.handover.terms_lv,
+        terms_en: c.handover.terms_en,
+        terms_max: config::MAX_TERMS_CHARS,
     })
 }
 

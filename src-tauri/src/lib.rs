@@ -12,6 +12,7 @@ mod commands;
 mod data_commands;
 mod error;
 mod save_paths;
+mod set_commands;
 mod state;
 mod work;
 
@@ -88,6 +89,10 @@ pub fn run() {
             commands::key_restore,
             commands::key_set_retired,
             commands::key_history,
+            commands::keys_group_coverage,
+            set_commands::list_sets,
+            set_commands::set_save,
+            set_commands::set_delete,
             commands::list_persons,
             commands::person_save,
             commands::person_delete,

@@ -1,9 +1,14 @@
 // Keys: instant search (in the core, diacritics-insensitive), sort, paging, create, edit,
-// retire, soft delete and restore, and a key's full history. Only admins change keys;
-// the core refuses others whatever the page shows.
+// retire, soft delete and restore, and a key's full history; and the Sets tab (sets.js).
+// Only admins change keys; the core refuses others whatever the page shows.
+//
+// A key that no group allows can be handed to nobody without an admin's override: each
+// such key says so, and so does a card while no key at all is allowed (the first run),
+// because there is no default group that allows everything (ARCHITECTURE.md, groups).
 
 import { cached, el, invoke, localTime, t } from '../admin-common.js';
 import { button, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge } from '../components.js';
+import * as sets from './sets.js';
 
 export const screen = { id: 'keys', navKey: 'nav.keys', minRole: 'viewer' };
 
@@ -18,6 +23,67 @@ const FIELDS = [
 /** @param {any} row */
 function keyStatus(row) {
   return row.deleted_at ? 'deleted' : row.status;
+}
+
+/** Which tab of the screen is open: 'keys' or 'sets' (kept while the app runs). */
+let tab = 'keys';
+
+/** Opens the Groups screen as its menu button does. */
+export function openGroups() {
+  const b = /** @type {HTMLElement|null} */ (document.querySelector('#nav [data-screen="groups"]'));
+  if (b) b.click();
+}
+
+/**
+ * A key nobody may receive yet (no group allows it), unless it is out of use anyway.
+ * @param {any} r a key
+ */
+function waitsForGroup(r) {
+  return r.groups === 0 && !r.deleted_at && (r.status === 'available' || r.status === 'issued');
+}
+
+/**
+ * The status cell: the status, and "No group yet" when no group allows the key.
+ * @param {any} r a key
+ */
+function statusCell(r) {
+  const box = el('span', { class: 'status-cell' });
+  box.append(statusBadge(keyStatus(r)));
+  if (waitsForGroup(r)) box.append(el('span', { class: 'badge nogroup', title: t('keys.no_group_long') }, t('keys.no_group')));
+  return box;
+}
+
+/**
+ * What the groups allow, above the list: on the first run (keys, none allowed) a card
+ * that says what to do, later a line while some keys wait for a group; nothing when
+ * every key is allowed.
+ * @param {HTMLElement} box
+ * @param {boolean} admin
+ */
+async function paintCoverage(box, admin) {
+  let c;
+  try {
+    c = await invoke('keys_group_coverage');
+  } catch {
+    box.replaceChildren();
+    return;
+  }
+  const open = button('keys.open_groups', openGroups, 'primary');
+  if (c.keys > 0 && c.allowed === 0) {
+    const card = el('section', { class: 'card first-run', id: 'first-run', role: 'note' });
+    card.append(el('h2', {}, t('keys.first_run_title')),
+      el('p', {}, t('keys.first_run_text')),
+      el('p', {}, t(admin ? 'keys.first_run_admin' : 'keys.first_run_other')),
+      open);
+    box.replaceChildren(card);
+  } else if (c.keys > c.allowed) {
+    const line = el('div', { class: 'group-note', id: 'keys-group-note', role: 'note' });
+    line.append(el('p', {}, t('keys.some_no_group', { n: c.keys - c.allowed })), open);
+    open.className = 'secondary small';
+    box.replaceChildren(line);
+  } else {
+    box.replaceChildren();
+  }
 }
 
 /**
@@ -44,7 +110,34 @@ export async function showHistory(key) {
  * @param {{user: {role: string}, changed: () => void}} ctx
  */
 export async function render(view, ctx) {
+  const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': t('nav.keys') });
+  const panel = el('div', { role: 'tabpanel', class: 'tab-panel' });
+  const tabKeys = el('button', { type: 'button', role: 'tab', id: 'tab-keys' }, t('keys.tab_keys'));
+  const tabSets = el('button', { type: 'button', role: 'tab', id: 'tab-sets' }, t('sets.title'));
+  tabs.append(tabKeys, tabSets);
+  /** @param {string} which */
+  async function open(which) {
+    tab = which;
+    tabKeys.setAttribute('aria-selected', String(which === 'keys'));
+    tabSets.setAttribute('aria-selected', String(which === 'sets'));
+    panel.setAttribute('aria-labelledby', which === 'keys' ? 'tab-keys' : 'tab-sets');
+    if (which === 'sets') await sets.render(panel, ctx);
+    else await keysTab(panel, ctx);
+  }
+  tabKeys.addEventListener('click', () => open('keys'));
+  tabSets.addEventListener('click', () => open('sets'));
+  view.replaceChildren(el('h1', {}, t('nav.keys')), tabs, panel);
+  await open(tab);
+}
+
+/**
+ * The keys tab: the list with its toolbar, and what the groups allow above it.
+ * @param {HTMLElement} view
+ * @param {{user: {role: string}, changed: () => void}} ctx
+ */
+async function keysTab(view, ctx) {
   const admin = ctx.user.role === 'admin';
+  const coverage = el('div', { class: 'coverage' });
   let search = '';
   let status = '';
   let includeDeleted = false;
@@ -56,7 +149,7 @@ export async function render(view, ctx) {
       { labelKey: 'keys.number', sort: 'number', cell: (r) => r.number, className: 'strong' },
       { labelKey: 'keys.name', sort: 'name', cell: (r) => r.name || '' },
       { labelKey: 'keys.location', cell: (r) => r.location || '' },
-      { labelKey: 'keys.status', sort: 'status', cell: (r) => statusBadge(keyStatus(r)) },
+      { labelKey: 'keys.status', sort: 'status', cell: statusCell },
       { labelKey: 'keys.holder', cell: (r) => r.holder_name || '' },
       { labelKey: 'keys.due', sort: 'due', cell: (r) => localTime(r.due_back_at) },
       { labelKey: 'common.actions', cell: actions, className: 'actions' },
@@ -67,7 +160,8 @@ export async function render(view, ctx) {
     emptyKey: admin ? 'keys.empty_admin' : 'keys.empty',
   });
 
-  const { act, edit: openForm } = listChanges(table, ctx.changed);
+  // Every change here (a new key, a retired one) may change what the groups cover.
+  const { act, edit: openForm } = listChanges(table, () => { ctx.changed(); paintCoverage(coverage, admin); });
 
   function actions(r) {
     const box = el('div', { class: 'row-actions' });
@@ -111,7 +205,7 @@ export async function render(view, ctx) {
   toolbar.append(sb.element, statusWrap, delWrap);
   if (admin) toolbar.append(button('keys.new', () => edit(null), 'primary'));
 
-  view.replaceChildren(el('h1', {}, t('nav.keys')), toolbar, table.element);
-  await table.refresh();
+  view.replaceChildren(toolbar, coverage, table.element);
+  await Promise.all([table.refresh(), paintCoverage(coverage, admin)]);
   sb.input.focus();
 }

@@ -3,6 +3,7 @@
 
 import { cached, el, invoke, localTime, t } from '../admin-common.js';
 import { button, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge } from '../components.js';
+import { openGroups } from './keys.js';
 
 export const screen = { id: 'persons', navKey: 'nav.persons', minRole: 'viewer' };
 
@@ -48,6 +49,27 @@ async function showDetail(p) {
 }
 
 /**
+ * A person who may receive keys but is in no group: no key can be handed to them without
+ * an admin's override (there is no default group; ARCHITECTURE.md, groups).
+ * @param {any} r a person
+ */
+function waitsForGroup(r) {
+  return r.groups === 0 && r.active && !r.deleted_at;
+}
+
+/**
+ * The state cell: active, inactive or deleted, and "May receive no keys yet" when the
+ * person is in no group.
+ * @param {any} r a person
+ */
+function stateCell(r) {
+  const box = el('span', { class: 'status-cell' });
+  box.append(statusBadge(r.deleted_at ? 'deleted' : (r.active ? 'active' : 'inactive')));
+  if (waitsForGroup(r)) box.append(el('span', { class: 'badge nogroup', title: t('persons.no_group_long') }, t('persons.no_group')));
+  return box;
+}
+
+/**
  * @param {HTMLElement} view
  * @param {{user: {role: string}, changed: () => void}} ctx
  */
@@ -55,6 +77,10 @@ export async function render(view, ctx) {
   const canEdit = ctx.user.role !== 'viewer';
   let search = '';
   let includeDeleted = false;
+  const note = el('div', { class: 'group-note', id: 'persons-group-note', role: 'note' });
+  note.hidden = true;
+  note.append(el('p', {}, t(ctx.user.role === 'admin' ? 'persons.some_no_group_admin' : 'persons.some_no_group')),
+    button('keys.open_groups', openGroups, 'secondary small'));
 
   const table = pagedTable({
     caption: t('nav.persons'),
@@ -64,10 +90,15 @@ export async function render(view, ctx) {
       { labelKey: 'persons.code', sort: 'code', cell: (r) => r.code || '' },
       { labelKey: 'persons.department', sort: 'department', cell: (r) => r.department || '' },
       { labelKey: 'persons.badge', cell: (r) => r.badge || '' },
-      { labelKey: 'persons.state', cell: (r) => statusBadge(r.deleted_at ? 'deleted' : (r.active ? 'active' : 'inactive')) },
+      { labelKey: 'persons.state', cell: stateCell },
       { labelKey: 'common.actions', cell: actions, className: 'actions' },
     ],
-    fetch: (q) => invoke('list_persons', { args: { ...q, search, includeDeleted } }),
+    fetch: async (q) => {
+      const rows = await invoke('list_persons', { args: { ...q, search, includeDeleted } });
+      // Said once above the list when this page has someone in no group.
+      note.hidden = !rows.some(waitsForGroup);
+      return rows;
+    },
     initial: cached('persons'),
     emptyKey: canEdit ? 'persons.empty_edit' : 'persons.empty',
   });
@@ -104,7 +135,7 @@ export async function render(view, ctx) {
   toolbar.append(sb.element, delWrap);
   if (canEdit) toolbar.append(button('persons.new', () => edit(null), 'primary'));
 
-  view.replaceChildren(el('h1', {}, t('nav.persons')), toolbar, table.element);
+  view.replaceChildren(el('h1', {}, t('nav.persons')), toolbar, note, table.element);
   await table.refresh();
   sb.input.focus();
 }

@@ -63,6 +63,8 @@ export async function render(view, ctx) {
     }
   });
 
+  const handover = handoverCard(s, admin, ctx);
+
   const info = el('section', { class: 'card about', id: 'about' });
   info.append(el('h2', {}, t('about.title')));
   const dl = el('dl', { class: 'facts' });
@@ -81,6 +83,97 @@ export async function render(view, ctx) {
   }
   info.append(dl);
   const cols = el('div', { class: 'two-col' });
-  cols.append(form, info);
+  const left = el('div', { class: 'stack' });
+  left.append(form, handover);
+  cols.append(left, info);
   view.replaceChildren(el('h1', {}, t('nav.settings')), cols);
+}
+
+/** The signature rules, in the order the Settings screen offers them. */
+const SIGNATURE_RULES = ['never', 'issue', 'issue_and_return'];
+
+/**
+ * The Handover card: when the person must sign, and the terms printed on every receipt
+ * in Latvian and in English. It saves on its own; the core checks every value and its
+ * refusal is shown next to the field it names.
+ * @param {any} s the settings
+ * @param {boolean} admin
+ * @param {{changed: () => void}} ctx
+ */
+function handoverCard(s, admin, ctx) {
+  const form = el('form', { class: 'card settings', id: 'handover', novalidate: '' });
+  form.append(el('h2', {}, t('handover.title')));
+
+  const rules = el('fieldset', { class: 'field choices', id: 'set-signature', 'aria-describedby': 'set-signature-error' });
+  rules.append(el('legend', {}, t('handover.signature')));
+  for (const rule of SIGNATURE_RULES) {
+    const id = `set-signature-${rule}`;
+    const row = el('div', { class: 'choice' });
+    const radio = /** @type {HTMLInputElement} */ (el('input', { type: 'radio', name: 'require_signature', id, value: rule, 'aria-describedby': `${id}-hint` }));
+    radio.checked = s.require_signature === rule;
+    const text = el('label', { for: id });
+    text.append(el('strong', {}, t(`handover.rule_${rule}`)), el('span', { class: 'hint', id: `${id}-hint` }, t(`handover.rule_${rule}_hint`)));
+    row.append(radio, text);
+    rules.append(row);
+  }
+  rules.append(el('p', { class: 'field-error', role: 'alert', id: 'set-signature-error' }));
+  form.append(rules);
+
+  const max = s.terms_max || 2000;
+  /**
+   * One terms text area with its character count ("120 / 2000"), red past the limit.
+   * @param {string} lang 'lv' or 'en'
+   */
+  const terms = (lang) => {
+    const id = `set-terms-${lang}`;
+    const w = el('div', { class: 'field' });
+    const area = /** @type {HTMLTextAreaElement} */ (el('textarea', { id, rows: '5', 'aria-describedby': `${id}-count ${id}-error` }));
+    area.value = s[`terms_${lang}`] || '';
+    const counter = el('p', { class: 'hint counter', id: `${id}-count` });
+    const paint = () => {
+      const n = [...area.value.trim()].length;
+      counter.textContent = t('handover.count', { n, max });
+      counter.classList.toggle('danger-text', n > max);
+    };
+    area.addEventListener('input', paint);
+    paint();
+    w.append(el('label', { for: id }, t(`handover.terms_${lang}`)), area, counter,
+      el('p', { class: 'field-error', role: 'alert', id: `${id}-error` }));
+    form.append(w);
+    return area;
+  };
+  form.append(el('p', { class: 'hint' }, t('handover.terms_hint')));
+  const lv = terms('lv');
+  const en = terms('en');
+
+  const error = el('p', { class: 'error', role: 'alert' });
+  const save = el('button', { type: 'submit', id: 'handover-save' }, t('handover.save'));
+  form.append(error, save);
+  if (!admin) {
+    form.querySelectorAll('input, textarea, button').forEach((e) => { /** @type {HTMLInputElement | HTMLTextAreaElement | HTMLButtonElement} */ (e).disabled = true; });
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    form.querySelectorAll('.field-error').forEach((e) => { e.textContent = ''; });
+    const picked = /** @type {HTMLInputElement|null} */ (form.querySelector('input[name=require_signature]:checked'));
+    try {
+      await invoke('settings_update', {
+        change: { require_signature: picked ? picked.value : 'never', terms_lv: lv.value, terms_en: en.value },
+      });
+      toast(t('handover.saved'));
+      ctx.changed();
+    } catch (err) {
+      const map = { require_signature: 'set-signature', terms_lv: 'set-terms-lv', terms_en: 'set-terms-en' };
+      const target = err.details && map[err.details.field];
+      if (target) {
+        document.getElementById(`${target}-error`).textContent = err.message;
+        const input = document.getElementById(target);
+        if (input) input.focus();
+      } else {
+        error.textContent = err.message;
+      }
+    }
+  });
+  return form;
 }
