@@ -24,12 +24,7 @@ use backup_common::timed::*;
 use backup_common::{flipped_copy, journal, s, sidecar};
 
 fn rules(last: u32, daily: u32, weekly: u32, monthly: u32) -> Rules {
-    Rules {
-        keep_last: last,
-        keep_daily: daily,
-        keep_weekly: weekly,
-        keep_monthly: monthly,
-    }
+    Rules::new(last, daily, weekly, monthly)
 }
 
 fn set(files: &[&PathBuf]) -> BTreeSet<String> {

@@ -59,6 +59,17 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// Keep the last `last`, and one a day, a week and a month for `daily`, `weekly` and
+    /// `monthly` of them.
+    pub fn new(last: u32, daily: u32, weekly: u32, monthly: u32) -> Rules {
+        Rules {
+            keep_last: last,
+            keep_daily: daily,
+            keep_weekly: weekly,
+            keep_monthly: monthly,
+        }
+    }
+
     /// The rules stored with the other backup settings.
     pub fn from_config(c: &BackupConfig) -> Rules {
         Rules {
@@ -511,12 +522,7 @@ mod tests {
     }
 
     fn rules(last: u32, daily: u32, weekly: u32, monthly: u32) -> Rules {
-        Rules {
-            keep_last: last,
-            keep_daily: daily,
-            keep_weekly: weekly,
-            keep_monthly: monthly,
-        }
+        Rules::new(last, daily, weekly, monthly)
     }
 
     fn kept(p: &Plan) -> Vec<String> {
