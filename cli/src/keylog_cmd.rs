@@ -54,7 +54,8 @@ pub struct IssueArgs {
     /// Person code or badge code.
     #[arg(long)]
     to: String,
-    /// Due back: 2026-11-24T17:00 (local), 2026-11-24T15:00:00Z, or 2026-11-24.
+    /// Due back: 24.11.2026 17:00 or 2026-11-24T17:00 (local), 2026-11-24T15:00:00Z, or a day
+    /// (24.11.2026, 2026-11-24: its end).
     #[arg(long)]
     due: Option<String>,
     #[arg(long)]
