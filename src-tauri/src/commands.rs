@@ -6,13 +6,13 @@
 use atslegas_core::audit::{self, AuditEntry, AuditFilter};
 use atslegas_core::backup::history;
 use atslegas_core::config::{self, SettingsChange};
-use atslegas_core::desk::{self, Match, Outcome};
+use atslegas_core::desk::{self, Match};
 use atslegas_core::groups::{self, Group};
-use atslegas_core::keylog::{self, CalendarDay, IssueRequest, LogEntry, LogFilter, Summary};
+use atslegas_core::keylog::{self, CalendarDay, LogEntry, LogFilter, Summary};
 use atslegas_core::keys::{self, Key, KeyInput, KeyQuery};
 use atslegas_core::persons::{self, Person, PersonInput, PersonQuery};
 use atslegas_core::users::{self, User};
-use atslegas_core::{db, time, Role};
+use atslegas_core::{db, Role};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -169,34 +169,6 @@ pub fn desk_lookup(
     state
         .opened()?
         .act(|s, _| desk::lookup(s.conn(), &text, person_chosen))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScanArgs {
-    key_number: String,
-    person_id: Option<i64>,
-    /// As typed: "2026-11-24T17:00" (local) or empty.
-    due: Option<String>,
-    comment: Option<String>,
-    override_reason: Option<String>,
-}
-
-#[tauri::command]
-pub fn desk_scan(state: State<'_, AppState>, args: ScanArgs) -> CmdResult<Outcome> {
-    state.opened()?.act(|s, a| {
-        let due_back_at = match args.due.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => Some(time::parse_local("due_back_at", d)?),
-            None => None,
-        };
-        let req = IssueRequest {
-            due_back_at,
-            comment: args.comment,
-            override_reason: args.override_reason,
-            signature: None,
-        };
-        desk::scan_key(s, a, &args.key_number, args.person_id, &req)
-    })
 }
 
 // ---------------------------------------------------------------- keys

@@ -41,7 +41,7 @@ pub async fn pick_save_file(app: AppHandle, suggested: String) -> Option<String>
     Some(chosen.display().to_string())
 }
 
-async fn save_dialog(suggested: &str) -> Option<PathBuf> {
+pub(crate) async fn save_dialog(suggested: &str) -> Option<PathBuf> {
     let name = Path::new(suggested)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -11,6 +11,7 @@ mod backup_commands;
 mod commands;
 mod data_commands;
 mod error;
+mod handover_commands;
 mod save_paths;
 mod set_commands;
 mod state;
@@ -82,7 +83,12 @@ pub fn run() {
             commands::dashboard,
             commands::day_actions,
             commands::desk_lookup,
-            commands::desk_scan,
+            handover_commands::desk_plan,
+            handover_commands::desk_hand_over,
+            handover_commands::receipt_get,
+            handover_commands::receipt_for_log_row,
+            handover_commands::receipt_printed,
+            handover_commands::receipt_save_pdf,
             commands::list_keys,
             commands::key_save,
             commands::key_delete,

@@ -1,9 +1,14 @@
 // Desk: the daily job with the keyboard only. Scan or type a person's code, badge or
-// name, then one or more key numbers, each followed by Enter: issued. Scan a key that is
-// out: returned. Escape (or Enter on an empty field) finishes with the person. The core
-// decides every step; refusals are shown inline with what to do.
+// name, then one or more key numbers (or a set's tag or name), each followed by Enter;
+// the signature pad opens with the focus and Enter there hands over: issued. Scan a key
+// that is out: returned the same way. Escape (or Enter on an empty field) finishes with
+// the person. The core decides every step (desk_plan checks before the pad opens,
+// nothing written); refusals are shown inline with what to do. Each handover gets a
+// receipt to print or save.
 
 import { el, invoke, language, localTime, t } from '../admin-common.js';
+import { receiptActions } from '../receipt.js';
+import { signaturePad } from '../signature-pad.js';
 import { dateInput } from '../components.js';
 
 export const screen = { id: 'desk', navKey: 'nav.desk', minRole: 'operator' };
@@ -16,6 +21,8 @@ export async function render(view, ctx) {
   /** @type {any} */
   let person = null;
   let pendingKey = null;
+  // Whether the last scan named a set (its repeat is said as a set's).
+  let scannedSet = false;
 
   const form = el('form', { class: 'desk-scan', novalidate: '' });
   const scanLabel = el('label', { for: 'desk-input' }, t('desk.scan_label'));
@@ -36,6 +43,7 @@ export async function render(view, ctx) {
 
   const personBox = el('section', { class: 'card person-box', id: 'desk-person', 'aria-live': 'polite' });
   const message = el('div', { id: 'desk-message', role: 'alert' });
+  const receiptBox = el('div', { id: 'desk-receipt', class: 'desk-receipt', hidden: '' });
   const candidates = el('div', { id: 'desk-candidates' });
   const overrideBox = el('form', { id: 'desk-override', class: 'override', hidden: '' });
   const journal = el('ol', { id: 'desk-journal', class: 'journal', 'aria-label': t('desk.journal') });
@@ -98,26 +106,83 @@ export async function render(view, ctx) {
     scan.focus();
   }
 
-  async function scanKey(number, overrideReason) {
-    const outcome = await invoke('desk_scan', {
-      args: {
-        keyNumber: number,
-        personId: person ? person.id : null,
-        due: due.value || null,
-        comment: comment.value || null,
-        overrideReason: overrideReason || null,
-      },
-    });
+  /**
+   * Keys as a receipt line names them: "101", or "101, 102" for several.
+   * @param {string[]} keys
+   */
+  const keyList = (keys) => keys.join(', ');
+
+  /**
+   * What the pad says will happen, from the core's plan.
+   * @param {any} plan
+   */
+  function padTexts(plan) {
+    const kind = plan.step === 'issue' ? 'issue' : 'return';
+    const form = plan.set ? 'set' : (plan.keys.length > 1 ? 'many' : 'one');
+    const vars = { keys: keyList(plan.keys), set: plan.set || '', name: plan.person_name || '' };
+    return {
+      title: t(`pad.title_${kind}_${form}`, vars),
+      detail: plan.person_name ? t(`pad.detail_${kind}`, vars) : '',
+    };
+  }
+
+  /**
+   * What a handover did, in a sentence (with its receipt number).
+   * @param {any} outcome
+   */
+  function doneText(outcome) {
+    const h = outcome.handover;
     const e = outcome.entry;
-    if (outcome.outcome === 'issued') {
-      const text = t('desk.issued', { key: e.key_number, name: e.person_name }) + (e.due_back_at ? ` (${t('desk.due_short')} ${localTime(e.due_back_at)})` : '');
-      say(text, 'ok');
-      log(text, 'issued');
-    } else {
-      const text = t('desk.returned', { key: e.key_number, name: e.person_name || '' });
-      say(text, 'ok');
-      log(text, 'returned');
+    const keys = h.entries.map((x) => x.key_number);
+    const form = h.set ? 'set' : (keys.length > 1 ? 'many' : 'one');
+    const vars = { key: e.key_number, keys: keyList(keys), set: h.set || '', name: e.person_name || '' };
+    let text = outcome.outcome === 'issued' ? t(form === 'one' ? 'desk.issued' : `desk.issued_${form}`, vars)
+      : t(form === 'one' ? 'desk.returned' : `desk.returned_${form}`, vars);
+    if (outcome.outcome === 'issued' && e.due_back_at) text += ` (${t('desk.due_short')} ${localTime(e.due_back_at)})`;
+    if (h.missing && h.missing.length) text += ` ${t('desk.missing', { keys: keyList(h.missing) })}`;
+    return `${text} · ${t('desk.receipt', { n: h.receipt })}`;
+  }
+
+  /** The receipt of the last handover, with its print and save buttons. */
+  function showReceipt(number) {
+    receiptBox.replaceChildren(el('strong', {}, t('desk.receipt', { n: number })), receiptActions(number, 'desk-receipt-actions'));
+    receiptBox.hidden = false;
+  }
+
+  /**
+   * A scanned key or set: the core plans the handover (a refusal is thrown and shown by
+   * the caller), the person signs on the pad, then it is handed over with its receipt.
+   * @param {string} text a key number, or a set's tag or name
+   * @param {string} [overrideReason] an admin's reason to issue outside the group rights
+   */
+  async function scanKey(text, overrideReason) {
+    /** @param {{key: string, person_name: string}} r a double read (Plan or Outcome) */
+    const repeat = (r) => {
+      const said = t(scannedSet ? 'desk.repeat_set' : 'desk.repeat', { key: r.key, name: r.person_name });
+      say(said, 'info');
+      log(said, 'info');
+    };
+    const args = {
+      text,
+      personId: person ? person.id : null,
+      due: due.value || null,
+      comment: comment.value || null,
+      overrideReason: overrideReason || null,
+    };
+    const plan = await invoke('desk_plan', { args });
+    if (plan.step === 'repeat') { repeat(plan); return; }
+    const pad = await signaturePad({ ...padTexts(plan), required: plan.signature_required });
+    scan.focus();
+    if (!pad) {
+      say(t('desk.cancelled'), 'info');
+      return;
     }
+    const outcome = await invoke('desk_hand_over', { args: { ...args, signature: pad.signature } });
+    if (outcome.outcome === 'repeat') { repeat(outcome); return; }
+    const said = doneText(outcome);
+    say(said, 'ok');
+    log(said, outcome.outcome === 'issued' ? 'issued' : 'returned');
+    showReceipt(outcome.handover.receipt);
     ctx.changed();
     if (person) await renderPerson();
   }
@@ -132,9 +197,11 @@ export async function render(view, ctx) {
       const m = await invoke('desk_lookup', { text, personChosen: !!person });
       if (m.kind === 'person') {
         await choosePerson(m.person);
-      } else if (m.kind === 'key') {
-        await scanKey(m.key.number);
+      } else if (m.kind === 'key' || m.kind === 'set') {
+        scannedSet = m.kind === 'set';
+        await scanKey(m.kind === 'key' ? m.key.number : text);
         scan.value = '';
+        scan.focus();
       } else if (m.kind === 'candidates') {
         if (m.persons.length === 1) { await choosePerson(m.persons[0]); return; }
         say(t('desk.pick_person'), 'info');
@@ -182,7 +249,7 @@ export async function render(view, ctx) {
 
   const main = el('div', { class: 'desk' });
   const left = el('section', { class: 'card' });
-  left.append(form, opts, message, candidates, overrideBox);
+  left.append(form, opts, message, candidates, overrideBox, receiptBox);
   const right = el('div', { class: 'desk-side' });
   const jcard = el('section', { class: 'card' });
   jcard.append(el('h2', {}, t('desk.journal')), journal);

@@ -1,8 +1,10 @@
 // Logs: the key log and the audit trail with their filters and paging. The audit view
-// shows what a change was before and after, and checks the trail (trail-check.js).
+// shows what a change was before and after, and checks the trail (trail-check.js). A
+// key-log row of a handover opens its receipt, to print again (a copy) or save as PDF.
 
 import { count, el, invoke, localTime, t } from '../admin-common.js';
 import { button, dateInput, infoDialog, pagedTable } from '../components.js';
+import { receiptActions } from '../receipt.js';
 import { trailCheck } from '../trail-check.js';
 import { progressBar, resultBox, saveAs, today } from '../work.js';
 
@@ -11,7 +13,7 @@ export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
 /** Every operation the core writes to the audit trail (`op.<name>` in both catalogues). */
 export const OPERATIONS = ['create', 'update', 'delete', 'restore', 'issue', 'return', 'login', 'login_failed',
   'logout', 'session_timeout', 'session_rejected', 'set_password', 'backup', 'restore_backup', 'prune', 'import', 'export', 'upgrade',
-  'remember_destination'];
+  'remember_destination', 'print'];
 
 /** An audit operation in the user's language (an unknown one as the core wrote it). */
 function opLabel(/** @type {string} */ op) {
@@ -139,6 +141,7 @@ export async function render(view, ctx) {
         { labelKey: 'dash.col.user', cell: (r) => r.user_name },
         { labelKey: 'keys.due', cell: (r) => localTime(r.due_back_at) },
         { labelKey: 'dash.col.comment', cell: (r) => [r.comment, r.override_reason && `${t('keys.override')}: ${r.override_reason}`].filter(Boolean).join(' · ') },
+        { labelKey: 'logs.receipt', cell: (r) => receiptCell(r), className: 'actions' },
       ],
       fetch: async (q) => {
         error.textContent = '';
@@ -174,7 +177,7 @@ export async function render(view, ctx) {
     const from = dateInput({ id: 'au-from', labelKey: 'logs.from', inline: true });
     const to = dateInput({ id: 'au-to', labelKey: 'logs.to', inline: true });
     const component = select('au-component', 'logs.component', [{ value: '', label: t('logs.any_component') },
-      ...['keys', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo', 'export', 'import', 'database'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
+      ...['keys', 'key_sets', 'receipts', 'persons', 'groups', 'users', 'session', 'config', 'backup', 'demo', 'export', 'import', 'database'].map((c) => ({ value: c, label: t(`component.${c}`) }))]);
     const operation = select('au-operation', 'logs.operation', [{ value: '', label: t('logs.any_operation') },
       ...OPERATIONS.map((o) => ({ value: o, label: opLabel(o) }))]);
     const actor = field('au-actor', 'logs.user');
@@ -223,6 +226,40 @@ export async function render(view, ctx) {
       });
     panel.replaceChildren(trailCheck(), filters, exporter, table.element);
     await table.refresh();
+  }
+
+  /**
+   * A key-log row's receipt button ("Receipt 12"), or nothing for a row without one.
+   * @param {any} r
+   */
+  function receiptCell(r) {
+    if (!r.receipt_number) return '';
+    const b = el('button', { type: 'button', class: 'secondary small', id: `kl-receipt-${r.id}` }, t('logs.receipt_n', { n: r.receipt_number }));
+    b.addEventListener('click', () => showReceipt(r.receipt_number));
+    return b;
+  }
+
+  /**
+   * A receipt's facts and its print and save buttons (a print after the first says
+   * "copy").
+   * @param {number} number
+   */
+  async function showReceipt(number) {
+    const r = await invoke('receipt_get', { number });
+    const facts = el('dl', { class: 'facts', id: 'receipt-facts' });
+    /** @param {string} key @param {string} value */
+    const fact = (key, value) => facts.append(el('dt', {}, t(key)), el('dd', {}, value));
+    fact('receipt.kind', t(r.kind === 'return' ? 'receipt.kind_return' : 'receipt.kind_issue'));
+    fact('receipt.at', localTime(r.at));
+    if (r.person) fact('receipt.person', [r.person.full_name, r.person.code, r.person.department].filter(Boolean).join(' · '));
+    if (r.set_name) fact('receipt.set', r.set_name);
+    fact('receipt.keys', r.keys.map((k) => k.number).join(', '));
+    fact('receipt.user', r.user);
+    fact('receipt.signed', r.signed ? t('receipt.signed_yes') : t('receipt.not_signed'));
+    fact('receipt.printed_times', r.printed > 0 ? t('receipt.printed_n', { n: r.printed }) : t('receipt.never_printed'));
+    const box = el('div', {});
+    box.append(facts, receiptActions(number, 'log-receipt-actions'));
+    return infoDialog(t('receipt.number', { n: number }), box);
   }
 
   /** @param {any} r */

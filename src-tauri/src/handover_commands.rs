@@ -1,0 +1,111 @@
+//! The Desk's handover and its receipt: what a scan would do (checked, nothing written),
+//! the handover itself with the signature drawn on the pad, and the receipt read,
+//! counted as printed, and saved as PDF. Glue only: every rule is the core's (`desk`,
+//! `receipts`, `receipt_pdf`), every role check too.
+
+use atslegas_core::desk::{self, Outcome, Plan};
+use atslegas_core::keylog::IssueRequest;
+use atslegas_core::receipt_pdf::{self, Lang, Layout};
+use atslegas_core::receipts::{self, Receipt};
+use atslegas_core::time;
+use serde::Deserialize;
+use tauri::{AppHandle, Manager, State};
+
+use crate::data_commands::save_dialog;
+use crate::error::CmdResult;
+use crate::state::AppState;
+
+/// A scan at the Desk as the page sends it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoverArgs {
+    /// A key number, or a set's tag or name.
+    text: String,
+    person_id: Option<i64>,
+    /// As typed: "2026-11-24T17:00" (local) or empty.
+    due: Option<String>,
+    comment: Option<String>,
+    override_reason: Option<String>,
+    /// The pad's drawing (an SVG of paths), or none.
+    signature: Option<String>,
+}
+
+impl HandoverArgs {
+    fn request(self) -> atslegas_core::Result<(String, Option<i64>, IssueRequest)> {
+        let due_back_at = match self.due.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(time::parse_local("due_back_at", d)?),
+            None => None,
+        };
+        let req = IssueRequest {
+            due_back_at,
+            comment: self.comment,
+            override_reason: self.override_reason,
+            signature: self.signature.filter(|s| !s.trim().is_empty()),
+        };
+        Ok((self.text, self.person_id, req))
+    }
+}
+
+/// What handing over the scanned key or set would do (issue, return, or a double read
+/// to ignore), checked without writing: the pad opens only when it can go.
+#[tauri::command]
+pub fn desk_plan(state: State<'_, AppState>, args: HandoverArgs) -> CmdResult<Plan> {
+    state.opened()?.act(|s, a| {
+        let (text, person, req) = args.request()?;
+        desk::plan(s, a, &text, person, &req)
+    })
+}
+
+/// The handover, with one receipt (`handover.receipt`).
+#[tauri::command]
+pub fn desk_hand_over(state: State<'_, AppState>, args: HandoverArgs) -> CmdResult<Outcome> {
+    state.opened()?.act(|s, a| {
+        let (text, person, req) = args.request()?;
+        desk::hand_over(s, a, &text, person, &req)
+    })
+}
+
+#[tauri::command]
+pub fn receipt_get(state: State<'_, AppState>, number: i64) -> CmdResult<Receipt> {
+    state.opened()?.act(|s, _| receipts::get(s.conn(), number))
+}
+
+/// The receipt of a key-log row, if it has one.
+#[tauri::command]
+pub fn receipt_for_log_row(state: State<'_, AppState>, id: i64) -> CmdResult<Option<i64>> {
+    state
+        .opened()?
+        .act(|s, _| receipts::of_key_log_row(s.conn(), id))
+}
+
+/// Counts a print (audited) and returns the receipt as it was before: its `printed`
+/// count above zero makes the page print "copy".
+#[tauri::command]
+pub fn receipt_printed(state: State<'_, AppState>, number: i64, how: String) -> CmdResult<Receipt> {
+    state
+        .opened()?
+        .act(|s, a| receipts::mark_printed(s, a, number, &how))
+}
+
+/// Saves a receipt as PDF where the save dialog says (None when it was closed); the save
+/// counts as a print, so a later one says "copy".
+#[tauri::command]
+pub async fn receipt_save_pdf(
+    app: AppHandle,
+    number: i64,
+    layout: Layout,
+    lang: Lang,
+) -> CmdResult<Option<String>> {
+    let word = match lang {
+        Lang::Lv => "kvits",
+        Lang::En => "receipt",
+    };
+    let Some(out) = save_dialog(&format!("{word}-{number}.pdf")).await else {
+        return Ok(None);
+    };
+    let state = app.state::<AppState>();
+    state
+        .opened()?
+        .act(|s, a| receipt_pdf::save(s, a, number, &out, lang, layout))?;
+    Ok(Some(out.display().to_string()))
+}

@@ -1,0 +1,263 @@
+// End to end, the handover record at the Desk (issue 13): a key scan opens the signature
+// pad with the focus; a signature drawn with WebDriver pointer actions is stored (the
+// CLI's receipt says signed); Enter hands over and names the receipt; a second read of the
+// same key within 10 s is ignored and said; a set is issued by typing its tag; receipts
+// print from the Desk and from the key log (a reprint says "copy"), and save as PDF; with
+// require_signature "issue" an empty pad + Enter is refused and nothing is issued.
+// Screenshots of the pad and of both receipt layouts go to tests/e2e/screenshots/.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, SCREENSHOTS, register, waitFor } from './webdriver.mjs';
+
+const ENTER = '\uE007';
+const ESCAPE = '\uE00C';
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+const TERMS_LV = 'Atslēgu nedrīkst nodot citām personām. Nozaudējot nekavējoties ziņojiet birojam.';
+const TERMS_EN = 'The key may not be passed on. Report a lost key to the office at once.';
+
+/** A register with a person who may take keys 101–103, and the set "Ring A" (101, 102). */
+function office(prefix, handover = {}) {
+  const reg = register(prefix, {
+    config: { site_name: 'Birojs Zaļā ielā', handover: { terms_lv: TERMS_LV, terms_en: TERMS_EN, ...handover } },
+    // receipt() asks for receipts that are not there: keep the CLI's refusal off the log.
+    cli: { stdio: 'pipe' },
+  });
+  const { cli } = reg;
+  cli('person', 'add', '--name', 'Jānis Bērziņš', '--code', 'E-1001', '--department', 'Grāmatvedība');
+  cli('key', 'add', '101', '--name', 'Telpa 204', '--location', 'Skapis A');
+  cli('key', 'add', '102', '--name', 'Arhīvs', '--location', 'Skapis A');
+  cli('key', 'add', '103', '--name', 'Serveru telpa', '--location', 'Skapis B');
+  cli('group', 'add', 'Visi');
+  cli('group', 'allow', 'Visi', '101', '102', '103');
+  cli('group', 'member', 'Visi', 'E-1001');
+  cli('set', 'add', 'Ring A', '--keys', '101,102', '--tag', 'R-1');
+  return reg;
+}
+
+/** The receipt `n` as the CLI reads it, or null when there is none. */
+function receipt(cli, n) {
+  try { return JSON.parse(cli('--json', 'receipt', 'show', String(n))); } catch { return null; }
+}
+
+/** A key's status as the CLI reads it. */
+function keyStatus(cli, number) {
+  return JSON.parse(cli('--json', 'key', 'list')).find((k) => k.number === number).status;
+}
+
+async function openDesk(app) {
+  await app.press('Izsniegšana');
+  await app.waitVisible('#desk-input');
+  await waitFor(async () => (await app.focusedId()) === 'desk-input', 'the scan field focused');
+}
+
+/** Waits for the signature pad with the focus on its canvas; returns its title. */
+async function padOpen(app) {
+  await app.waitVisible('#signature-dialog');
+  await waitFor(async () => (await app.focusedId()) === 'signature-canvas', 'the focus on the pad');
+  return app.text('#signature-title');
+}
+
+/**
+ * Draws two strokes on the pad with W3C pointer actions (a mouse: press, move, release),
+ * offsets from the canvas's centre.
+ */
+async function drawSignature(app) {
+  const canvas = await app.find('css selector', '#signature-canvas');
+  const origin = { [ELEMENT]: canvas };
+  const stroke = (points) => [
+    { type: 'pointerMove', origin, x: points[0][0], y: points[0][1], duration: 0 },
+    { type: 'pointerDown', button: 0 },
+    ...points.slice(1).map(([x, y]) => ({ type: 'pointerMove', origin, x, y, duration: 40 })),
+    { type: 'pointerUp', button: 0 },
+  ];
+  const wave = [];
+  for (let i = 0; i <= 24; i++) wave.push([-220 + i * 16, Math.round(Math.sin(i / 2) * 35)]);
+  await app.req('POST', '/actions', {
+    actions: [{
+      type: 'pointer', id: 'pen', parameters: { pointerType: 'mouse' },
+      actions: [...stroke(wave), ...stroke([[-180, 40], [-120, -30], [-60, 45], [0, -20], [60, 30]])],
+    }],
+  });
+  await app.req('DELETE', '/actions');
+}
+
+/** Replaces the system print dialog (WebDriver cannot click it) by a counter. */
+function stubPrint(app) {
+  return app.exec('window.__prints = 0; window.print = () => { window.__prints += 1; };');
+}
+
+/**
+ * Shows the receipt as it would print (the page's print preview class), saves a
+ * screenshot of it, and returns its text.
+ */
+async function printedPage(app, label) {
+  await app.exec("document.body.classList.add('receipt-preview'); window.scrollTo(0, 0);");
+  await waitFor(() => app.exec("const i = document.querySelector('#receipt-print img'); return !i || (i.complete && i.naturalWidth > 0);"), 'the signature image');
+  const text = await app.text('#receipt-print');
+  await app.screenshot(label);
+  // The whole sheet (an A4 page is taller than the window), where the driver can.
+  try {
+    const sheet = await app.find('css selector', '#receipt-print');
+    const b64 = await app.req('GET', `/element/${sheet}/screenshot`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    writeFileSync(join(SCREENSHOTS, `${app.name}-${label}-sheet.png`), Buffer.from(b64, 'base64'));
+  } catch { /* the window's screenshot above is enough */ }
+  await app.exec("document.body.classList.remove('receipt-preview');");
+  return text;
+}
+
+test('a signed issue, a repeat scan ignored, a set by its tag, receipts printed and saved', { timeout: 300000 }, async () => {
+  const { data, cli } = office('atslegas-e2e-handover-');
+  const saves = mkdtempSync(join(tmpdir(), 'atslegas-e2e-handover-pdf-'));
+  const app = await App.start({ name: 'handover', dataDir: data, env: { ATSLEGAS_E2E_DIALOG_DIR: saves } });
+  try {
+    await app.signIn();
+    await openDesk(app);
+    await app.keys(`E-1001${ENTER}`);
+    await waitFor(async () => (await app.text('#desk-person') || '').includes('Jānis Bērziņš'), 'the person chosen');
+
+    // A key scan: the pad opens with the focus and says what will happen; nothing yet.
+    await app.keys(`103${ENTER}`);
+    assert.equal(await padOpen(app), 'Izsniegt atslēgu 103 personai Jānis Bērziņš');
+    assert.match(await app.text('#signature-hint'), /Paraksts nav obligāts/);
+    assert.equal(keyStatus(cli, '103'), 'available', 'nothing is issued before the pad is accepted');
+    await app.screenshot('01-pad-open');
+    await drawSignature(app);
+    await waitFor(() => app.exec("return document.querySelector('.signature-area').classList.contains('signed')"), 'the strokes drawn');
+    await app.screenshot('02-pad-signed');
+    await app.keys(ENTER);
+    await app.waitVisible('#signature-dialog', false);
+    await waitFor(async () => /Izsniegta atslēga 103 → Jānis Bērziņš · Kvīts Nr\. 1/.test(await app.text('#desk-message')), 'the issue with its receipt');
+    assert.equal(await app.focusedId(), 'desk-input', 'the scan field has the focus again');
+    assert.match(await app.text('#desk-journal'), /Kvīts Nr\. 1/);
+    assert.match(await app.text('#desk-receipt'), /Kvīts Nr\. 1/);
+    const first = receipt(cli, 1);
+    assert.equal(first.signed, true);
+    assert.match(first.signature, /^<svg[^>]*viewBox="0 0 600 200"[^>]*><path d="M[\d. ]+L/);
+    assert.deepEqual(first.keys.map((k) => k.number), ['103']);
+    assert.equal(keyStatus(cli, '103'), 'issued');
+
+    // The scanner reads the same key again at once: ignored, and the Desk says so.
+    await app.keys(`103${ENTER}`);
+    await waitFor(async () => /Skenējums ignorēts: atslēga 103 tikko izsniegta personai Jānis Bērziņš/.test(await app.text('#desk-message')), 'the repeat said');
+    assert.equal(await app.exec("return !!document.querySelector('dialog[open]')"), false, 'no pad for a repeat');
+    assert.equal(receipt(cli, 2), null, 'no handover for a repeat');
+    assert.equal(keyStatus(cli, '103'), 'issued', 'a repeat is not a return');
+    await app.screenshot('03-desk-repeat-ignored');
+
+    // A set by its tag: one pad for both keys, Enter on the empty pad goes on (no signature
+    // is required here), one receipt.
+    await app.keys(`R-1${ENTER}`);
+    assert.equal(await padOpen(app), 'Izsniegt komplektu “Ring A” (atslēgas 101, 102) personai Jānis Bērziņš');
+    await app.keys(ENTER);
+    await waitFor(async () => /Izsniegts komplekts “Ring A” \(101, 102\) → Jānis Bērziņš · Kvīts Nr\. 2/.test(await app.text('#desk-message')), 'the set issued');
+    assert.equal(await app.focusedId(), 'desk-input');
+    const second = receipt(cli, 2);
+    assert.equal(second.set_name, 'Ring A');
+    assert.deepEqual(second.keys.map((k) => k.number), ['101', '102']);
+    assert.equal(second.signed, false);
+    await app.keys(`R-1${ENTER}`);
+    await waitFor(async () => /Skenējums ignorēts: komplekts “Ring A” tikko izsniegts/.test(await app.text('#desk-message')), 'the set repeat said');
+    assert.equal(receipt(cli, 3), null);
+    await app.screenshot('04-desk-set-issued');
+
+    // Print from the Desk: A4 with two copies, then the 80 mm roll, which is a copy now.
+    await stubPrint(app);
+    await app.click(await app.find('css selector', '#desk-receipt-actions-a4'));
+    await waitFor(async () => /Kvīts Nr\. 2 nosūtīta drukāšanai\./.test(await app.text('#desk-receipt-actions-status')), 'printed');
+    assert.equal(await app.exec('return window.__prints'), 1);
+    let page = await printedPage(app, '05-receipt-a4');
+    for (const want of ['Birojs Zaļā ielā', 'Izsniegšanas kvīts Nr. 2', 'Saņēmēja eksemplārs', 'Biroja eksemplārs', 'griezt šeit',
+      'Jānis Bērziņš · E-1001 · Grāmatvedība', 'Ring A', 'Telpa 204', 'Arhīvs', 'Skapis A', TERMS_LV, 'nav parakstīts', second.audit_hash, 'root']) {
+      assert.ok(page.includes(want), `the A4 receipt shows ${want}:\n${page}`);
+    }
+    assert.doesNotMatch(page, /Kopija/i, 'the first print is the original');
+    assert.equal((page.match(/Izsniegšanas kvīts Nr\. 2/g) || []).length, 2, 'two copies on the A4 page');
+    await app.click(await app.find('css selector', '#desk-receipt-actions-80mm'));
+    await waitFor(async () => /nosūtīta drukāšanai kā kopija/.test(await app.text('#desk-receipt-actions-status')), 'the reprint');
+    page = await printedPage(app, '06-receipt-80mm-copy');
+    assert.match(page, /Kopija/i);
+    assert.equal((page.match(/Izsniegšanas kvīts Nr\. 2/g) || []).length, 1, 'one copy on the roll');
+    assert.equal(await app.exec("return document.getElementById('receipt-print').classList.contains('layout-80mm')"), true);
+
+    // The key log: the row of key 103 names its receipt; print it (the signature shown as
+    // an image) and save it as PDF.
+    await app.press('Žurnāli');
+    await waitFor(async () => (await app.text('#view tbody') || '').includes('Kvīts 1'), 'the receipt in the key log');
+    await app.screenshot('07-keylog-receipts');
+    await app.press('Kvīts 1');
+    await waitFor(async () => /parakstīts/.test(await app.text('#receipt-facts') || ''), 'the receipt facts');
+    await stubPrint(app);
+    await app.click(await app.find('css selector', '#log-receipt-actions-a4'));
+    await waitFor(async () => /Kvīts Nr\. 1 nosūtīta drukāšanai\./.test(await app.text('#log-receipt-actions-status')), 'printed from the log');
+    page = await printedPage(app, '08-receipt-a4-signed');
+    assert.ok(page.includes('Izsniegšanas kvīts Nr. 1') && page.includes('Serveru telpa'), page);
+    assert.doesNotMatch(page, /nav parakstīts/);
+    assert.equal(await app.exec("return document.querySelectorAll('#receipt-print img.rc-signature').length"), 2, 'the signature on both copies');
+    assert.match(await app.exec("return document.querySelector('#receipt-print img.rc-signature').src"), /^data:image\/svg\+xml/);
+    await app.click(await app.find('css selector', '#log-receipt-actions-80mm'));
+    await waitFor(async () => /kā kopija/.test(await app.text('#log-receipt-actions-status')), 'the reprint from the log');
+    page = await printedPage(app, '09-receipt-80mm-signed-copy');
+    assert.match(page, /Kopija/i);
+    await app.click(await app.find('css selector', '#log-receipt-actions-pdf'));
+    const pdf = join(saves, 'kvits-1.pdf');
+    await waitFor(async () => (await app.text('#log-receipt-actions-status') || '').includes(pdf), 'the PDF saved');
+    assert.ok(existsSync(pdf));
+    assert.equal(readFileSync(pdf).subarray(0, 5).toString(), '%PDF-');
+    assert.equal(receipt(cli, 1).printed, 3, 'two prints and one PDF counted');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a required signature: an empty pad and Enter is refused, Esc clears then cancels, nothing is issued', { timeout: 300000 }, async () => {
+  const { data, cli } = office('atslegas-e2e-handover-required-', { require_signature: 'issue' });
+  const app = await App.start({ name: 'handover-required', dataDir: data });
+  try {
+    await app.signIn();
+    await openDesk(app);
+    await app.keys(`E-1001${ENTER}`);
+    await waitFor(async () => (await app.text('#desk-person') || '').includes('Jānis Bērziņš'), 'the person chosen');
+    await app.keys(`101${ENTER}`);
+    await padOpen(app);
+    assert.match(await app.text('#signature-hint'), /Paraksts ir obligāts/);
+    await app.keys(ENTER);
+    await waitFor(async () => /paraksts ir obligāts/.test(await app.text('#signature-error') || ''), 'the refusal on the pad');
+    assert.equal(await app.exec("return document.getElementById('signature-dialog').open"), true, 'the pad stays open');
+    assert.equal(await app.focusedId(), 'signature-canvas');
+    await app.screenshot('01-pad-signature-required');
+
+    // Esc clears what was drawn (the pad stays); Esc on the empty pad cancels.
+    await drawSignature(app);
+    await waitFor(() => app.exec("return document.querySelector('.signature-area').classList.contains('signed')"), 'the strokes drawn');
+    await app.keys(ESCAPE);
+    await waitFor(() => app.exec("return !document.querySelector('.signature-area').classList.contains('signed')"), 'the pad cleared');
+    assert.equal(await app.exec("return document.getElementById('signature-dialog').open"), true);
+    await app.keys(ESCAPE);
+    await app.waitVisible('#signature-dialog', false);
+    await waitFor(async () => /Atcelts: nekas netika izsniegts/.test(await app.text('#desk-message')), 'the cancel said');
+    assert.equal(await app.focusedId(), 'desk-input');
+    assert.equal(keyStatus(cli, '101'), 'available');
+    assert.equal(receipt(cli, 1), null);
+
+    // The core refuses it too, whatever the page sends.
+    const refused = await app.invoke('desk_hand_over', { args: { text: '101', personId: 1 } });
+    assert.equal(refused.refused.code, 'signature_required');
+    assert.equal(keyStatus(cli, '101'), 'available');
+
+    // Signed, it goes.
+    await app.keys(`101${ENTER}`);
+    await padOpen(app);
+    await drawSignature(app);
+    await app.press('Apstiprināt (Enter)');
+    await waitFor(async () => /Izsniegta atslēga 101 → Jānis Bērziņš · Kvīts Nr\. 1/.test(await app.text('#desk-message')), 'the signed issue');
+    assert.equal(receipt(cli, 1).signed, true);
+  } finally {
+    await app.stop();
+  }
+});
