@@ -3,7 +3,7 @@
 // core decides every rule (a tag that reads as a key or a person is refused, etc.).
 
 import { el, invoke, t } from '../admin-common.js';
-import { button, deleteButton, showDeletedToggle, statusBadge, toast } from '../components.js';
+import { button, clearToast, deleteButton, showDeletedToggle, statusBadge, toast } from '../components.js';
 
 /** How many keys the picker offers for one search. */
 const PICK_ROWS = 12;
@@ -22,13 +22,13 @@ function keyChip(k) {
 }
 
 /**
- * What a set's keys are doing, in one line: "All 3 keys are in" / "2 of 3 keys are out".
+ * What a set's keys are doing, in one line: "None out" / "2 of 3 keys out" / "All out".
  * @param {any[]} keys
  */
 function summary(keys) {
   const out = keys.filter((k) => k.status === 'issued').length;
-  if (out === 0) return t('sets.all_in', { n: keys.length });
-  if (out === keys.length) return t('sets.all_out', { n: keys.length });
+  if (out === 0) return t('sets.all_in');
+  if (out === keys.length) return t('sets.all_out');
   return t('sets.some_out', { out, n: keys.length });
 }
 
@@ -159,6 +159,7 @@ function editDialog(set) {
     dialog.oncancel = (e) => { e.preventDefault(); close(null); };
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      clearToast();
       Object.values(fields).forEach((f) => { f.error.textContent = ''; f.input.removeAttribute('aria-invalid'); });
       formError.textContent = '';
       if (!name.value.trim()) {

@@ -2,7 +2,7 @@
 // is, and the database's health.
 
 import { el, invoke, setLanguage, size, t } from '../admin-common.js';
-import { toast } from '../components.js';
+import { clearToast, toast } from '../components.js';
 
 export const screen = { id: 'settings', navKey: 'nav.settings', minRole: 'viewer' };
 
@@ -83,9 +83,11 @@ export async function render(view, ctx) {
   }
   info.append(dl);
   const cols = el('div', { class: 'two-col' });
+  // The general settings and About on the left, the (tall) handover card on the right:
+  // both forms start at the top of the screen.
   const left = el('div', { class: 'stack' });
-  left.append(form, handover);
-  cols.append(left, info);
+  left.append(form, info);
+  cols.append(left, handover);
   view.replaceChildren(el('h1', {}, t('nav.settings')), cols);
 }
 
@@ -154,6 +156,8 @@ function handoverCard(s, admin, ctx) {
   }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    // A "saved" from the last press must not stand beside this press's refusal.
+    clearToast();
     error.textContent = '';
     form.querySelectorAll('.field-error').forEach((e) => { e.textContent = ''; });
     const picked = /** @type {HTMLInputElement|null} */ (form.querySelector('input[name=require_signature]:checked'));
