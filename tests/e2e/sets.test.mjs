@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { App, CLI, register, waitFor } from './webdriver.mjs';
 
 const ENTER = '\uE007';
+const VIEWER_PW = 'Skaidra-Diena-Rīgā-42';
 
 /** Opens a screen from the menu and waits for its heading. */
 async function nav(app, text) {
@@ -221,6 +222,32 @@ test('the handover settings save the signature rule and the terms, and the CLI f
     await app.waitVisible('#handover');
     assert.equal(await app.exec("return document.getElementById('set-signature-issue_and_return').checked"), true);
     assert.equal(await app.exec("return document.getElementById('set-terms-lv').value"), lv);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a viewer sees the sets and the first-run card but changes nothing, and is told to ask an admin', { timeout: 120000 }, async () => {
+  const { data, cli } = register('atslegas-e2e-sets-viewer-');
+  execFileSync(CLI, ['--data-dir', data, 'user', 'add', 'anna', '--role', 'viewer', '--password-stdin'], { input: `${VIEWER_PW}\n` });
+  cli('key', 'add', '101', '--name', 'Telpa 204');
+  cli('set', 'add', 'Apkopēja', '--keys', '101', '--tag', 'R-1');
+  const app = await App.start({ name: 'sets-viewer', dataDir: data });
+  try {
+    await app.signIn('anna', VIEWER_PW);
+    await nav(app, 'Atslēgas');
+    await app.waitVisible('#first-run');
+    assert.match(await app.text('#first-run'), /palūdziet administratoram/);
+    await app.click(await app.find('css selector', '#tab-sets'));
+    await app.waitVisible('#sets-table');
+    assert.match(await app.text('#sets-table'), /Apkopēja[\s\S]*R-1[\s\S]*101/);
+    const buttons = await app.exec("return [...document.querySelectorAll('#view [role=tabpanel] button')].map(b => b.textContent)");
+    assert.deepEqual(buttons, [], 'a viewer gets no New set, Edit or Delete');
+    // The core refuses a viewer whatever the page offers.
+    const r = await app.invoke('set_delete', { set: 'R-1' });
+    assert.equal(r.refused.code, 'not_allowed');
+    assert.equal(cliSets(cli).length, 1);
+    await app.screenshot('10-sets-viewer');
   } finally {
     await app.stop();
   }
