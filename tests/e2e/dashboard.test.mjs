@@ -28,6 +28,14 @@ async function inTheList(app, text, what) {
   await waitFor(async () => (await app.text('#view tbody') || '').includes(text), what);
 }
 
+/** Waits for the Desk's signature pad with the focus on it, and accepts it empty with Enter. */
+async function signOnPad(app) {
+  await app.waitVisible('#signature-dialog');
+  await waitFor(async () => (await app.focusedId()) === 'signature-canvas', 'the focus on the signature pad');
+  await app.keys(ENTER);
+  await app.waitVisible('#signature-dialog', false);
+}
+
 /** Opens a new person's form with the name and code filled (the caller adds the rest and saves). */
 async function newPerson(app, name, code) {
   await app.press('Jauna persona');
@@ -104,6 +112,9 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     await waitFor(async () => (await app.text('#desk-person') || '').includes('Jānis Bērziņš'), 'the person chosen');
     assert.equal(await app.focusedId(), 'desk-input');
     await app.keys(`101${ENTER}`);
+    // The signature pad opens with the focus; Enter on the empty pad goes on (no
+    // signature is required by default).
+    await signOnPad(app);
     await waitFor(async () => /Izsniegta atslēga 101/.test(await app.text('#desk-message')), 'the issue confirmed');
     assert.equal(await app.focusedId(), 'desk-input');
     // Key 102 is outside the person's rights: refused inline, with what to do.
@@ -130,12 +141,13 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     await app.screenshot('08-dashboard-key-out');
 
     // The core refuses it too, whatever the page sends.
-    const again = await app.invoke('desk_scan', { args: { keyNumber: '101', personId: 2 } });
+    const again = await app.invoke('desk_hand_over', { args: { text: '101', personId: 2 } });
     assert.equal(again.refused.code, 'key_already_issued');
 
     // Return: scan the key with no person chosen.
     await nav(app, 'Izsniegšana');
     await app.keys(`101${ENTER}`);
+    await signOnPad(app);
     await waitFor(async () => /Atgriezta atslēga 101/.test(await app.text('#desk-message')), 'the return confirmed');
     await nav(app, 'Pārskats');
     await waitFor(async () => (await todayCounts(app)).returned === 1, 'the returned count');
@@ -200,7 +212,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     assert.doesNotMatch(navText, /Izsniegšana/);
     const refused = await app.invoke('list_users');
     assert.equal(refused.refused.code, 'not_allowed');
-    const issue = await app.invoke('desk_scan', { args: { keyNumber: '101', personId: 1 } });
+    const issue = await app.invoke('desk_hand_over', { args: { text: '101', personId: 1 } });
     assert.equal(issue.refused.code, 'not_allowed');
     await nav(app, 'Atslēgas');
     assert.equal(await app.exec("return [...document.querySelectorAll('button')].some(b => b.textContent === 'Jauna atslēga')"), false);
