@@ -5,7 +5,8 @@
 // through to the table). All DOM is built with createElement and textContent, never
 // from HTML strings.
 
-import { el, t } from './admin-common.js';
+import { el, language, t } from './admin-common.js';
+import { locale } from './format.js';
 import { formatDateText, isoDay, parseDateText } from './dates.js';
 
 /**
@@ -312,9 +313,37 @@ export function dateInput(opts) {
     placeholder: form, 'aria-describedby': `${opts.id}-error`,
   }));
   const error = el('p', { class: 'field-error', id: `${opts.id}-error`, role: 'alert' });
-  wrap.append(el('label', { for: opts.id }, t(opts.labelKey)), input, error);
+  const control = el('div', { class: 'date-control' });
+  const pick = el('button', { type: 'button', class: 'secondary date-pick', id: `${opts.id}-pick`, 'aria-label': t('date.pick'), title: t('date.pick'), 'aria-expanded': 'false' }, '▦');
+  control.append(input, pick);
+  wrap.append(el('label', { for: opts.id }, t(opts.labelKey)), control, error);
   /** The value read, or null (empty or not a date). */
   const parts = () => parseDateText(input.value, !!opts.withTime);
+  pick.addEventListener('click', () => {
+    const open = wrap.querySelector('.date-picker');
+    if (open) { open.remove(); pick.setAttribute('aria-expanded', 'false'); return; }
+    const chosen = parts();
+    const picker = monthPicker(chosen, (day) => {
+      // The day picked; a time already typed stays.
+      const p = parts();
+      input.value = formatDateText({ ...day, hour: p ? p.hour : 0, minute: p ? p.minute : 0, hasTime: !!(p && p.hasTime) });
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+      close();
+    }, close);
+    // A press anywhere else closes it, as a menu does.
+    const away = (/** @type {Event} */ e) => { if (!wrap.contains(/** @type {Node} */ (e.target))) close(); };
+    function close() {
+      document.removeEventListener('pointerdown', away, true);
+      picker.remove();
+      pick.setAttribute('aria-expanded', 'false');
+      input.focus();
+    }
+    document.addEventListener('pointerdown', away, true);
+    wrap.append(picker);
+    pick.setAttribute('aria-expanded', 'true');
+    // The keyboard starts on the day chosen, else today, else the 1st.
+    /** @type {HTMLElement} */ (picker.querySelector('.pick-day[aria-pressed=true]') || picker.querySelector('.pick-day[aria-current=date]') || picker.querySelector('.pick-day')).focus();
+  });
   function check() {
     const p = parts();
     const bad = input.value.trim() !== '' && !p;
@@ -333,6 +362,47 @@ export function dateInput(opts) {
     iso() { const p = parts(); return p ? isoDay(p) : null; },
     clear() { input.value = ''; check(); },
   };
+}
+
+/**
+ * A month of days to click, Monday first, in the app's language (the date field's picker):
+ * the month of the day chosen, else this month.
+ * @param {{year: number, month: number, day: number}|null} chosen
+ * @param {(day: {year: number, month: number, day: number}) => void} onPick
+ * @param {() => void} onClose Escape
+ */
+function monthPicker(chosen, onPick, onClose) {
+  const box = el('div', { class: 'date-picker', role: 'group', 'aria-label': t('date.pick') });
+  const loc = locale(language());
+  const today = new Date();
+  let y = chosen ? chosen.year : today.getFullYear();
+  let m = chosen ? chosen.month : today.getMonth() + 1;
+  function paint() {
+    const head = el('div', { class: 'pick-head' });
+    const prev = el('button', { type: 'button', class: 'secondary small', 'aria-label': t('date.prev_month'), title: t('date.prev_month') }, '‹');
+    const next = el('button', { type: 'button', class: 'secondary small', 'aria-label': t('date.next_month'), title: t('date.next_month') }, '›');
+    prev.addEventListener('click', () => { m -= 1; if (m < 1) { m = 12; y -= 1; } paint(); });
+    next.addEventListener('click', () => { m += 1; if (m > 12) { m = 1; y += 1; } paint(); });
+    head.append(prev, el('span', { class: 'pick-month' }, new Date(y, m - 1, 1).toLocaleDateString(loc, { month: 'long', year: 'numeric' })), next);
+    const grid = el('div', { class: 'pick-grid' });
+    for (const d of t('date.weekdays').split(',')) grid.append(el('span', { class: 'pick-dow' }, d));
+    const lead = (new Date(y, m - 1, 1).getDay() + 6) % 7;
+    for (let i = 0; i < lead; i += 1) grid.append(el('span'));
+    const days = new Date(y, m, 0).getDate();
+    for (let d = 1; d <= days; d += 1) {
+      const b = el('button', { type: 'button', class: 'pick-day', 'aria-label': formatDateText({ year: y, month: m, day: d, hour: 0, minute: 0, hasTime: false }) }, String(d));
+      if (y === today.getFullYear() && m === today.getMonth() + 1 && d === today.getDate()) b.setAttribute('aria-current', 'date');
+      if (chosen && y === chosen.year && m === chosen.month && d === chosen.day) b.setAttribute('aria-pressed', 'true');
+      b.addEventListener('click', () => onPick({ year: y, month: m, day: d }));
+      grid.append(b);
+    }
+    box.replaceChildren(head, grid);
+  }
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); onClose(); }
+  });
+  paint();
+  return box;
 }
 
 /**

@@ -137,7 +137,17 @@ test('dates follow the app, not the system locale; the day list shows the except
     await app.exec("document.getElementById('desk-due').blur()");
     assert.equal(await app.exec("return document.getElementById('desk-due').value"), `${dd}.${mm}.${when.getFullYear()} 17:00`);
     assert.equal(await app.text('#desk-due-error'), '');
-    await app.screenshot('05-desk-due-typed');
+    // The calendar button opens a month in the app's language; Escape closes it and
+    // leaves the value (and the Desk's person) alone.
+    await app.click(await app.find('css selector', '#desk-due-pick'));
+    await app.waitVisible('.date-picker');
+    assert.match(await app.text('.date-picker .pick-month'), /\d{4}/);
+    // It opens on the month of the date typed, that day marked and focused.
+    assert.equal(await app.exec("return document.activeElement.getAttribute('aria-label')"), `${dd}.${mm}.${when.getFullYear()}`);
+    await app.screenshot('05-desk-due-typed-and-picker');
+    await app.keys('\uE00C');
+    await waitFor(() => app.exec("return document.querySelector('.date-picker') === null"), 'the calendar to close');
+    assert.equal(await app.exec("return document.getElementById('desk-due').value"), `${dd}.${mm}.${when.getFullYear()} 17:00`);
     await app.type(await app.find('css selector', '#desk-input'), `E-1${ENTER}`);
     await waitFor(async () => /Jānis Bērziņš/.test(await app.text('#desk-person') || ''), 'the person chosen');
     await app.type(await app.find('css selector', '#desk-input'), `101${ENTER}`);
@@ -160,7 +170,12 @@ test('dates follow the app, not the system locale; the day list shows the except
     assert.deepEqual(ph, ['dd.mm.gggg', 'text']);
     const t0 = new Date();
     const today = `${String(t0.getDate()).padStart(2, '0')}.${String(t0.getMonth() + 1).padStart(2, '0')}.${t0.getFullYear()}`;
-    await app.type(await app.find('css selector', '#kl-from'), today);
+    // "From" picked on the calendar (today), "To" typed.
+    await app.click(await app.find('css selector', '#kl-from-pick'));
+    await app.waitVisible('.date-picker');
+    await app.click(await app.find('css selector', '.date-picker [aria-current=date]'));
+    await waitFor(() => app.exec("return document.querySelector('.date-picker') === null"), 'the calendar to close');
+    assert.equal(await app.exec("return document.getElementById('kl-from').value"), today);
     await app.type(await app.find('css selector', '#kl-to'), today);
     await app.exec("document.getElementById('kl-to').blur()");
     await waitFor(async () => /Avārija/.test(await app.text('#view tbody') || ''), 'today\'s rows in the key log');
