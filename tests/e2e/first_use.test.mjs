@@ -34,6 +34,9 @@ test('a message ends with sign-out; the backup reminder says never and fits the 
     assert.doesNotMatch(await app.text('#stat-backup'), /Vecāka par/);
     await app.waitVisible('#backup-go');
     await app.screenshot('01-admin-never-backed-up');
+    // Its button takes the admin to the Backups screen.
+    await app.click(await app.find('css selector', '#backup-go'));
+    await waitFor(async () => (await app.text('#view h1')) === 'Rezerves kopijas', 'the Backups screen');
 
     // A confirmation from creating a user is showing when the admin signs out...
     await nav(app, 'Lietotāji');
@@ -44,6 +47,7 @@ test('a message ends with sign-out; the backup reminder says never and fits the 
     await app.fill('Parole', VIEWER_PW);
     await app.press('Saglabāt');
     await waitFor(async () => /skatitajs saglabāts/.test(await app.text('#toast') || '') && toastShown(app), 'the user-created message');
+    await app.screenshot('01b-user-created-message');
     await app.signOut();
     // ...and is gone at once with the session, not seconds later.
     assert.equal(await toastShown(app), false, 'the message outlived sign-out');
