@@ -188,7 +188,7 @@ test('import persons with a preview, export the key log and everything', { timeo
     // ---- export everything
     await nav(app, 'Eksports un imports');
     await app.press('Eksportēt visu…');
-    await waitFor(async () => /Saglabāts: .* rindas no 9 tabulām/.test(await app.text('#export-all-result') || ''), 'the export-all result', 60000);
+    await waitFor(async () => /Saglabāts: .* rindas no 12 tabulām/.test(await app.text('#export-all-result') || ''), 'the export-all result', 60000);
     await app.screenshot('8-exported-all');
     const zip = readdirSync(out).find((f) => f.startsWith('atslegas-export_') && f.endsWith('.zip'));
     assert.ok(zip, 'the zip is there');
