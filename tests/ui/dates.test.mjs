@@ -32,3 +32,13 @@ test('what_is_not_a_real_date_or_time_is_refused', () => {
   }
   assert.equal(parseDateText('24.11.2026 17:00', false), null, 'no time where only a day is asked');
 });
+
+test('no_screen_makes_a_native_date_input_that_follows_the_system_locale', async () => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const files = ['index.html', ...readdirSync(UI).filter((f) => f.endsWith('.js')),
+    ...readdirSync(join(UI, 'screens')).map((f) => join('screens', f))];
+  // type="date", type: 'date', or a helper handed the type last ('date') as Logs once did.
+  const native = /type(?:=|:\s*)["'](?:date|datetime-local|time|month|week)["']|\w\(['"][\w-]+['"],\s*['"][\w.]+['"],\s*['"](?:date|datetime-local)['"]\)/;
+  const found = files.filter((f) => native.test(readFileSync(join(UI, f), 'utf8')));
+  assert.deepEqual(found, [], 'use components.js dateInput: dd.mm.yyyy whatever the locale');
+});
