@@ -5,8 +5,10 @@
 // createElement/textContent into a print-only container; the signature is the stored SVG
 // shown as an image (a data: URL), never inserted as markup.
 //
-// Tests cannot click the native print dialog: they replace window.print by script and
-// add the class `receipt-preview` to <body>, which shows the page as it would print.
+// The print dialog is the system's, opened by the shell (`print_page`; window.print()
+// shows nothing in the Linux webview). Tests cannot click it: a debug build started with
+// ATSLEGAS_E2E_NO_PRINT skips it, and the tests add the class `receipt-preview` to
+// <body>, which shows the page as it would print.
 
 import { el, invoke, language, localTime, t } from './admin-common.js';
 
@@ -149,7 +151,7 @@ export async function printReceipt(number, layout) {
   await usePageSize(layout);
   // The signature image must be decoded before the page is printed.
   await Promise.all([...sheet.querySelectorAll('img')].map((i) => /** @type {HTMLImageElement} */ (i).decode().catch(() => undefined)));
-  window.print();
+  await invoke('print_page');
   return before;
 }
 

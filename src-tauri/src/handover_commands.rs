@@ -2,6 +2,12 @@
 //! the handover itself with the signature drawn on the pad, and the receipt read,
 //! counted as printed, and saved as PDF. Glue only: every rule is the core's (`desk`,
 //! `receipts`, `receipt_pdf`), every role check too.
+//!
+//! Printing: the page lays the receipt out for paper (`ui/receipt.js`) and asks
+//! `print_page`, which opens the system print dialog through the webview (WebKitGTK's
+//! print operation on Linux; `window.print()` in the page shows nothing there). A debug
+//! build started with `ATSLEGAS_E2E_NO_PRINT=1` skips the dialog, because WebDriver
+//! cannot click it (the end-to-end tests look at the page as it would print instead).
 
 use atslegas_core::desk::{self, Outcome, Plan};
 use atslegas_core::keylog::IssueRequest;
@@ -9,7 +15,7 @@ use atslegas_core::receipt_pdf::{self, Lang, Layout};
 use atslegas_core::receipts::{self, Receipt};
 use atslegas_core::time;
 use serde::Deserialize;
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Manager, State, WebviewWindow};
 
 use crate::data_commands::save_dialog;
 use crate::error::CmdResult;
@@ -108,4 +114,24 @@ pub async fn receipt_save_pdf(
         .opened()?
         .act(|s, a| receipt_pdf::save(s, a, number, &out, lang, layout))?;
     Ok(Some(out.display().to_string()))
+}
+
+/// Opens the system print dialog for the page as it prints (the receipt laid out by the
+/// page). Returns false when the end-to-end stand-in skipped the dialog.
+#[tauri::command]
+pub fn print_page(window: WebviewWindow) -> CmdResult<bool> {
+    let skip = cfg!(debug_assertions)
+        && std::env::var_os("ATSLEGAS_E2E_NO_PRINT").is_some_and(|v| !v.is_empty());
+    if skip {
+        return Ok(false);
+    }
+    window.print().map_err(|e| {
+        atslegas_core::Error::invalid_rule(
+            "print",
+            "print_failed",
+            serde_json::json!({ "reason": e.to_string() }),
+            format!("the print dialog could not be opened ({e})"),
+        )
+    })?;
+    Ok(true)
 }

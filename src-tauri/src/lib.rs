@@ -89,6 +89,7 @@ pub fn run() {
             handover_commands::receipt_for_log_row,
             handover_commands::receipt_printed,
             handover_commands::receipt_save_pdf,
+            handover_commands::print_page,
             commands::list_keys,
             commands::key_save,
             commands::key_delete,
