@@ -1313,7 +1313,7 @@ export const CATALOGS = {
     'pad.title_return_one': 'Take back key {keys}',
     'pad.title_return_many': 'Take back keys {keys}',
     'pad.title_return_set': 'Take back set “{set}” (keys {keys})',
-    'pad.detail_issue': '{name} signs for receiving them.',
+    'pad.detail_issue': '{name} signs for the handover.',
     'pad.detail_return': 'Handed back by {name}, who signs for it.',
     'desk.issued_many': 'Issued keys {keys} → {name}',
     'desk.issued_set': 'Issued set “{set}” ({keys}) → {name}',

@@ -49,6 +49,16 @@ function keyStatus(cli, number) {
   return JSON.parse(cli('--json', 'key', 'list')).find((k) => k.number === number).status;
 }
 
+/**
+ * Sets the window's language. The webview's storage (where the language is kept) is
+ * shared by every window of the app on this machine: a test that switches it sets it
+ * back, and each test here starts by choosing Latvian.
+ * @param {string} lang
+ */
+function language(app, lang) {
+  return app.exec("const s = document.getElementById('lang-select'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));", lang);
+}
+
 async function openDesk(app) {
   await app.press('Izsniegšana');
   await app.waitVisible('#desk-input');
@@ -113,6 +123,7 @@ test('a signed issue, a repeat scan ignored, a set by its tag, receipts printed 
   // stand-ins answer the save dialog with a file in `saves` and skip the print dialog.
   const app = await App.start({ name: 'handover', dataDir: data, env: { ATSLEGAS_E2E_DIALOG_DIR: saves, ATSLEGAS_E2E_NO_PRINT: '1' } });
   try {
+    await language(app, 'lv');
     await app.signIn();
     await openDesk(app);
     await app.keys(`E-1001${ENTER}`);
@@ -214,6 +225,7 @@ test('a required signature: an empty pad and Enter is refused, Esc clears then c
   const { data, cli } = office('atslegas-e2e-handover-required-', { require_signature: 'issue' });
   const app = await App.start({ name: 'handover-required', dataDir: data });
   try {
+    await language(app, 'lv');
     await app.signIn();
     await openDesk(app);
     await app.keys(`E-1001${ENTER}`);
@@ -253,6 +265,41 @@ test('a required signature: an empty pad and Enter is refused, Esc clears then c
     await waitFor(async () => /Izsniegta atslēga 101 → Jānis Bērziņš · Kvīts Nr\. 1/.test(await app.text('#desk-message')), 'the signed issue');
     assert.equal(receipt(cli, 1).signed, true);
   } finally {
+    await app.stop();
+  }
+});
+
+test('in English, an admin issues a key outside the group rights with a reason, then the pad', { timeout: 300000 }, async () => {
+  const { data, cli } = office('atslegas-e2e-handover-override-');
+  cli('key', 'add', '104', '--name', 'Katlu telpa');
+  const app = await App.start({ name: 'handover-override', dataDir: data, env: { ATSLEGAS_E2E_NO_PRINT: '1' } });
+  try {
+    await language(app, 'lv');
+    await app.signIn();
+    await language(app, 'en');
+    await app.press('Desk');
+    await waitFor(async () => (await app.focusedId()) === 'desk-input', 'the scan field focused');
+    await app.keys(`E-1001${ENTER}`);
+    await waitFor(async () => (await app.text('#desk-person') || '').includes('Jānis Bērziņš'), 'the person chosen');
+    // No group allows key 104: refused before any pad, and the admin is offered the reason.
+    await app.keys(`104${ENTER}`);
+    await waitFor(async () => /has no right to key 104/.test(await app.text('#desk-message')), 'the refusal');
+    assert.equal(await app.exec("return !!document.querySelector('dialog[open]')"), false, 'no pad for a refusal');
+    await waitFor(async () => (await app.focusedId()) === 'desk-override-reason', 'the reason field');
+    await app.keys(`Spare key for the boiler check${ENTER}`);
+    assert.equal(await padOpen(app), 'Issue key 104 to Jānis Bērziņš');
+    assert.match(await app.text('#signature-hint'), /A signature is optional/);
+    await drawSignature(app);
+    await app.screenshot('01-pad-english');
+    await app.keys(ENTER);
+    await waitFor(async () => /Issued key 104 → Jānis Bērziņš · Receipt no\. 1/.test(await app.text('#desk-message')), 'the issue');
+    assert.equal(await app.focusedId(), 'desk-input');
+    assert.equal(receipt(cli, 1).signed, true);
+    assert.equal(keyStatus(cli, '104'), 'issued');
+    const rows = cli('--json', 'keylog', '--start', '0', '--end', '4102444800');
+    assert.match(rows, /Spare key for the boiler check/, 'the reason in the key log');
+  } finally {
+    await language(app, 'lv').catch(() => {});
     await app.stop();
   }
 });
