@@ -171,8 +171,10 @@ export function saveReceiptPdf(number, layout) {
  * says what happened (or the refusal).
  * @param {number} number
  * @param {string} idPrefix ids of the buttons and the status line
+ * @param {() => void} [after] called when a button's work is done (the Desk puts the
+ *   focus back on its scan field, so the next scan is not lost)
  */
-export function receiptActions(number, idPrefix) {
+export function receiptActions(number, idPrefix, after) {
   const box = el('div', { class: 'receipt-actions', id: idPrefix });
   const status = el('p', { class: 'hint', id: `${idPrefix}-status`, role: 'status' });
   /** @param {string} key @param {string} id @param {() => Promise<string>} fn */
@@ -186,6 +188,7 @@ export function receiptActions(number, idPrefix) {
         status.className = 'hint error';
         status.textContent = e.message;
       }
+      if (after) after();
     });
     return btn;
   };

@@ -4,11 +4,16 @@
 // clears (Esc on an empty pad cancels). It only draws: what it returns is an SVG of
 // paths in absolute M/L commands, which the core checks (`signature.rs`) and stores.
 
-import { el, t } from './admin-common.js';
+import { el, onSessionEnded, t } from './admin-common.js';
 
 /** The drawing area in SVG units (the canvas is scaled to fit the dialog). */
 const W = 600;
 const H = 200;
+
+/** Cancels the pad that is open, if one is. */
+let cancelOpen = () => {};
+// A session that ends (timed out) takes the pad with it: nothing is handed over.
+onSessionEnded(() => cancelOpen());
 
 /**
  * One stroke's points as SVG path data ("M10 20 L11 22 ..."), rounded to 0.1 unit.
@@ -126,6 +131,7 @@ export function signaturePad(opts) {
     canvas.addEventListener('pointercancel', end);
 
     function finish(result) {
+      cancelOpen = () => {};
       window.removeEventListener('resize', resize);
       dialog.close();
       resolve(result);
@@ -164,6 +170,7 @@ export function signaturePad(opts) {
     // Esc is handled above (it clears first); the dialog never closes by itself.
     dialog.oncancel = (e) => e.preventDefault();
     window.addEventListener('resize', resize);
+    cancelOpen = () => finish(null);
     dialog.showModal();
     resize();
     canvas.focus();

@@ -178,6 +178,7 @@ test('a signed issue, a repeat scan ignored, a set by its tag, receipts printed 
     await app.click(await app.find('css selector', '#desk-receipt-actions-a4'));
     await waitFor(async () => /Kvīts Nr\. 2 nosūtīta drukāšanai\./.test(await app.text('#desk-receipt-actions-status')), 'printed');
     assert.equal(receipt(cli, 2).printed, 1, 'the print is counted');
+    assert.equal(await app.focusedId(), 'desk-input', 'after printing, the next scan goes to the scan field');
     let page = await printedPage(app, '05-receipt-a4');
     for (const want of ['Birojs Zaļā ielā', 'Izsniegšanas kvīts Nr. 2', 'Saņēmēja eksemplārs', 'Biroja eksemplārs', 'griezt šeit',
       'Jānis Bērziņš · E-1001 · Grāmatvedība', 'Ring A', 'Telpa 204', 'Arhīvs', 'Skapis A', TERMS_LV, 'nav parakstīts', second.audit_hash, 'root']) {

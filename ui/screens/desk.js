@@ -145,7 +145,7 @@ export async function render(view, ctx) {
 
   /** The receipt of the last handover, with its print and save buttons. */
   function showReceipt(number) {
-    receiptBox.replaceChildren(el('strong', {}, t('desk.receipt', { n: number })), receiptActions(number, 'desk-receipt-actions'));
+    receiptBox.replaceChildren(el('strong', {}, t('desk.receipt', { n: number })), receiptActions(number, 'desk-receipt-actions', () => scan.focus()));
     receiptBox.hidden = false;
   }
 
