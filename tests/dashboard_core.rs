@@ -266,6 +266,7 @@ fn the_desk_plans_a_handover_before_the_signature_and_writes_nothing() {
             text,
             person,
             &IssueRequest::default(),
+            &[],
         )
     };
     match conn_plan(&site, "101", Some(site.janis)).unwrap() {
@@ -283,9 +284,7 @@ fn the_desk_plans_a_handover_before_the_signature_and_writes_nothing() {
     }
     // Refusals come from the plan, before anyone signs: no rights, no person.
     assert_eq!(
-        conn_plan(&site, "103", Some(site.lena))
-            .unwrap_err()
-            .code(),
+        conn_plan(&site, "103", Some(site.lena)).unwrap_err().code(),
         "no_rights"
     );
     assert!(conn_plan(&site, "101", None)

@@ -573,6 +573,7 @@ fn the_desk_finds_a_set_by_its_tag_and_hands_it_over_whole() {
         "R-1",
         Some(janis),
         &IssueRequest::default(),
+        &[],
     )
     .unwrap()
     {
@@ -588,6 +589,7 @@ fn the_desk_finds_a_set_by_its_tag_and_hands_it_over_whole() {
         "R-1",
         Some(janis),
         &IssueRequest::default(),
+        &[],
     )
     .unwrap()
     {
@@ -603,6 +605,7 @@ fn the_desk_finds_a_set_by_its_tag_and_hands_it_over_whole() {
         "R-1",
         None,
         &IssueRequest::default(),
+        &[],
     )
     .unwrap()
     {
@@ -614,6 +617,85 @@ fn the_desk_finds_a_set_by_its_tag_and_hands_it_over_whole() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn the_desk_returns_a_ring_without_the_keys_unticked_and_names_them() {
+    use atslegas_core::desk::{self, Outcome, Plan};
+    let mut db = site();
+    let janis = atslegas_core::persons::find_by_code(db.store.conn(), "E-1")
+        .unwrap()
+        .id;
+    let req = IssueRequest::default();
+    desk::hand_over(&mut db.store, &operator(), "R-1", Some(janis), &req, &[]).unwrap();
+    let missing = vec!["103".to_string()];
+
+    // Planned with 103 unticked: 101 and 102 come back, nothing is written yet.
+    let before = snapshot(&db.raw());
+    match desk::plan(&db.store, &operator(), "R-1", None, &req, &missing).unwrap() {
+        Plan::Return { keys, set, .. } => {
+            assert_eq!(keys, vec!["101", "102"]);
+            assert_eq!(set.as_deref(), Some("Ring A"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Every key unticked: nothing would come back, refused by the plan and the handover.
+    let all: Vec<String> = ["101", "102", "103"].map(String::from).to_vec();
+    let e = desk::plan(&db.store, &operator(), "R-1", None, &req, &all).unwrap_err();
+    assert_eq!(e.details()["rule"], "nothing_returned", "{}", e.message());
+    let r = desk::hand_over(&mut db.store, &operator(), "R-1", None, &req, &all);
+    let e = assert_refused_unchanged(&db.raw(), &before, r, "invalid_input");
+    assert_eq!(e.details()["rule"], "nothing_returned");
+    // A key of another ring cannot be named missing.
+    let r = desk::hand_over(
+        &mut db.store,
+        &operator(),
+        "R-1",
+        None,
+        &req,
+        &["104".to_string()],
+    );
+    let e = assert_refused_unchanged(&db.raw(), &before, r, "invalid_input");
+    assert_eq!(e.details()["rule"], "not_in_set");
+    assert_eq!(snapshot(&db.raw()), before, "a plan writes nothing");
+
+    // Handed over with 103 unticked: one receipt for 101 and 102; 103 stays out, named.
+    let signed = IssueRequest {
+        signature: Some(PAD.into()),
+        ..IssueRequest::default()
+    };
+    match desk::hand_over(&mut db.store, &operator(), "R-1", None, &signed, &missing).unwrap() {
+        Outcome::Returned { entry, handover } => {
+            assert_eq!(numbers(&handover), vec!["101", "102"]);
+            assert_eq!(handover.missing, vec!["103"]);
+            assert_eq!(handover.set.as_deref(), Some("Ring A"));
+            assert_eq!(entry.person_name.as_deref(), Some("Jānis Bērziņš"));
+            let r = receipts::get(db.store.conn(), handover.receipt).unwrap();
+            assert_eq!(r.kind, "return");
+            assert!(r.signed);
+            let on_receipt: Vec<&str> = r.keys.iter().map(|k| k.number.as_str()).collect();
+            assert_eq!(on_receipt, vec!["101", "102"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(status(&db, "101"), "available");
+    assert_eq!(status(&db, "102"), "available");
+    assert_eq!(status(&db, "103"), "issued");
+    let k = keys::find(db.store.conn(), "103").unwrap();
+    assert_eq!(k.holder_person_id, Some(janis), "103 is still out to Jānis");
+
+    // Keys named missing only make sense for a return: an issue with one is refused.
+    let e = desk::plan(
+        &db.store,
+        &operator(),
+        "104",
+        Some(janis),
+        &req,
+        &["104".to_string()],
+    )
+    .unwrap_err();
+    assert_eq!(e.details()["rule"], "missing_on_issue", "{}", e.message());
+    assert_eq!(status(&db, "104"), "available");
 }
 
 // ---------------------------------------------------------------------------------------

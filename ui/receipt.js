@@ -167,8 +167,9 @@ export function saveReceiptPdf(number, layout) {
 }
 
 /**
- * The receipt's buttons: Print (A4), Print (80 mm), Save PDF, with a status line that
- * says what happened (or the refusal).
+ * The receipt's buttons, in two labelled groups: Print [A4] [80 mm] and Save PDF [A4]
+ * [80 mm] (each button's accessible name says both: "Print (A4)"), with a status line
+ * that says what happened (or the refusal).
  * @param {number} number
  * @param {string} idPrefix ids of the buttons and the status line
  * @param {() => void} [after] called when a button's work is done (the Desk puts the
@@ -177,9 +178,15 @@ export function saveReceiptPdf(number, layout) {
 export function receiptActions(number, idPrefix, after) {
   const box = el('div', { class: 'receipt-actions', id: idPrefix });
   const status = el('p', { class: 'hint', id: `${idPrefix}-status`, role: 'status' });
-  /** @param {string} key @param {string} id @param {() => Promise<string>} fn */
-  const b = (key, id, fn) => {
-    const btn = el('button', { type: 'button', class: 'secondary small', id: `${idPrefix}-${id}` }, t(key));
+  /**
+   * @param {string} nameKey the button's full name ("Print (A4)")
+   * @param {'a4'|'80mm'} layout
+   * @param {string} id
+   * @param {() => Promise<string>} fn
+   */
+  const b = (nameKey, layout, id, fn) => {
+    const btn = el('button', { type: 'button', class: 'secondary small', id: `${idPrefix}-${id}`, 'aria-label': t(nameKey), title: t(nameKey) },
+      t(layout === 'a4' ? 'receipt.layout_a4' : 'receipt.layout_80'));
     btn.addEventListener('click', async () => {
       status.className = 'hint';
       try {
@@ -192,14 +199,24 @@ export function receiptActions(number, idPrefix, after) {
     });
     return btn;
   };
+  /** @param {string} labelKey @param {HTMLElement[]} buttons */
+  const group = (labelKey, buttons) => {
+    const g = el('div', { class: 'receipt-action-group', role: 'group', 'aria-label': t(labelKey) });
+    g.append(el('span', { class: 'receipt-action-label', 'aria-hidden': 'true' }, t(labelKey)), ...buttons);
+    return g;
+  };
+  /** @param {string|null} file */
+  const saved = (file) => (file ? t('receipt.saved', { file }) : '');
   const printed = (r) => (r.printed > 0 ? t('receipt.printed_copy', { n: number }) : t('receipt.printed', { n: number }));
   box.append(
-    b('receipt.print_a4', 'a4', async () => printed(await printReceipt(number, 'a4'))),
-    b('receipt.print_80', '80mm', async () => printed(await printReceipt(number, '80mm'))),
-    b('receipt.save_pdf', 'pdf', async () => {
-      const file = await saveReceiptPdf(number, 'a4');
-      return file ? t('receipt.saved', { file }) : '';
-    }),
+    group('receipt.print', [
+      b('receipt.print_a4', 'a4', 'a4', async () => printed(await printReceipt(number, 'a4'))),
+      b('receipt.print_80', '80mm', '80mm', async () => printed(await printReceipt(number, '80mm'))),
+    ]),
+    group('receipt.pdf', [
+      b('receipt.save_pdf', 'a4', 'pdf', async () => saved(await saveReceiptPdf(number, 'a4'))),
+      b('receipt.save_pdf_80', '80mm', 'pdf-80mm', async () => saved(await saveReceiptPdf(number, '80mm'))),
+    ]),
     status,
   );
   return box;

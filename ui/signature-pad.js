@@ -3,6 +3,9 @@
 // Keyboard-first like the Desk: it opens with the focus on the pad; Enter accepts, Esc
 // clears (Esc on an empty pad cancels). It only draws: what it returns is an SVG of
 // paths in absolute M/L commands, which the core checks (`signature.rs`) and stores.
+// A set coming back shows its keys as a checklist below the pad ("came back", all ticked;
+// Tab from the pad reaches it, Space toggles, Enter still accepts): the keys unticked are
+// returned as `missing`, and the caller's `check` may refuse them before the pad closes.
 
 import { el, onSessionEnded, t } from './admin-common.js';
 
@@ -37,10 +40,14 @@ export function strokesToSvg(strokes) {
 }
 
 /**
- * Opens the pad. Resolves with {signature} (an SVG, or null when the person did not sign
- * and no signature is required), or null when the handover is cancelled.
- * @param {{title: string, detail?: string, required: boolean}} opts texts already translated
- * @returns {Promise<{signature: string|null}|null>}
+ * Opens the pad. Resolves with {signature, missing} (an SVG, or null when the person did
+ * not sign and no signature is required; the keys of the checklist left unticked), or
+ * null when the handover is cancelled.
+ * @param {{title: string, detail?: string, required: boolean, keys?: string[], holder?: string,
+ *   check?: (missing: string[]) => Promise<string|null>}} opts texts already translated;
+ *   `keys` (a set coming back) shows the checklist, `holder` names who keeps the keys
+ *   unticked, and `check` answers a refusal to show (the pad stays open) or null
+ * @returns {Promise<{signature: string|null, missing: string[]}|null>}
  */
 export function signaturePad(opts) {
   let d = /** @type {HTMLDialogElement|null} */ (document.getElementById('signature-dialog'));
@@ -68,13 +75,50 @@ export function signaturePad(opts) {
     const hint = el('p', { class: 'hint', id: 'signature-hint' },
       `${t('pad.keys')} ${opts.required ? t('pad.required') : t('pad.optional')}`);
     const error = el('p', { class: 'error', id: 'signature-error', role: 'alert' });
+    // The keys of a set coming back, each ticked until the operator says it is missing.
+    /** @type {HTMLInputElement[]} */
+    const boxes = [];
+    const keyList = el('fieldset', { class: 'signature-keys', id: 'signature-keys', 'aria-describedby': 'signature-keys-hint' });
+    const stillOut = el('p', { class: 'signature-still-out', id: 'signature-still-out', role: 'status' });
+    if (opts.keys && opts.keys.length) {
+      const items = el('div', { class: 'signature-key-items' });
+      for (const k of opts.keys) {
+        const box = /** @type {HTMLInputElement} */ (el('input', { type: 'checkbox', id: `signature-key-${k}`, value: k }));
+        box.checked = true;
+        box.addEventListener('change', () => { error.textContent = ''; sayStillOut(); });
+        boxes.push(box);
+        const item = el('label', { class: 'signature-key', for: box.id });
+        item.append(box, el('span', {}, k));
+        items.append(item);
+      }
+      keyList.append(el('legend', {}, t('pad.came_back')), items,
+        el('p', { class: 'hint', id: 'signature-keys-hint' }, t('pad.came_back_hint')), stillOut);
+    } else {
+      keyList.hidden = true;
+    }
+    /** The keys unticked, in the set's order. */
+    const missing = () => boxes.filter((b) => !b.checked).map((b) => b.value);
+    /** Says which keys stay out; with none ticked, the core's refusal at once instead. */
+    async function sayStillOut() {
+      const m = missing();
+      const none = m.length === boxes.length;
+      stillOut.textContent = m.length && !none
+        ? t(m.length > 1 ? 'pad.stays_out_many' : 'pad.stays_out_one', { keys: m.join(', '), name: opts.holder || '' })
+        : '';
+      if (none && opts.check) {
+        const refusal = await opts.check(m);
+        // Only if nothing was ticked meanwhile.
+        if (refusal && missing().length === boxes.length) error.textContent = refusal;
+      }
+    }
     const buttons = el('div', { class: 'dialog-buttons' });
     const cancel = el('button', { type: 'button', class: 'secondary', id: 'signature-cancel' }, t('pad.cancel'));
     const clear = el('button', { type: 'button', class: 'secondary', id: 'signature-clear' }, t('pad.clear'));
     const accept = el('button', { type: 'button', id: 'signature-accept' }, t('pad.accept'));
     buttons.append(cancel, clear, accept);
     const box = el('div', { class: 'dialog-form signature-form' });
-    box.append(title, detail, area, hint, error, buttons);
+    // The error line follows the checklist, so a refusal about the keys shows beside them.
+    box.append(title, detail, area, keyList, error, hint, buttons);
     dialog.replaceChildren(box);
 
     const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
@@ -130,7 +174,11 @@ export function signaturePad(opts) {
     canvas.addEventListener('pointerup', end);
     canvas.addEventListener('pointercancel', end);
 
+    let done = false;
+    let checking = false;
     function finish(result) {
+      if (done) return;
+      done = true;
       cancelOpen = () => {};
       window.removeEventListener('resize', resize);
       dialog.close();
@@ -143,17 +191,29 @@ export function signaturePad(opts) {
       redraw();
       canvas.focus();
     }
-    function tryAccept() {
-      if (!strokes.length) {
-        if (opts.required) {
-          error.textContent = t('pad.required_error');
-          canvas.focus();
-          return;
-        }
-        finish({ signature: null });
+    async function tryAccept() {
+      if (checking) return;
+      if (!strokes.length && opts.required) {
+        error.textContent = t('pad.required_error');
+        canvas.focus();
         return;
       }
-      finish({ signature: strokesToSvg(strokes) });
+      const m = missing();
+      if (m.length && opts.check) {
+        // The core checks the keys left out (none coming back is refused); the pad stays.
+        checking = true;
+        accept.setAttribute('disabled', '');
+        const refusal = await opts.check(m);
+        checking = false;
+        accept.removeAttribute('disabled');
+        if (done) return;
+        if (refusal) {
+          error.textContent = refusal;
+          boxes[0].focus();
+          return;
+        }
+      }
+      finish({ signature: strokes.length ? strokesToSvg(strokes) : null, missing: m });
     }
     accept.addEventListener('click', tryAccept);
     clear.addEventListener('click', clearPad);

@@ -109,20 +109,26 @@ pub enum Outcome {
         handover: Handover,
     },
     /// A double read, ignored (see [`REPEAT_SECONDS`]).
-    Repeat { key: String, person_name: String },
+    Repeat {
+        key: String,
+        person_name: String,
+    },
 }
 
 /// Decides what a scan of `text` (a key number, or a set's tag or name) does, and checks
 /// it without writing: the keys are out to one holder and no other person is chosen (a
 /// return), or they are available and a person is chosen (an issue, with the person's
-/// rights checked, or an admin's override reason). Refused with the message that says
-/// what to do.
+/// rights checked, or an admin's override reason). `missing` names keys of a returned
+/// set that are not on the ring (they stay out; see [`keylog::return_keys`]): a return
+/// of them all, or missing keys named for an issue, is refused. Refused with the message
+/// that says what to do.
 pub fn plan(
     store: &Store,
     actor: &Actor,
     text: &str,
     person_id: Option<i64>,
     req: &IssueRequest,
+    missing: &[String],
 ) -> Result<Plan> {
     let conn = store.conn();
     let (keys, set) = keylog::resolve_all(conn, &[text])?;
@@ -142,7 +148,11 @@ pub fn plan(
                 });
             }
         }
-        let numbers = keylog::check_return(conn, actor, &[text], &ReturnRequest::default())?;
+        let back = ReturnRequest {
+            missing: missing.to_vec(),
+            ..ReturnRequest::default()
+        };
+        let numbers = keylog::check_return(conn, actor, &[text], &back)?;
         return Ok(Plan::Return {
             keys: numbers,
             set: set_name,
@@ -180,6 +190,14 @@ pub fn plan(
             ),
         ));
     };
+    if let Some(m) = missing.iter().find(|m| !m.trim().is_empty()) {
+        return Err(Error::invalid_rule(
+            "missing",
+            "missing_on_issue",
+            serde_json::json!({ "key": m }),
+            format!("key {m} is named missing, but this scan issues keys: only a returned set can come back without some of its keys"),
+        ));
+    }
     let numbers = keylog::check_issue(conn, actor, &[text], &PersonRef::Id(pid), req, store.now())?;
     let person = persons::get(conn, pid)?;
     Ok(Plan::Issue {
@@ -193,22 +211,24 @@ pub fn plan(
 
 /// Hands over what a scan of `text` names, as [`plan`] decides: issued to the chosen
 /// person or returned by its holder, in one transaction with one receipt (the signature,
-/// when given, in `req`). A double read is answered [`Outcome::Repeat`] and changes
-/// nothing.
+/// when given, in `req`). Of a returned set, the keys named in `missing` did not come
+/// back: they stay out, and the handover names them. A double read is answered
+/// [`Outcome::Repeat`] and changes nothing.
 pub fn hand_over(
     store: &mut Store,
     actor: &Actor,
     text: &str,
     person_id: Option<i64>,
     req: &IssueRequest,
+    missing: &[String],
 ) -> Result<Outcome> {
-    match plan(store, actor, text, person_id, req)? {
+    match plan(store, actor, text, person_id, req, missing)? {
         Plan::Repeat { key, person_name } => Ok(Outcome::Repeat { key, person_name }),
         Plan::Return { .. } => {
             let back = ReturnRequest {
                 comment: req.comment.clone(),
                 signature: req.signature.clone(),
-                missing: Vec::new(),
+                missing: missing.to_vec(),
             };
             let handover = keylog::return_keys(store, actor, &[text], &back)?;
             Ok(Outcome::Returned {
@@ -227,7 +247,8 @@ pub fn hand_over(
     }
 }
 
-/// A key scanned at the Desk: [`hand_over`] (the name the Desk's first version had).
+/// A key scanned at the Desk: [`hand_over`] with no key missing (the name the Desk's
+/// first version had).
 pub fn scan_key(
     store: &mut Store,
     actor: &Actor,
@@ -235,5 +256,5 @@ pub fn scan_key(
     person_id: Option<i64>,
     req: &IssueRequest,
 ) -> Result<Outcome> {
-    hand_over(store, actor, key_number, person_id, req)
+    hand_over(store, actor, key_number, person_id, req, &[])
 }

@@ -34,10 +34,13 @@ pub struct HandoverArgs {
     override_reason: Option<String>,
     /// The pad's drawing (an SVG of paths), or none.
     signature: Option<String>,
+    /// Keys of a returned set that did not come back (the pad's checklist, unticked).
+    #[serde(default)]
+    missing: Vec<String>,
 }
 
 impl HandoverArgs {
-    fn request(self) -> atslegas_core::Result<(String, Option<i64>, IssueRequest)> {
+    fn request(self) -> atslegas_core::Result<(String, Option<i64>, IssueRequest, Vec<String>)> {
         let due_back_at = match self.due.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => Some(time::parse_local("due_back_at", d)?),
             None => None,
@@ -48,17 +51,18 @@ impl HandoverArgs {
             override_reason: self.override_reason,
             signature: self.signature.filter(|s| !s.trim().is_empty()),
         };
-        Ok((self.text, self.person_id, req))
+        Ok((self.text, self.person_id, req, self.missing))
     }
 }
 
 /// What handing over the scanned key or set would do (issue, return, or a double read
-/// to ignore), checked without writing: the pad opens only when it can go.
+/// to ignore), checked without writing: the pad opens only when it can go, and checks
+/// its checklist (the keys of a set that did not come back) the same way before closing.
 #[tauri::command]
 pub fn desk_plan(state: State<'_, AppState>, args: HandoverArgs) -> CmdResult<Plan> {
     state.opened()?.act(|s, a| {
-        let (text, person, req) = args.request()?;
-        desk::plan(s, a, &text, person, &req)
+        let (text, person, req, missing) = args.request()?;
+        desk::plan(s, a, &text, person, &req, &missing)
     })
 }
 
@@ -66,8 +70,8 @@ pub fn desk_plan(state: State<'_, AppState>, args: HandoverArgs) -> CmdResult<Pl
 #[tauri::command]
 pub fn desk_hand_over(state: State<'_, AppState>, args: HandoverArgs) -> CmdResult<Outcome> {
     state.opened()?.act(|s, a| {
-        let (text, person, req) = args.request()?;
-        desk::hand_over(s, a, &text, person, &req)
+        let (text, person, req, missing) = args.request()?;
+        desk::hand_over(s, a, &text, person, &req, &missing)
     })
 }
 
@@ -106,7 +110,12 @@ pub async fn receipt_save_pdf(
         Lang::Lv => "kvits",
         Lang::En => "receipt",
     };
-    let Some(out) = save_dialog(&format!("{word}-{number}.pdf")).await else {
+    // Both layouts can be saved side by side: the roll's file says so.
+    let roll = match layout {
+        Layout::A4TwoCopies => "",
+        Layout::Thermal80 => "-80mm",
+    };
+    let Some(out) = save_dialog(&format!("{word}-{number}{roll}.pdf")).await else {
         return Ok(None);
     };
     let state = app.state::<AppState>();

@@ -2,8 +2,10 @@
 // pad with the focus; a signature drawn with WebDriver pointer actions is stored (the
 // CLI's receipt says signed); Enter hands over and names the receipt; a second read of the
 // same key within 10 s is ignored and said; a set is issued by typing its tag; receipts
-// print from the Desk and from the key log (a reprint says "copy"), and save as PDF; with
-// require_signature "issue" an empty pad + Enter is refused and nothing is issued.
+// print from the Desk and from the key log (a reprint says "copy"), and save as PDF (A4
+// and 80 mm); with
+// require_signature "issue" an empty pad + Enter is refused and nothing is issued; a set
+// comes back with a key unticked on the pad's checklist, which stays out and is said.
 // Screenshots of the pad and of both receipt layouts go to tests/e2e/screenshots/.
 
 import { test } from 'node:test';
@@ -11,10 +13,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { App, SCREENSHOTS, register, waitFor } from './webdriver.mjs';
 
 const ENTER = '\uE007';
 const ESCAPE = '\uE00C';
+const TAB = '\uE004';
+const SPACE = '\uE00D';
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 const TERMS_LV = 'Atslēgu nedrīkst nodot citām personām. Nozaudējot nekavējoties ziņojiet birojam.';
@@ -217,6 +222,13 @@ test('a signed issue, a repeat scan ignored, a set by its tag, receipts printed 
     assert.ok(existsSync(pdf));
     assert.equal(readFileSync(pdf).subarray(0, 5).toString(), '%PDF-');
     assert.equal(receipt(cli, 1).printed, 3, 'two prints and one PDF counted');
+    // The 80 mm roll saves as PDF too, beside the A4 file.
+    await app.click(await app.find('css selector', '#log-receipt-actions-pdf-80mm'));
+    const roll = join(saves, 'kvits-1-80mm.pdf');
+    await waitFor(async () => (await app.text('#log-receipt-actions-status') || '').includes(roll), 'the 80 mm PDF saved');
+    assert.equal(readFileSync(roll).subarray(0, 5).toString(), '%PDF-');
+    assert.equal(receipt(cli, 1).printed, 4);
+    await app.screenshot('10-log-receipt-saved');
   } finally {
     await app.stop();
   }
@@ -301,6 +313,114 @@ test('in English, an admin issues a key outside the group rights with a reason, 
     assert.match(rows, /Spare key for the boiler check/, 'the reason in the key log');
   } finally {
     await language(app, 'lv').catch(() => {});
+    await app.stop();
+  }
+});
+
+test('a set comes back without one key: unticked on the pad, it stays out and the Desk says so; both PDF layouts save', { timeout: 300000 }, async () => {
+  const { data, cli } = office('atslegas-e2e-handover-missing-');
+  const saves = mkdtempSync(join(tmpdir(), 'atslegas-e2e-handover-missing-pdf-'));
+  const app = await App.start({ name: 'handover-missing', dataDir: data, env: { ATSLEGAS_E2E_DIALOG_DIR: saves, ATSLEGAS_E2E_NO_PRINT: '1' } });
+  try {
+    await language(app, 'lv');
+    await app.signIn();
+    await openDesk(app);
+    await app.keys(`E-1001${ENTER}`);
+    await waitFor(async () => (await app.text('#desk-person') || '').includes('Jānis Bērziņš'), 'the person chosen');
+    // The ring goes out by its tag: an issue has no checklist.
+    await app.keys(`R-1${ENTER}`);
+    await padOpen(app);
+    assert.equal(await app.exec("return document.getElementById('signature-keys').hidden"), true, 'no checklist for an issue');
+    await app.keys(ENTER);
+    await waitFor(async () => /Izsniegts komplekts “Ring A” \(101, 102\) → Jānis Bērziņš · Kvīts Nr\. 1/.test(await app.text('#desk-message')), 'the set issued');
+
+    // A due time that is not a date shows its error; finishing with the person (Esc)
+    // empties the field and its error with it.
+    const dueInput = await app.find('css selector', '#desk-due');
+    await app.type(dueInput, '31.02.2026');
+    await app.click(await app.find('css selector', '#desk-comment'));
+    await waitFor(async () => (await app.text('#desk-due-error') || '') !== '', 'the due error');
+    await app.click(await app.find('css selector', '#desk-input'));
+    await app.keys(ESCAPE);
+    await waitFor(async () => /Persona nav izvēlēta/.test(await app.text('#desk-person') || ''), 'the person finished');
+    assert.equal(await app.exec("return document.getElementById('desk-due').value"), '');
+    assert.equal(await app.text('#desk-due-error'), '', 'the due error went with the value');
+    assert.equal(await app.exec("return document.getElementById('desk-due').getAttribute('aria-invalid')"), null);
+
+    // With no person chosen the tag brings the ring back: the pad lists its keys, ticked.
+    await app.click(await app.find('css selector', '#desk-input'));
+    await app.keys(`R-1${ENTER}`);
+    assert.equal(await padOpen(app), 'Pieņemt atpakaļ komplektu “Ring A” (atslēgas 101, 102)');
+    assert.match(await app.text('#signature-keys'), /Atgrieztās atslēgas/);
+    assert.deepEqual(await app.exec("return [...document.querySelectorAll('#signature-keys input')].map((b) => [b.value, b.checked])"),
+      [['101', true], ['102', true]]);
+    // The keyboard: Tab from the pad to the list, Space unticks; both unticked and
+    // Enter: the core refuses (nothing would come back) and the pad stays open.
+    await app.keys(TAB);
+    await waitFor(async () => (await app.focusedId()) === 'signature-key-101', 'the focus on the first key');
+    await app.keys(SPACE);
+    await app.keys(TAB);
+    await waitFor(async () => (await app.focusedId()) === 'signature-key-102', 'the focus on the second key');
+    await app.keys(SPACE);
+    assert.deepEqual(await app.exec("return [...document.querySelectorAll('#signature-keys input')].map((b) => b.checked)"), [false, false]);
+    // The core's refusal shows at once, and again on Enter; the pad stays open.
+    await waitFor(async () => /nekas netiktu atgriezts/.test(await app.text('#signature-error') || ''), 'the refusal on the pad');
+    await app.keys(ENTER);
+    await sleep(300);
+    assert.match(await app.text('#signature-error'), /nekas netiktu atgriezts/);
+    assert.equal(await app.exec("return document.getElementById('signature-dialog').open"), true, 'the pad stays open');
+    assert.equal(await app.focusedId(), 'signature-key-101', 'back on the list');
+    assert.equal(receipt(cli, 2), null, 'nothing returned');
+    await app.screenshot('01-pad-ring-nothing-back');
+    // 101 came back after all: ticked again; 102 stays out. Signed, then Enter.
+    await app.keys(SPACE);
+    await waitFor(async () => (await app.text('#signature-error') || '') === '', 'the refusal gone');
+    assert.match(await app.text('#signature-still-out'), /Atslēga 102 nav atgriezta: tā paliks izsniegta personai Jānis Bērziņš/);
+    await drawSignature(app);
+    await waitFor(() => app.exec("return document.querySelector('.signature-area').classList.contains('signed')"), 'the strokes drawn');
+    await app.screenshot('02-pad-ring-checklist');
+    await app.click(await app.find('css selector', '#signature-key-101'));
+    await waitFor(() => app.exec("return !document.getElementById('signature-key-101').checked"), 'a click unticks');
+    await app.click(await app.find('css selector', '#signature-key-101'));
+    await waitFor(() => app.exec("return document.getElementById('signature-key-101').checked"), 'a click ticks');
+    await app.keys(ENTER);
+    await app.waitVisible('#signature-dialog', false);
+    const said = 'Atgriezta komplekta “Ring A” atslēga 101 (Jānis Bērziņš) · Kvīts Nr. 2\nAtslēga 102 nav atgriezta: joprojām izsniegta personai Jānis Bērziņš.';
+    // textContent: the webview's innerText drops the message's line break (white-space: pre-line).
+    const message = () => app.exec("return document.getElementById('desk-message').textContent");
+    await waitFor(async () => (await message()) === said, 'the return with the key still out')
+      .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await message())}`); });
+    assert.match(await app.text('#desk-journal'), /Atslēga 102 nav atgriezta: joprojām izsniegta personai Jānis Bērziņš/);
+    assert.equal(await app.focusedId(), 'desk-input');
+    await app.screenshot('03-desk-ring-partly-back');
+
+    // The register: the receipt lists what came back; 102 is still out to Jānis.
+    const back = receipt(cli, 2);
+    assert.equal(back.kind, 'return');
+    assert.equal(back.signed, true);
+    assert.deepEqual(back.keys.map((k) => k.number), ['101']);
+    assert.equal(keyStatus(cli, '101'), 'available');
+    assert.equal(keyStatus(cli, '102'), 'issued');
+    // The key log in the reference's shape (its actions in Latvian): 101 and 102 went
+    // out, only 101 came back.
+    const rows = JSON.parse(cli('--json', 'keylog', '--start', '0', '--end', '4102444800'));
+    assert.deepEqual(rows.map((r) => [r.action, r.keyNumber]), [['Izsniegts', '101'], ['Izsniegts', '102'], ['Atgriezti', '101']]);
+    const holder = JSON.parse(cli('--json', 'key', 'list')).find((k) => k.number === '102');
+    assert.equal(holder.holder_name, 'Jānis Bērziņš');
+
+    // Both layouts save as PDF, side by side.
+    await app.click(await app.find('css selector', '#desk-receipt-actions-pdf'));
+    const a4 = join(saves, 'kvits-2.pdf');
+    await waitFor(async () => (await app.text('#desk-receipt-actions-status') || '').includes(a4), 'the A4 PDF saved');
+    await app.click(await app.find('css selector', '#desk-receipt-actions-pdf-80mm'));
+    const roll = join(saves, 'kvits-2-80mm.pdf');
+    await waitFor(async () => (await app.text('#desk-receipt-actions-status') || '').includes(roll), 'the 80 mm PDF saved');
+    assert.equal(await app.focusedId(), 'desk-input');
+    for (const f of [a4, roll]) assert.equal(readFileSync(f).subarray(0, 5).toString(), '%PDF-', f);
+    assert.notDeepEqual(readFileSync(a4), readFileSync(roll), 'two layouts, two files');
+    assert.equal(receipt(cli, 2).printed, 2, 'each save counted');
+    await app.screenshot('04-desk-receipt-pdf-80mm');
+  } finally {
     await app.stop();
   }
 });

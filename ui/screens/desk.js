@@ -3,8 +3,9 @@
 // the signature pad opens with the focus and Enter there hands over: issued. Scan a key
 // that is out: returned the same way. Escape (or Enter on an empty field) finishes with
 // the person. The core decides every step (desk_plan checks before the pad opens,
-// nothing written); refusals are shown inline with what to do. Each handover gets a
-// receipt to print or save.
+// nothing written); refusals are shown inline with what to do. A set coming back is
+// checked off on the pad: a key left unticked stays out, and the Desk says so. Each
+// handover gets a receipt to print or save.
 
 import { el, invoke, language, localTime, t } from '../admin-common.js';
 import { receiptActions } from '../receipt.js';
@@ -90,7 +91,7 @@ export async function render(view, ctx) {
     pendingKey = null;
     overrideBox.hidden = true;
     candidates.replaceChildren();
-    due.value = '';
+    dueField.clear();
     comment.value = '';
     say('', '');
     renderPerson();
@@ -136,11 +137,22 @@ export async function render(view, ctx) {
     const keys = h.entries.map((x) => x.key_number);
     const form = h.set ? 'set' : (keys.length > 1 ? 'many' : 'one');
     const vars = { key: e.key_number, keys: keyList(keys), set: h.set || '', name: e.person_name || '' };
-    let text = outcome.outcome === 'issued' ? t(form === 'one' ? 'desk.issued' : `desk.issued_${form}`, vars)
-      : t(form === 'one' ? 'desk.returned' : `desk.returned_${form}`, vars);
-    if (outcome.outcome === 'issued' && e.due_back_at) text += ` (${t('desk.due_short')} ${localTime(e.due_back_at)})`;
-    if (h.missing && h.missing.length) text += ` ${t('desk.missing', { keys: keyList(h.missing) })}`;
-    return `${text} · ${t('desk.receipt', { n: h.receipt })}`;
+    const missing = h.missing || [];
+    let text;
+    if (outcome.outcome === 'issued') {
+      text = t(form === 'one' ? 'desk.issued' : `desk.issued_${form}`, vars);
+      if (e.due_back_at) text += ` (${t('desk.due_short')} ${localTime(e.due_back_at)})`;
+    } else if (missing.length) {
+      text = t(keys.length > 1 ? 'desk.returned_set_part_many' : 'desk.returned_set_part_one', vars);
+    } else {
+      text = t(form === 'one' ? 'desk.returned' : `desk.returned_${form}`, vars);
+    }
+    text += ` · ${t('desk.receipt', { n: h.receipt })}`;
+    // Part of a set came back: on a line of its own, what is still out and to whom.
+    if (missing.length) {
+      text += `\n${t(missing.length > 1 ? 'desk.missing_many' : 'desk.missing_one', { keys: keyList(missing), name: e.person_name || '' })}`;
+    }
+    return text;
   }
 
   /** The receipt of the last handover, with its print and save buttons. */
@@ -171,17 +183,34 @@ export async function render(view, ctx) {
     };
     const plan = await invoke('desk_plan', { args });
     if (plan.step === 'repeat') { repeat(plan); return; }
-    const pad = await signaturePad({ ...padTexts(plan), required: plan.signature_required });
+    // A set coming back: its keys are checked off on the pad; the core checks the keys
+    // left unticked (they stay out; none coming back is refused) before the pad closes.
+    const ring = plan.step === 'return' && plan.set && plan.keys.length > 1;
+    const pad = await signaturePad({
+      ...padTexts(plan),
+      required: plan.signature_required,
+      keys: ring ? plan.keys : undefined,
+      holder: plan.person_name || '',
+      check: async (missing) => {
+        try {
+          await invoke('desk_plan', { args: { ...args, missing } });
+          return null;
+        } catch (err) {
+          return err.message;
+        }
+      },
+    });
     scan.focus();
     if (!pad) {
       say(t('desk.cancelled'), 'info');
       return;
     }
-    const outcome = await invoke('desk_hand_over', { args: { ...args, signature: pad.signature } });
+    const outcome = await invoke('desk_hand_over', { args: { ...args, signature: pad.signature, missing: pad.missing } });
     if (outcome.outcome === 'repeat') { repeat(outcome); return; }
     const said = doneText(outcome);
-    say(said, 'ok');
-    log(said, outcome.outcome === 'issued' ? 'issued' : 'returned');
+    const partial = outcome.handover.missing && outcome.handover.missing.length > 0;
+    say(said, partial ? 'warn' : 'ok');
+    log(said, outcome.outcome === 'issued' ? 'issued' : (partial ? 'returned still-out' : 'returned'));
     showReceipt(outcome.handover.receipt);
     ctx.changed();
     if (person) await renderPerson();
