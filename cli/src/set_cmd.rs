@@ -64,7 +64,11 @@ pub fn run(cmd: SetCmd, store: &mut Store, actor: &Actor, out: &Out) -> Result<u
             let now = sets::find_required(store.conn(), &set)?;
             let input = SetInput {
                 name: name.unwrap_or_else(|| now.name.clone()),
-                tag: if no_tag { None } else { tag.or(now.tag.clone()) },
+                tag: if no_tag {
+                    None
+                } else {
+                    tag.or(now.tag.clone())
+                },
                 keys: keys.unwrap_or_else(|| now.numbers()),
             };
             let s = sets::update(store, actor, &set, &input)?;

@@ -245,7 +245,7 @@ fn write_xlsx(
         if u64::from(row) >= EXCEL_MAX_DATA_ROWS {
             sheet_no += 1;
             let zone = crate::time::local_zone_name();
-    add_sheet(&mut wb, sheet_no, &bold, &zone).map_err(e)?;
+            add_sheet(&mut wb, sheet_no, &bold, &zone).map_err(e)?;
             row = 0;
         }
         row += 1;
@@ -268,13 +268,8 @@ fn write_xlsx(
             }
         }
         if let Some(d) = r.get::<_, Option<i64>>(8)? {
-            ws.write_datetime_with_format(
-                row,
-                8,
-                local(d).map_err(e)?,
-                &date,
-            )
-            .map_err(e)?;
+            ws.write_datetime_with_format(row, 8, local(d).map_err(e)?, &date)
+                .map_err(e)?;
         }
         n += 1;
         if n.is_multiple_of(50_000) {
