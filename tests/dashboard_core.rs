@@ -94,7 +94,7 @@ impl Site {
     /// The desk's scan of `key` by an operator, with `person` chosen (or none), no extras.
     fn scan(&mut self, key: &str, person: Option<i64>) -> Result<Outcome, Error> {
         let request = IssueRequest::default();
-        desk::scan_key(&mut self.db.store, &operator(), key, person, &request)
+        desk::hand_over(&mut self.db.store, &operator(), key, person, &request, &[])
     }
     fn give_back(&mut self, who: &Actor, key: &str) {
         keylog::return_key(&mut self.db.store, who, key, None).unwrap();
@@ -319,12 +319,13 @@ fn scanning_an_available_key_with_a_person_chosen_issues_it_to_them() {
         comment: Some("for the meeting".into()),
         ..Default::default()
     };
-    let out = desk::scan_key(
+    let out = desk::hand_over(
         &mut site.db.store,
         &operator(),
         "102",
         Some(site.girts),
         &req,
+        &[],
     )
     .unwrap();
     match out {

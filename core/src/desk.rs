@@ -246,15 +246,3 @@ pub fn hand_over(
         }
     }
 }
-
-/// A key scanned at the Desk: [`hand_over`] with no key missing (the name the Desk's
-/// first version had).
-pub fn scan_key(
-    store: &mut Store,
-    actor: &Actor,
-    key_number: &str,
-    person_id: Option<i64>,
-    req: &IssueRequest,
-) -> Result<Outcome> {
-    hand_over(store, actor, key_number, person_id, req, &[])
-}

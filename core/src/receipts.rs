@@ -179,16 +179,6 @@ fn read(conn: &Connection, number: i64) -> Result<Receipt> {
     Ok(receipt)
 }
 
-/// The receipt of key-log row `key_log_id`, if it has one (rows older than receipts, and
-/// lost/found rows, have none).
-pub fn of_key_log_row(conn: &Connection, key_log_id: i64) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT receipt_number FROM key_log WHERE id = ?1")?
-        .query_row([key_log_id], |r| r.get(0))
-        .optional()?
-        .flatten())
-}
-
 /// Notes that a receipt was printed or saved (audited); returns it as it was before, so
 /// the caller prints "copy" on every print after the first.
 pub fn mark_printed(store: &mut Store, actor: &Actor, number: i64, how: &str) -> Result<Receipt> {

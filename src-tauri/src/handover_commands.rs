@@ -80,14 +80,6 @@ pub fn receipt_get(state: State<'_, AppState>, number: i64) -> CmdResult<Receipt
     state.opened()?.act(|s, _| receipts::get(s.conn(), number))
 }
 
-/// The receipt of a key-log row, if it has one.
-#[tauri::command]
-pub fn receipt_for_log_row(state: State<'_, AppState>, id: i64) -> CmdResult<Option<i64>> {
-    state
-        .opened()?
-        .act(|s, _| receipts::of_key_log_row(s.conn(), id))
-}
-
 /// Counts a print (audited) and returns the receipt as it was before: its `printed`
 /// count above zero makes the page print "copy".
 #[tauri::command]

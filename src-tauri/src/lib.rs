@@ -86,7 +86,6 @@ pub fn run() {
             handover_commands::desk_plan,
             handover_commands::desk_hand_over,
             handover_commands::receipt_get,
-            handover_commands::receipt_for_log_row,
             handover_commands::receipt_printed,
             handover_commands::receipt_save_pdf,
             handover_commands::print_page,
