@@ -16,11 +16,18 @@ fi
 PER_FILE_SECONDS=${ATSLEGAS_E2E_FILE_SECONDS:-600}
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(tests/e2e/*.test.mjs)
+# Each file's registers, drives and exports go into a temporary folder of its own under
+# target/, removed when the file passes and kept (until the next run) when it fails.
+tmp_root="$PWD/target/e2e-tmp"
+rm -rf "$tmp_root"
 failed=()
 for f in "${files[@]}"; do
   echo "==> $f"
-  timeout --kill-after=20 "$PER_FILE_SECONDS" node --test "$f"
+  tmp="$tmp_root/$(basename "$f" .test.mjs)"
+  mkdir -p "$tmp"
+  TMPDIR="$tmp" timeout --kill-after=20 "$PER_FILE_SECONDS" node --test "$f"
   rc=$?
+  if [ $rc -eq 0 ]; then rm -rf "$tmp"; else echo "!! $f left its files in $tmp"; fi
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
     echo "!! $f did not finish within ${PER_FILE_SECONDS} s and was stopped"
   fi

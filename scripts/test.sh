@@ -16,6 +16,9 @@ ensure_openpyxl
 ensure_check_jsonschema
 ensure_typescript
 
+# One clean build: incremental caches would only add gigabytes to target/ here.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 echo "==> Format and lints"
 "$CHECK_JSONSCHEMA" --builtin-schema vendor.github-workflows .github/workflows/*.yml
 cargo fmt --all --check

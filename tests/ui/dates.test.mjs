@@ -3,16 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadUiModule, uiSources } from './load.mjs';
 
-const UI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui');
-// As in i18n.test.mjs: ui/ has no package.json saying its files are ES modules.
-const copy = join(mkdtempSync(join(tmpdir(), 'atslegas-dates-')), 'dates.mjs');
-copyFileSync(join(UI, 'dates.js'), copy);
-const { formatDateText, isoDay, parseDateText } = await import(pathToFileURL(copy).href);
+const { formatDateText, isoDay, parseDateText } = await loadUiModule('dates');
 
 test('day_first_dates_and_a_24_hour_clock_are_read_and_written_in_full', () => {
   const p = parseDateText(' 1.2.2027 9:05 ', true);
@@ -34,11 +27,8 @@ test('what_is_not_a_real_date_or_time_is_refused', () => {
 });
 
 test('no_screen_makes_a_native_date_input_that_follows_the_system_locale', async () => {
-  const { readFileSync, readdirSync } = await import('node:fs');
-  const files = ['index.html', ...readdirSync(UI).filter((f) => f.endsWith('.js')),
-    ...readdirSync(join(UI, 'screens')).map((f) => join('screens', f))];
   // type="date", type: 'date', or a helper handed the type last ('date') as Logs once did.
   const native = /type(?:=|:\s*)["'](?:date|datetime-local|time|month|week)["']|\w\(['"][\w-]+['"],\s*['"][\w.]+['"],\s*['"](?:date|datetime-local)['"]\)/;
-  const found = files.filter((f) => native.test(readFileSync(join(UI, f), 'utf8')));
+  const found = uiSources({ withHtml: true }).filter(([, text]) => native.test(text)).map(([f]) => f);
   assert.deepEqual(found, [], 'use components.js dateInput: dd.mm.yyyy whatever the locale');
 });

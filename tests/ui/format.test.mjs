@@ -3,16 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadUiModule, uiSources } from './load.mjs';
 
-const UI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui');
-// As in i18n.test.mjs: ui/ has no package.json saying its files are ES modules.
-const copy = join(mkdtempSync(join(tmpdir(), 'atslegas-format-')), 'format.mjs');
-copyFileSync(join(UI, 'format.js'), copy);
-const { formatCount, formatSize } = await import(pathToFileURL(copy).href);
+const { formatCount, formatSize } = await loadUiModule('format');
 
 // Intl separates Latvian thousands with a no-break space.
 const nb = (s) => s.replace(/ /g, '\u00a0');
@@ -47,10 +40,7 @@ test('counts_are_grouped_as_each_language_writes_them', () => {
 });
 
 test('no_module_but_format_js_formats_a_size', () => {
-  const files = [...readdirSync(UI).filter((f) => f.endsWith('.js')),
-    ...readdirSync(join(UI, 'screens')).map((f) => join('screens', f))];
-  for (const f of files.filter((f) => f !== 'format.js')) {
-    const text = readFileSync(join(UI, f), 'utf8');
+  for (const [f, text] of uiSources().filter(([f]) => f !== 'format.js')) {
     assert.doesNotMatch(text, /\bKiB\b|\bMiB\b|1048576|1024 \* 1024/, `${f} formats a size of its own: use size() from admin-common.js`);
   }
 });

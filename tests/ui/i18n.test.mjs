@@ -3,22 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { UI, loadUiModule, uiSources } from './load.mjs';
 
-const UI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui');
-// ui/ has no package.json saying its .js files are ES modules (it is the app's web
-// root), and Node before 20.19 would read them as CommonJS: load a .mjs copy instead.
-const copy = join(mkdtempSync(join(tmpdir(), 'atslegas-i18n-')), 'i18n.mjs');
-copyFileSync(join(UI, 'i18n.js'), copy);
-const { CATALOGS } = await import(pathToFileURL(copy).href);
+const { CATALOGS } = await loadUiModule('i18n');
 
 function sources() {
-  const files = ['index.html', ...readdirSync(UI).filter((f) => f.endsWith('.js')),
-    ...readdirSync(join(UI, 'screens')).map((f) => join('screens', f))];
-  return files.map((f) => [f, readFileSync(join(UI, f), 'utf8')]);
+  return uiSources({ withHtml: true });
 }
 
 /** Keys named literally: data-i18n="k", t('k'), and the *Key: 'k' options of components. */
