@@ -370,14 +370,7 @@ fn scanning_a_retired_or_lost_key_says_it_cannot_be_handed_out() {
     let mut site = site();
     let id = site.key("103").id;
     keys::set_retired(&mut site.db.store, &admin(), id, true).unwrap();
-    // A key marked lost (the core has no function for it yet; the schema allows it).
-    let id = site.key("102").id;
-    site.db
-        .raw()
-        .execute(
-            "INSERT INTO key_log (action, key_id, actor, at) VALUES ('lost', ?1, 'tester', ?2)",
-            rusqlite::params![id, T0],
-        )
+    atslegas_core::lost::report_lost(&mut site.db.store, &operator(), "102", "Not on its hook")
         .unwrap();
     let before = site.state();
     for (key, status) in [("103", "retired"), ("102", "lost")] {

@@ -281,3 +281,54 @@ fn every_audit_list_filter_reads_its_index_in_order() {
     ];
     assert_cases_read_in_order(cases, audit::list_sql);
 }
+
+// ---------------------------------------------------------------------------------------
+// Key control: the past as it was, and the overdue list
+
+#[test]
+fn as_of_a_moment_each_key_is_one_seek_in_its_own_log_rows() {
+    let db = demo_db();
+    for one_key in [false, true] {
+        let sql = atslegas_core::as_of::keys_at_sql(one_key);
+        let mut args: Vec<Value> = vec![END.into(), 100i64.into(), 0i64.into()];
+        if one_key {
+            args.push("101".to_string().into());
+        }
+        let p = plan(db.store.conn(), &sql, &args);
+        assert_uses("keys as of a moment", &p, "key_log_key (key_id=? AND at<?)");
+        assert!(
+            !p.iter()
+                .any(|l| l.contains("key_log_at") || l.contains("key_log_action_at")),
+            "keys as of a moment must not range over all rows by time: {p:#?}"
+        );
+    }
+}
+
+#[test]
+fn as_of_a_moment_a_persons_keys_come_from_their_own_rows() {
+    let db = demo_db();
+    let sql = atslegas_core::as_of::person_at_sql();
+    let p = plan(db.store.conn(), &sql, &[END.into(), 1i64.into()]);
+    assert_uses(
+        "a person's keys as of a moment",
+        &p,
+        "key_log_person (person_id=? AND at<?)",
+    );
+    assert_uses(
+        "a person's keys as of a moment",
+        &p,
+        "key_log_key (key_id=? AND at<?)",
+    );
+}
+
+#[test]
+fn the_overdue_list_reads_the_index_of_keys_out_by_due_time() {
+    let db = demo_db();
+    let p = plan(
+        db.store.conn(),
+        atslegas_core::overdue::LIST_SQL,
+        &[END.into(), END.into()],
+    );
+    assert_uses("the overdue list", &p, "keys_due (due_back_at<?)");
+    assert_no_sort("the overdue list", &p);
+}

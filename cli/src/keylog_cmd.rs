@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use atslegas_core::keylog::{self, Handover, IssueRequest, LogEntry, ReturnRequest};
-use atslegas_core::{time, Actor, Error, Store};
+use atslegas_core::{as_of, overdue, time, Actor, Error, Store};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -30,20 +30,43 @@ pub enum KeyLogCmd {
         #[arg(long, value_delimiter = ',', value_name = "KEYS")]
         missing: Vec<String>,
     },
-    /// Key-log rows in a time range (the reference's JSON shape with --json).
+    /// Key-log rows in a time range (the reference's JSON shape with --json), or the
+    /// register as it was at a moment (`keylog as-of`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Keylog {
+        #[command(subcommand)]
+        view: Option<KeylogView>,
         /// Start, Unix seconds (inclusive).
-        #[arg(long)]
-        start: i64,
+        #[arg(long, required = true)]
+        start: Option<i64>,
         /// End, Unix seconds (exclusive).
-        #[arg(long)]
-        end: i64,
+        #[arg(long, required = true)]
+        end: Option<i64>,
     },
+    /// Keys overdue or due today, with the holders' phone and e-mail (for a mail merge).
+    Overdue,
     /// The 37-day calendar: issued, returned and due counts per day.
     Calendar {
         /// The day in the middle of the strip, YYYY-MM-DD (default: today).
         #[arg(long)]
         today: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeylogView {
+    /// Who held each key at a moment, or (--person) what a person held then.
+    AsOf {
+        /// The moment: 24.11.2026 17:00 or 2026-11-24T17:00 (local), 2026-11-24T15:00:00Z,
+        /// or a day (its end).
+        #[arg(long)]
+        at: String,
+        /// Only this key.
+        #[arg(long, conflicts_with = "person")]
+        key: Option<String>,
+        /// What this person held (person code, badge code or #ID).
+        #[arg(long)]
+        person: Option<String>,
     },
 }
 
@@ -193,7 +216,57 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
                 ),
             );
         }
-        KeyLogCmd::Keylog { start, end } => {
+        KeyLogCmd::Keylog {
+            view: Some(KeylogView::AsOf { at, key, person }),
+            ..
+        } => {
+            let at = time::parse_local("--at", &at)?;
+            let rows = match person {
+                Some(p) => {
+                    let p = keylog::resolve_person(store.conn(), &person_ref(&p))?;
+                    as_of::person_at(store.conn(), at, &p)?
+                }
+                None => {
+                    let mut all = Vec::new();
+                    loop {
+                        let page = as_of::keys_at(
+                            store.conn(),
+                            at,
+                            key.as_deref(),
+                            10_000,
+                            all.len() as u32,
+                        )?;
+                        let n = page.len();
+                        all.extend(page);
+                        if n < 10_000 {
+                            break;
+                        }
+                    }
+                    if all.is_empty() {
+                        if let Some(k) = &key {
+                            // Say why: no such key, or it did not exist yet then.
+                            atslegas_core::keys::find(store.conn(), k)?;
+                        }
+                    }
+                    all
+                }
+            };
+            out.holdings(&rows, at);
+        }
+        KeyLogCmd::Overdue => {
+            let now = chrono::Utc::now().timestamp();
+            out.overdue(&overdue::list(
+                store.conn(),
+                now,
+                overdue::end_of_local_day(now),
+            )?);
+        }
+        KeyLogCmd::Keylog { start, end, .. } => {
+            let (Some(start), Some(end)) = (start, end) else {
+                return Err(crate::usage(
+                    "keylog needs --start and --end, or as-of --at TIME (see --help)",
+                ));
+            };
             if end <= start {
                 return Err(Error::invalid("--end", "must be after --start").into());
             }

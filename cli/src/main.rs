@@ -7,8 +7,10 @@
 //! exit codes) and dispatches; each noun's subcommands and their handling are in its own
 //! `*_cmd` module.
 
+mod area_cmd;
 mod audit_cmd;
 mod backup_cmd;
+mod control_out;
 mod export_cmd;
 mod group_cmd;
 mod key_cmd;
@@ -18,6 +20,7 @@ mod person_cmd;
 mod receipt_cmd;
 mod register_cmd;
 mod set_cmd;
+mod stocktake_cmd;
 mod user_cmd;
 
 use std::io::{BufRead, IsTerminal};
@@ -74,9 +77,15 @@ enum Command {
     /// Access groups: members and the keys they may receive.
     #[command(subcommand)]
     Group(group_cmd::GroupCmd),
-    /// Physical keys.
+    /// Physical keys: add, list, lost and found, what a key opens and the impact of losing it.
     #[command(subcommand)]
     Key(key_cmd::KeyCmd),
+    /// Areas (doors, rooms) that keys open.
+    #[command(subcommand)]
+    Area(area_cmd::AreaCmd),
+    /// Count the key cabinet: start, scan each key on its hook, finish.
+    #[command(subcommand)]
+    Stocktake(stocktake_cmd::StocktakeCmd),
     // issue, return, keylog and calendar: top-level commands, in the help where they were.
     #[command(flatten)]
     KeyLog(keylog_cmd::KeyLogCmd),
@@ -148,7 +157,8 @@ impl From<Error> for Failure {
             | "session_expired"
             | "session_invalid" => 4,
             "key_already_issued" | "key_not_issued" | "key_not_available" | "person_not_active"
-            | "no_rights" | "key_is_out" | "person_holds_keys" | "signature_required" => 5,
+            | "no_rights" | "key_is_out" | "person_holds_keys" | "signature_required"
+            | "key_not_losable" | "key_not_lost" => 5,
             _ => 1,
         };
         Failure {
@@ -356,6 +366,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Person(cmd) => person_cmd::run(cmd, store, actor, out),
         Command::Group(cmd) => group_cmd::run(cmd, store, actor, out),
         Command::Key(cmd) => key_cmd::run(cmd, store, actor, out),
+        Command::Area(cmd) => area_cmd::run(cmd, store, actor, out),
+        Command::Stocktake(cmd) => stocktake_cmd::run(cmd, store, actor, out),
         Command::KeyLog(cmd) => keylog_cmd::run(cmd, store, actor, out),
         Command::Set(cmd) => set_cmd::run(cmd, store, actor, out),
         Command::Receipt(cmd) => receipt_cmd::run(cmd, store, actor, &config.ui.language, out),

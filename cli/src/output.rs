@@ -44,20 +44,20 @@ pub struct Out {
     pub json: bool,
 }
 
-fn print_json<T: Serialize + ?Sized>(v: &T) {
+pub(crate) fn print_json<T: Serialize + ?Sized>(v: &T) {
     println!(
         "{}",
         serde_json::to_string_pretty(v).expect("results serialise")
     );
 }
 
-fn opt(s: &Option<String>) -> &str {
+pub(crate) fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("")
 }
 
 /// Prints rows as columns padded to the widest cell (counting characters, so "Bērziņš"
 /// lines up with "Berzins").
-fn table(header: &[&str], rows: Vec<Vec<String>>) {
+pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -80,7 +80,12 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
 
 impl Out {
     /// A list: the records as JSON, or a table under `header` with one `row` a record.
-    fn list<T: Serialize>(&self, items: &[T], header: &[&str], row: impl Fn(&T) -> Vec<String>) {
+    pub(crate) fn list<T: Serialize>(
+        &self,
+        items: &[T],
+        header: &[&str],
+        row: impl Fn(&T) -> Vec<String>,
+    ) {
         if self.json {
             return print_json(items);
         }

@@ -20,6 +20,18 @@ pub enum PersonCmd {
     Delete { person: String },
     /// Restore a deleted person.
     Restore { person: String },
+    /// What a leaving person holds (keys and sets, with due dates); with --finish,
+    /// deactivate them and make the clearance receipt (refused, exit 5, while anything is
+    /// held, unless an admin gives --override-reason).
+    Offboard {
+        /// Person code or badge code (or #ID).
+        person: String,
+        #[arg(long)]
+        finish: bool,
+        /// Admins: finish although keys are still held, for this reason.
+        #[arg(long, requires = "finish")]
+        override_reason: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -107,6 +119,24 @@ pub fn run(cmd: PersonCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
             let p = find_person(store.conn(), &person)?;
             let p = persons::restore(store, actor, p.id)?;
             out.done(&p, &format!("Restored {}.", p.label()));
+        }
+        PersonCmd::Offboard {
+            person,
+            finish,
+            override_reason,
+        } => {
+            let who = person_ref(&person);
+            if finish {
+                let c = atslegas_core::offboard::finish(
+                    store,
+                    actor,
+                    &who,
+                    override_reason.as_deref(),
+                )?;
+                out.clearance(&c);
+            } else {
+                out.offboarding(&atslegas_core::offboard::status(store.conn(), &who)?);
+            }
         }
     }
     Ok(0)

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, MIGRATION_2_FILTER_INDEXES),
     (3, MIGRATION_3_PRUNED_BACKUPS),
     (4, MIGRATION_4_HANDOVER_RECORD),
+    (5, MIGRATION_5_KEY_CONTROL),
 ];
 
 /// Version 2: indexes for the log screens' filters, found with `atslegas-cli bench` and
@@ -113,6 +114,114 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM receipts r WHERE r.number = NEW.receipt_number
                           AND r.kind = CASE NEW.action WHEN 'issued' THEN 'issue' WHEN 'returned' THEN 'return' END
                           AND r.person_id IS NEW.person_id);
+END;
+";
+
+/// Version 5: key control (SPEC §11).
+/// - `areas` (doors, rooms) and `key_areas`: which areas each key opens (a master key
+///   opens many). Soft-deleted like keys, so an old impact report still names them.
+/// - A `lost` key-log row must carry its reason (in `comment`): who lost it, how, when.
+/// - `stocktakes` and `stocktake_scans`: a count of the key cabinet. At most one is open;
+///   its scans are written while it is open (none dated after its finish: an import
+///   writes a finished count's scans after it), and its report once, when it is
+///   finished; after that neither changes nor goes away.
+/// - `clearances`: the numbered clearance receipt of an offboarding (the person held
+///   nothing, or an admin overrode with a reason and what was still held is listed),
+///   numbered 1, 2, 3, … as receipts are, never changed or deleted.
+/// The as-of view needs no new index: `key_log_key` and `key_log_person` (by time) serve
+/// it (tests/query_plans.rs).
+const MIGRATION_5_KEY_CONTROL: &str = "
+CREATE TABLE areas (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL CHECK (length(trim(name)) > 0),
+    description TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    deleted_at  INTEGER
+);
+CREATE UNIQUE INDEX areas_name ON areas (name COLLATE NOCASE) WHERE deleted_at IS NULL;
+CREATE TABLE key_areas (
+    key_id   INTEGER NOT NULL REFERENCES keys (id),
+    area_id  INTEGER NOT NULL REFERENCES areas (id),
+    PRIMARY KEY (key_id, area_id)
+) WITHOUT ROWID;
+CREATE INDEX key_areas_area ON key_areas (area_id, key_id);
+
+CREATE TRIGGER key_log_lost_reason BEFORE INSERT ON key_log WHEN NEW.action = 'lost'
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:lost_reason_required')
+     WHERE length(trim(coalesce(NEW.comment, ''))) = 0;
+END;
+
+CREATE TABLE stocktakes (
+    id           INTEGER PRIMARY KEY,
+    started_at   INTEGER NOT NULL,
+    started_by   TEXT    NOT NULL,
+    finished_at  INTEGER,
+    finished_by  TEXT,
+    report       TEXT,
+    CHECK ((finished_at IS NULL) = (report IS NULL))
+);
+CREATE UNIQUE INDEX stocktakes_one_open ON stocktakes (finished_at IS NULL) WHERE finished_at IS NULL;
+CREATE TRIGGER stocktakes_no_update BEFORE UPDATE ON stocktakes
+ WHEN OLD.finished_at IS NOT NULL OR NEW.id IS NOT OLD.id OR NEW.started_at IS NOT OLD.started_at
+   OR NEW.started_by IS NOT OLD.started_by
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
+END;
+CREATE TRIGGER stocktakes_no_delete BEFORE DELETE ON stocktakes
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
+END;
+CREATE TABLE stocktake_scans (
+    stocktake_id  INTEGER NOT NULL REFERENCES stocktakes (id),
+    key_id        INTEGER NOT NULL REFERENCES keys (id),
+    at            INTEGER NOT NULL,
+    actor         TEXT    NOT NULL,
+    PRIMARY KEY (stocktake_id, key_id)
+) WITHOUT ROWID;
+CREATE TRIGGER stocktake_scans_open BEFORE INSERT ON stocktake_scans
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:stocktake_finished')
+     WHERE NEW.at > (SELECT finished_at FROM stocktakes WHERE id = NEW.stocktake_id);
+END;
+CREATE TRIGGER stocktake_scans_no_update BEFORE UPDATE ON stocktake_scans
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
+END;
+CREATE TRIGGER stocktake_scans_no_delete BEFORE DELETE ON stocktake_scans
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
+END;
+
+CREATE TABLE clearances (
+    number           INTEGER PRIMARY KEY CHECK (number >= 1),
+    person_id        INTEGER NOT NULL REFERENCES persons (id),
+    at               INTEGER NOT NULL,
+    user_id          INTEGER REFERENCES users (id),
+    actor            TEXT    NOT NULL,
+    site_name        TEXT    NOT NULL,
+    override_reason  TEXT,
+    still_held       TEXT    NOT NULL DEFAULT '[]',
+    printed          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX clearances_person ON clearances (person_id, at);
+CREATE TRIGGER clearances_next_number BEFORE INSERT ON clearances
+ WHEN NEW.number IS NOT (SELECT coalesce(max(number), 0) + 1 FROM clearances)
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:receipt_not_next');
+END;
+CREATE TRIGGER clearances_no_update BEFORE UPDATE ON clearances
+ WHEN NEW.number IS NOT OLD.number OR NEW.person_id IS NOT OLD.person_id OR NEW.at IS NOT OLD.at
+   OR NEW.user_id IS NOT OLD.user_id OR NEW.actor IS NOT OLD.actor
+   OR NEW.site_name IS NOT OLD.site_name OR NEW.override_reason IS NOT OLD.override_reason
+   OR NEW.still_held IS NOT OLD.still_held OR NEW.printed < OLD.printed
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
+END;
+CREATE TRIGGER clearances_no_delete BEFORE DELETE ON clearances
+BEGIN
+    SELECT RAISE(ABORT, 'atslegas:append_only');
 END;
 ";
 

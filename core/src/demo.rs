@@ -201,6 +201,13 @@ const COMMENTS: &[&str] = &[
     "Inventarizācija",
     "Piegāde",
 ];
+/// A lost report must say why (the schema refuses one without): who lost it, how.
+const LOST_REASONS: &[&str] = &[
+    "Pazaudēta pilsētā",
+    "Nozagta kopā ar somu",
+    "Nav atrodama pēc inventarizācijas",
+    "Iekrita liftu šahtā",
+];
 const OVERRIDE_REASONS: &[&str] = &[
     "Aizvietošana",
     "Remontdarbi telpā",
@@ -277,7 +284,7 @@ struct Ev {
     action: u8,
     /// Index into the demo users; `u8::MAX` = the actor generating (overrides).
     user: u8,
-    /// 0 = none, else COMMENTS[n - 1].
+    /// 0 = none, else COMMENTS[n - 1] (LOST_REASONS[n - 1] for a lost row).
     comment: u8,
     /// 0 = none, else OVERRIDE_REASONS[n - 1].
     reason: u8,
@@ -525,6 +532,7 @@ fn write_all(
     let user_names: Vec<String> = DEMO_USERS.iter().map(|u| quote(u)).collect();
     let actor_name = quote(&actor.name);
     let comments: Vec<String> = COMMENTS.iter().map(|c| quote(c)).collect();
+    let lost_reasons: Vec<String> = LOST_REASONS.iter().map(|c| quote(c)).collect();
     let reasons: Vec<String> = OVERRIDE_REASONS.iter().map(|c| quote(c)).collect();
     let opt = |v: Option<i64>| v.map_or_else(|| "null".to_string(), |v| v.to_string());
     // Per person: keys in hand at the end, and the time of their last movement.
@@ -558,7 +566,14 @@ fn write_all(
                 user_name,
                 e.at,
                 opt((e.due != 0).then_some(e.due)),
-                text(e.comment, &comments),
+                text(
+                    e.comment,
+                    if e.action == 2 {
+                        &lost_reasons
+                    } else {
+                        &comments
+                    }
+                ),
                 text(e.reason, &reasons),
             ));
             if e.action != 2 {
@@ -763,7 +778,8 @@ fn key_history(
             0,
             2,
             user(rng),
-            0,
+            // Its reason, by the key's position (drawing it would change every later draw).
+            1 + (k % LOST_REASONS.len()) as u8,
             0,
         )),
         End::Out | End::OutDueSoon | End::OutOverdue => any_person(rng).map(|(p, reason)| {

@@ -129,12 +129,22 @@ pub enum Error {
         done: &'static str,
     },
 
+    /// A lost report refused: only a key on its hook or out can be lost.
+    #[error(
+        "Key {key} cannot be reported lost: it is {status}. Only a key on its hook or out can be."
+    )]
+    KeyNotLosable { key: String, status: String },
+
+    /// A found report refused: the key is not lost.
+    #[error("Key {key} is not lost (it is {status}), so it cannot be reported found.")]
+    KeyNotLost { key: String, status: String },
+
     /// Delete refused: the key is out.
     #[error("Key {key} is issued to {holder}; return it before deleting it.")]
     KeyIsOut { key: String, holder: String },
 
     /// Delete refused: the person holds keys.
-    #[error("{person} still holds {count} key(s); take them back before deleting the person.")]
+    #[error("{person} still holds {count} key(s); take them back (or report them lost) first.")]
     PersonHoldsKeys { person: String, count: i64 },
 
     /// The backup passphrase does not open the archive (the file itself may be fine).
@@ -215,6 +225,8 @@ impl Error {
             Error::NoRights { .. } => "no_rights",
             Error::SignatureRequired { .. } => "signature_required",
             Error::KeyIsOut { .. } => "key_is_out",
+            Error::KeyNotLosable { .. } => "key_not_losable",
+            Error::KeyNotLost { .. } => "key_not_lost",
             Error::PersonHoldsKeys { .. } => "person_holds_keys",
             Error::NotDeleted { .. } => "not_deleted",
             Error::WrongPassphrase => "wrong_passphrase",
@@ -292,7 +304,10 @@ impl Error {
             Error::BackupFailed { step, reason } => json!({"step": step, "reason": reason}),
             Error::Duplicate { field, value, .. } => json!({"field": field, "value": value}),
             Error::KeyAlreadyIssued { key, holder } => json!({"key": key, "holder": holder}),
-            Error::KeyNotIssued { key, status } | Error::KeyNotAvailable { key, status } => {
+            Error::KeyNotIssued { key, status }
+            | Error::KeyNotAvailable { key, status }
+            | Error::KeyNotLosable { key, status }
+            | Error::KeyNotLost { key, status } => {
                 json!({"key": key, "status": status})
             }
             Error::NoRights { person, key } => json!({"person": person, "key": key}),

@@ -141,14 +141,15 @@ fn from_row(r: &Row) -> rusqlite::Result<LogEntry> {
     }))
 }
 
-fn resolve_person(conn: &Connection, who: &PersonRef) -> Result<Person> {
+/// The person a [`PersonRef`] names (deleted or not; callers decide).
+pub fn resolve_person(conn: &Connection, who: &PersonRef) -> Result<Person> {
     match who {
         PersonRef::Id(id) => persons::get(conn, *id),
         PersonRef::Code(c) => persons::find_by_code(conn, c),
     }
 }
 
-fn clean_comment(c: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn clean_comment(c: Option<&str>) -> Result<Option<String>> {
     crate::validate::optional("comment", c, 500)
 }
 
@@ -557,7 +558,7 @@ fn plan_return(conn: &Connection, items: &[&str], missing_given: &[String]) -> R
 /// After the key-log row `log_id` of a movement (`issue`, `return`) is written: its audit
 /// row, with the key `before` and after, the key-log row's id and hash, and the `extra`
 /// fields (its receipt; an issue's override reason). Returns the entry.
-fn finish_movement(
+pub(crate) fn finish_movement(
     tx: &Transaction,
     now: i64,
     actor: &Actor,
@@ -580,7 +581,7 @@ fn finish_movement(
     get_entry(tx, log_id)
 }
 
-fn get_entry(conn: &Connection, id: i64) -> Result<LogEntry> {
+pub(crate) fn get_entry(conn: &Connection, id: i64) -> Result<LogEntry> {
     Ok(conn
         .prepare_cached(&format!("{SELECT} WHERE l.id = ?1"))?
         .query_row([id], from_row)?)

@@ -28,6 +28,8 @@
 //!   looked for on the machine (see [`receipt_pdf`]).
 
 pub mod anchors;
+pub mod areas;
+pub mod as_of;
 pub mod audit;
 pub mod backup;
 pub mod bench;
@@ -43,6 +45,9 @@ pub mod import;
 pub mod keylog;
 pub mod keys;
 pub mod logging;
+pub mod lost;
+pub mod offboard;
+pub mod overdue;
 pub mod persons;
 mod private;
 mod random;
@@ -53,6 +58,7 @@ pub mod session;
 pub mod sets;
 pub mod signature;
 mod soft_delete;
+pub mod stocktake;
 pub mod store;
 pub mod time;
 pub mod upgrade;

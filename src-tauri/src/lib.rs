@@ -9,6 +9,7 @@ mod audit_commands;
 mod auto_backup;
 mod backup_commands;
 mod commands;
+mod control_commands;
 mod data_commands;
 mod error;
 mod handover_commands;
@@ -99,6 +100,26 @@ pub fn run() {
             set_commands::list_sets,
             set_commands::set_save,
             set_commands::set_delete,
+            control_commands::key_lost,
+            control_commands::key_found,
+            control_commands::key_impact,
+            control_commands::list_areas,
+            control_commands::area_save,
+            control_commands::area_delete,
+            control_commands::key_areas_get,
+            control_commands::key_areas_set,
+            control_commands::keys_as_of,
+            control_commands::person_as_of,
+            control_commands::offboard_status,
+            control_commands::offboard_finish,
+            control_commands::clearance_get,
+            control_commands::stocktake_current,
+            control_commands::stocktake_start,
+            control_commands::stocktake_scan,
+            control_commands::stocktake_finish,
+            control_commands::stocktake_get,
+            control_commands::stocktake_list,
+            control_commands::overdue_list,
             commands::list_persons,
             commands::person_save,
             commands::person_delete,

@@ -58,6 +58,12 @@ pub const COUNTED_TABLES: &[&str] = &[
     "key_sets",
     "key_set_keys",
     "receipts",
+    // Schema 5 on.
+    "areas",
+    "key_areas",
+    "stocktakes",
+    "stocktake_scans",
+    "clearances",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

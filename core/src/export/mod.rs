@@ -157,6 +157,23 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "number",
     },
     Table {
+        name: "areas",
+        columns: &[
+            ("id", Int),
+            ("name", Text),
+            ("description", Text),
+            ("created_at", Time),
+            ("updated_at", Time),
+            ("deleted_at", Time),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "key_areas",
+        columns: &[("key_id", Int), ("area_id", Int)],
+        order_by: "key_id, area_id",
+    },
+    Table {
         name: "key_log",
         columns: &[
             ("id", Int),
@@ -172,6 +189,43 @@ pub(crate) const TABLES: &[Table] = &[
             ("receipt_number", Int),
         ],
         order_by: "id",
+    },
+    Table {
+        name: "stocktakes",
+        columns: &[
+            ("id", Int),
+            ("started_at", Time),
+            ("started_by", Text),
+            ("finished_at", Time),
+            ("finished_by", Text),
+            ("report", Text),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "stocktake_scans",
+        columns: &[
+            ("stocktake_id", Int),
+            ("key_id", Int),
+            ("at", Time),
+            ("actor", Text),
+        ],
+        order_by: "stocktake_id, key_id",
+    },
+    Table {
+        name: "clearances",
+        columns: &[
+            ("number", Int),
+            ("person_id", Int),
+            ("at", Time),
+            ("user_id", Int),
+            ("actor", Text),
+            ("site_name", Text),
+            ("override_reason", Text),
+            ("still_held", Text),
+            ("printed", Int),
+        ],
+        order_by: "number",
     },
     Table {
         name: "audit_log",
