@@ -145,14 +145,28 @@ export function receiptSheet(r, layout, copy) {
  */
 export async function printReceipt(number, layout) {
   const before = await invoke('receipt_printed', { number, how: layout === 'a4' ? 'print_a4' : 'print_80mm' });
-  const sheet = receiptSheet(before, layout, before.printed > 0);
+  await printSheet(receiptSheet(before, layout, before.printed > 0), layout);
+  return before;
+}
+
+/**
+ * Prints any sheet laid out for paper (a receipt, the impact of a lost key, a stocktake's
+ * report, a clearance) through the system print dialog: it becomes the page's one
+ * printed element (`#receipt-print`, `.receipt-sheet`: hidden on screen, the only thing
+ * on paper). Resolves with false when the end-to-end stand-in skipped the dialog.
+ * @param {HTMLElement} sheet
+ * @param {PaperLayout} [layout]
+ * @returns {Promise<boolean>}
+ */
+export async function printSheet(sheet, layout = 'a4') {
+  sheet.id = 'receipt-print';
+  sheet.classList.add('receipt-sheet', `layout-${layout}`);
   const old = document.getElementById('receipt-print');
   if (old) old.replaceWith(sheet); else document.body.append(sheet);
   await usePageSize(layout);
-  // The signature image must be decoded before the page is printed.
+  // Images (a signature) must be decoded before the page is printed.
   await Promise.all([...sheet.querySelectorAll('img')].map((i) => /** @type {HTMLImageElement} */ (i).decode().catch(() => undefined)));
-  await invoke('print_page');
-  return before;
+  return invoke('print_page');
 }
 
 /**
