@@ -120,6 +120,8 @@ pub struct Dashboard {
     /// The backup reminder for this user: never / overdue / recent, and whether they can
     /// make a backup (else they are told to ask an admin).
     backup: history::Reminder,
+    /// Keys overdue or due today, with the holders' phone and e-mail.
+    due: Vec<atslegas_core::overdue::DueKey>,
     now: i64,
 }
 
@@ -146,6 +148,11 @@ pub fn dashboard(state: State<'_, AppState>, today: Option<String>) -> CmdResult
             last_verified_backup: history::last_verified(s.conn())?,
             remind_after_days,
             backup: history::reminder(s.conn(), actor, now, remind_after_days)?,
+            due: atslegas_core::overdue::list(
+                s.conn(),
+                now,
+                atslegas_core::overdue::end_of_local_day(now),
+            )?,
             now,
         })
     })

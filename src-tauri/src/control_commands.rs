@@ -12,7 +12,8 @@ use atslegas_core::overdue::{self, DueKey};
 use atslegas_core::stocktake::{self, CountedKey, Scan, Stocktake};
 use atslegas_core::{persons, time};
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, State};
+use tauri_plugin_notification::NotificationExt;
 
 use crate::error::CmdResult;
 use crate::state::AppState;
@@ -212,4 +213,39 @@ pub fn overdue_list(state: State<'_, AppState>) -> CmdResult<Vec<DueKey>> {
         let now = s.now();
         overdue::list(s.conn(), now, overdue::end_of_local_day(now))
     })
+}
+
+/// Shows a desktop notification (the overdue reminder the page words in the user's
+/// language). Returns false when it could not be shown (no notification service, as on
+/// a bare Linux session); the page shows its reminder on the dashboard either way.
+///
+/// A debug build started with `ATSLEGAS_E2E_NOTIFY_LOG=FILE` appends each notification
+/// to FILE as a JSON line instead, so the end-to-end tests can read what a user would see.
+#[tauri::command]
+pub fn notify(app: AppHandle, title: String, body: String) -> bool {
+    if cfg!(debug_assertions) {
+        if let Some(log) = std::env::var_os("ATSLEGAS_E2E_NOTIFY_LOG").filter(|v| !v.is_empty()) {
+            use std::io::Write;
+            let line = serde_json::json!({ "title": title, "body": body }).to_string();
+            return std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .and_then(|mut f| writeln!(f, "{line}"))
+                .is_ok();
+        }
+    }
+    match app
+        .notification()
+        .builder()
+        .title(&title)
+        .body(&body)
+        .show()
+    {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("the overdue reminder could not be shown: {e}");
+            false
+        }
+    }
 }

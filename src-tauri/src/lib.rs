@@ -63,6 +63,7 @@ pub fn run() {
     let paths = Paths::resolve(data_dir_arg(), std::env::current_exe().ok());
     tauri::Builder::default()
         .plugin(single_instance(&paths))
+        .plugin(tauri_plugin_notification::init())
         // The register is opened in setup, after the single-instance check: a second start
         // on the same register exits before it touches the database.
         .setup(move |app| {
@@ -120,6 +121,7 @@ pub fn run() {
             control_commands::stocktake_get,
             control_commands::stocktake_list,
             control_commands::overdue_list,
+            control_commands::notify,
             commands::list_persons,
             commands::person_save,
             commands::person_delete,

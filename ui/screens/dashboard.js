@@ -4,6 +4,8 @@
 // day lists that day's actions.
 
 import { el, invoke, language, localTime, t } from '../admin-common.js';
+import { button, infoDialog } from '../components.js';
+import { reminderText } from '../reminders.js';
 
 export const screen = { id: 'dashboard', navKey: 'nav.dashboard', minRole: 'viewer' };
 
@@ -43,6 +45,74 @@ function fitStrip(strip, todayIndex) {
     first = Math.round(strip.scrollLeft / (w + DAY_GAP_PX));
   }, { passive: true });
   new ResizeObserver(() => fit()).observe(strip);
+}
+
+/**
+ * Puts `text` on the clipboard (the selection, when the asynchronous clipboard is
+ * refused); false when neither works (the dialog then says to press Ctrl+C).
+ * @param {string} text
+ */
+async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // WebKitGTK refuses the asynchronous clipboard without a fresh user gesture; the
+    // selected text copies the older way.
+    try {
+      return document.execCommand('copy');
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * The keys overdue or due today, with the holders' phone and e-mail, each with its
+ * reminder text to copy (SPEC §11); nothing when none is due.
+ * @param {any[]} due DueKey rows, most overdue first
+ */
+function duePanel(due) {
+  const panel = el('section', { class: 'card', id: 'due-panel' });
+  panel.append(el('h2', {}, t('remind.panel_title')));
+  const table = el('table', { id: 'due-table' });
+  const head = el('tr');
+  ['dash.col.key', 'dash.col.person', 'remind.col.phone', 'remind.col.email', 'dash.col.due', 'common.actions']
+    .forEach((k) => head.append(el('th', { scope: 'col' }, t(k))));
+  table.append(el('thead'), el('tbody'));
+  table.tHead.append(head);
+  for (const d of due) {
+    const tr = el('tr', d.overdue ? { class: 'overdue' } : {});
+    const when = el('td', {}, localTime(d.due_back_at));
+    when.append(el('span', { class: `badge ${d.overdue ? 'lost' : 'due-today'}` }, t(d.overdue ? 'dash.overdue_badge' : 'remind.today_badge')));
+    const phone = el('td', {});
+    if (d.phone) phone.append(el('a', { href: `tel:${d.phone.replace(/\s/g, '')}` }, d.phone));
+    const mail = el('td', {});
+    if (d.email) mail.append(el('a', { href: `mailto:${d.email}` }, d.email));
+    const act = el('td', { class: 'actions' });
+    act.append(button('remind.copy', async () => {
+      const text = reminderText(d);
+      const box = el('div', { class: 'reminder-text' });
+      const status = el('p', { class: 'hint', role: 'status', id: 'reminder-status' });
+      const area = /** @type {HTMLTextAreaElement} */ (el('textarea', { id: 'reminder-text', rows: '4', readonly: '', 'aria-label': t('remind.text_label') }));
+      area.value = text;
+      box.append(status, area);
+      // The text is shown (and selected) whatever the clipboard does, so the user sees
+      // what is sent and can copy it by hand.
+      const shown = infoDialog(t('remind.dialog_title', { name: d.person_name }), box);
+      area.focus();
+      area.select();
+      const copied = await copy(text);
+      status.className = copied ? 'hint' : 'hint error';
+      status.textContent = t(copied ? 'remind.copied' : 'remind.copy_by_hand');
+      await shown;
+    }));
+    tr.append(el('td', {}, d.key_number + (d.key_name ? ` · ${d.key_name}` : '')),
+      el('td', {}, d.person_code ? `${d.person_name} (${d.person_code})` : d.person_name), phone, mail, when, act);
+    table.tBodies[0].append(tr);
+  }
+  panel.append(table);
+  return panel;
 }
 
 /** @param {HTMLElement} view */
@@ -169,7 +239,8 @@ export async function render(view) {
   calCard.append(el('h2', {}, t('dash.calendar')), strip, legend);
   const lower = el('div', { class: 'two-col' });
   lower.append(dayPanel, outPanel);
-  view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, calCard, lower);
+  const due = data.due.length ? [duePanel(data.due)] : [];
+  view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, ...due, calCard, lower);
   const todayCell = /** @type {HTMLElement} */ (strip.querySelector('.today'));
   fitStrip(strip, [...strip.children].indexOf(todayCell));
   await showDay(data.calendar[7], todayCell);
