@@ -1,13 +1,18 @@
 // Keys: instant search (in the core, diacritics-insensitive), sort, paging, create, edit,
-// retire, soft delete and restore, and a key's full history; and the Sets tab (sets.js).
-// Only admins change keys; the core refuses others whatever the page shows.
+// retire, soft delete and restore, and a key's full history; lost and found, the impact
+// of a lost key and which areas it opens (key-control.js); the list as it was at a past
+// moment ("As of"); and the Sets and Areas tabs (sets.js, areas.js). Only admins change
+// keys and areas, operators report keys lost and found; the core refuses others
+// whatever the page shows.
 //
 // A key that no group allows can be handed to nobody without an admin's override: each
 // such key says so, and so does a card while no key at all is allowed (the first run),
 // because there is no default group that allows everything (ARCHITECTURE.md, groups).
 
 import { cached, el, invoke, localTime, t } from '../admin-common.js';
-import { button, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge } from '../components.js';
+import { button, dateInput, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge, toast } from '../components.js';
+import { editOpens, reportFound, reportLost, showImpact } from '../key-control.js';
+import * as areas from './areas.js';
 import * as sets from './sets.js';
 
 export const screen = { id: 'keys', navKey: 'nav.keys', minRole: 'viewer' };
@@ -25,7 +30,7 @@ function keyStatus(row) {
   return row.deleted_at ? 'deleted' : row.status;
 }
 
-/** Which tab of the screen is open: 'keys' or 'sets' (kept while the app runs). */
+/** Which tab of the screen is open: 'keys', 'sets' or 'areas' (kept while the app runs). */
 let tab = 'keys';
 
 /** Opens the Groups screen as its menu button does. */
@@ -114,18 +119,19 @@ export async function render(view, ctx) {
   const panel = el('div', { role: 'tabpanel', class: 'tab-panel' });
   const tabKeys = el('button', { type: 'button', role: 'tab', id: 'tab-keys' }, t('keys.tab_keys'));
   const tabSets = el('button', { type: 'button', role: 'tab', id: 'tab-sets' }, t('sets.title'));
-  tabs.append(tabKeys, tabSets);
+  const tabAreas = el('button', { type: 'button', role: 'tab', id: 'tab-areas' }, t('areas.title'));
+  tabs.append(tabKeys, tabSets, tabAreas);
+  const all = { keys: tabKeys, sets: tabSets, areas: tabAreas };
   /** @param {string} which */
   async function open(which) {
     tab = which;
-    tabKeys.setAttribute('aria-selected', String(which === 'keys'));
-    tabSets.setAttribute('aria-selected', String(which === 'sets'));
-    panel.setAttribute('aria-labelledby', which === 'keys' ? 'tab-keys' : 'tab-sets');
+    for (const [name, b] of Object.entries(all)) b.setAttribute('aria-selected', String(name === which));
+    panel.setAttribute('aria-labelledby', `tab-${which}`);
     if (which === 'sets') await sets.render(panel, ctx);
+    else if (which === 'areas') await areas.render(panel, ctx);
     else await keysTab(panel, ctx);
   }
-  tabKeys.addEventListener('click', () => open('keys'));
-  tabSets.addEventListener('click', () => open('sets'));
+  for (const [name, b] of Object.entries(all)) b.addEventListener('click', () => open(name));
   view.replaceChildren(el('h1', {}, t('nav.keys')), tabs, panel);
   await open(tab);
 }
@@ -137,6 +143,8 @@ export async function render(view, ctx) {
  */
 async function keysTab(view, ctx) {
   const admin = ctx.user.role === 'admin';
+  // Operators and admins report keys lost and found; viewers only look.
+  const reports = admin || ctx.user.role === 'operator';
   const coverage = el('div', { class: 'coverage' });
   let search = '';
   let status = '';
@@ -166,12 +174,18 @@ async function keysTab(view, ctx) {
   function actions(r) {
     const box = el('div', { class: 'row-actions' });
     box.append(button('keys.history', () => showHistory(r)));
-    if (!admin) return box;
     const vars = { number: r.number };
+    if (!r.deleted_at) {
+      box.append(button('kc.impact', () => showImpact(r.number, { admin })));
+      if (reports && (r.status === 'available' || r.status === 'issued')) box.append(button('kc.report_lost', () => lost(r), 'secondary small danger-text'));
+      if (reports && r.status === 'lost') box.append(button('kc.found', () => found(r)));
+    }
+    if (!admin) return box;
     if (r.deleted_at) {
       box.append(button('common.restore', () => act(() => invoke('key_restore', { id: r.id }), t('keys.restored', vars))));
       return box;
     }
+    box.append(button('kc.opens', () => opens(r)));
     box.append(button('common.edit', () => edit(r)));
     if (r.status === 'available') {
       box.append(button('keys.retire', () => act(() => invoke('key_set_retired', { id: r.id, retired: true }), t('keys.retired_done', vars))));
@@ -180,6 +194,34 @@ async function keysTab(view, ctx) {
     }
     box.append(deleteButton(t('keys.confirm_delete', vars), () => act(() => invoke('key_delete', { id: r.id }), t('keys.deleted', vars))));
     return box;
+  }
+
+  /**
+   * Reports key `r` lost, then shows at once what its loss opens.
+   * @param {any} r
+   */
+  async function lost(r) {
+    const done = await reportLost(r);
+    if (!done) return;
+    toast(t('kc.lost_done', { number: r.number }));
+    ctx.changed();
+    await table.refresh();
+    await showImpact(r.number, { admin });
+  }
+
+  /** @param {any} r a lost key */
+  async function found(r) {
+    const done = await reportFound(r);
+    if (!done) return;
+    toast(t('kc.found_done', { number: r.number }));
+    ctx.changed();
+    await table.refresh();
+  }
+
+  /** @param {any} r */
+  async function opens(r) {
+    const saved = await editOpens(r);
+    if (saved) toast(saved.length ? t('kc.opens_saved', { number: r.number, areas: saved.map((/** @type {any} */ a) => a.name).join(', ') }) : t('kc.opens_saved_none', { number: r.number }));
   }
 
   function edit(row) {
@@ -202,10 +244,86 @@ async function keysTab(view, ctx) {
   statusSel.addEventListener('change', () => { status = statusSel.value; table.reset(); });
   statusWrap.append(el('label', { for: 'keys-status' }, t('keys.status')), statusSel);
   const delWrap = showDeletedToggle('keys-deleted', (checked) => { includeDeleted = checked; table.reset(); });
-  toolbar.append(sb.element, statusWrap, delWrap);
-  if (admin) toolbar.append(button('keys.new', () => edit(null), 'primary'));
+  const asOf = asOfView();
+  toolbar.append(sb.element, statusWrap, delWrap, asOf.field.wrap);
+  /** @type {HTMLElement[]} */
+  const liveOnly = [sb.element, statusWrap, delWrap, coverage, table.element];
+  if (admin) {
+    const add = button('keys.new', () => edit(null), 'primary');
+    toolbar.append(add);
+    liveOnly.push(add);
+  }
+  asOf.onChange((past) => { for (const e of liveOnly) e.hidden = past; if (!past) table.refresh(); });
 
-  view.replaceChildren(toolbar, coverage, table.element);
+  view.replaceChildren(toolbar, asOf.banner, coverage, table.element, asOf.table.element);
   await Promise.all([table.refresh(), paintCoverage(coverage, admin)]);
   sb.input.focus();
+}
+
+/**
+ * "As of": a date-and-time field that switches the tab to the keys as they were at that
+ * moment (state then, who held each key, since when, due when), under a banner that says
+ * so, with "Back to now"; clearing the field returns to the live list.
+ */
+function asOfView() {
+  const field = dateInput({ id: 'keys-as-of', labelKey: 'asof.label', withTime: true, inline: true });
+  field.input.title = t('asof.hint');
+  const banner = el('div', { class: 'as-of-banner', id: 'as-of-banner', role: 'status', hidden: '' });
+  const bannerText = el('p', {});
+  const back = button('asof.back', () => { field.clear(); show(''); });
+  banner.append(bannerText, back);
+  /** The moment shown, as typed (the app's date text), or '' for now. */
+  let at = '';
+  const table = pagedTable({
+    caption: t('asof.caption'),
+    columns: [
+      { labelKey: 'keys.number', cell: (r) => r.key_number, className: 'strong' },
+      { labelKey: 'keys.name', cell: (r) => r.key_name || '' },
+      { labelKey: 'keys.location', cell: (r) => r.location || '' },
+      { labelKey: 'asof.state', cell: (r) => statusBadge(r.status) },
+      { labelKey: 'asof.holder', cell: (r) => (r.person_name ? `${r.person_name}${r.person_code ? ` (${r.person_code})` : ''}` : '') },
+      { labelKey: 'asof.since', cell: (r) => localTime(r.since) },
+      { labelKey: 'keys.due', cell: (r) => localTime(r.due_back_at) },
+      { labelKey: 'common.actions', cell: (r) => button('keys.history', () => showHistory({ id: r.key_id, number: r.key_number })), className: 'actions' },
+    ],
+    fetch: async ({ limit, offset }) => (at ? (await invoke('keys_as_of', { at, limit, offset })).rows : []),
+    emptyKey: 'asof.empty',
+  });
+  table.element.id = 'as-of-table';
+  table.element.hidden = true;
+  /** @type {(past: boolean) => void} */
+  let changed = () => {};
+  /** @param {string} text the moment, or '' for now */
+  async function show(text) {
+    at = text;
+    banner.hidden = !at;
+    table.element.hidden = !at;
+    changed(!!at);
+    if (!at) return;
+    // A day alone means its end (time::parse_user_time), and the banner says so.
+    const p = field.parts();
+    bannerText.textContent = t(p && !p.hasTime ? 'asof.banner_day' : 'asof.banner', { at });
+    try {
+      await table.reset();
+    } catch (err) {
+      field.input.setAttribute('aria-invalid', 'true');
+      bannerText.textContent = err.message;
+    }
+  }
+  // The field rewrites a valid value in full on change (dateInput), and says a wrong one.
+  field.input.addEventListener('change', () => {
+    const text = field.input.value.trim();
+    if (!text) show('');
+    else if (field.parts()) show(text);
+  });
+  field.input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') { ev.preventDefault(); field.input.dispatchEvent(new Event('change')); }
+  });
+  return {
+    field,
+    banner,
+    table,
+    /** @param {(past: boolean) => void} fn called when the view turns to the past or back to now */
+    onChange(fn) { changed = fn; },
+  };
 }
