@@ -11,6 +11,7 @@ import * as dashboard from './screens/dashboard.js';
 import * as desk from './screens/desk.js';
 import * as keys from './screens/keys.js';
 import * as persons from './screens/persons.js';
+import * as stocktake from './screens/stocktake.js';
 import * as groups from './screens/groups.js';
 import * as users from './screens/users.js';
 import * as logs from './screens/logs.js';
@@ -22,10 +23,8 @@ import { listenForClose, startDaily, stopDaily } from './auto-backup.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const SCREENS = ['screen-startup-error', 'screen-setup', 'screen-signin', 'screen-app'];
-const MODULES = [dashboard, desk, keys, persons, groups, users, logs, data, backupScreen, settings];
+const MODULES = [dashboard, desk, keys, persons, stocktake, groups, users, logs, data, backupScreen, settings];
 const RANK = { viewer: 0, operator: 1, admin: 2 };
-/** Alt+1..9, then Alt+0 for the tenth: the n-th screen of the menu, with no mouse. */
-const SCREEN_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
 
 /** @type {{username: string, role: string} | null} */
 let currentUser = null;
@@ -142,7 +141,9 @@ function allowedModules() {
 function renderNav() {
   const nav = $('nav');
   nav.replaceChildren(...allowedModules().map((m, i) => {
-    const b = el('button', { type: 'button', class: 'nav-item', 'data-screen': m.screen.id, title: `Alt+${SCREEN_KEYS[i]}` }, t(m.screen.navKey));
+    const shortcut = keyboard.screenShortcut(i);
+    const b = el('button', { type: 'button', class: 'nav-item', 'data-screen': m.screen.id }, t(m.screen.navKey));
+    if (shortcut) b.title = shortcut;
     if (m.screen.id === currentScreen) b.setAttribute('aria-current', 'page');
     b.addEventListener('click', () => openScreen(m.screen.id));
     return b;
@@ -232,7 +233,7 @@ async function start() {
     toast(t('common.reloaded'));
   });
   ['keydown', 'pointerdown'].forEach((e) => document.addEventListener(e, resetIdle, { passive: true }));
-  SCREEN_KEYS.forEach((key, i) => keyboard.on(`Alt+${key}`, () => {
+  keyboard.SCREEN_KEYS.forEach((key, i) => keyboard.on(`Alt+${key}`, () => {
     const mod = allowedModules()[i];
     if (!mod) return false;
     openScreen(mod.screen.id);

@@ -4,6 +4,21 @@
 
 /** @typedef {(e: KeyboardEvent) => boolean | void} Handler returns false when it did nothing */
 
+/**
+ * The Alt+digit table: Alt+1..9, then Alt+0, open the menu's screens in order (the n-th
+ * screen the signed-in role may open). A menu longer than ten (an admin's, since the
+ * Stocktake screen) leaves its last screens to the mouse and Tab.
+ */
+export const SCREEN_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
+
+/**
+ * The shortcut of the menu's `i`-th screen ("Alt+4"), or null past the tenth.
+ * @param {number} i
+ */
+export function screenShortcut(i) {
+  return i < SCREEN_KEYS.length ? `Alt+${SCREEN_KEYS[i]}` : null;
+}
+
 /** @type {Map<string, Handler>} */
 const bindings = new Map();
 

@@ -2,8 +2,9 @@
 // create, edit, soft delete and restore, and a person's keys in hand, groups and history.
 
 import { cached, el, invoke, localTime, t } from '../admin-common.js';
-import { button, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge } from '../components.js';
+import { button, dateInput, deleteButton, infoDialog, listChanges, pagedTable, searchBox, showDeletedToggle, statusBadge, toast } from '../components.js';
 import { openGroups } from './keys.js';
+import { asOfList, showOffboarding } from '../offboard.js';
 
 export const screen = { id: 'persons', navKey: 'nav.persons', minRole: 'viewer' };
 
@@ -45,7 +46,31 @@ async function showDetail(p) {
     d.history.forEach((h) => ul.append(el('li', {}, `${localTime(h.at)} — ${t(`action.${h.action}`)} ${h.key_number} (${h.user_name})`)));
     box.append(ul);
   }
+  box.append(asOfSection(p));
   await infoDialog(d.person.full_name, box);
+}
+
+/**
+ * "As of": the keys the person held at a moment typed in the app's date form.
+ * @param {any} p a person
+ */
+function asOfSection(p) {
+  const box = el('section', { class: 'as-of', id: 'person-as-of' });
+  const field = dateInput({ id: 'person-as-of-at', labelKey: 'offboard.as_of', withTime: true });
+  const rows = el('div', { id: 'person-as-of-rows' });
+  const form = el('form', { class: 'as-of-form', novalidate: '' });
+  form.append(field.wrap, el('button', { type: 'submit', class: 'secondary' }, t('offboard.as_of_show')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    field.input.dispatchEvent(new Event('change'));
+    try {
+      rows.replaceChildren(asOfList(await invoke('person_as_of', { id: p.id, at: field.input.value })));
+    } catch (err) {
+      rows.replaceChildren(el('p', { class: 'error', role: 'alert' }, err.message));
+    }
+  });
+  box.append(el('h3', {}, t('offboard.as_of_title')), form, rows);
+  return box;
 }
 
 /**
@@ -115,8 +140,16 @@ export async function render(view, ctx) {
       return box;
     }
     box.append(button('common.edit', () => edit(r)));
+    const off = button('persons.offboard', () => offboard(r));
+    off.setAttribute('aria-label', t('persons.offboard_name', vars));
+    box.append(off);
     box.append(deleteButton(t('persons.confirm_delete', vars), () => act(() => invoke('person_delete', { id: r.id }), t('persons.deleted', vars))));
     return box;
+  }
+
+  /** The person's offboarding in place of the list; Back paints the list again. */
+  function offboard(row) {
+    return showOffboarding(view, row, ctx, () => render(view, ctx)).catch((err) => toast(err.message, 'error'));
   }
 
   function edit(row) {
