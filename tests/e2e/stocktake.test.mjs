@@ -5,14 +5,17 @@
 // large count follows. Finish shows the report: 302 missing, 303 and 304 unexpected, each
 // resolved on the spot (303 taken back through the signature pad, 304 found, 302
 // reported lost with a reason); the report prints on A4 and the count is listed with the
-// past ones. The CLI's `stocktake show` and `key list` then agree. Screenshots go to
-// tests/e2e/screenshots/.
+// past ones. The CLI's `stocktake show` and `key list` then agree. A viewer (in English)
+// follows an open count but gets no scan field or Finish, and the core refuses them.
+// Screenshots go to tests/e2e/screenshots/.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, register, waitFor } from './webdriver.mjs';
+import { execFileSync } from 'node:child_process';
+import { App, CLI, register, waitFor } from './webdriver.mjs';
 
 const ENTER = '\uE007';
+const VIEWER_PW = 'Skaidra-Diena-Rīgā-42';
 
 /** Sets the window's language (the webview keeps it for every window of the app). */
 function language(app, lang) {
@@ -123,6 +126,36 @@ test('a stocktake typed on the keyboard: signs and count, the report, its differ
     await app.screenshot('07-report-sheet');
     await app.exec("document.body.classList.remove('receipt-preview');");
     assert.match(await app.text('#stocktake-history'), /Nr\. 1, .*\(root\): saskaitītas 3 no 2 gaidītajām/);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a viewer follows an open count (in English) but cannot scan, finish or start one', { timeout: 90000 }, async () => {
+  const { data, cli } = register('atslegas-e2e-stocktake-viewer-');
+  execFileSync(CLI, ['--data-dir', data, 'user', 'add', 'vera', '--role', 'viewer', '--password-stdin'], { input: `${VIEWER_PW}\n` });
+  cli('key', 'add', '401', '--name', 'Room 1');
+  cli('key', 'add', '402', '--name', 'Room 2');
+  cli('stocktake', 'start');
+  cli('stocktake', 'scan', '401');
+  const app = await App.start({ name: 'stocktake-viewer', dataDir: data });
+  try {
+    await language(app, 'lv');
+    await app.signIn('vera', VIEWER_PW);
+    await language(app, 'en');
+    await waitFor(async () => (await app.text('#view h1')) === 'Dashboard', 'the page in English');
+    await nav(app, 'Stocktake');
+    await app.waitVisible('#stocktake-open');
+    assert.equal(await app.text('#stocktake-count'), '1');
+    assert.match(await app.text('#stocktake-recent'), /COUNTED\s+401 · Room 1/i);
+    assert.match(await app.text('#stocktake-open'), /Operators and admins count; you may look\./);
+    assert.equal(await app.exec("return !!document.getElementById('stocktake-input') || !!document.getElementById('stocktake-finish')"), false, 'no scan field, no Finish');
+    await app.screenshot('08-viewer-en');
+    // The core refuses a viewer whatever the page offers.
+    assert.equal((await app.invoke('stocktake_scan', { text: '402' })).refused.code, 'not_allowed');
+    assert.equal((await app.invoke('stocktake_finish')).refused.code, 'not_allowed');
+    assert.equal(JSON.parse(cli('--json', 'stocktake', 'show')).counted, 1);
+    await language(app, 'lv');
   } finally {
     await app.stop();
   }
