@@ -137,7 +137,9 @@ export async function showOffboarding(view, person, ctx, back) {
     }
     const table = el('table', { id: 'offboard-keys' });
     const hr = el('tr');
-    ['receipt.key', 'receipt.room', 'receipt.location', 'keys.due', 'offboard.sets', 'common.actions']
+    // The Sets column only when a key held belongs to one.
+    const withSets = status.keys.some((/** @type {any} */ k) => k.sets.length > 0);
+    ['receipt.key', 'receipt.room', 'receipt.location', 'keys.due', ...(withSets ? ['offboard.sets'] : []), 'common.actions']
       .forEach((k) => hr.append(el('th', { scope: 'col' }, t(k))));
     const thead = el('thead');
     thead.append(hr);
@@ -150,8 +152,9 @@ export async function showOffboarding(view, person, ctx, back) {
       const lost = button('offboard.report_lost', () => reportLost(k.number), 'secondary small danger-text');
       lost.setAttribute('aria-label', t('offboard.report_lost_key', { key: k.number }));
       act.append(lost);
-      tr.append(el('td', { class: 'strong' }, k.number), el('td', {}, k.name || ''), el('td', {}, k.location || ''),
-        due, el('td', {}, k.sets.join(', ')), act);
+      tr.append(el('td', { class: 'strong' }, k.number), el('td', {}, k.name || ''), el('td', {}, k.location || ''), due);
+      if (withSets) tr.append(el('td', {}, k.sets.join(', ')));
+      tr.append(act);
       tbody.append(tr);
     }
     table.append(thead, tbody);

@@ -185,6 +185,9 @@ test('offboarding: an operator cannot finish while a key is held; an admin can, 
     assert.ok(sheet.includes('Vēl rokās esošās atslēgas: 203'), sheet);
     assert.ok(sheet.includes('Administratora iemesls: Atslēga paliek maiņas vadītājam'), sheet);
     await app.screenshot('06-admin-override');
+    await app.exec("document.body.classList.add('receipt-preview'); window.scrollTo(0, 0);");
+    await app.screenshot('07-clearance-sheet-held');
+    await app.exec("document.body.classList.remove('receipt-preview');");
 
     const after = offboard(cli, 'E-2002');
     assert.equal(after.person.active, false);
