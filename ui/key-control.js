@@ -96,10 +96,10 @@ function lostFacts(lost) {
 /**
  * The other keys of the areas, as a table: number, room, status, holder now, areas.
  * @param {any[]} others
- * @param {string} cls the table's class (screen or paper)
+ * @param {boolean} paper the printed sheet (the status as plain text, not a badge)
  */
-function otherKeysTable(others, cls) {
-  const table = el('table', { class: cls });
+function otherKeysTable(others, paper) {
+  const table = el('table', paper ? { class: 'rc-keys' } : {});
   const head = el('tr');
   for (const k of ['keys.number', 'keys.name', 'keys.status', 'kc.holder_now', 'kc.opens_too']) head.append(el('th', { scope: 'col' }, t(k)));
   const thead = el('thead');
@@ -108,7 +108,7 @@ function otherKeysTable(others, cls) {
   for (const k of others) {
     const tr = el('tr');
     const status = el('td', {});
-    status.append(statusBadge(k.status));
+    status.append(paper ? t(`status.${k.status}`) : statusBadge(k.status));
     tr.append(el('td', { class: 'strong' }, k.number), el('td', {}, k.name || ''), status,
       el('td', {}, holderText(k) || '—'), el('td', {}, k.areas.join(', ')));
     tbody.append(tr);
@@ -141,10 +141,12 @@ export function impactSheet(i) {
   if (i.lost) for (const [k, v] of lostFacts(i.lost)) fact(k, v);
   fact('kc.areas', i.areas.length ? i.areas.join(', ') : t('kc.no_areas_known'));
   sheet.append(facts);
-  sheet.append(el('p', { class: `kc-sheet-advice${i.recommend_rekey ? ' rekey' : ''}` }, recommendation(i)));
+  const advice = el('div', { class: `kc-sheet-advice${i.recommend_rekey ? ' rekey' : ''}` });
+  advice.append(el('strong', {}, t(i.recommend_rekey ? 'kc.rekey_title' : 'kc.no_area_title')), el('span', {}, recommendation(i)));
+  sheet.append(advice);
   if (i.areas.length) {
     sheet.append(el('h3', { class: 'kc-sheet-h' }, t('kc.other_keys')));
-    if (i.other_keys.length) sheet.append(otherKeysTable(i.other_keys, 'rc-keys'));
+    if (i.other_keys.length) sheet.append(otherKeysTable(i.other_keys, true));
     else sheet.append(el('p', {}, t('kc.no_other_keys')));
   }
   const signs = el('div', { class: 'rc-signs' });
@@ -210,7 +212,7 @@ export async function showImpact(number, opts) {
       box.append(el('h3', {}, t('kc.other_keys')));
       if (i.other_keys.length) {
         const wrap = el('div', { class: 'table-wrap kc-others' });
-        const table = otherKeysTable(i.other_keys, '');
+        const table = otherKeysTable(i.other_keys, false);
         table.id = 'impact-keys';
         wrap.append(table);
         box.append(wrap);

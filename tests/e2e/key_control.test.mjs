@@ -9,9 +9,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, CLI, register, waitFor } from './webdriver.mjs';
 
 const VIEWER_PW = 'Skaidra-Diena-Rīgā-42';
+
+/**
+ * Starts the window on `dataDir` with a webview profile of its own (XDG_DATA_HOME), so
+ * the language or cache another test run leaves in the shared profile cannot leak in.
+ */
+function start(name, dataDir, env = {}) {
+  return App.start({ name, dataDir, env: { XDG_DATA_HOME: mkdtempSync(join(tmpdir(), 'atslegas-e2e-profile-')), ...env } });
+}
 
 /** Opens a screen from the menu and waits for its heading. */
 async function nav(app, text) {
@@ -95,10 +106,11 @@ test('a key reported lost shows its impact at once, the CLI sees it, and it is f
   const { data, cli } = keyControlRegister('atslegas-e2e-lost-');
   cli('issue', '101', '--to', 'E-1');
   cli('issue', '102', '--to', 'E-2');
-  const app = await App.start({ name: 'key-control', dataDir: data, env: { ATSLEGAS_E2E_NO_PRINT: '1' } });
+  const app = await start('lost', data, { ATSLEGAS_E2E_NO_PRINT: '1' });
   try {
     await app.signIn();
     await keysTab(app, '101');
+    await app.screenshot('key-control-keys-list');
     await pressInRow(app, '101', 'Pieteikt zudumu');
     await app.waitVisible('dialog[open]');
     assert.match(await app.text('dialog[open]'), /101 · Serveru telpa[\s\S]*izsniegta personai Jānis Bērziņš/);
@@ -106,6 +118,7 @@ test('a key reported lost shows its impact at once, the CLI sees it, and it is f
     await app.press('Pieteikt kā nozaudētu');
     await waitFor(async () => /obligāts/.test(await app.text('#f-reason-error') || ''), 'the reason required next to its field');
     assert.equal(cliKey(cli, '101').status, 'issued');
+    await app.screenshot('key-control-lost-dialog');
     const reason = 'Jānis pazaudēja 6.12. pēc darba, ceļā uz mājām';
     await app.fill('Iemesls: kas, kā un kad to pazaudēja', reason);
     await app.press('Pieteikt kā nozaudētu');
@@ -160,6 +173,7 @@ test('a key reported lost shows its impact at once, the CLI sees it, and it is f
     await app.press('Ko atver…');
     await app.waitVisible('#opens-areas');
     await app.click(await app.byLabel('Arhīvs'));
+    await app.screenshot('key-control-opens');
     await app.press('Saglabāt');
     await waitFor(async () => (await app.text('#impact-areas') || '').includes('Arhīvs'), 'the impact painted again with Arhīvs');
     assert.match(await app.text('#impact-keys'), /101[\s\S]*103/);
@@ -187,7 +201,7 @@ test('a key reported lost shows its impact at once, the CLI sees it, and it is f
 test('the Areas tab creates, renames and deletes an area after asking', { timeout: 90000 }, async () => {
   const { data, cli } = keyControlRegister('atslegas-e2e-areas-');
   const areas = (...flags) => JSON.parse(cli('--json', 'area', 'list', ...flags));
-  const app = await App.start({ name: 'key-control', dataDir: data });
+  const app = await start('areas', data);
   try {
     await app.signIn();
     await nav(app, 'Atslēgas');
@@ -244,7 +258,7 @@ test('"as of" a past minute shows a key out that is back now, and "Back to now" 
   assert.equal(cliKey(cli, '105').status, 'available');
   const at = dateText(minute);
 
-  const app = await App.start({ name: 'key-control', dataDir: data });
+  const app = await start('as-of', data);
   try {
     await app.signIn();
     await keysTab(app, '105');
@@ -285,7 +299,7 @@ test('a viewer sees the impact and the past but no button that writes', { timeou
   execFileSync(CLI, ['--data-dir', data, 'user', 'add', 'anna', '--role', 'viewer', '--password-stdin'], { input: `${VIEWER_PW}\n` });
   cli('issue', '101', '--to', 'E-1');
   cli('key', 'lost', '101', '--reason', 'Pazaudēja autobusā');
-  const app = await App.start({ name: 'key-control-viewer', dataDir: data });
+  const app = await start('viewer', data);
   try {
     await app.signIn('anna', VIEWER_PW);
     await keysTab(app, '101');

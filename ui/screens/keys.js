@@ -160,7 +160,8 @@ async function keysTab(view, ctx) {
       { labelKey: 'keys.status', sort: 'status', cell: statusCell },
       { labelKey: 'keys.holder', cell: (r) => r.holder_name || '' },
       { labelKey: 'keys.due', sort: 'due', cell: (r) => localTime(r.due_back_at) },
-      { labelKey: 'common.actions', cell: actions, className: 'actions' },
+      // Up to seven buttons: they wrap to a second line rather than widen the table.
+      { labelKey: 'common.actions', cell: actions, className: 'actions kc-actions' },
     ],
     rowClass: (r) => (r.status === 'issued' && r.due_back_at && r.due_back_at * 1000 < Date.now() ? 'overdue' : ''),
     fetch: (q) => invoke('list_keys', { args: { ...q, search, status, includeDeleted } }),
@@ -177,7 +178,7 @@ async function keysTab(view, ctx) {
     const vars = { number: r.number };
     if (!r.deleted_at) {
       box.append(button('kc.impact', () => showImpact(r.number, { admin })));
-      if (reports && (r.status === 'available' || r.status === 'issued')) box.append(button('kc.report_lost', () => lost(r), 'secondary small danger-text'));
+      if (reports && (r.status === 'available' || r.status === 'issued')) box.append(button('kc.report_lost', () => lost(r)));
       if (reports && r.status === 'lost') box.append(button('kc.found', () => found(r)));
     }
     if (!admin) return box;
