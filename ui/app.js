@@ -19,6 +19,7 @@ import * as data from './screens/data.js';
 import * as settings from './screens/settings.js';
 import * as backupScreen from './screens/backup.js';
 import { clearToast, toast } from './components.js';
+import { startReminders, stopReminders } from './reminders.js';
 import { listenForClose, startDaily, stopDaily } from './auto-backup.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -117,6 +118,7 @@ async function enterBy(form, errorId, signIn) {
 function toSignIn(noticeKey) {
   currentUser = null;
   stopDaily();
+  stopReminders();
   clearCache();
   // A message was for the user who signed out (or whose session ended): it goes too.
   clearToast();
@@ -188,6 +190,8 @@ async function enterApp() {
     // The dashboard shows the last verified backup: show the new one.
     if (currentUser && currentScreen === 'dashboard' && !document.querySelector('dialog[open]')) openScreen('dashboard', { keepMessage: true });
   });
+  // Keys overdue or due today: a desktop notification now and every hour.
+  startReminders();
 }
 
 /** After timeout_seconds without input, ask the core: it ends the session and says so. */
