@@ -74,9 +74,10 @@ function holderText(k) {
 function recommendation(i) {
   if (!i.recommend_rekey) return t('kc.no_area');
   const vars = { number: i.key, areas: i.areas.join(', ') };
-  return i.other_keys.length
-    ? t('kc.rekey_others', { ...vars, n: i.other_keys.length })
-    : t('kc.rekey', vars);
+  if (!i.other_keys.length) return t('kc.rekey', vars);
+  // Only keys someone holds have to be asked back.
+  const out = i.other_keys.filter((/** @type {any} */ k) => k.holder).length;
+  return t(out ? 'kc.rekey_others_out' : 'kc.rekey_others', { ...vars, n: i.other_keys.length, out });
 }
 
 /**

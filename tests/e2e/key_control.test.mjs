@@ -132,7 +132,7 @@ test('a key reported lost shows its impact at once, the CLI sees it, and it is f
       ['102', 'Serveru telpa (rezerve)', 'izsniegta', 'Līga Ozola (E-2)', 'Serveru telpa'],
       ['103', 'Arhīvs', 'pieejama', '—', 'Arhīvs'],
     ]);
-    assert.match(await app.text('#impact-advice'), /Ieteicams nomainīt slēdzenes[\s\S]*Kam ir atslēga 101, tas var atvērt: Arhīvs, Serveru telpa[\s\S]*\(2\)/);
+    assert.match(await app.text('#impact-advice'), /Ieteicams nomainīt slēdzenes[\s\S]*Kam ir atslēga 101, tas var atvērt: Arhīvs, Serveru telpa[\s\S]*\(2\)[\s\S]*izsniegtās \(1\) paprasiet atpakaļ/);
     assert.match(await app.text('#impact-lost'), new RegExp(`Jānis Bērziņš[\\s\\S]*root[\\s\\S]*${reason}`));
     await app.screenshot('key-control-impact');
 
@@ -294,9 +294,10 @@ test('"as of" a past minute shows a key out that is back now, and "Back to now" 
   }
 });
 
-test('a viewer sees the impact and the past but no button that writes', { timeout: 90000 }, async () => {
+test('a viewer sees the impact and the past but no button that writes (also in English); an operator reports keys lost and found', { timeout: 120000 }, async () => {
   const { data, cli } = keyControlRegister('atslegas-e2e-kc-viewer-');
   execFileSync(CLI, ['--data-dir', data, 'user', 'add', 'anna', '--role', 'viewer', '--password-stdin'], { input: `${VIEWER_PW}\n` });
+  execFileSync(CLI, ['--data-dir', data, 'user', 'add', 'olga', '--role', 'operator', '--password-stdin'], { input: `${VIEWER_PW}\n` });
   cli('issue', '101', '--to', 'E-1');
   cli('key', 'lost', '101', '--reason', 'Pazaudēja autobusā');
   const app = await start('viewer', data);
@@ -316,6 +317,37 @@ test('a viewer sees the impact and the past but no button that writes', { timeou
     assert.deepEqual(await app.exec("return [...document.querySelectorAll('#view [role=tabpanel] button')].map(b => b.textContent)"), []);
     const r = await app.invoke('area_delete', { area: 'Arhīvs' });
     assert.equal(r.refused.code, 'not_allowed');
+
+    // The same in English: the impact and the past read in the other catalogue.
+    await app.exec("const s = document.getElementById('lang-select'); s.value = 'en'; s.dispatchEvent(new Event('change'));");
+    await nav(app, 'Dashboard');
+    await nav(app, 'Keys');
+    await app.click(await app.find('css selector', '#tab-keys'));
+    await waitFor(async () => (await rowText(app, '101')) !== null, 'key 101 listed');
+    await pressInRow(app, '101', 'Impact');
+    await app.waitVisible('#impact');
+    assert.equal(await app.text('#dialog-title'), 'Impact of losing key 101');
+    assert.match(await app.text('#impact-advice'), /Re-keying recommended[\s\S]*Whoever has key 101 can open: Arhīvs, Serveru telpa[\s\S]*\(2\)/);
+    // No other key is out now, so nobody is to be asked for one.
+    assert.doesNotMatch(await app.text('#impact-advice'), /bring them back/);
+    await app.screenshot('key-control-impact-en');
+    await app.press('Close');
+    const later = dateText(new Date(Date.now() + 120000));
+    await app.fill('As of', later);
+    await app.keys('\uE007');
+    await waitFor(async () => (await app.text('#as-of-banner p')) === `Showing the keys as of ${later}`, 'the banner in English');
+    await waitFor(async () => /101[\s\S]*lost[\s\S]*Jānis Bērziņš \(E-1\)/.test(await app.text('#as-of-table') || ''), 'key 101 lost, with who had it');
+    await app.screenshot('key-control-as-of-en');
+    await app.press('Back to now');
+    await app.waitVisible('#as-of-banner', false);
+    await app.exec("const s = document.getElementById('lang-select'); s.value = 'lv'; s.dispatchEvent(new Event('change'));");
+
+    // An operator reports keys lost and found, but changes no key and no area.
+    await app.signOut();
+    await app.signIn('olga', VIEWER_PW);
+    await keysTab(app, '101');
+    assert.deepEqual(await rowButtons(app, '101'), ['Vēsture', 'Ietekme', 'Atrasta']);
+    assert.deepEqual(await rowButtons(app, '102'), ['Vēsture', 'Ietekme', 'Pieteikt zudumu']);
   } finally {
     await app.stop();
   }
