@@ -106,13 +106,27 @@ export function pagedTable(opts) {
 }
 
 /** The dialog element all dialogs share (one at a time). */
-function dialogHost() {
+export function dialogHost() {
   let d = /** @type {HTMLDialogElement} */ (document.getElementById('dialog'));
   if (!d) {
     d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'dialog', 'aria-modal': 'true' }));
     document.body.append(d);
   }
   return d;
+}
+
+/**
+ * The end of a dialog's form: the line for an error of the whole form, then Cancel and
+ * the submit button, side by side.
+ * @param {string} submitKey the submit button's label
+ */
+export function dialogFormEnd(submitKey) {
+  const formError = el('p', { class: 'error', role: 'alert' });
+  const buttons = el('div', { class: 'dialog-buttons' });
+  const cancel = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary' }, t('common.cancel')));
+  const submit = /** @type {HTMLButtonElement} */ (el('button', { type: 'submit' }, t(submitKey)));
+  buttons.append(cancel, submit);
+  return { formError, buttons, cancel, submit };
 }
 
 /**
@@ -166,11 +180,7 @@ export function formDialog(opts) {
       inputs[f.name] = { input, error };
       form.append(row);
     }
-    const formError = el('p', { class: 'error', role: 'alert' });
-    const buttons = el('div', { class: 'dialog-buttons' });
-    const cancel = el('button', { type: 'button', class: 'secondary' }, t('common.cancel'));
-    const submit = el('button', { type: 'submit' }, t(opts.submitKey));
-    buttons.append(cancel, submit);
+    const { formError, buttons, cancel, submit } = dialogFormEnd(opts.submitKey);
     form.append(formError, buttons);
     d.replaceChildren(form);
 
@@ -506,4 +516,100 @@ export function listChanges(table, changed) {
       if (saved) await show(savedText(saved));
     },
   };
+}
+
+/**
+ * A tab of named records (the Keys screen's Sets and Areas): an intro, a toolbar (show
+ * deleted; New for admins) and one row per record with its cells and, for admins, Edit
+ * and Delete (after asking). `prefix` names its ids (`PREFIX-table`, `PREFIX-deleted`)
+ * and texts (`PREFIX.title`, `.empty`, `.empty_admin`, `.deleted_badge`, `.new`,
+ * `.saved`, `.deleted`). The core decides every rule; a refusal is said in a toast.
+ * @param {HTMLElement} panel
+ * @param {{user: {role: string}, changed: () => void}} ctx
+ * @param {{
+ *   prefix: string,
+ *   intro: string,
+ *   columns: string[],
+ *   list: (includeDeleted: boolean) => Promise<any[]>,
+ *   cells: (item: any) => (HTMLElement|string)[],
+ *   editKey: string,
+ *   edit: (item: any|null) => Promise<any|null>,
+ *   confirmDelete: (item: any) => string,
+ *   remove: (item: any) => Promise<any>,
+ * }} opts `columns`: the label keys after the name; `cells`: a row's cells after its
+ *   name; `edit`: the form (null: a new record), resolving with the saved record or null
+ */
+export async function namedRecordsTab(panel, ctx, opts) {
+  const { prefix } = opts;
+  const admin = ctx.user.role === 'admin';
+  let includeDeleted = false;
+  const list = el('div', { class: 'table-wrap' });
+
+  async function load() {
+    let items;
+    try {
+      items = await opts.list(includeDeleted);
+    } catch (err) {
+      list.replaceChildren(el('p', { class: 'error', role: 'alert' }, err.message));
+      return;
+    }
+    if (!items.length) {
+      list.replaceChildren(el('p', { class: 'empty' }, t(`${prefix}.${admin ? 'empty_admin' : 'empty'}`)));
+      return;
+    }
+    const table = el('table', { id: `${prefix}-table` });
+    table.append(el('caption', { class: 'sr-only' }, t(`${prefix}.title`)));
+    const head = el('tr');
+    for (const k of [`${prefix}.name`, ...opts.columns, 'common.actions']) head.append(el('th', { scope: 'col' }, t(k)));
+    const thead = el('thead');
+    thead.append(head);
+    const tbody = el('tbody');
+    for (const item of items) {
+      const tr = el('tr', { 'data-name': item.name });
+      const nameCell = el('td', { class: 'strong' }, item.name);
+      if (item.deleted_at) nameCell.append(el('span', { class: 'badge deleted' }, t(`${prefix}.deleted_badge`)));
+      const cells = opts.cells(item).map((c) => (typeof c === 'string' ? el('td', {}, c) : c));
+      tr.append(nameCell, ...cells, actions(item));
+      tbody.append(tr);
+    }
+    table.append(thead, tbody);
+    list.replaceChildren(table);
+  }
+
+  /** @param {string} text already translated */
+  async function done(text) {
+    toast(text);
+    ctx.changed();
+    await load();
+  }
+
+  /** @param {any} item */
+  function actions(item) {
+    const td = el('td', { class: 'actions' });
+    if (!admin || item.deleted_at) return td;
+    const box = el('div', { class: 'row-actions' });
+    box.append(button(opts.editKey, () => edit(item)));
+    box.append(deleteButton(opts.confirmDelete(item), async () => {
+      try {
+        await opts.remove(item);
+        await done(t(`${prefix}.deleted`, { name: item.name }));
+      } catch (err) {
+        toast(err.message, 'error');
+      }
+    }));
+    td.append(box);
+    return td;
+  }
+
+  /** @param {any|null} item */
+  async function edit(item) {
+    const saved = await opts.edit(item);
+    if (saved) await done(t(`${prefix}.saved`, { name: saved.name }));
+  }
+
+  const toolbar = el('div', { class: 'toolbar' });
+  toolbar.append(showDeletedToggle(`${prefix}-deleted`, (checked) => { includeDeleted = checked; load(); }));
+  if (admin) toolbar.append(button(`${prefix}.new`, () => edit(null), 'primary'));
+  panel.replaceChildren(el('p', { class: 'hint sets-intro' }, opts.intro), toolbar, list);
+  await load();
 }

@@ -4,18 +4,8 @@
 // Every rule and role check is the core's; these dialogs only ask and show its answer.
 
 import { el, invoke, localTime, t } from './admin-common.js';
-import { formDialog, statusBadge } from './components.js';
+import { dialogFormEnd, dialogHost, formDialog, statusBadge } from './components.js';
 import { printSheet } from './receipt.js';
-
-/** The dialog element all dialogs share (one at a time), as components.js keeps it. */
-function dialogHost() {
-  let d = /** @type {HTMLDialogElement} */ (document.getElementById('dialog'));
-  if (!d) {
-    d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'dialog', 'aria-modal': 'true' }));
-    document.body.append(d);
-  }
-  return d;
-}
 
 /**
  * The key a dialog is about, in one line: "101 · Room 204".
@@ -28,12 +18,15 @@ function keyLine(key) {
 /**
  * Asks for the reason (who lost it, how, when) and reports the key lost. Resolves with
  * the key-log row, or null when cancelled; the core's refusal is said next to the reason.
+ * The Keys screen, the Desk, offboarding and the stocktake's report all use it.
  * @param {{number: string, name?: string|null, holder_name?: string|null}} key
+ * @param {string} [intro] what the screen says of it (else who holds it, if anyone)
  */
-export function reportLost(key) {
+export function reportLost(key, intro) {
   const extra = el('div', { class: 'kc-intro' });
   extra.append(keyLine(key));
-  if (key.holder_name) extra.append(el('p', { class: 'hint' }, t('kc.lost_holder', { name: key.holder_name })));
+  if (intro) extra.append(el('p', { class: 'hint' }, intro));
+  else if (key.holder_name) extra.append(el('p', { class: 'hint' }, t('kc.lost_holder', { name: key.holder_name })));
   return formDialog({
     titleKey: 'kc.lost_title',
     extra,
@@ -285,12 +278,8 @@ export async function editOpens(key) {
     });
     if (all.length) form.append(fieldset, el('p', { class: 'hint' }, t('kc.opens_hint')));
     else form.append(el('p', { class: 'empty' }, t('kc.opens_no_areas')));
-    const formError = el('p', { class: 'error', role: 'alert' });
-    const buttons = el('div', { class: 'dialog-buttons' });
-    const cancel = el('button', { type: 'button', class: 'secondary' }, t('common.cancel'));
-    const submit = el('button', { type: 'submit' }, t('common.save'));
+    const { formError, buttons, cancel, submit } = dialogFormEnd('common.save');
     submit.disabled = !all.length;
-    buttons.append(cancel, submit);
     form.append(formError, buttons);
     d.replaceChildren(form);
     /** @param {any} v */

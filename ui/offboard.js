@@ -5,7 +5,8 @@
 // the numbered clearance to print. Every rule (who may finish with keys held) is the core's.
 
 import { el, invoke, localTime, t } from './admin-common.js';
-import { button, dateInput, formDialog } from './components.js';
+import { button, dateInput } from './components.js';
+import { reportLost as reportLostDialog } from './key-control.js';
 import { printSheet } from './receipt.js';
 import { takeBack } from './take-back.js';
 
@@ -240,13 +241,7 @@ export async function showOffboarding(view, person, ctx, back) {
 
   /** @param {string} number */
   async function reportLost(number) {
-    const done = await formDialog({
-      titleKey: 'offboard.lost_title',
-      fields: [{ name: 'reason', labelKey: 'offboard.lost_reason', required: true, type: 'textarea' }],
-      submitKey: 'offboard.report_lost',
-      extra: el('p', {}, t('offboard.lost_intro', { key: number, name: person.full_name })),
-      onSubmit: (v) => invoke('key_lost', { number, reason: v.reason.trim() }),
-    });
+    const done = await reportLostDialog({ number }, t('offboard.lost_intro', { key: number, name: person.full_name }));
     if (done) {
       say(t('offboard.lost_done', { key: number }), 'warn');
       ctx.changed();

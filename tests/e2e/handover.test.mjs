@@ -420,6 +420,20 @@ test('a set comes back without one key: unticked on the pad, it stays out and th
     assert.notDeepEqual(readFileSync(a4), readFileSync(roll), 'two layouts, two files');
     assert.equal(receipt(cli, 2).printed, 2, 'each save counted');
     await app.screenshot('04-desk-receipt-pdf-80mm');
+
+    // The key that did not come back is reported lost on the spot, with its reason.
+    assert.match(await app.text('#desk-missing'), /Nav atgrieztas \(joprojām izsniegtas personai Jānis Bērziņš\)/);
+    await app.click(await app.find('css selector', '#desk-missing button'));
+    await app.fill('Iemesls: kas, kā un kad to pazaudēja', 'Pazaudēta ceļā uz darbu');
+    await app.press('Pieteikt kā nozaudētu');
+    await waitFor(async () => /102\s*nozaudēta/.test(await app.text('#desk-missing') || ''), 'key 102 marked lost at the Desk');
+    assert.equal(keyStatus(cli, '102'), 'lost');
+    const lostRow = JSON.parse(cli('--json', 'key', 'history', '102'))[0];
+    assert.equal(lostRow.action, 'lost');
+    assert.equal(lostRow.comment, 'Pazaudēta ceļā uz darbu');
+    assert.equal(lostRow.person_name, 'Jānis Bērziņš', 'who had it');
+    assert.equal(await app.focusedId(), 'desk-input');
+    await app.screenshot('05-desk-missing-key-reported-lost');
   } finally {
     await app.stop();
   }

@@ -217,7 +217,7 @@ test('the Areas tab creates, renames and deletes an area after asking', { timeou
     assert.deepEqual(areas().map((a) => a.name), ['Arhīvs', 'Pagrabs', 'Serveru telpa']);
 
     // Rename: a name already taken is refused next to the field; then a new one.
-    await app.exec(`[...document.querySelectorAll('#areas-table tr')].find(tr => tr.dataset.area === 'Pagrabs')
+    await app.exec(`[...document.querySelectorAll('#areas-table tr')].find(tr => tr.dataset.name === 'Pagrabs')
       .querySelector('button').click()`);
     await app.waitVisible('dialog[open]');
     await app.fill('Nosaukums', 'Arhīvs');
@@ -230,7 +230,7 @@ test('the Areas tab creates, renames and deletes an area after asking', { timeou
     await app.screenshot('key-control-areas');
 
     // Delete asks first and names how many keys lose it.
-    await app.exec(`[...document.querySelectorAll('#areas-table tr')].find(tr => tr.dataset.area === 'Arhīvs')
+    await app.exec(`[...document.querySelectorAll('#areas-table tr')].find(tr => tr.dataset.name === 'Arhīvs')
       .querySelectorAll('button')[1].click()`);
     await app.waitVisible('dialog[open]');
     assert.match(await app.text('dialog[open]'), /Dzēst zonu “Arhīvs”\? Atslēgām, kas to atver \(2\)/);

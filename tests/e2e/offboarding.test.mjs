@@ -104,9 +104,9 @@ test('offboarding: one key returned by typing it, one reported lost, then the cl
     // The other key is reported lost, with a reason.
     await app.press('Pieteikt nozaudētu');
     await app.waitVisible('dialog[open] textarea');
-    await app.fill('Iemesls', 'Pazaudēta pārcelšanās laikā');
+    await app.fill('Iemesls: kas, kā un kad to pazaudēja', 'Pazaudēta pārcelšanās laikā');
     await app.screenshot('02-report-lost');
-    await app.press('Pieteikt nozaudētu');
+    await app.press('Pieteikt kā nozaudētu');
     await app.waitVisible('#offboard-none');
     assert.match(await app.text('#offboard-message'), /Atslēga 202 pieteikta kā nozaudēta/);
     assert.match(await app.text('#offboard-finish'), /Rokās nav neviena atslēga/);

@@ -109,8 +109,8 @@ test('a stocktake typed on the keyboard: signs and count, the report, its differ
     await app.click(await app.find('css selector', '#stocktake-report button[aria-label="Pieteikt atslēgu 304 kā atrastu"]'));
     await waitFor(async () => /Atslēga 304 pieteikta kā atrasta/.test(await app.text('#stocktake-unexpected') || ''), '304 found');
     await app.click(await app.find('css selector', '#stocktake-report button[aria-label="Pieteikt atslēgu 302 kā nozaudētu"]'));
-    await app.fill('Iemesls', 'Nav skapī inventarizācijā Nr. 1');
-    await app.press('Pieteikt nozaudētu');
+    await app.fill('Iemesls: kas, kā un kad to pazaudēja', 'Nav skapī inventarizācijā Nr. 1');
+    await app.press('Pieteikt kā nozaudētu');
     await waitFor(async () => /Atslēga 302 pieteikta kā nozaudēta/.test(await app.text('#stocktake-missing') || ''), '302 lost');
     await app.screenshot('06-resolved');
     assert.deepEqual(statuses(cli), { 301: 'available', 302: 'lost', 303: 'available', 304: 'available' });

@@ -10,7 +10,8 @@
 import { el, invoke, language, localTime, t } from '../admin-common.js';
 import { receiptActions } from '../receipt.js';
 import { signaturePad } from '../signature-pad.js';
-import { dateInput } from '../components.js';
+import { button, dateInput } from '../components.js';
+import { reportLost } from '../key-control.js';
 
 export const screen = { id: 'desk', navKey: 'nav.desk', minRole: 'operator' };
 
@@ -45,6 +46,8 @@ export async function render(view, ctx) {
   const personBox = el('section', { class: 'card person-box', id: 'desk-person', 'aria-live': 'polite' });
   const message = el('div', { id: 'desk-message', role: 'alert' });
   const receiptBox = el('div', { id: 'desk-receipt', class: 'desk-receipt', hidden: '' });
+  // Keys of a set that did not come back, each to report lost on the spot.
+  const missingBox = el('div', { id: 'desk-missing', class: 'desk-missing', hidden: '' });
   const candidates = el('div', { id: 'desk-candidates' });
   const overrideBox = el('form', { id: 'desk-override', class: 'override', hidden: '' });
   const journal = el('ol', { id: 'desk-journal', class: 'journal', 'aria-label': t('desk.journal') });
@@ -155,6 +158,33 @@ export async function render(view, ctx) {
     return text;
   }
 
+  /**
+   * The keys of a returned set that did not come back (still out to `name`), each with
+   * "Report lost": the reason is asked, and the key becomes nobody's (SPEC §11).
+   * @param {string[]} keys
+   * @param {string} name the holder
+   */
+  function showMissing(keys, name) {
+    const list = el('ul', { class: 'desk-missing-list' });
+    for (const number of keys) {
+      const li = el('li', {});
+      const b = button('desk.report_lost', async () => {
+        const done = await reportLost({ number, holder_name: name });
+        if (done) {
+          li.replaceChildren(el('strong', {}, number), el('span', { class: 'badge lost' }, t('status.lost')));
+          log(t('desk.reported_lost', { key: number }), 'returned still-out');
+          ctx.changed();
+        }
+        scan.focus();
+      }, 'secondary small danger-text');
+      b.setAttribute('aria-label', t('desk.report_lost_key', { key: number }));
+      li.append(el('strong', {}, number), b);
+      list.append(li);
+    }
+    missingBox.replaceChildren(el('p', {}, t('desk.missing_title', { name })), list);
+    missingBox.hidden = false;
+  }
+
   /** The receipt of the last handover, with its print and save buttons. */
   function showReceipt(number) {
     receiptBox.replaceChildren(el('strong', {}, t('desk.receipt', { n: number })), receiptActions(number, 'desk-receipt-actions', () => scan.focus()));
@@ -212,6 +242,7 @@ export async function render(view, ctx) {
     say(said, partial ? 'warn' : 'ok');
     log(said, outcome.outcome === 'issued' ? 'issued' : (partial ? 'returned still-out' : 'returned'));
     showReceipt(outcome.handover.receipt);
+    if (partial) showMissing(outcome.handover.missing, outcome.entry.person_name || '');
     ctx.changed();
     if (person) await renderPerson();
   }
@@ -220,6 +251,7 @@ export async function render(view, ctx) {
     ev.preventDefault();
     const text = scan.value.trim();
     overrideBox.hidden = true;
+    missingBox.hidden = true;
     if (!text) { finish(); return; }
     scan.select();
     try {
@@ -278,7 +310,7 @@ export async function render(view, ctx) {
 
   const main = el('div', { class: 'desk' });
   const left = el('section', { class: 'card' });
-  left.append(form, opts, message, candidates, overrideBox, receiptBox);
+  left.append(form, opts, message, candidates, overrideBox, missingBox, receiptBox);
   const right = el('div', { class: 'desk-side' });
   const jcard = el('section', { class: 'card' });
   jcard.append(el('h2', {}, t('desk.journal')), journal);

@@ -3,7 +3,7 @@
 // core decides every rule (a tag that reads as a key or a person is refused, etc.).
 
 import { el, invoke, t } from '../admin-common.js';
-import { button, clearToast, deleteButton, showDeletedToggle, statusBadge, toast } from '../components.js';
+import { clearToast, dialogFormEnd, dialogHost, namedRecordsTab, statusBadge } from '../components.js';
 
 /** How many keys the picker offers for one search. */
 const PICK_ROWS = 12;
@@ -39,12 +39,7 @@ function summary(keys) {
  * @param {any|null} set the set to edit, or null for a new one
  */
 function editDialog(set) {
-  let d = /** @type {HTMLDialogElement} */ (document.getElementById('dialog'));
-  if (!d) {
-    d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'dialog', 'aria-modal': 'true' }));
-    document.body.append(d);
-  }
-  const dialog = d;
+  const dialog = dialogHost();
   return new Promise((resolve) => {
     /** @type {{number: string, label: string}[]} */
     const chosen = set ? set.keys.map((k) => ({ number: k.number, label: k.name || '' })) : [];
@@ -144,11 +139,7 @@ function editDialog(set) {
       if (k) { add(k); search.value = ''; }
     });
 
-    const formError = el('p', { class: 'error', role: 'alert' });
-    const buttons = el('div', { class: 'dialog-buttons' });
-    const cancel = el('button', { type: 'button', class: 'secondary' }, t('common.cancel'));
-    const submit = el('button', { type: 'submit' }, t('common.save'));
-    buttons.append(cancel, submit);
+    const { formError, buttons, cancel, submit } = dialogFormEnd('common.save');
     form.append(formError, buttons);
     dialog.replaceChildren(form);
     paintChosen();
@@ -196,85 +187,27 @@ function editDialog(set) {
 
 /**
  * Paints the sets into `panel`: a toolbar (show deleted; New set for admins) and one row
- * per set.
+ * per set, with its tag and its keys (where each one is now).
  * @param {HTMLElement} panel
  * @param {{user: {role: string}, changed: () => void}} ctx
  */
-export async function render(panel, ctx) {
-  const admin = ctx.user.role === 'admin';
-  let includeDeleted = false;
-  const list = el('div', { class: 'table-wrap' });
-
-  async function load() {
-    let sets;
-    try {
-      sets = await invoke('list_sets', { includeDeleted });
-    } catch (err) {
-      list.replaceChildren(el('p', { class: 'error', role: 'alert' }, err.message));
-      return;
-    }
-    if (!sets.length) {
-      list.replaceChildren(el('p', { class: 'empty' }, t(admin ? 'sets.empty_admin' : 'sets.empty')));
-      return;
-    }
-    const table = el('table', { id: 'sets-table' });
-    table.append(el('caption', { class: 'sr-only' }, t('sets.title')));
-    const head = el('tr');
-    for (const k of ['sets.name', 'sets.tag', 'sets.keys', 'common.actions']) head.append(el('th', { scope: 'col' }, t(k)));
-    const thead = el('thead');
-    thead.append(head);
-    const tbody = el('tbody');
-    for (const s of sets) {
-      const tr = el('tr', { 'data-set': s.name });
-      const nameCell = el('td', { class: 'strong' }, s.name);
-      if (s.deleted_at) nameCell.append(el('span', { class: 'badge deleted' }, t('sets.deleted_badge')));
+export function render(panel, ctx) {
+  return namedRecordsTab(panel, ctx, {
+    prefix: 'sets',
+    intro: t('sets.intro'),
+    columns: ['sets.tag', 'sets.keys'],
+    list: (includeDeleted) => invoke('list_sets', { includeDeleted }),
+    cells: (s) => {
       const keysCell = el('td', {});
       keysCell.append(el('p', { class: 'hint' }, summary(s.keys)));
       const ul = el('ul', { class: 'set-keys' });
       ul.append(...s.keys.map(keyChip));
       keysCell.append(ul);
-      tr.append(nameCell, el('td', {}, s.tag || '—'), keysCell, actions(s));
-      tbody.append(tr);
-    }
-    table.append(thead, tbody);
-    list.replaceChildren(table);
-  }
-
-  /** @param {string} text already translated */
-  async function done(text) {
-    toast(text);
-    ctx.changed();
-    await load();
-  }
-
-  /** @param {any} s */
-  function actions(s) {
-    const td = el('td', { class: 'actions' });
-    if (!admin || s.deleted_at) return td;
-    const box = el('div', { class: 'row-actions' });
-    box.append(button('common.edit', () => edit(s)));
-    box.append(deleteButton(t('sets.confirm_delete', { name: s.name }), async () => {
-      try {
-        await invoke('set_delete', { set: s.name });
-        await done(t('sets.deleted', { name: s.name }));
-      } catch (err) {
-        toast(err.message, 'error');
-      }
-    }));
-    td.append(box);
-    return td;
-  }
-
-  /** @param {any|null} s */
-  async function edit(s) {
-    const saved = await editDialog(s);
-    if (saved) await done(t('sets.saved', { name: saved.name }));
-  }
-
-  const toolbar = el('div', { class: 'toolbar' });
-  toolbar.append(showDeletedToggle('sets-deleted', (checked) => { includeDeleted = checked; load(); }));
-  if (admin) toolbar.append(button('sets.new', () => edit(null), 'primary'));
-  const intro = el('p', { class: 'hint sets-intro' }, t('sets.intro'));
-  panel.replaceChildren(intro, toolbar, list);
-  await load();
+      return [s.tag || '—', keysCell];
+    },
+    editKey: 'common.edit',
+    edit: editDialog,
+    confirmDelete: (s) => t('sets.confirm_delete', { name: s.name }),
+    remove: (s) => invoke('set_delete', { set: s.name }),
+  });
 }

@@ -5,7 +5,8 @@
 // screen only shows, and viewers only look.
 
 import { count, el, invoke, localTime, t } from '../admin-common.js';
-import { button, formDialog } from '../components.js';
+import { button } from '../components.js';
+import { reportLost } from '../key-control.js';
 import { printSheet } from '../receipt.js';
 import { takeBack } from '../take-back.js';
 
@@ -300,13 +301,7 @@ export async function render(view, ctx) {
 
     list('stocktake-missing', 'stocktake.missing', 'stocktake.none_missing', r.missing, (k, cell) => {
       const b = button('stocktake.report_lost', async () => {
-        const done = await formDialog({
-          titleKey: 'offboard.lost_title',
-          fields: [{ name: 'reason', labelKey: 'offboard.lost_reason', required: true, type: 'textarea' }],
-          submitKey: 'offboard.report_lost',
-          extra: el('p', {}, t('stocktake.lost_intro', { key: k.number, id: s.id })),
-          onSubmit: (v) => invoke('key_lost', { number: k.number, reason: v.reason.trim() }),
-        });
+        const done = await reportLost(k, t('stocktake.lost_intro', { key: k.number, id: s.id }));
         if (done) { resolved(cell, t('stocktake.resolved_lost', { key: k.number })); ctx.changed(); }
       }, 'secondary small danger-text');
       b.setAttribute('aria-label', t('offboard.report_lost_key', { key: k.number }));
