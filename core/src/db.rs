@@ -128,6 +128,7 @@ END;
 /// - `clearances`: the numbered clearance receipt of an offboarding (the person held
 ///   nothing, or an admin overrode with a reason and what was still held is listed),
 ///   numbered 1, 2, 3, … as receipts are, never changed or deleted.
+///
 /// The as-of view needs no new index: `key_log_key` and `key_log_person` (by time) serve
 /// it (tests/query_plans.rs).
 const MIGRATION_5_KEY_CONTROL: &str = "
