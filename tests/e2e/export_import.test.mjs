@@ -188,13 +188,13 @@ test('import persons with a preview, export the key log and everything', { timeo
     // ---- export everything
     await nav(app, 'Eksports un imports');
     await app.press('Eksportēt visu…');
-    await waitFor(async () => /Saglabāts: .* rindas no 12 tabulām/.test(await app.text('#export-all-result') || ''), 'the export-all result', 60000);
+    await waitFor(async () => /Saglabāts: .* rindas no 17 tabulām/.test(await app.text('#export-all-result') || ''), 'the export-all result', 60000);
     await app.screenshot('8-exported-all');
     const zip = readdirSync(out).find((f) => f.startsWith('atslegas-export_') && f.endsWith('.zip'));
     assert.ok(zip, 'the zip is there');
     assert.ok(!existsSync(join(out, `${zip}.partial`)));
     const entries = execFileSync('unzip', ['-Z1', join(out, zip)], { encoding: 'utf8' }).trim().split('\n');
-    for (const e of ['manifest.json', 'persons.csv', 'keys.csv', 'key_log.csv', 'audit_log.csv']) assert.ok(entries.includes(e), e);
+    for (const e of ['manifest.json', 'persons.csv', 'keys.csv', 'key_log.csv', 'audit_log.csv', 'areas.csv', 'stocktakes.csv', 'clearances.csv']) assert.ok(entries.includes(e), e);
     const persons = execFileSync('unzip', ['-p', join(out, zip), 'persons.csv'], { encoding: 'utf8' });
     assert.ok(persons.includes('Ļena Šņore'));
     execFileSync(CLI, ['--data-dir', mkdtempSync(join(tmpdir(), 'atslegas-e2e-back-')), 'import', 'all', join(out, zip)]);

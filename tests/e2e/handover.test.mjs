@@ -434,6 +434,19 @@ test('a set comes back without one key: unticked on the pad, it stays out and th
     assert.equal(lostRow.person_name, 'Jānis Bērziņš', 'who had it');
     assert.equal(await app.focusedId(), 'desk-input');
     await app.screenshot('05-desk-missing-key-reported-lost');
+
+    // Later the lost key turns up and is scanned: the Desk offers to report it found,
+    // and then it can be handed out again.
+    await app.keys(`102${ENTER}`);
+    await app.waitVisible('#desk-found');
+    assert.match(await app.text('#desk-missing'), /Atslēga 102 reģistrā ir nozaudēta/);
+    await app.click(await app.find('css selector', '#desk-found'));
+    await app.fill('Kur tā atrasta', 'Zem galda');
+    await app.press('Atzīmēt kā atrastu');
+    await waitFor(async () => /Atslēga 102 pieteikta kā atrasta/.test(await app.text('#desk-message') || ''), 'key 102 found at the Desk');
+    assert.equal(keyStatus(cli, '102'), 'available');
+    assert.equal(JSON.parse(cli('--json', 'key', 'history', '102'))[0].comment, 'Zem galda');
+    await app.screenshot('06-desk-lost-key-found');
   } finally {
     await app.stop();
   }

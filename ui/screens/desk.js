@@ -11,7 +11,7 @@ import { el, invoke, language, localTime, t } from '../admin-common.js';
 import { receiptActions } from '../receipt.js';
 import { signaturePad } from '../signature-pad.js';
 import { button, dateInput } from '../components.js';
-import { reportLost } from '../key-control.js';
+import { reportFound, reportLost } from '../key-control.js';
 
 export const screen = { id: 'desk', navKey: 'nav.desk', minRole: 'operator' };
 
@@ -185,6 +185,27 @@ export async function render(view, ctx) {
     missingBox.hidden = false;
   }
 
+  /**
+   * A lost key was scanned: it is in hand, so offer to report it found (then it can be
+   * handed out again with the next scan).
+   * @param {string} number
+   */
+  function offerFound(number) {
+    const b = button('desk.report_found', async () => {
+      const done = await reportFound({ number });
+      if (done) {
+        missingBox.replaceChildren(el('p', {}, t('desk.reported_found', { key: number })));
+        say(t('desk.reported_found', { key: number }), 'ok');
+        log(t('desk.reported_found', { key: number }), 'returned');
+        ctx.changed();
+      }
+      scan.focus();
+    });
+    b.id = 'desk-found';
+    missingBox.replaceChildren(el('p', {}, t('desk.lost_scanned', { key: number })), b);
+    missingBox.hidden = false;
+  }
+
   /** The receipt of the last handover, with its print and save buttons. */
   function showReceipt(number) {
     receiptBox.replaceChildren(el('strong', {}, t('desk.receipt', { n: number })), receiptActions(number, 'desk-receipt-actions', () => scan.focus()));
@@ -278,6 +299,9 @@ export async function render(view, ctx) {
     } catch (err) {
       say(err.message, 'error');
       log(err.message, 'refused');
+      if (['key_not_available', 'key_not_issued'].includes(err.code) && err.details && err.details.status === 'lost' && ctx.user.role !== 'viewer') {
+        offerFound(err.details.key);
+      }
       if (err.code === 'no_rights' && ctx.user.role === 'admin') {
         pendingKey = text;
         overrideBox.hidden = false;
