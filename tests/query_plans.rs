@@ -6,7 +6,7 @@
 
 use atslegas_core::audit::{self, AuditFilter};
 use atslegas_core::demo::{self, DemoOptions};
-use atslegas_core::keylog::{self, LogFilter};
+use atslegas_core::keylog::{self, LogCursor, LogFilter};
 use atslegas_core::keys::{self, KeyQuery};
 use atslegas_core::persons::{self, PersonQuery};
 use atslegas_tests::{admin, CoreDb};
@@ -160,40 +160,177 @@ fn the_overdue_keys_list_reads_an_index_of_keys_out() {
 
 #[test]
 fn every_key_log_filter_reads_its_index_in_order() {
-    let cases: &[Case<LogFilter>] = &[
-        (
-            "by date range",
-            |f| (f.start, f.end) = (Some(START), Some(END)),
-            Some("key_log_at"),
-        ),
-        // The plain list (no filter) is the same index, read from the newest end.
-        ("unfiltered", |_| {}, Some("key_log_at")),
-        ("by key", |f| f.key_id = Some(3), Some("key_log_key")),
-        // With a date range too: both go into the same index seek.
-        (
-            "by key and date range",
-            |f| (f.key_id, f.start, f.end) = (Some(3), Some(START), Some(END)),
-            Some("key_log_key (key_id=? AND at>? AND at<?)"),
-        ),
-        (
-            "by person",
-            |f| f.person_id = Some(5),
-            Some("key_log_person"),
-        ),
-        // Without key_log_actor (migration 2) a user with few rows meant reading the whole log.
-        (
-            "by user",
-            |f| f.actor = Some("demo.anna".into()),
-            Some("key_log_actor"),
-        ),
-        (
-            "by action and date range",
-            |f| (f.action, f.start, f.end) = (Some("lost".into()), Some(START), Some(END)),
-            Some("key_log_action_at"),
-        ),
-    ];
-    assert_cases_read_in_order(cases, keylog::search_sql);
+    assert_cases_read_in_order(KEY_LOG_CASES, keylog::search_sql);
 }
+
+/// A page after a cursor (keyset paging, how the Logs screen pages) reads the same index
+/// in the same order: a deep page is one range, never `offset` rows skipped.
+#[test]
+fn a_key_log_page_after_a_cursor_reads_the_same_index_in_order() {
+    assert_cases_read_in_order(KEY_LOG_CASES, after_cursor_sql);
+    // And it is a range that starts at the cursor (`at<?` in the seek), not the index
+    // read from its newest end with the older rows filtered out on the way.
+    let db = demo_db();
+    for (what, set, _) in KEY_LOG_CASES {
+        let mut f = LogFilter::default();
+        set(&mut f);
+        let (sql, args) = after_cursor_sql(&f);
+        let p = plan(db.store.conn(), &sql, &args);
+        assert!(
+            p.iter()
+                .any(|l| l.starts_with("SEARCH l USING") && l.contains("at<?")),
+            "{what}: the page after a cursor is not a range from the cursor\nplan: {p:#?}"
+        );
+    }
+}
+
+/// The SQL of a key-log page after a cursor, with the filters of `f`.
+fn after_cursor_sql(f: &LogFilter) -> (String, Vec<Value>) {
+    let f = LogFilter {
+        before: Some(LogCursor { at: END, id: 2_000 }),
+        ..f.clone()
+    };
+    let (sql, args) = keylog::search_sql(&f);
+    assert!(
+        sql.contains("l.at <= ?") && sql.ends_with("LIMIT ? OFFSET ?"),
+        "{sql}"
+    );
+    assert_eq!(args.last(), Some(&Value::Integer(0)), "no rows skipped");
+    (sql, args)
+}
+
+/// Paging by cursor gives exactly the rows paging by offset gives, page by page, for
+/// each filter: rows of the same second included (they are ordered by id).
+#[test]
+fn paging_by_cursor_gives_the_rows_paging_by_offset_gives() {
+    let mut db = demo_db();
+    // Eight keys handed over at once: eight rows of one second, which a page of seven
+    // splits (they are ordered by id within the second).
+    let (keys, person): (Vec<String>, i64) = {
+        let conn = db.store.conn();
+        let keys = conn
+            .prepare(
+                "SELECT number FROM keys WHERE status = 'available' AND deleted_at IS NULL LIMIT 8",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let person = conn
+            .query_row(
+                "SELECT id FROM persons WHERE active = 1 AND deleted_at IS NULL LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (keys, person)
+    };
+    let items: Vec<&str> = keys.iter().map(String::as_str).collect();
+    keylog::issue_keys(
+        &mut db.store,
+        &admin(),
+        &items,
+        &keylog::PersonRef::Id(person),
+        &keylog::IssueRequest {
+            override_reason: Some("paging test".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let conn = db.store.conn();
+    let same_second: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT at FROM key_log GROUP BY at HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for (what, set, _) in KEY_LOG_CASES {
+        let mut base = LogFilter {
+            limit: Some(7),
+            ..LogFilter::default()
+        };
+        set(&mut base);
+        let mut by_offset = Vec::new();
+        loop {
+            let page = keylog::search(
+                conn,
+                &LogFilter {
+                    offset: Some(by_offset.len() as u32),
+                    ..base.clone()
+                },
+            )
+            .unwrap();
+            let n = page.len();
+            by_offset.extend(page.into_iter().map(|e| e.id));
+            if n < 7 {
+                break;
+            }
+        }
+        let mut by_cursor: Vec<i64> = Vec::new();
+        let mut before = None;
+        loop {
+            let page = keylog::search(
+                conn,
+                &LogFilter {
+                    before,
+                    ..base.clone()
+                },
+            )
+            .unwrap();
+            let n = page.len();
+            before = page.last().map(|e| LogCursor { at: e.at, id: e.id });
+            by_cursor.extend(page.into_iter().map(|e| e.id));
+            assert!(
+                by_cursor.len() <= by_offset.len(),
+                "{what}: the cursor pages go on past the end"
+            );
+            if n < 7 {
+                break;
+            }
+        }
+        assert_eq!(by_cursor, by_offset, "{what}");
+    }
+    assert!(
+        same_second > 0,
+        "no two rows in one second: the order within a second is untested"
+    );
+}
+
+/// The Logs screen's key-log filters, each with the index its rows must be read from.
+const KEY_LOG_CASES: &[Case<LogFilter>] = &[
+    (
+        "by date range",
+        |f| (f.start, f.end) = (Some(START), Some(END)),
+        Some("key_log_at"),
+    ),
+    // The plain list (no filter) is the same index, read from the newest end.
+    ("unfiltered", |_| {}, Some("key_log_at")),
+    ("by key", |f| f.key_id = Some(3), Some("key_log_key")),
+    // With a date range too: both go into the same index seek.
+    (
+        "by key and date range",
+        |f| (f.key_id, f.start, f.end) = (Some(3), Some(START), Some(END)),
+        Some("key_log_key (key_id=? AND at>? AND at<?)"),
+    ),
+    (
+        "by person",
+        |f| f.person_id = Some(5),
+        Some("key_log_person"),
+    ),
+    // Without key_log_actor (migration 2) a user with few rows meant reading the whole log.
+    (
+        "by user",
+        |f| f.actor = Some("demo.anna".into()),
+        Some("key_log_actor"),
+    ),
+    (
+        "by action and date range",
+        |f| (f.action, f.start, f.end) = (Some("lost".into()), Some(START), Some(END)),
+        Some("key_log_action_at"),
+    ),
+];
 
 // ---------------------------------------------------------------------------------------
 // Persons: search per keystroke, and pages

@@ -15,15 +15,21 @@ import { formatDateText, isoDay, parseDateText } from './dates.js';
 
 /**
  * A table whose rows come from the core one page at a time. `fetch` gets
- * {limit, offset, sort} and returns rows; one extra row is asked for to know whether a
- * next page exists, so no count of the whole table is needed.
- * @param {{columns: Column[], fetch: (q: {limit: number, offset: number, sort?: string}) => Promise<any[]>,
+ * {limit, offset, sort, after} and returns rows; one extra row is asked for to know
+ * whether a next page exists, so no count of the whole table is needed. With `cursor`
+ * (a row's place in the list's order), `after` is the cursor of the last row of the page
+ * before (null on the first page), so the core reads a deep page as one index range
+ * (keyset paging) instead of skipping `offset` rows.
+ * @param {{columns: Column[], fetch: (q: {limit: number, offset: number, sort?: string, after: any}) => Promise<any[]>,
  *   emptyKey: string, pageSize?: number, sort?: string, caption?: string, rowClass?: (row: any) => string,
- *   initial?: any[]|null}} opts
+ *   initial?: any[]|null, cursor?: (row: any) => any}} opts
  */
 export function pagedTable(opts) {
   const pageSize = opts.pageSize || 50;
   let offset = 0;
+  /** Keyset paging: the cursor each page was fetched after, the first page's null. */
+  /** @type {any[]} */
+  let afters = [null];
   let sort = opts.sort;
   let rows = [];
   const wrap = el('div', { class: 'table-wrap' });
@@ -52,6 +58,7 @@ export function pagedTable(opts) {
         b.addEventListener('click', () => {
           sort = sort === c.sort ? `-${c.sort}` : c.sort;
           offset = 0;
+          afters = [null];
           refresh();
         });
         th.append(b);
@@ -89,18 +96,26 @@ export function pagedTable(opts) {
   }
 
   async function refresh() {
-    paint(await opts.fetch({ limit: pageSize + 1, offset, sort }));
+    paint(await opts.fetch({ limit: pageSize + 1, offset, sort, after: afters[afters.length - 1] }));
   }
   // First paint from the cache (if the screen has one), then the core's answer replaces it.
   if (opts.initial && opts.initial.length) paint(opts.initial);
-  prev.addEventListener('click', () => { offset = Math.max(0, offset - pageSize); refresh(); });
-  next.addEventListener('click', () => { offset += pageSize; refresh(); });
+  prev.addEventListener('click', () => {
+    offset = Math.max(0, offset - pageSize);
+    if (afters.length > 1) afters.pop();
+    refresh();
+  });
+  next.addEventListener('click', () => {
+    offset += pageSize;
+    if (opts.cursor && rows.length) afters.push(opts.cursor(rows[rows.length - 1]));
+    refresh();
+  });
 
   return {
     element: wrap,
     refresh,
     /** Back to the first page (after the search changes). */
-    reset() { offset = 0; return refresh(); },
+    reset() { offset = 0; afters = [null]; return refresh(); },
     get rows() { return rows; },
   };
 }

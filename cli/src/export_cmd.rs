@@ -138,8 +138,7 @@ pub fn run_export(
                 person_id,
                 actor: user,
                 action,
-                limit: None,
-                offset: None,
+                ..Default::default()
             };
             let r =
                 keylog::export_keylog_filtered(store, actor, &f, &file, &mut progress, &cancel)?;

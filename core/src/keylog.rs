@@ -752,6 +752,17 @@ pub struct LogFilter {
     pub action: Option<String>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+    /// Keyset paging: only rows older than this one (the last row of the page before),
+    /// so a page deep in the log is one index range, not `offset` rows read and thrown
+    /// away. Taken instead of `offset`.
+    pub before: Option<LogCursor>,
+}
+
+/// Where a page of the key log ends: its last row's time and id (the list's order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+pub struct LogCursor {
+    pub at: i64,
+    pub id: i64,
 }
 
 /// Key-log rows matching `f`, newest first, paged in SQL. Each filter narrows through an
@@ -765,10 +776,21 @@ pub fn search(conn: &Connection, f: &LogFilter) -> Result<Vec<LogEntry>> {
 
 /// The SQL [`search`] runs for `f`, with its parameters (the query-plan tests read it).
 pub fn search_sql(f: &LogFilter) -> (String, Vec<rusqlite::types::Value>) {
-    let (filter, mut args) = f.where_sql();
+    let (mut filter, mut args) = f.where_sql();
+    let offset = match f.before {
+        Some(c) => {
+            // Older than the cursor in (at, id) order. `l.at <= ?` alone bounds the
+            // range read in whichever index the filters chose (an OR would not); the
+            // rows of the cursor's own second are then told apart by id.
+            filter.push_str(" AND l.at <= ? AND (l.at < ? OR l.id < ?)");
+            args.extend([c.at.into(), c.at.into(), c.id.into()]);
+            0
+        }
+        None => f.offset.unwrap_or(0),
+    };
     let sql = format!("{SELECT}{filter} ORDER BY l.at DESC, l.id DESC LIMIT ? OFFSET ?");
     args.push(i64::from(f.limit.unwrap_or(100).clamp(1, 1000)).into());
-    args.push(i64::from(f.offset.unwrap_or(0)).into());
+    args.push(i64::from(offset).into());
     (sql, args)
 }
 

@@ -8,7 +8,7 @@ use atslegas_core::backup::history;
 use atslegas_core::config::{self, SettingsChange};
 use atslegas_core::desk::{self, Match};
 use atslegas_core::groups::{self, Group};
-use atslegas_core::keylog::{self, CalendarDay, LogEntry, LogFilter, Summary};
+use atslegas_core::keylog::{self, CalendarDay, LogCursor, LogEntry, LogFilter, Summary};
 use atslegas_core::keys::{self, Key, KeyInput, KeyQuery};
 use atslegas_core::persons::{self, Person, PersonInput, PersonQuery};
 use atslegas_core::users::{self, User};
@@ -472,6 +472,8 @@ pub struct KeyLogArgs {
     action: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
+    /// The last row of the page before (keyset paging), when the page has one.
+    before: Option<LogCursor>,
 }
 
 /// A text filter as the core takes it: trimmed, and absent when empty.
@@ -498,6 +500,7 @@ impl KeyLogArgs {
             action: nonempty(self.action),
             limit: self.limit,
             offset: self.offset,
+            before: self.before,
         })
     }
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { App, register, waitFor } from './webdriver.mjs';
 
 test('every screen renders with 10,000 persons, 3,000 keys and 100,000 movements', { timeout: 300000 }, async () => {
-  const { data, cli } = register('atslegas-e2e-large-');
+  const { data, cli } = register('atslegas-e2e-large-', { cli: { maxBuffer: 256 * 1024 * 1024 } });
   cli('demo', '--persons', '10000', '--keys', '3000', '--log-rows', '100000');
   const app = await App.start({ name: 'large', dataDir: data });
   try {
@@ -49,6 +49,24 @@ test('every screen renders with 10,000 persons, 3,000 keys and 100,000 movements
     const names = await app.exec("return [...document.querySelectorAll('#view tbody tr')].map((r) => r.textContent)");
     assert.ok(names.length > 0 && names.every((row) => /Bērziņ/.test(row)), `every row matches: ${names.slice(0, 3)}`);
     await app.screenshot(`${n++}-persons-search`);
+
+    // The key log pages by cursor (keyset paging): each page goes on where the one
+    // before ended, and Previous comes back to it. The CLI's key log (oldest first,
+    // ties by id) is the reference.
+    const all = JSON.parse(cli('--json', 'keylog', '--start', '0', '--end', '4102444800')).reverse().map((r) => r.keyNumber);
+    await app.press('Žurnāli');
+    await app.waitVisible('#view tbody tr');
+    const pageKeys = () => app.exec("return [...document.querySelectorAll('#view tbody tr')].map((r) => r.cells[2].textContent)");
+    await waitFor(async () => JSON.stringify(await pageKeys()) === JSON.stringify(all.slice(0, 50)), 'the newest 50 movements');
+    for (const p of [2, 3]) {
+      await app.press('Nākamā →');
+      await waitFor(async () => new RegExp(`${p}\\. lapa`).test(await app.text('.pager')), `key-log page ${p}`);
+    }
+    assert.deepEqual(await pageKeys(), all.slice(100, 150));
+    await app.press('← Iepriekšējā');
+    await waitFor(async () => /2\. lapa/.test(await app.text('.pager')), 'back to key-log page 2');
+    assert.deepEqual(await pageKeys(), all.slice(50, 100));
+    await app.screenshot(`${n++}-keylog-page-2`);
     console.log('screen timings (ms, including WebDriver round trips):', JSON.stringify(timings));
   } finally {
     await app.stop();

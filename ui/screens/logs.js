@@ -143,11 +143,14 @@ export async function render(view, ctx) {
         { labelKey: 'dash.col.comment', cell: (r) => [r.comment, r.override_reason && `${t('keys.override')}: ${r.override_reason}`].filter(Boolean).join(' · ') },
         { labelKey: 'logs.receipt', cell: (r) => receiptCell(r), className: 'actions' },
       ],
+      // The list's order (newest first): a row's time, then its id.
+      cursor: (r) => ({ at: r.at, id: r.id }),
       fetch: async (q) => {
         error.textContent = '';
         const f = await filterArgs();
         if (!f) return [];
-        return invoke('keylog_search', { args: { ...f, limit: q.limit, offset: q.offset } })
+        // Keyset paging: a page after the last row of the one before (or the first).
+        return invoke('keylog_search', { args: { ...f, limit: q.limit, before: q.after } })
           .catch((e) => { error.textContent = e.message; return []; });
       },
       emptyKey: 'logs.empty',
