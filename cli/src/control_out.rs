@@ -9,12 +9,8 @@ use atslegas_core::overdue::DueKey;
 use atslegas_core::stocktake::{CountedKey, Scan, Stocktake};
 use atslegas_core::time::local_display;
 
-use crate::output::{opt, print_json, table, Out};
+use crate::output::{opt, print_json, table, when, Out};
 use crate::stocktake_cmd::flat;
-
-fn when(t: Option<i64>) -> String {
-    t.map(local_display).unwrap_or_default()
-}
 
 impl Out {
     pub fn impact(&self, i: &Impact) {

@@ -153,6 +153,22 @@ fn read_signature(path: Option<&Path>) -> Result<Option<String>, Failure> {
     Ok(path.map(atslegas_core::signature::read_file).transpose()?)
 }
 
+/// Every row a paged core read gives, read 10,000 at a time: `page(limit, offset)`.
+fn every_page<T>(
+    mut page: impl FnMut(u32, u32) -> atslegas_core::Result<Vec<T>>,
+) -> Result<Vec<T>, Failure> {
+    const PAGE: u32 = 10_000;
+    let mut all = Vec::new();
+    loop {
+        let rows = page(PAGE, all.len() as u32)?;
+        let n = rows.len();
+        all.extend(rows);
+        if n < PAGE as usize {
+            return Ok(all);
+        }
+    }
+}
+
 pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Result<u8, Failure> {
     match cmd {
         KeyLogCmd::Issue(a) => {
@@ -227,21 +243,9 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
                     as_of::person_at(store.conn(), at, &p)?
                 }
                 None => {
-                    let mut all = Vec::new();
-                    loop {
-                        let page = as_of::keys_at(
-                            store.conn(),
-                            at,
-                            key.as_deref(),
-                            10_000,
-                            all.len() as u32,
-                        )?;
-                        let n = page.len();
-                        all.extend(page);
-                        if n < 10_000 {
-                            break;
-                        }
-                    }
+                    let all = every_page(|limit, offset| {
+                        as_of::keys_at(store.conn(), at, key.as_deref(), limit, offset)
+                    })?;
                     if all.is_empty() {
                         if let Some(k) = &key {
                             // Say why: no such key, or it did not exist yet then.
@@ -270,17 +274,9 @@ pub fn run(cmd: KeyLogCmd, store: &mut Store, actor: &Actor, out: &Out) -> Resul
             if end <= start {
                 return Err(Error::invalid("--end", "must be after --start").into());
             }
-            let mut all = Vec::new();
-            let mut offset = 0;
-            loop {
-                let page = keylog::list_range(store.conn(), start, end, 10_000, offset)?;
-                let n = page.len() as u32;
-                all.extend(page);
-                if n < 10_000 {
-                    break;
-                }
-                offset += n;
-            }
+            let all = every_page(|limit, offset| {
+                keylog::list_range(store.conn(), start, end, limit, offset)
+            })?;
             out.keylog_reference(&all);
         }
         KeyLogCmd::Calendar { today } => {

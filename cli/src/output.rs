@@ -51,6 +51,11 @@ pub(crate) fn print_json<T: Serialize + ?Sized>(v: &T) {
     );
 }
 
+/// A time in the desktop's zone, or nothing.
+pub(crate) fn when(t: Option<i64>) -> String {
+    t.map(local_display).unwrap_or_default()
+}
+
 pub(crate) fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("")
 }
@@ -111,7 +116,7 @@ impl Out {
                     u.role.as_str().into(),
                     if u.is_root { "yes" } else { "" }.into(),
                     if u.active { "yes" } else { "no" }.into(),
-                    u.last_login_at.map(local_display).unwrap_or_default(),
+                    when(u.last_login_at),
                 ]
             },
         );
@@ -158,7 +163,7 @@ impl Out {
                 s.name.clone(),
                 opt(&s.tag).into(),
                 s.numbers().join(", "),
-                s.deleted_at.map(local_display).unwrap_or_default(),
+                when(s.deleted_at),
             ]
         });
     }
@@ -211,7 +216,7 @@ impl Out {
                         k.status.clone()
                     },
                     opt(&k.holder_name).into(),
-                    k.due_back_at.map(local_display).unwrap_or_default(),
+                    when(k.due_back_at),
                 ]
             },
         );

@@ -180,13 +180,7 @@ pub fn set_key_areas(
     areas: &[&str],
 ) -> Result<Vec<Area>> {
     store.write(actor, Role::Admin, "manage areas", |tx, now| {
-        let key = keys::find(tx, key_number)?;
-        if key.deleted_at.is_some() {
-            return Err(Error::NotFound {
-                what: "key",
-                id: key.number,
-            });
-        }
+        let key = keys::find_live(tx, key_number)?;
         let mut ids = Vec::with_capacity(areas.len());
         for name in areas.iter().filter(|n| !n.trim().is_empty()) {
             let id = find(tx, name)?.id;

@@ -33,27 +33,24 @@ pub struct Holding {
 }
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Holding> {
-    let h = from_columns!(r => Holding {
+    Ok(from_columns!(r => Holding {
         key_id, key_number, key_name, location, status, person_id, person_name, person_code,
         since, due_back_at
-    });
-    Ok(h)
+    }))
 }
 
 // The latest row of key k.id at or before ?1, as a correlated seek.
 const LATEST: &str = "(SELECT id FROM key_log WHERE key_id = k.id AND at <= ?1
                         ORDER BY at DESC, id DESC LIMIT 1)";
 
-fn columns() -> String {
-    "k.id, k.number, k.name, k.location,
+/// What a [`Holding`] reads, from the key `k`, its latest row `l` and that row's person `p`.
+const COLUMNS: &str = "k.id, k.number, k.name, k.location,
      CASE l.action WHEN 'issued' THEN 'issued' WHEN 'lost' THEN 'lost' ELSE 'available' END,
      CASE WHEN l.action IN ('issued', 'lost') THEN l.person_id END,
      CASE WHEN l.action IN ('issued', 'lost') THEN p.full_name END,
      CASE WHEN l.action IN ('issued', 'lost') THEN p.code END,
      l.at,
-     CASE WHEN l.action = 'issued' THEN l.due_back_at END"
-        .to_string()
-}
+     CASE WHEN l.action = 'issued' THEN l.due_back_at END";
 
 /// Every key that existed at `at` (Unix seconds; created by then, not yet deleted),
 /// with its state then, by number; `key` narrows it to one key number. Paged.
@@ -80,14 +77,13 @@ pub fn keys_at(
 /// first, so only its keys are looked up in the log (not every key before the sort).
 pub fn keys_at_sql(one_key: bool) -> String {
     format!(
-        "SELECT {cols} FROM
+        "SELECT {COLUMNS} FROM
            (SELECT id, number, name, location FROM keys
              WHERE created_at <= ?1 AND (deleted_at IS NULL OR deleted_at > ?1){one}
              ORDER BY length(number), number LIMIT ?2 OFFSET ?3) k
            LEFT JOIN key_log l ON l.id = {LATEST}
            LEFT JOIN persons p ON p.id = l.person_id
           ORDER BY length(k.number), k.number",
-        cols = columns(),
         one = if one_key { " AND number = ?4" } else { "" }
     )
 }
@@ -95,7 +91,7 @@ pub fn keys_at_sql(one_key: bool) -> String {
 /// The SQL of [`person_at`] (the query-plan test reads it).
 pub fn person_at_sql() -> String {
     format!(
-        "SELECT {cols} FROM key_log l
+        "SELECT {COLUMNS} FROM key_log l
            JOIN keys k ON k.id = l.key_id
            LEFT JOIN persons p ON p.id = l.person_id
           WHERE l.id IN (SELECT (SELECT id FROM key_log x WHERE x.key_id = mine.key_id AND x.at <= ?1
@@ -103,8 +99,7 @@ pub fn person_at_sql() -> String {
                            FROM (SELECT DISTINCT key_id FROM key_log
                                   WHERE person_id = ?2 AND at <= ?1 AND action = 'issued') mine)
             AND l.action = 'issued' AND l.person_id = ?2
-          ORDER BY length(k.number), k.number",
-        cols = columns()
+          ORDER BY length(k.number), k.number"
     )
 }
 

@@ -129,6 +129,18 @@ pub fn find(conn: &Connection, number: &str) -> Result<Key> {
         })
 }
 
+/// A key by its number that is not deleted (a deleted one is not found).
+pub fn find_live(conn: &Connection, number: &str) -> Result<Key> {
+    let key = find(conn, number)?;
+    if key.deleted_at.is_some() {
+        return Err(Error::NotFound {
+            what: "key",
+            id: key.number,
+        });
+    }
+    Ok(key)
+}
+
 /// A key by id.
 pub fn get(conn: &Connection, id: i64) -> Result<Key> {
     get_tx(conn, id)

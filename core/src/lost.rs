@@ -29,7 +29,7 @@ pub fn report_lost(
 ) -> Result<LogEntry> {
     let reason = required("reason", reason, 500)?;
     store.write(actor, Role::Operator, "report keys lost", |tx, now| {
-        let key = live_key(tx, key_number)?;
+        let key = keys::find_live(tx, key_number)?;
         if !matches!(key.status.as_str(), "available" | "issued") {
             return Err(Error::KeyNotLosable {
                 key: key.number,
@@ -73,7 +73,7 @@ pub fn report_found(
 ) -> Result<LogEntry> {
     let comment = keylog::clean_comment(comment)?;
     store.write(actor, Role::Operator, "report keys found", |tx, now| {
-        let key = live_key(tx, key_number)?;
+        let key = keys::find_live(tx, key_number)?;
         if key.status != "lost" {
             return Err(Error::KeyNotLost {
                 key: key.number,
@@ -89,18 +89,6 @@ pub fn report_found(
         let log_id = tx.last_insert_rowid();
         keylog::finish_movement(tx, now, actor, &key, "found", log_id, &[])
     })
-}
-
-/// A key by number that is not deleted.
-fn live_key(conn: &Connection, number: &str) -> Result<Key> {
-    let key = keys::find(conn, number)?;
-    if key.deleted_at.is_some() {
-        return Err(Error::NotFound {
-            what: "key",
-            id: key.number,
-        });
-    }
-    Ok(key)
 }
 
 /// The schema's refusals, said as the checks before the insert would (a backstop).
@@ -168,7 +156,7 @@ pub struct Impact {
 /// The impact of losing a key (any key: the Keys screen shows it before a loss too).
 /// Three queries, whatever the number of areas and keys.
 pub fn impact(conn: &Connection, key_number: &str) -> Result<Impact> {
-    let key = live_key(conn, key_number)?;
+    let key = keys::find_live(conn, key_number)?;
     let areas = crate::areas::names(&crate::areas::of_key(conn, key.id)?);
     let mut stmt = conn.prepare_cached(
         "SELECT k.number, k.name, k.status, p.full_name, p.code, a.name

@@ -79,31 +79,7 @@ pub fn status(conn: &Connection, who: &PersonRef) -> Result<Offboarding> {
 }
 
 fn status_of(conn: &Connection, person: Person) -> Result<Offboarding> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT k.number, k.name, k.location, k.issued_at, k.due_back_at,
-                (SELECT group_concat(s.name, char(10)) FROM key_set_keys sk
-                   JOIN key_sets s ON s.id = sk.set_id AND s.deleted_at IS NULL
-                  WHERE sk.key_id = k.id)
-           FROM keys k WHERE k.holder_person_id = ?1 AND k.status = 'issued'
-          ORDER BY length(k.number), k.number",
-    )?;
-    let keys: Vec<HeldKey> = stmt
-        .query_map([person.id], |r| {
-            let sets: Option<String> = r.get(5)?;
-            let mut sets: Vec<String> = sets
-                .map(|s| s.split('\n').map(str::to_string).collect())
-                .unwrap_or_default();
-            sets.sort();
-            Ok(HeldKey {
-                number: r.get(0)?,
-                name: r.get(1)?,
-                location: r.get(2)?,
-                issued_at: r.get(3)?,
-                due_back_at: r.get(4)?,
-                sets,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let keys = held_keys(conn, person.id)?;
     let mut stmt = conn.prepare_cached(
         "SELECT s.name, s.tag, group_concat(k.number, char(10)),
                 count(*) = (SELECT count(*) FROM key_set_keys a WHERE a.set_id = s.id)
@@ -138,6 +114,36 @@ fn status_of(conn: &Connection, person: Person) -> Result<Offboarding> {
     })
 }
 
+/// The keys a person holds, by number, each with the sets it belongs to (one query).
+fn held_keys(conn: &Connection, person_id: i64) -> Result<Vec<HeldKey>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT k.number, k.name, k.location, k.issued_at, k.due_back_at,
+                (SELECT group_concat(s.name, char(10)) FROM key_set_keys sk
+                   JOIN key_sets s ON s.id = sk.set_id AND s.deleted_at IS NULL
+                  WHERE sk.key_id = k.id)
+           FROM keys k WHERE k.holder_person_id = ?1 AND k.status = 'issued'
+          ORDER BY length(k.number), k.number",
+    )?;
+    let keys = stmt
+        .query_map([person_id], |r| {
+            let sets: Option<String> = r.get(5)?;
+            let mut sets: Vec<String> = sets
+                .map(|s| s.split('\n').map(str::to_string).collect())
+                .unwrap_or_default();
+            sets.sort();
+            Ok(HeldKey {
+                number: r.get(0)?,
+                name: r.get(1)?,
+                location: r.get(2)?,
+                issued_at: r.get(3)?,
+                due_back_at: r.get(4)?,
+                sets,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(keys)
+}
+
 /// Finishes an offboarding: deactivates the person and makes the clearance receipt, in
 /// one transaction with one audit row. Refused while the person holds keys
 /// ([`Error::PersonHoldsKeys`]) unless an admin gives `override_reason`.
@@ -154,8 +160,10 @@ pub fn finish(
         if before.deleted_at.is_some() {
             return Err(Error::NotFound { what: "person", id: before.label() });
         }
-        let held = status_of(tx, before.clone())?;
-        let still_held: Vec<String> = held.keys.iter().map(|k| k.number.clone()).collect();
+        let still_held: Vec<String> = held_keys(tx, before.id)?
+            .into_iter()
+            .map(|k| k.number)
+            .collect();
         match (&reason, still_held.is_empty()) {
             (_, true) => {}
             (None, false) => {

@@ -170,6 +170,18 @@ pub fn start(store: &mut Store, actor: &Actor) -> Result<Stocktake> {
     })
 }
 
+/// A [`CountedKey`] from a row's first five columns: number, name, location, status,
+/// the holder's name.
+fn counted_key_row(r: &rusqlite::Row) -> rusqlite::Result<CountedKey> {
+    Ok(CountedKey {
+        number: r.get(0)?,
+        name: r.get(1)?,
+        location: r.get(2)?,
+        status: r.get(3)?,
+        holder: r.get(4)?,
+    })
+}
+
 fn counted_key(k: &keys::Key) -> CountedKey {
     CountedKey {
         number: k.number.clone(),
@@ -261,18 +273,7 @@ fn compare(conn: &Connection, id: i64) -> Result<Report> {
           WHERE k.deleted_at IS NULL
           ORDER BY length(k.number), k.number",
     )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok((
-            CountedKey {
-                number: r.get(0)?,
-                name: r.get(1)?,
-                location: r.get(2)?,
-                status: r.get(3)?,
-                holder: r.get(4)?,
-            },
-            r.get::<_, bool>(5)?,
-        ))
-    })?;
+    let rows = stmt.query_map([id], |r| Ok((counted_key_row(r)?, r.get::<_, bool>(5)?)))?;
     let mut report = Report {
         expected: 0,
         counted: 0,
@@ -301,14 +302,6 @@ pub fn scanned(conn: &Connection, id: i64, limit: u32) -> Result<Vec<CountedKey>
            LEFT JOIN persons p ON p.id = k.holder_person_id
           WHERE s.stocktake_id = ?1 ORDER BY s.at DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![id, i64::from(limit)], |r| {
-        Ok(CountedKey {
-            number: r.get(0)?,
-            name: r.get(1)?,
-            location: r.get(2)?,
-            status: r.get(3)?,
-            holder: r.get(4)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![id, i64::from(limit)], counted_key_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
