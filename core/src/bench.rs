@@ -154,6 +154,8 @@ pub fn run(
             "is not a demo database: the benchmark issues and returns keys, and key-log rows can never be deleted. Run `atslegas-cli demo` in an empty data folder first",
         ));
     }
+    // As the window runs: checkpoints off the commit path (crate::checkpoint).
+    store.start_checkpointer(crate::checkpoint::Timing::default())?;
     let n = opts.iterations.max(1);
     let count = |sql: &str| -> Result<i64> { Ok(store.conn().query_row(sql, [], |r| r.get(0))?) };
     let mut report = BenchReport {

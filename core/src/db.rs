@@ -287,6 +287,12 @@ fn configure(conn: &Connection) -> Result<()> {
     // committed handover survive a power cut (a few ms per write is nothing at a desk).
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints run off the commit path (crate::checkpoint); this is the backstop.
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        crate::checkpoint::WAL_BACKSTOP_PAGES,
+    )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())

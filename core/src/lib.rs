@@ -4,7 +4,8 @@
 //!
 //! Crate choices (and why):
 //! - `rusqlite` with bundled SQLite: every platform runs the same SQLite (FTS5, trigram,
-//!   the backup API), no system library to match.
+//!   the backup API), no system library to match. Its `hooks` feature gives the commit
+//!   hook that tells the background checkpointer of each write (see [`checkpoint`]).
 //! - `argon2`: argon2id password hashes with OWASP's parameters (see [`users`]).
 //! - `sha2` + `hmac`: the audit hash chain and the signature on session files.
 //! - `chrono`: UTC storage and local-day arithmetic for the calendar.
@@ -33,6 +34,7 @@ pub mod as_of;
 pub mod audit;
 pub mod backup;
 pub mod bench;
+pub mod checkpoint;
 mod columns;
 pub mod config;
 pub mod db;

@@ -154,6 +154,8 @@ pub struct HandoverRules {
 
 /// One open database with its clock and settings.
 pub struct Store {
+    /// Declared first, so it stops before the connection closes (which checkpoints).
+    checkpointer: Option<crate::checkpoint::Checkpointer>,
     conn: Connection,
     clock: Clock,
     pub security: Security,
@@ -165,6 +167,7 @@ impl Store {
     /// user's register file).
     pub(crate) fn from_connection(conn: Connection, security: Security) -> Store {
         Store {
+            checkpointer: None,
             conn,
             clock: system_clock(),
             security,
@@ -175,6 +178,7 @@ impl Store {
     /// A fresh in-memory database (tests).
     pub fn open_in_memory() -> Result<Store> {
         Ok(Store {
+            checkpointer: None,
             conn: crate::db::open_in_memory()?,
             clock: system_clock(),
             security: Security::default(),
@@ -186,6 +190,30 @@ impl Store {
     pub fn with_clock(mut self, clock: Clock) -> Store {
         self.clock = clock;
         self
+    }
+
+    /// Checkpoints the WAL on a thread of its own while the register is idle, instead of
+    /// in a commit (see [`crate::checkpoint`]). For a process that stays open: the window,
+    /// the benchmark. A short command needs none: closing checkpoints. Nothing happens for
+    /// an in-memory database, or when one is already running.
+    pub fn start_checkpointer(&mut self, timing: crate::checkpoint::Timing) -> Result<()> {
+        if self.checkpointer.is_some() {
+            return Ok(());
+        }
+        let Some(path) = self
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+        else {
+            return Ok(());
+        };
+        self.checkpointer = Some(crate::checkpoint::Checkpointer::start(
+            &mut self.conn,
+            &path,
+            timing,
+        )?);
+        Ok(())
     }
 
     /// Now, in Unix seconds UTC.

@@ -32,6 +32,9 @@ impl AppState {
             let config = Config::load_or_create(&paths.config_file)?;
             let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
             store.configure(&config);
+            // The window stays open: checkpoints wait for an idle second, off the Desk's
+            // commits.
+            store.start_checkpointer(atslegas_core::checkpoint::Timing::default())?;
             let sessions = Sessions::new(config.session_dir(&paths));
             // Sessions left idle past the timeout while the app was closed end now, with
             // their audit row.
