@@ -458,6 +458,14 @@ impl Out {
                 _ => "EXTRA",
             }
         );
+        if let Some(b) = r.wal_bytes_per_handover {
+            println!(
+                "WAL: {:.1} KiB per issue or return; back to back, SQLite's backstop checkpoint (at {}) would land in about one commit in {:.0}.",
+                b / 1024.0,
+                mib(r.wal_backstop_bytes.max(0) as u64),
+                r.wal_backstop_bytes as f64 / b.max(1.0)
+            );
+        }
         let ms = |v: f64| format!("{v:.2}");
         table(
             &[

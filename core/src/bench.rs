@@ -59,6 +59,13 @@ pub struct BenchReport {
     pub synchronous: i64,
     /// A debug build measures nothing useful; say so.
     pub optimized_build: bool,
+    /// How much WAL one issue or return writes, from the `-wal` file's growth over the
+    /// timed handovers (none when the file could not be read or did not grow), and so how
+    /// often SQLite's backstop checkpoint ([`crate::checkpoint::WAL_BACKSTOP_PAGES`]) lands
+    /// in a commit when handovers come back to back.
+    pub wal_bytes_per_handover: Option<f64>,
+    /// The backstop in bytes: its pages times the database's page size.
+    pub wal_backstop_bytes: i64,
     pub figures: Vec<Figure>,
 }
 
@@ -173,6 +180,9 @@ pub fn run(
             .conn()
             .pragma_query_value(None, "synchronous", |r| r.get(0))?,
         optimized_build: !cfg!(debug_assertions),
+        wal_bytes_per_handover: None,
+        wal_backstop_bytes: crate::checkpoint::WAL_BACKSTOP_PAGES
+            * count("SELECT page_size FROM pragma_page_size()")?,
         figures: Vec::new(),
     };
     const STEPS: u64 = 21;
@@ -196,6 +206,18 @@ pub fn run(
         ..Default::default()
     };
     let (mut issue_ms, mut return_ms) = (Vec::new(), Vec::new());
+    let wal_file = store
+        .conn()
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{p}-wal"));
+    let wal_size = || {
+        wal_file
+            .as_ref()
+            .and_then(|f| std::fs::metadata(f).ok())
+            .map_or(0, |m| m.len())
+    };
+    let wal_before = wal_size();
     for i in 0..=n as usize {
         let (key, person) = &pairs[i % pairs.len()];
         let t = Instant::now();
@@ -209,6 +231,10 @@ pub fn run(
             issue_ms.push(issued);
             return_ms.push(returned);
         }
+    }
+    let grown = wal_size().saturating_sub(wal_before);
+    if grown > 0 {
+        report.wal_bytes_per_handover = Some(grown as f64 / (2.0 * (n as f64 + 1.0)));
     }
     done(&mut report, figure("issue a key", issue_ms, ISSUE));
     done(&mut report, figure("return a key", return_ms, ISSUE));
@@ -485,5 +511,36 @@ mod tests {
             .unwrap();
         assert_eq!(out, 8);
         assert!(audit::verify(s.conn()).unwrap().ok);
+        // In memory there is no WAL file to measure.
+        assert_eq!(r.wal_bytes_per_handover, None);
+    }
+
+    #[test]
+    fn on_a_file_the_bench_says_how_much_wal_a_handover_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("db.sqlite"), Default::default()).unwrap();
+        let o = DemoOptions {
+            persons: 60,
+            keys: 30,
+            log_rows: 300,
+            ..DemoOptions::default()
+        };
+        demo::generate(&mut s, &admin(), &o, &mut |_, _| {}).unwrap();
+        // Start from an empty WAL, as the bench does after `demo` closed the register.
+        s.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        let r = run(
+            &mut s,
+            &admin(),
+            &BenchOptions { iterations: 3 },
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let per = r.wal_bytes_per_handover.expect("the WAL grew");
+        // A handover writes at least a page (the key, its log row, the audit row, the
+        // receipt) and far less than the backstop.
+        assert!(per >= 4096.0 && per < 1024.0 * 1024.0, "{per}");
+        assert_eq!(r.wal_backstop_bytes, 10_000 * 4096);
     }
 }
