@@ -540,7 +540,7 @@ mod tests {
         let per = r.wal_bytes_per_handover.expect("the WAL grew");
         // A handover writes at least a page (the key, its log row, the audit row, the
         // receipt) and far less than the backstop.
-        assert!(per >= 4096.0 && per < 1024.0 * 1024.0, "{per}");
+        assert!((4096.0..1024.0 * 1024.0).contains(&per), "{per}");
         assert_eq!(r.wal_backstop_bytes, 10_000 * 4096);
     }
 }
