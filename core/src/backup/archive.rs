@@ -11,7 +11,8 @@
 //! its entries are ([`check`] refuses a plain entry in an encrypted backup, ZipCrypto,
 //! and a passphrase given for a plain backup), never by the manifest's `encrypted`.
 //!
-//! `zip` (8.x) writes and reads the archive: deflate through zlib-rs, and WinZip AES.
+//! `zipwrite` writes the archive, its database entry deflated on every core by
+//! `pdeflate` (zlib-rs); `zip` (8.x) reads it back, checking CRCs and WinZip AES.
 //! Never trust an archive: names are checked against path traversal, and every entry
 //! is read through a limit taken from the manifest, so a size bomb stops early.
 
@@ -23,9 +24,10 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zip::result::ZipError;
-use zip::write::SimpleFileOptions;
-use zip::{AesMode, CompressionMethod, ZipArchive, ZipWriter};
+use zip::{AesMode, ZipArchive};
 
+use super::pdeflate::{self, Failure};
+use super::zipwrite::{Method, ZipOut};
 use crate::error::{Error, Result};
 use crate::work::{Cancel, Progress};
 
@@ -144,76 +146,64 @@ pub(crate) fn write(
     cancel: &Cancel,
 ) -> Result<()> {
     let file = create_private(out).map_err(|e| Error::io("create", out, e))?;
-    let mut zip = ZipWriter::new(BufWriter::with_capacity(CHUNK, file));
-    let base = if compress {
-        SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(1))
+    let werr = |e: std::io::Error| Error::io("write", out, e);
+    let modified = crate::time::zip_time(contents.manifest.created_at);
+    let mut zip = ZipOut::new(BufWriter::with_capacity(CHUNK, file), modified).map_err(werr)?;
+    let method = if compress {
+        Method::Deflated
     } else {
-        SimpleFileOptions::default().compression_method(CompressionMethod::Stored)
-    }
-    .unix_permissions(0o600)
-    .last_modified_time(crate::time::zip_time(contents.manifest.created_at));
-    let secret = match passphrase {
-        Some((p, mode)) => base.with_aes_encryption(mode, p),
-        None => base,
+        Method::Stored
     };
     let mut entries = Vec::new();
-    let zerr = |e: ZipError| Error::BackupFailed {
-        step: "write".into(),
-        reason: e.to_string(),
-    };
-    let werr = |e: std::io::Error| Error::io("write", out, e);
     if let Some(db) = contents.database {
         let size = std::fs::metadata(db)
             .map_err(|e| Error::io("read", db, e))?
             .len();
-        zip.start_file(DB_ENTRY, secret.large_file(size >= 0xFFFF_0000))
-            .map_err(zerr)?;
-        let mut f = File::open(db).map_err(|e| Error::io("read", db, e))?;
-        // The SHA-256 is computed on another thread while this one compresses.
+        let f = File::open(db).map_err(|e| Error::io("read", db, e))?;
+        let mut entry = zip
+            .start(DB_ENTRY, method, size, passphrase)
+            .map_err(werr)?;
+        // Deflate on every core (pdeflate); the SHA-256 of the plain snapshot is computed
+        // on another thread from the same blocks.
         let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
-        let (done, sha256) = std::thread::scope(|s| -> Result<(u64, String)> {
+        let (summary, sha256) = std::thread::scope(|s| {
             let hasher = s.spawn(move || {
                 let mut h = Sha256::new();
-                for chunk in rx {
-                    h.update(&chunk[..]);
+                for block in rx {
+                    h.update(&block[..]);
                 }
                 hex::encode(h.finalize())
             });
-            let mut done = 0u64;
-            let copied = (|| -> Result<()> {
-                loop {
-                    if cancel.is_cancelled() {
-                        return Err(Error::Cancelled);
-                    }
-                    let mut buf = vec![0u8; CHUNK];
-                    let n = f.read(&mut buf).map_err(|e| Error::io("read", db, e))?;
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    buf.truncate(n);
-                    let chunk = std::sync::Arc::new(buf);
-                    // The hasher only ends when this sender is dropped.
-                    let _ = tx.send(chunk.clone());
-                    zip.write_all(&chunk).map_err(werr)?;
-                    done += n as u64;
-                    progress(Progress::new("write", done, size.max(1)));
-                }
-            })();
-            drop(tx);
+            let deflated = pdeflate::deflate(
+                f,
+                &pdeflate::Options::new(compress),
+                Some(tx),
+                &mut |bytes| entry.write(bytes),
+                &mut |done| progress(Progress::new("write", done, size.max(1))),
+                cancel,
+            );
             let sha256 = hasher.join().expect("hashing does not panic");
-            copied.map(|()| (done, sha256))
+            deflated.map(|summary| (summary, sha256))
+        })
+        .map_err(|failure| match failure {
+            Failure::Read(e) => Error::io("read", db, e),
+            Failure::Write(e) => werr(e),
+            Failure::Cancelled => Error::Cancelled,
+            Failure::Deflate(reason) => Error::BackupFailed {
+                step: "compress".into(),
+                reason,
+            },
         })?;
+        entry.finish(summary.crc32, summary.plain).map_err(werr)?;
         entries.push(Entry {
             name: DB_ENTRY.into(),
-            size: done,
+            size: summary.plain,
             sha256,
         });
     }
     if let Some(cfg) = contents.config {
-        zip.start_file(CONFIG_ENTRY, secret).map_err(zerr)?;
-        zip.write_all(cfg).map_err(werr)?;
+        zip.add(CONFIG_ENTRY, cfg, method, passphrase)
+            .map_err(werr)?;
         entries.push(Entry {
             name: CONFIG_ENTRY.into(),
             size: cfg.len() as u64,
@@ -224,10 +214,10 @@ pub(crate) fn write(
     complete(&mut contents.manifest)?;
     // Encrypted with the rest: a reader without the passphrase learns nothing from it,
     // and nobody without it can write one that decrypts.
-    zip.start_file(MANIFEST_ENTRY, secret).map_err(zerr)?;
     let text = serde_json::to_vec_pretty(&contents.manifest).expect("manifest serialises");
-    zip.write_all(&text).map_err(werr)?;
-    let writer = zip.finish().map_err(zerr)?;
+    zip.add(MANIFEST_ENTRY, &text, method, passphrase)
+        .map_err(werr)?;
+    let writer = zip.finish().map_err(werr)?;
     let file = writer
         .into_inner()
         .map_err(|e| Error::io("write", out, e.into_error()))?;

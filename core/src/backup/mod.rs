@@ -15,9 +15,11 @@ mod found;
 pub mod history;
 mod journal;
 mod naming;
+mod pdeflate;
 pub mod restore;
 pub mod retention;
 mod snapshot;
+mod zipwrite;
 
 use std::path::{Path, PathBuf};
 
