@@ -13,7 +13,8 @@
 #
 # DATA_DIR is a data folder made by `atslegas-cli init` and `atslegas-cli demo` (for the
 # figures in docs/BENCHMARK.md: `demo --log-rows 6000000`, a database of about 1 GB).
-# It is never changed: everything runs on a copy (cp -a) in a temporary folder under
+# It is never changed (close the app and other commands on it: the copy is a plain
+# cp -a of its files): everything runs on that copy, in a temporary folder under
 # --work (default $TMPDIR, else /tmp), which also holds every output of both sides and is
 # removed at the end. That folder needs about six times the database's size.
 # Each figure runs ours and the reference alternately N times (default 3; the order
