@@ -52,6 +52,10 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     await app.waitVisible('.calendar');
     assert.equal(await app.exec("return document.querySelectorAll('.calendar .day').length"), 37);
     assert.match(await app.text('#keys-out-panel'), /neviena atslēga nav izsniegta/);
+    // The dashboard marks the frame that painted its data: scripts/measure-window.mjs
+    // times a sign-in to it.
+    await waitFor(() => app.exec("return performance.getEntriesByName('dashboard-painted', 'mark').length === 1"),
+      'the dashboard-painted mark');
     await app.screenshot('01-dashboard-empty');
 
     // Keys: the empty state says what to do; add two keys.

@@ -24,8 +24,9 @@ export function appPath() {
   return p;
 }
 
-/** The command-line tool built beside the app; tests set up and inspect registers with it. */
-export const CLI = join(ROOT, 'target', 'debug', 'atslegas-cli');
+/** The command-line tool built beside the app; tests set up and inspect registers with it
+ * (ATSLEGAS_CLI overrides the debug build, as the measurement script does with the release one). */
+export const CLI = process.env.ATSLEGAS_CLI || join(ROOT, 'target', 'debug', 'atslegas-cli');
 
 /** root's password in every register the tests set up. */
 export const PASSWORD = 'Zaļā-Tilta-Iela-7';
