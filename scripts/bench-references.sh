@@ -142,6 +142,9 @@ timed() {
 
 clean_outputs() { rm -rf "${OURS:?}"/* "${REF:?}"/* "$COPY/safety-backups"; }
 
+# Only the encrypted runs get a passphrase: one set in the caller's environment would
+# make a plain backup's restore refuse it.
+unset ATSLEGAS_BACKUP_PASSPHRASE
 ours_backup_encrypted() {
   ATSLEGAS_BACKUP_PASSPHRASE="$PASSPHRASE" "$CLI" --data-dir "$COPY" backup create --to "$OURS" --encrypt
 }
