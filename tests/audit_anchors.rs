@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Output;
 
 use atslegas_core::audit;
-use atslegas_tests::{assert_success, count, parse_json, row, stdout, value, Cli};
+use atslegas_tests::{count, parse_json, row, stdout, value, Cli};
 use backup_common::{backup_create, s};
 use rusqlite::{params, Connection};
 use serde_json::Value;
