@@ -95,8 +95,14 @@ export function pagedTable(opts) {
     pageInfo.textContent = t('list.page', { n: Math.floor(offset / pageSize) + 1 });
   }
 
+  /** The latest request: an answer to an older one (a page the user has already left,
+   * or the first page still on its way when Next was clicked) is dropped, never painted
+   * over the newer one. */
+  let latest = 0;
   async function refresh() {
-    paint(await opts.fetch({ limit: pageSize + 1, offset, sort, after: afters[afters.length - 1] }));
+    const mine = ++latest;
+    const got = await opts.fetch({ limit: pageSize + 1, offset, sort, after: afters[afters.length - 1] });
+    if (mine === latest) paint(got);
   }
   // First paint from the cache (if the screen has one), then the core's answer replaces it.
   if (opts.initial && opts.initial.length) paint(opts.initial);
