@@ -7,6 +7,7 @@ use std::path::Path;
 pub use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::work::Cancel;
 
 /// The schema applied to an empty database; embedded so the binary carries it.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
@@ -744,36 +745,79 @@ mod tests {
     }
 }
 
-/// What the About screen shows about the database.
+/// What the About screen shows about the database: cheap facts, read in a moment however
+/// large the register is. The integrity check is [`check_integrity`], run on demand.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Health {
-    /// "ok", or the first problems `PRAGMA integrity_check` found.
-    pub integrity: String,
-    pub ok: bool,
     pub size_bytes: u64,
     pub wal_bytes: u64,
     pub schema_version: i64,
     pub sqlite_version: String,
 }
 
-/// Runs `PRAGMA integrity_check` and reads the file sizes. Takes a moment on a large
-/// database; call it when the user opens About, not on every paint.
+/// The file sizes and versions, for About. Reads no table.
 pub fn health(conn: &Connection, path: &Path) -> Result<Health> {
-    let problems: Vec<String> = {
-        let mut stmt = conn.prepare("PRAGMA integrity_check(20)")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let integrity = problems.join("; ");
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     Ok(Health {
-        ok: integrity == "ok",
-        integrity,
         size_bytes: size(path),
         wal_bytes: size(Path::new(&wal)),
         schema_version: schema_version(conn)?,
         sqlite_version: rusqlite::version().to_string(),
+    })
+}
+
+/// What `PRAGMA integrity_check` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Integrity {
+    pub ok: bool,
+    /// At most [`INTEGRITY_PROBLEMS_SHOWN`] of SQLite's own descriptions; empty when ok.
+    pub problems: Vec<String>,
+}
+
+/// How many problems an integrity check reports; one is enough to act on (restore a
+/// backup), and a badly damaged file can have millions.
+pub const INTEGRITY_PROBLEMS_SHOWN: u32 = 20;
+
+/// Runs SQLite's full integrity check of the register at `path` on a read-only connection
+/// of its own, so the Desk (which holds the store) goes on working meanwhile: on a 1 GB
+/// register the check reads every page and takes many seconds. Every role may run it (it
+/// changes nothing); `cancel` stops it between pages ([`Error::Cancelled`]).
+pub fn check_integrity(path: &Path, cancel: &Cancel) -> Result<Integrity> {
+    let mut conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let stop = cancel.clone();
+    conn.progress_handler(10_000, Some(move || stop.is_cancelled()))?;
+    let found: rusqlite::Result<Vec<String>> = (|| {
+        let mut stmt = conn.prepare(&format!(
+            "PRAGMA integrity_check({INTEGRITY_PROBLEMS_SHOWN})"
+        ))?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect()
+    })();
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let found = match found {
+        // Damage bad enough that SQLite stops reading is a finding, not a failure of
+        // the check: it is what the user must hear.
+        Err(rusqlite::Error::SqliteFailure(e, msg))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            vec![msg.unwrap_or_else(|| e.to_string())]
+        }
+        other => other?,
+    };
+    let ok = found.len() == 1 && found[0] == "ok";
+    Ok(Integrity {
+        ok,
+        problems: if ok { Vec::new() } else { found },
     })
 }

@@ -621,3 +621,17 @@ pub fn about(state: State<'_, AppState>) -> CmdResult<About> {
         health,
     })
 }
+
+/// Settings → About's "Check now": SQLite's integrity check on a connection of its own,
+/// on a blocking thread, so the Desk goes on working while a large register is read.
+#[tauri::command]
+pub async fn db_check(app: tauri::AppHandle) -> CmdResult<db::Integrity> {
+    crate::work::blocking(app, |state, cancel| {
+        let opened = state.opened()?;
+        let db_path = opened.config().db_path(&state.paths);
+        // Signed in (any role), then the store is let go before the long read.
+        opened.act(|_, _| Ok(()))?;
+        Ok(db::check_integrity(&db_path, cancel)?)
+    })
+    .await
+}

@@ -145,6 +145,7 @@ pub fn run() {
             commands::settings_get,
             commands::settings_update,
             commands::about,
+            commands::db_check,
             backup_commands::backup_overview,
             backup_commands::pick_folder,
             backup_commands::pick_backup_file,

@@ -1,7 +1,7 @@
 // Settings (admins change them; everyone sees them) and About: version, where the data
 // is, and the database's health.
 
-import { el, invoke, setLanguage, size, t } from '../admin-common.js';
+import { el, invoke, localTime, setLanguage, size, t } from '../admin-common.js';
 import { clearToast, toast } from '../components.js';
 
 export const screen = { id: 'settings', navKey: 'nav.settings', minRole: 'viewer' };
@@ -77,10 +77,10 @@ export async function render(view, ctx) {
     ['about.db_size', size(h.size_bytes + h.wal_bytes)],
     ['about.schema', String(h.schema_version)],
     ['about.sqlite', h.sqlite_version],
-    ['about.integrity', h.ok ? t('about.integrity_ok') : `${t('about.integrity_bad')}: ${h.integrity}`],
   ]) {
-    dl.append(el('dt', {}, t(k)), el('dd', { class: k === 'about.integrity' ? (h.ok ? 'ok-text' : 'danger-text') : '' }, v));
+    dl.append(el('dt', {}, t(k)), el('dd', {}, v));
   }
+  dl.append(el('dt', {}, t('about.integrity')), integrityCheck());
   info.append(dl);
   const cols = el('div', { class: 'two-col' });
   // The general settings and About on the left, the (tall) handover card on the right:
@@ -89,6 +89,58 @@ export async function render(view, ctx) {
   left.append(form, info);
   cols.append(left, handover);
   view.replaceChildren(el('h1', {}, t('nav.settings')), cols);
+}
+
+/**
+ * The last integrity check's answer in this window, so coming back to Settings shows it
+ * without reading the whole database again.
+ * @type {{ok: boolean, problems: string[], at: number} | null}
+ */
+let lastCheck = null;
+
+/**
+ * The integrity line of About: the last result and a button that runs SQLite's full
+ * check. It runs in the core on a connection of its own, so the Desk is not held up while
+ * a large register is read; the answer lands here if the screen is still open.
+ */
+function integrityCheck() {
+  const dd = el('dd', { id: 'integrity' });
+  const status = el('span', { id: 'integrity-status', role: 'status' });
+  const hint = el('p', { class: 'hint', id: 'integrity-hint' });
+  const button = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary small', id: 'integrity-check' }));
+  const paint = () => {
+    status.className = lastCheck ? (lastCheck.ok ? 'ok-text' : 'danger-text') : '';
+    hint.textContent = '';
+    if (!lastCheck) {
+      status.textContent = t('about.integrity_not_checked');
+    } else {
+      const when = t('about.integrity_checked_at', { time: localTime(lastCheck.at) });
+      status.textContent = lastCheck.ok
+        ? `${t('about.integrity_ok')} (${when})`
+        : `${t('about.integrity_bad')} (${when}): ${lastCheck.problems.join('; ')}`;
+      if (!lastCheck.ok) hint.textContent = t('about.integrity_bad_hint');
+    }
+    button.textContent = t(lastCheck ? 'about.integrity_again' : 'about.integrity_check');
+  };
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    status.className = '';
+    status.textContent = t('about.integrity_checking');
+    hint.textContent = '';
+    try {
+      const found = await invoke('db_check');
+      lastCheck = { ok: found.ok, problems: found.problems, at: Math.floor(Date.now() / 1000) };
+      paint();
+    } catch (err) {
+      status.className = 'danger-text';
+      status.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  paint();
+  dd.append(status, ' ', button, hint);
+  return dd;
 }
 
 /** The signature rules, in the order the Settings screen offers them. */
