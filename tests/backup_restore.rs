@@ -1154,6 +1154,93 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
     assert_eq!(role, "viewer");
 }
 
+/// A restore copies most tables record by record (SQLite's transfer), but the UNIQUE
+/// rules are checked on the rows, never taken from the backup's indexes, which
+/// `quick_check` does not compare with their tables. A backup whose users table holds one
+/// name twice, its index edited to look right, is refused by the restore as a changed
+/// file; the safety backup made meanwhile is removed and nothing changes.
+#[test]
+fn a_backup_with_a_name_twice_behind_a_doctored_index_is_refused_and_changes_nothing() {
+    use sha2::{Digest, Sha256};
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    let work = tempfile::tempdir().unwrap();
+    let (db_path, conn) = archive_db(&archive, None, work.path());
+    // Two users whose names differ in the last letter; then, in the table's page only,
+    // the one name is overwritten with the other, as a crafted file would.
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM users ORDER BY id LIMIT 2")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(ids.len(), 2, "the demo has two users");
+    conn.execute(
+        "UPDATE users SET username = 'twin-user-A' WHERE id = ?1",
+        [ids[0]],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE users SET username = 'twin-user-B' WHERE id = ?1",
+        [ids[1]],
+    )
+    .unwrap();
+    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    let (root, page_size): (i64, i64) = conn
+        .query_row(
+            "SELECT rootpage, (SELECT page_size FROM pragma_page_size()) FROM sqlite_schema WHERE name = 'users'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    drop(conn);
+    let mut db = std::fs::read(&db_path).unwrap();
+    std::fs::remove_file(&db_path).unwrap();
+    let page = ((root - 1) * page_size) as usize..(root * page_size) as usize;
+    let at = db[page.clone()]
+        .windows(11)
+        .position(|w| w == b"twin-user-B")
+        .expect("the users table holds its rows in its root page");
+    db[page.start + at + 10] = b'A';
+    let check = work.path().join("check.db");
+    std::fs::write(&check, &db).unwrap();
+    let quick: String = value(&open_raw(&check), "PRAGMA quick_check");
+    assert_eq!(quick, "ok", "the doctored file passes the quick check");
+
+    let man = manifest_matching(&archive, DB_ENTRY, &db);
+    let bad = work.path().join("atslegas-twin-users.zip");
+    write_zip(
+        &bad,
+        &[
+            (DB_ENTRY, &db),
+            (CONFIG_ENTRY, &read_entry(&archive, CONFIG_ENTRY, None)),
+            (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
+        ],
+    );
+    std::fs::write(
+        sidecar(&bad),
+        format!(
+            "{}  {}\n",
+            hex::encode(Sha256::digest(std::fs::read(&bad).unwrap())),
+            bad.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let (code, line) = assert_refused(
+        &cli.run(&["backup", "restore", s(&bad), "--force"]),
+        "restore",
+    );
+    assert_eq!(code, 3, "{line}");
+    assert!(
+        line.contains("UNIQUE") && line.contains("users.username"),
+        "{line}"
+    );
+    assert!(line.contains("changed outside Atslegas"), "{line}");
+    untouched.assert_unchanged(&cli, "restore of twin users");
+    assert!(!cli.data_dir().join("safety-backups").exists());
+}
+
 /// Issue "[2 of 6] Trust", finding 4: a backup's config.json is data. One that moves the
 /// session folder outside the data folder (whose `*.json` files a start would sweep),
 /// turns the lock-out off, or allows a million failed sign-ins, with the manifest's

@@ -164,6 +164,21 @@ pub fn create(
     }
     let now = store.now();
     let (result, final_path) = make_archive(loc, req, now, progress, cancel);
+    record_outcome(store, actor, loc, req, now, result, final_path)
+}
+
+/// Records what [`make_archive`] did at `now`: a verified backup's history and audit
+/// rows, or a failed or cancelled one's (a refusal of the role is not recorded: nothing
+/// was tried).
+pub(crate) fn record_outcome(
+    store: &mut Store,
+    actor: &Actor,
+    loc: &Locations,
+    req: &BackupRequest,
+    now: i64,
+    result: Result<BackupReport>,
+    final_path: PathBuf,
+) -> Result<BackupReport> {
     match result {
         Ok(report) => {
             if !req.dry_run {
@@ -193,6 +208,17 @@ pub fn create(
             Err(e)
         }
     }
+}
+
+/// Removes an archive that was made and verified but is not wanted after all (a safety
+/// backup for a restore that then failed), with its `.sha256`. Nothing recorded it.
+pub(crate) fn discard_unrecorded(archive_path: &Path) {
+    let _ = std::fs::remove_file(archive_path);
+    let name = archive_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(archive_path.with_file_name(format!("{name}.sha256")));
 }
 
 /// A pinned safety backup of the database as it was last committed, made while `tx` (a
@@ -241,7 +267,7 @@ pub(crate) fn safety_backup_in_tx(
 /// Names the archive (never over an existing file or a `.partial` left by someone
 /// else), writes and verifies it; a file that did not verify is removed. Returns the
 /// outcome and the archive's path. Records nothing.
-fn make_archive(
+pub(crate) fn make_archive(
     loc: &Locations,
     req: &BackupRequest,
     now: i64,

@@ -1,7 +1,7 @@
 //! Restoring a backup: verify it completely (its schema must be exactly ours at its
 //! version), build a new database from this build's own schema and copy the backup's
-//! rows into it by named columns (migrating an older one forward there; a newer one is
-//! refused), take a pinned safety backup of the live database, write the restore's audit
+//! rows into it (migrating an older one forward there; a newer one is refused) while a
+//! pinned safety backup of the live database is taken on the other core, write the restore's audit
 //! row into the new database and its line into the journal, then copy the new database
 //! into the live one with SQLite's backup API. That copy is one write transaction on the
 //! live file: a crash at any instant leaves the old register or the new, each with a
@@ -183,44 +183,70 @@ pub fn restore(
         }
         _ => None,
     };
-    // The database to restore is built anew from this build's own schema, and the
-    // backup's rows are copied into it by named columns (`db::rebuild_from`): nothing the
-    // file defines (a trigger, a view, a default) ever runs or reaches the live register.
-    // An older schema is brought up to this version on that copy, never on the live file.
-    let mut rebuilt = match (&checked.database, components.database) {
-        (Some(db), true) => Some(crate::db::rebuild_from(
-            db,
-            checked.manifest.schema_version,
-            &work.0.join("restored.sqlite"),
-        )?),
-        _ => None,
-    };
     progress(Progress::new("verify", 1, 1));
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
 
-    // The pinned safety backup of what is live now.
+    // Two pieces of work at once, one per core, neither touching the live register: the
+    // database to restore is built anew from this build's own schema, the backup's rows
+    // copied into its tables (`db::rebuild_from`), so nothing the file defines
+    // (a trigger, a view, a default) ever runs or reaches the live register, and an
+    // older schema is brought up to this version on that copy; meanwhile the pinned
+    // safety backup of what is live now is written and verified. The safety backup is
+    // recorded only once both are done: if the rebuild fails, it is removed again and
+    // nothing was changed.
     progress(Progress::new("safety backup", 0, 1));
     std::fs::create_dir_all(loc.safety_dir())
         .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
-    let safety = super::create(
+    let safety_req = BackupRequest {
+        kind: Kind::Full,
+        destination: loc.safety_dir(),
+        site: "safety".into(),
+        reason: Some(format!("before restoring {}", file.display())),
+        passphrase: None,
+        aes: zip::AesMode::Aes256,
+        dry_run: false,
+        pinned: true,
+        compress: false,
+    };
+    let safety_at = store.now();
+    let (rebuilt, (safety, safety_path)) = std::thread::scope(|s| {
+        let safety =
+            s.spawn(|| super::make_archive(loc, &safety_req, safety_at, &mut |_| {}, cancel));
+        let rebuilt = match (&checked.database, components.database) {
+            (Some(db), true) => crate::db::rebuild_from(
+                db,
+                checked.manifest.schema_version,
+                &work.0.join("restored.sqlite"),
+            )
+            .map(Some),
+            _ => Ok(None),
+        };
+        (
+            rebuilt,
+            safety.join().expect("the safety backup does not panic"),
+        )
+    });
+    let mut rebuilt = match rebuilt {
+        Ok(r) => r,
+        Err(e) => {
+            if let Ok(made) = &safety {
+                super::discard_unrecorded(&made.file);
+            }
+            // Made for this restore and empty again: gone, as if nothing was tried.
+            let _ = std::fs::remove_dir(loc.safety_dir());
+            return Err(rebuild_refusal(file, e));
+        }
+    };
+    let safety = super::record_outcome(
         store,
         actor,
         loc,
-        &BackupRequest {
-            kind: Kind::Full,
-            destination: loc.safety_dir(),
-            site: "safety".into(),
-            reason: Some(format!("before restoring {}", file.display())),
-            passphrase: None,
-            aes: zip::AesMode::Aes256,
-            dry_run: false,
-            pinned: true,
-            compress: false,
-        },
-        &mut |_| {},
-        cancel,
+        &safety_req,
+        safety_at,
+        safety,
+        safety_path,
     )?;
     preview.safety_backup = Some(safety.file.clone());
     if cancel.is_cancelled() {
@@ -271,6 +297,27 @@ pub fn restore(
     progress(Progress::new("apply", 1, 1));
     preview.applied = true;
     Ok(preview)
+}
+
+/// A backup whose rows break a rule of the register (two users of one name, say) passed
+/// SQLite's quick check, which does not compare a table with its indexes, and the
+/// rebuild refused it: that is a changed file, said as one, not a database failure.
+fn rebuild_refusal(file: &Path, e: Error) -> Error {
+    match e {
+        Error::Database(rusqlite::Error::SqliteFailure(f, msg))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Error::CorruptArchive {
+                file: file.display().to_string(),
+                entry: archive::DB_ENTRY.into(),
+                reason: format!(
+                    "its rows break a rule of the register ({}): the file was changed outside Atslegas, and is not restored",
+                    msg.unwrap_or_else(|| f.to_string())
+                ),
+            }
+        }
+        other => other,
+    }
 }
 
 /// Copies `src` over the live database with SQLite's backup API, all pages in one step:
