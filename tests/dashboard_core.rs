@@ -13,7 +13,7 @@ use atslegas_core::keys::{self, KeyQuery};
 use atslegas_core::persons;
 use atslegas_core::store::Security;
 use atslegas_core::work::Cancel;
-use atslegas_core::{db, groups, Actor, Error, Store};
+use atslegas_core::{dashboard, db, groups, Actor, Error, Store};
 use atslegas_tests::{
     add_keys_and_group, add_person, admin, assert_refused_unchanged, count, last_audit, operator,
     snapshot, viewer, CoreDb, Snapshot,
@@ -907,6 +907,41 @@ fn a_viewer_or_operator_cannot_change_settings_and_the_file_is_unchanged() {
         site.db.store.security.session_timeout_seconds,
         c.client_sessions.timeout_seconds
     );
+}
+
+/// What the window paints first after sign-in comes from one core call: the counts, the
+/// 37-day strip around today, the keys out (overdue first), the keys due and the backup
+/// reminder as this user may act on it.
+#[test]
+fn the_dashboard_is_read_in_one_call_as_the_signed_in_user_sees_it() {
+    let mut site = site();
+    site.at(T0 - 3 * 86_400);
+    site.issue(&operator(), "101", site.janis, Some(T0 - 86_400));
+    site.issue(&operator(), "102", site.girts, Some(T0 + 10 * 86_400));
+    site.at(T0);
+    let today = chrono::DateTime::from_timestamp(T0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Local)
+        .date_naive();
+    let d = dashboard::load(&site.db.store, &viewer(), today, 7).unwrap();
+    assert_eq!(d.now, T0);
+    assert_eq!((d.summary.keys_out, d.summary.keys_overdue), (2, 1));
+    assert_eq!(d.calendar.len(), 37);
+    assert_eq!(d.calendar[keylog::DAYS_BEFORE as usize].date, today);
+    let out: Vec<&str> = d.keys_out.iter().map(|k| k.number.as_str()).collect();
+    assert_eq!(out, ["101", "102"], "the overdue key first");
+    assert_eq!(d.due.len(), 1);
+    assert_eq!(d.due[0].key_number, "101");
+    assert_eq!(d.last_verified_backup, None);
+    assert_eq!(d.remind_after_days, 7);
+    assert!(!d.backup.can_back_up, "a viewer is told to ask an admin");
+    assert!(
+        dashboard::load(&site.db.store, &admin(), today, 7)
+            .unwrap()
+            .backup
+            .can_back_up
+    );
+    let _ = (site.anna, site.peteris, site.lena);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ pub mod bench;
 pub mod checkpoint;
 mod columns;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod desk;

@@ -4,11 +4,10 @@
 //! into core types.
 
 use atslegas_core::audit::{self, AuditEntry, AuditFilter};
-use atslegas_core::backup::history;
 use atslegas_core::config::{self, SettingsChange};
 use atslegas_core::desk::{self, Match};
 use atslegas_core::groups::{self, Group};
-use atslegas_core::keylog::{self, CalendarDay, LogCursor, LogEntry, LogFilter, Summary};
+use atslegas_core::keylog::{self, LogCursor, LogEntry, LogFilter, Summary};
 use atslegas_core::keys::{self, Key, KeyInput, KeyQuery};
 use atslegas_core::persons::{self, Person, PersonInput, PersonQuery};
 use atslegas_core::users::{self, User};
@@ -109,24 +108,11 @@ pub fn home_summary(state: State<'_, AppState>) -> CmdResult<Summary> {
 
 // ---------------------------------------------------------------- dashboard
 
-#[derive(Serialize)]
-pub struct Dashboard {
-    summary: Summary,
-    calendar: Vec<CalendarDay>,
-    /// Keys out now, the soonest due first (overdue ones on top).
-    keys_out: Vec<Key>,
-    last_verified_backup: Option<i64>,
-    remind_after_days: u32,
-    /// The backup reminder for this user: never / overdue / recent, and whether they can
-    /// make a backup (else they are told to ask an admin).
-    backup: history::Reminder,
-    /// Keys overdue or due today, with the holders' phone and e-mail.
-    due: Vec<atslegas_core::overdue::DueKey>,
-    now: i64,
-}
-
 #[tauri::command]
-pub fn dashboard(state: State<'_, AppState>, today: Option<String>) -> CmdResult<Dashboard> {
+pub fn dashboard(
+    state: State<'_, AppState>,
+    today: Option<String>,
+) -> CmdResult<atslegas_core::dashboard::Dashboard> {
     let opened = state.opened()?;
     let remind_after_days = opened.config().backup.remind_after_days;
     opened.act(|s, actor| {
@@ -135,26 +121,7 @@ pub fn dashboard(state: State<'_, AppState>, today: Option<String>) -> CmdResult
                 .map_err(|_| atslegas_core::Error::invalid("today", "is not a date"))?,
             None => chrono::Local::now().date_naive(),
         };
-        let now = s.now();
-        let q = KeyQuery {
-            status: Some("issued".into()),
-            limit: Some(50),
-            ..Default::default()
-        };
-        Ok(Dashboard {
-            summary: keylog::summary(s.conn(), now)?,
-            calendar: keylog::calendar(s.conn(), today, &chrono::Local)?,
-            keys_out: keys::list_sorted(s.conn(), &q, "due")?,
-            last_verified_backup: history::last_verified(s.conn())?,
-            remind_after_days,
-            backup: history::reminder(s.conn(), actor, now, remind_after_days)?,
-            due: atslegas_core::overdue::list(
-                s.conn(),
-                now,
-                atslegas_core::overdue::end_of_local_day(now),
-            )?,
-            now,
-        })
+        atslegas_core::dashboard::load(s, actor, today, remind_after_days)
     })
 }
 
