@@ -27,7 +27,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const releaseCli = join(ROOT, 'target', 'release', 'atslegas-cli');
 if (!process.env.ATSLEGAS_CLI && existsSync(releaseCli)) process.env.ATSLEGAS_CLI = releaseCli;
-const { App, CLI, PASSWORD, appPath, cliIn, register, waitFor } = await import('../tests/e2e/webdriver.mjs');
+// SCREENS: every screen a user visits and what shows once it has its data, the list
+// tests/e2e/large.test.mjs visits too.
+const { App, CLI, PASSWORD, SCREENS, appPath, cliIn, register, waitFor } = await import('../tests/e2e/webdriver.mjs');
 
 // ---------------------------------------------------------------- options
 
@@ -49,19 +51,6 @@ if (flag('help') || flag('h')) {
 const RUNS = Math.max(1, Number(opt('runs', '10')));
 const SETTLE_MS = Number(opt('settle', '5')) * 1000;
 const MARKDOWN = flag('markdown');
-
-// The screens a user visits, in the menu's order, each with what shows once it has its
-// data (as tests/e2e/large.test.mjs visits them).
-const SCREENS = [
-  ['Izsniegšana', '#desk-input'],
-  ['Atslēgas', '#view tbody tr'],
-  ['Personas', '#view tbody tr'],
-  ['Grupas', '.group-item'],
-  ['Lietotāji', '#view tbody tr'],
-  ['Žurnāli', '#view tbody tr'],
-  ['Rezerves kopijas', '#backup-now'],
-  ['Iestatījumi', '#about dd'],
-];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, register, waitFor } from './webdriver.mjs';
+import { App, SCREENS, register, waitFor } from './webdriver.mjs';
 
 test('every screen renders with 10,000 persons, 3,000 keys and 100,000 movements', { timeout: 300000 }, async () => {
   const { data, cli } = register('atslegas-e2e-large-', { cli: { maxBuffer: 256 * 1024 * 1024 } });
@@ -16,19 +16,9 @@ test('every screen renders with 10,000 persons, 3,000 keys and 100,000 movements
     await app.waitVisible('.calendar');
     await waitFor(async () => Number(await app.text('#stat-keys-total .stat-value')) > 2900, 'the key count');
     await app.screenshot('1-dashboard');
-    const screens = [
-      ['Izsniegšana', '#desk-input'],
-      ['Atslēgas', '#view tbody tr'],
-      ['Personas', '#view tbody tr'],
-      ['Grupas', '.group-item'],
-      ['Lietotāji', '#view tbody tr'],
-      ['Žurnāli', '#view tbody tr'],
-      ['Rezerves kopijas', '#backup-now'],
-      ['Iestatījumi', '#about dd'],
-    ];
     const timings = {};
     let n = 2;
-    for (const [name, ready] of screens) {
+    for (const [name, ready] of SCREENS) {
       const t0 = Date.now();
       await app.press(name);
       await app.waitVisible(ready, true, 30000);

@@ -32,6 +32,23 @@ export const CLI = process.env.ATSLEGAS_CLI || join(ROOT, 'target', 'debug', 'at
 export const PASSWORD = 'Zaļā-Tilta-Iela-7';
 
 /**
+ * The screens a user visits, in the menu's order: each one's button text and the element
+ * that shows once the screen has its data. The large e2e test and
+ * scripts/measure-window.mjs both visit them all, so a new screen is added here once.
+ * @type {[string, string][]}
+ */
+export const SCREENS = [
+  ['Izsniegšana', '#desk-input'],
+  ['Atslēgas', '#view tbody tr'],
+  ['Personas', '#view tbody tr'],
+  ['Grupas', '.group-item'],
+  ['Lietotāji', '#view tbody tr'],
+  ['Žurnāli', '#view tbody tr'],
+  ['Rezerves kopijas', '#backup-now'],
+  ['Iestatījumi', '#about dd'],
+];
+
+/**
  * The command-line tool on one data folder: `cli('key', 'add', '101')` returns its output.
  * @param {string} dataDir
  * @param {object} [options] for execFileSync (a timeout)
