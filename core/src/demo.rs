@@ -711,61 +711,41 @@ fn write_all(
                 let n = next_receipt;
                 next_receipt += 1;
                 receipts_written += 1;
-                if receipt_batch.len() > 1 {
-                    receipt_batch.push(',');
-                }
-                let _ = write!(receipt_batch, "[{n},\"{kind}\",{},", e.at);
-                push_opt_int(&mut receipt_batch, person_id);
-                receipt_batch.push(',');
-                push_opt_int(&mut receipt_batch, user_id);
-                receipt_batch.push(',');
-                push_str(&mut receipt_batch, user_name);
-                receipt_batch.push(',');
-                push_opt_int(&mut receipt_batch, due.filter(|_| e.action == 0));
-                receipt_batch.push(']');
+                push_row(
+                    &mut receipt_batch,
+                    &[
+                        Cell::Int(n),
+                        Cell::Text(kind),
+                        Cell::Int(e.at),
+                        Cell::int(person_id),
+                        Cell::int(user_id),
+                        Cell::Text(user_name),
+                        Cell::int(due.filter(|_| e.action == 0)),
+                    ],
+                );
                 n
             });
             let log_id = next_log;
             next_log += 1;
             let key = &mut keys[e.key as usize];
-            if log_batch.len() > 1 {
-                log_batch.push(',');
-            }
-            let _ = write!(log_batch, "[{log_id},\"{action}\",{},", key.id);
-            push_opt_int(&mut log_batch, person_id);
-            log_batch.push(',');
-            push_opt_int(&mut log_batch, user_id);
-            log_batch.push(',');
-            push_str(&mut log_batch, user_name);
-            let _ = write!(log_batch, ",{},", e.at);
-            push_opt_int(&mut log_batch, due);
-            log_batch.push(',');
-            push_opt_str(&mut log_batch, comment);
-            log_batch.push(',');
-            push_opt_str(&mut log_batch, reason);
-            log_batch.push(',');
-            push_opt_int(&mut log_batch, receipt);
-            log_batch.push(']');
-
-            // The key-log row's hash over the values just written, in `HASHED_COLUMNS`
-            // order, as `audit::key_log_row_sha256` would read them back.
-            let int = |v: Option<i64>| v.map_or(ValueRef::Null, ValueRef::Integer);
-            fn txt(v: Option<&str>) -> ValueRef<'_> {
-                v.map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes()))
-            }
-            let log_sha = audit::row_sha256(&[
-                ValueRef::Integer(log_id),
-                ValueRef::Text(action.as_bytes()),
-                ValueRef::Integer(key.id),
-                int(person_id),
-                int(user_id),
-                ValueRef::Text(user_name.as_bytes()),
-                ValueRef::Integer(e.at),
-                int(due),
-                txt(comment),
-                txt(reason),
-                int(receipt),
-            ]);
+            // In the INSERT's column order, which is `HASHED_COLUMNS` order too, so the
+            // key-log row's hash is taken over the very values written, as
+            // `audit::key_log_row_sha256` would read them back.
+            let log_row = [
+                Cell::Int(log_id),
+                Cell::Text(action),
+                Cell::Int(key.id),
+                Cell::int(person_id),
+                Cell::int(user_id),
+                Cell::Text(user_name),
+                Cell::Int(e.at),
+                Cell::int(due),
+                Cell::text(comment),
+                Cell::text(reason),
+                Cell::int(receipt),
+            ];
+            push_row(&mut log_batch, &log_row);
+            let log_sha = audit::row_sha256(&log_row.map(Cell::value));
 
             // The key as the schema's `key_log_apply` trigger leaves it.
             let issued = e.action == 0;
@@ -1033,13 +1013,56 @@ fn push_opt_str(out: &mut String, s: Option<&str>) {
     }
 }
 
-fn push_opt_int(out: &mut String, v: Option<i64>) {
-    match v {
-        Some(v) => {
-            let _ = write!(out, "{v}");
-        }
-        None => out.push_str("null"),
+/// One value of a row that goes into SQLite as JSON (the key log's and the receipts'
+/// chunks): stored as the integer, text or null it is here.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Int(i64),
+    Text(&'a str),
+    Null,
+}
+
+impl<'a> Cell<'a> {
+    fn int(v: Option<i64>) -> Cell<'a> {
+        v.map_or(Cell::Null, Cell::Int)
     }
+
+    fn text(v: Option<&'a str>) -> Cell<'a> {
+        v.map_or(Cell::Null, Cell::Text)
+    }
+
+    /// The value as SQLite stores it from the JSON, for `audit::row_sha256`.
+    fn value(self) -> ValueRef<'a> {
+        match self {
+            Cell::Int(v) => ValueRef::Integer(v),
+            Cell::Text(s) => ValueRef::Text(s.as_bytes()),
+            Cell::Null => ValueRef::Null,
+        }
+    }
+}
+
+/// Appends one row to a chunk being built as a JSON array of rows (`out` holds the
+/// chunk's opening `[`, and the caller closes it): the row's cells as a JSON array, with
+/// a comma before every row but the first. `json_each` hands each row to the INSERT as
+/// `value`, and `value ->> n` reads back its cell n.
+fn push_row(out: &mut String, cells: &[Cell]) {
+    if out.len() > 1 {
+        out.push(',');
+    }
+    out.push('[');
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match *cell {
+            Cell::Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Cell::Text(s) => push_str(out, s),
+            Cell::Null => out.push_str("null"),
+        }
+    }
+    out.push(']');
 }
 
 /// How each key ends: about 20% out (a quarter of those overdue, half due within 30
