@@ -57,6 +57,25 @@ fn assert_ok(out: &Output, what: &str) {
     );
 }
 
+/// Runs `program ARGS archive` (`what` in a failure) and asserts that it succeeded and
+/// printed `verdict`, which each tool prints only once every entry has passed its test.
+fn assert_passes(what: &str, program: &Path, args: &[&str], archive: &Path, verdict: &str) {
+    let out = run(program, args, archive);
+    assert_ok(&out, what);
+    assert!(stdout(&out).contains(verdict), "{what}: {}", stdout(&out));
+}
+
+/// `sha256sum -c` on the archive's `.sha256` sidecar, run beside it as a user would.
+fn assert_sidecar_checks(archive: &Path) {
+    let out = Command::new("sha256sum")
+        .arg("-c")
+        .arg(sidecar(archive))
+        .current_dir(archive.parent().unwrap())
+        .output()
+        .unwrap();
+    assert_ok(&out, "sha256sum -c");
+}
+
 /// The manifest's SHA-256 of an entry.
 fn manifest_sha(manifest: &serde_json::Value, entry: &str) -> String {
     manifest["entries"]
@@ -77,13 +96,7 @@ fn a_plain_backup_of_several_blocks_passes_unzip_7zip_and_sha256sum() {
     let archive = backup_create(&cli, dest.path(), &[]);
 
     let unzip = tool(&["unzip"]);
-    let out = run(&unzip, &["-t"], &archive);
-    assert_ok(&out, "unzip -t");
-    assert!(
-        stdout(&out).contains("No errors detected"),
-        "{}",
-        stdout(&out)
-    );
+    assert_passes("unzip -t", &unzip, &["-t"], &archive, "No errors detected");
     // Owner-only permissions, as zipinfo shows them, on every entry.
     let out = run(&unzip, &["-Z"], &archive);
     assert_ok(&out, "zipinfo");
@@ -95,21 +108,9 @@ fn a_plain_backup_of_several_blocks_passes_unzip_7zip_and_sha256sum() {
         .collect();
     assert_eq!(listed, ["-rw-------"; 3], "{info}");
 
-    let out = run(&tool(&["7zz", "7z"]), &["t"], &archive);
-    assert_ok(&out, "7z t");
-    assert!(
-        stdout(&out).contains("Everything is Ok"),
-        "{}",
-        stdout(&out)
-    );
-
-    let out = Command::new("sha256sum")
-        .arg("-c")
-        .arg(sidecar(&archive))
-        .current_dir(dest.path())
-        .output()
-        .unwrap();
-    assert_ok(&out, "sha256sum -c");
+    let seven = tool(&["7zz", "7z"]);
+    assert_passes("7z t", &seven, &["t"], &archive, "Everything is Ok");
+    assert_sidecar_checks(&archive);
 
     // What unzip extracts is the database the manifest describes, byte for byte.
     let db = Command::new(&unzip)
@@ -153,12 +154,13 @@ fn an_encrypted_backup_of_several_blocks_passes_7zip_with_its_passphrase_only() 
     let archive = backup_create_encrypted(&cli, dest.path());
     let seven = tool(&["7zz", "7z"]);
 
-    let out = run(&seven, &["t", &format!("-p{PASSPHRASE}")], &archive);
-    assert_ok(&out, "7z t -pPASS");
-    assert!(
-        stdout(&out).contains("Everything is Ok"),
-        "{}",
-        stdout(&out)
+    let with_pass = format!("-p{PASSPHRASE}");
+    assert_passes(
+        "7z t -pPASS",
+        &seven,
+        &["t", &with_pass],
+        &archive,
+        "Everything is Ok",
     );
     let out = run(&seven, &["t", "-pNepareiza-Parole-2026-Kaza"], &archive);
     assert!(
@@ -167,13 +169,7 @@ fn an_encrypted_backup_of_several_blocks_passes_7zip_with_its_passphrase_only() 
         stdout(&out)
     );
 
-    let out = Command::new("sha256sum")
-        .arg("-c")
-        .arg(sidecar(&archive))
-        .current_dir(dest.path())
-        .output()
-        .unwrap();
-    assert_ok(&out, "sha256sum -c");
+    assert_sidecar_checks(&archive);
 
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&archive).unwrap()).unwrap();
     for i in 0..zip.len() {

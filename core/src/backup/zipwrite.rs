@@ -735,6 +735,20 @@ mod tests {
         (out.status.success(), text)
     }
 
+    /// The bytes of entry `name` of the archive at `path` as the zip crate reads them back
+    /// (checking the CRC, or with `pass` the AES authentication, as it reads).
+    #[cfg(target_os = "linux")]
+    fn read_back(path: &std::path::Path, name: &str, pass: Option<&str>) -> Vec<u8> {
+        let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let mut entry = match pass {
+            Some(p) => z.by_name_decrypt(name, p.as_bytes()).unwrap(),
+            None => z.by_name(name).unwrap(),
+        };
+        let mut back = Vec::new();
+        entry.read_to_end(&mut back).unwrap();
+        back
+    }
+
     /// Every ZIP64 field, read by `unzip` and 7-Zip, with no 4 GiB written: the first
     /// entry is 4.5 GiB of zeros left as a hole in a sparse file (its CRC combined from a
     /// 1 MiB one), so its sizes, the offsets after it and the central directory all need
@@ -800,12 +814,7 @@ mod tests {
         );
         let mut z = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
         assert_eq!(z.by_name("zeros.db").unwrap().size(), zeros);
-        let mut back = Vec::new();
-        z.by_name("database.db")
-            .unwrap()
-            .read_to_end(&mut back)
-            .unwrap();
-        assert_eq!(back, data);
+        assert_eq!(read_back(&path, "database.db", None), data);
 
         // Encrypted, with the local header made for a 5 GiB database (7-Zip only:
         // Info-ZIP's unzip has no WinZip AES).
@@ -846,13 +855,7 @@ mod tests {
             ],
         );
         assert!(!ok, "7z accepted a wrong passphrase: {text}");
-        let mut z = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
-        let mut back = Vec::new();
-        z.by_name_decrypt("database.db", pass.as_bytes())
-            .unwrap()
-            .read_to_end(&mut back)
-            .unwrap();
-        assert_eq!(back, data);
+        assert_eq!(read_back(&path, "database.db", Some(pass)), data);
     }
 
     #[test]
