@@ -486,6 +486,17 @@ mod tests {
         }
     }
 
+    /// 60 persons, 30 keys, 300 movements: every figure has something to read.
+    fn small_demo(s: &mut Store) {
+        let o = DemoOptions {
+            persons: 60,
+            keys: 30,
+            log_rows: 300,
+            ..DemoOptions::default()
+        };
+        demo::generate(s, &admin(), &o, &mut |_, _| {}).unwrap();
+    }
+
     #[test]
     fn percentiles_are_nearest_rank() {
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
@@ -511,13 +522,7 @@ mod tests {
     #[test]
     fn the_bench_measures_every_figure_on_a_small_demo() {
         let mut s = Store::open_in_memory().unwrap();
-        let o = DemoOptions {
-            persons: 60,
-            keys: 30,
-            log_rows: 300,
-            ..DemoOptions::default()
-        };
-        demo::generate(&mut s, &admin(), &o, &mut |_, _| {}).unwrap();
+        small_demo(&mut s);
         let r = run(
             &mut s,
             &admin(),
@@ -550,13 +555,7 @@ mod tests {
     fn on_a_file_the_bench_says_how_much_wal_a_handover_writes() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("db.sqlite"), Default::default()).unwrap();
-        let o = DemoOptions {
-            persons: 60,
-            keys: 30,
-            log_rows: 300,
-            ..DemoOptions::default()
-        };
-        demo::generate(&mut s, &admin(), &o, &mut |_, _| {}).unwrap();
+        small_demo(&mut s);
         // Start from an empty WAL, as the bench does after `demo` closed the register.
         s.conn()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
