@@ -44,8 +44,19 @@ function fitStrip(strip, todayIndex) {
     const w = parseFloat(strip.style.getPropertyValue('--day-w')) || DAY_MIN_PX;
     first = Math.round(strip.scrollLeft / (w + DAY_GAP_PX));
   }, { passive: true });
-  new ResizeObserver(() => fit()).observe(strip);
+  // One observer at a time: the strip of the dashboard painted before (the screen was
+  // left, or painted again) is let go, with everything it holds.
+  if (stripObserver) stripObserver.disconnect();
+  const observer = new ResizeObserver(() => {
+    if (strip.isConnected) fit();
+    else observer.disconnect();
+  });
+  observer.observe(strip);
+  stripObserver = observer;
 }
+
+/** @type {ResizeObserver | null} the observer of the strip shown now */
+let stripObserver = null;
 
 /**
  * Puts `text` on the clipboard (the selection, when the asynchronous clipboard is
