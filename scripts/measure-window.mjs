@@ -50,6 +50,7 @@ if (flag('help') || flag('h')) {
 }
 const RUNS = Math.max(1, Number(opt('runs', '10')));
 const SETTLE_MS = Number(opt('settle', '5')) * 1000;
+const STEP_SETTLE_MS = 1000;
 const MARKDOWN = flag('markdown');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -169,6 +170,23 @@ function memoryTable(rows, title) {
   return `${MARKDOWN ? '#### ' : ''}${title}\n\n${table(['process', 'PSS MB', 'anon', 'file', 'RSS MB'], body)}\n`;
 }
 
+/**
+ * PSS after each screen, the whole app and its web process, with the change from the
+ * reading before: which screen makes the web process grow.
+ * @param {[string, ReturnType<typeof memory>][]} steps
+ */
+function stepsTable(steps) {
+  const total = (rows) => rows.reduce((s, r) => s + r.pss, 0);
+  const web = (rows) => rows.filter((r) => /WebKitWeb/i.test(r.name)).reduce((s, r) => s + r.pss, 0);
+  let before = null;
+  const body = steps.map(([name, rows]) => {
+    const row = [name, mb(total(rows)), mb(web(rows)), before ? `${web(rows) >= web(before) ? '+' : ''}${mb(web(rows) - web(before))}` : ''];
+    before = rows;
+    return row;
+  });
+  return `${MARKDOWN ? '#### ' : ''}memory after each screen (${STEP_SETTLE_MS / 1000} s after it showed)\n\n${table(['after', 'whole app PSS MB', 'web process', 'change'], body)}\n`;
+}
+
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 // ---------------------------------------------------------------- run
@@ -202,9 +220,15 @@ try {
   const times = [];
   const first = await timedSignIn(app);
   times.push(first.ms);
+  // Where the memory goes: a reading after each screen, once it has settled a moment.
+  const steps = [['sign-in screen', atSignIn]];
+  await sleep(STEP_SETTLE_MS);
+  steps.push(['dashboard', memory(pid)]);
   for (const [name, ready] of SCREENS) {
     await app.press(name);
     await app.waitVisible(ready, true, 60000);
+    await sleep(STEP_SETTLE_MS);
+    steps.push([name, memory(pid)]);
   }
   await sleep(SETTLE_MS);
   const afterScreens = memory(pid);
@@ -221,6 +245,7 @@ try {
   console.log(`register: ${dataDir}${status ? `\nstatus: ${status}` : ''}\n`);
   console.log(memoryTable(atSignIn, 'memory on the sign-in screen'));
   console.log(memoryTable(afterScreens, `memory after sign-in and a visit to every screen (${SCREENS.length + 1})`));
+  console.log(stepsTable(steps));
   console.log(`${MARKDOWN ? '#### ' : ''}sign-in: click to the dashboard painted with data (ms)\n`);
   console.log(table(['runs', 'p50', 'min', 'max', 'first', 'all'],
     [[String(times.length), f(percentile(sorted, 0.5)), f(sorted[0]), f(sorted[sorted.length - 1]), f(times[0]), times.map(f).join(' ')]]));
