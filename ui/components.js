@@ -22,7 +22,7 @@ import { formatDateText, isoDay, parseDateText } from './dates.js';
  * (keyset paging) instead of skipping `offset` rows.
  * @param {{columns: Column[], fetch: (q: {limit: number, offset: number, sort?: string, after: any}) => Promise<any[]>,
  *   emptyKey: string, pageSize?: number, sort?: string, caption?: string, rowClass?: (row: any) => string,
- *   initial?: any[]|null, cursor?: (row: any) => any}} opts
+ *   initial?: any[]|null, cursor?: (row: any) => any, id?: string}} opts
  */
 export function pagedTable(opts) {
   const pageSize = opts.pageSize || 50;
@@ -33,7 +33,7 @@ export function pagedTable(opts) {
   let sort = opts.sort;
   let rows = [];
   const wrap = el('div', { class: 'table-wrap' });
-  const table = el('table');
+  const table = el('table', opts.id ? { id: opts.id } : {});
   if (opts.caption) table.append(el('caption', { class: 'sr-only' }, opts.caption));
   const thead = el('thead');
   const tbody = el('tbody');

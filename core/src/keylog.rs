@@ -587,6 +587,9 @@ pub(crate) fn get_entry(conn: &Connection, id: i64) -> Result<LogEntry> {
         .query_row([id], from_row)?)
 }
 
+/// The most rows one page of a day's movements may ask for.
+pub const DAY_PAGE_MAX: u32 = 1000;
+
 /// Key-log rows with `start <= at < end` (Unix seconds), oldest first, paged.
 pub fn list_range(
     conn: &Connection,

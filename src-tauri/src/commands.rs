@@ -125,11 +125,21 @@ pub fn dashboard(
     })
 }
 
+/// One page of a day's movements, oldest first (the dashboard's day panel).
 #[tauri::command]
-pub fn day_actions(state: State<'_, AppState>, start: i64, end: i64) -> CmdResult<Vec<LogEntry>> {
+pub fn day_actions(
+    state: State<'_, AppState>,
+    start: i64,
+    end: i64,
+    limit: Option<u32>,
+    offset: Option<u32>,
+) -> CmdResult<Vec<LogEntry>> {
+    let limit = limit
+        .unwrap_or(keylog::DAY_PAGE_MAX)
+        .min(keylog::DAY_PAGE_MAX);
     state
         .opened()?
-        .act(|s, _| keylog::list_range(s.conn(), start, end, 1000, 0))
+        .act(|s, _| keylog::list_range(s.conn(), start, end, limit, offset.unwrap_or(0)))
 }
 
 // ---------------------------------------------------------------- desk

@@ -4,7 +4,7 @@
 // day lists that day's actions.
 
 import { el, invoke, language, localTime, t } from '../admin-common.js';
-import { button, infoDialog } from '../components.js';
+import { button, infoDialog, pagedTable } from '../components.js';
 import { reminderText } from '../reminders.js';
 
 export const screen = { id: 'dashboard', navKey: 'nav.dashboard', minRole: 'viewer' };
@@ -86,45 +86,57 @@ async function copy(text) {
 function duePanel(due) {
   const panel = el('section', { class: 'card', id: 'due-panel' });
   panel.append(el('h2', {}, t('remind.panel_title')));
-  const table = el('table', { id: 'due-table' });
-  const head = el('tr');
-  ['dash.col.key', 'dash.col.person', 'remind.col.phone', 'remind.col.email', 'dash.col.due', 'common.actions']
-    .forEach((k) => head.append(el('th', { scope: 'col' }, t(k))));
-  table.append(el('thead'), el('tbody'));
-  table.tHead.append(head);
-  for (const d of due) {
-    const tr = el('tr', d.overdue ? { class: 'overdue' } : {});
-    const when = el('td', {}, localTime(d.due_back_at));
-    when.append(el('span', { class: `badge ${d.overdue ? 'lost' : 'due-today'}` }, t(d.overdue ? 'dash.overdue_badge' : 'remind.today_badge')));
-    const phone = el('td', {});
-    if (d.phone) phone.append(el('a', { href: `tel:${d.phone.replace(/\s/g, '')}` }, d.phone));
-    const mail = el('td', {});
-    if (d.email) mail.append(el('a', { href: `mailto:${d.email}` }, d.email));
-    const act = el('td', { class: 'actions' });
-    act.append(button('remind.copy', async () => {
-      const text = reminderText(d);
-      const box = el('div', { class: 'reminder-text' });
-      const status = el('p', { class: 'hint', role: 'status', id: 'reminder-status' });
-      const area = /** @type {HTMLTextAreaElement} */ (el('textarea', { id: 'reminder-text', rows: '4', readonly: '', 'aria-label': t('remind.text_label') }));
-      area.value = text;
-      box.append(status, area);
-      // The text is shown (and selected) whatever the clipboard does, so the user sees
-      // what is sent and can copy it by hand.
-      const shown = infoDialog(t('remind.dialog_title', { name: d.person_name }), box);
-      area.focus();
-      area.select();
-      const copied = await copy(text);
-      status.className = copied ? 'hint' : 'hint error';
-      status.textContent = t(copied ? 'remind.copied' : 'remind.copy_by_hand');
-      await shown;
-    }));
-    tr.append(el('td', {}, d.key_number + (d.key_name ? ` · ${d.key_name}` : '')),
-      el('td', {}, d.person_code ? `${d.person_name} (${d.person_code})` : d.person_name), phone, mail, when, act);
-    table.tBodies[0].append(tr);
-  }
-  panel.append(table);
-  return panel;
+  /** @param {any} d */
+  const copyButton = (d) => button('remind.copy', async () => {
+    const text = reminderText(d);
+    const box = el('div', { class: 'reminder-text' });
+    const status = el('p', { class: 'hint', role: 'status', id: 'reminder-status' });
+    const area = /** @type {HTMLTextAreaElement} */ (el('textarea', { id: 'reminder-text', rows: '4', readonly: '', 'aria-label': t('remind.text_label') }));
+    area.value = text;
+    box.append(status, area);
+    // The text is shown (and selected) whatever the clipboard does, so the user sees
+    // what is sent and can copy it by hand.
+    const shown = infoDialog(t('remind.dialog_title', { name: d.person_name }), box);
+    area.focus();
+    area.select();
+    const copied = await copy(text);
+    status.className = copied ? 'hint' : 'hint error';
+    status.textContent = t(copied ? 'remind.copied' : 'remind.copy_by_hand');
+    await shown;
+  });
+  /** @param {string} href @param {string|null} text */
+  const link = (href, text) => (text ? el('a', { href }, text) : '');
+  // The core sends every due key (a few hundred at most); the page shows ten at a time.
+  const list = pagedTable({
+    id: 'due-table',
+    pageSize: DUE_PAGE,
+    emptyKey: 'remind.panel_title',
+    rowClass: (d) => (d.overdue ? 'overdue' : ''),
+    fetch: async (q) => due.slice(q.offset, q.offset + q.limit),
+    columns: [
+      { labelKey: 'dash.col.key', cell: (d) => d.key_number + (d.key_name ? ` · ${d.key_name}` : '') },
+      { labelKey: 'dash.col.person', cell: (d) => (d.person_code ? `${d.person_name} (${d.person_code})` : d.person_name) },
+      { labelKey: 'remind.col.phone', className: 'phone', cell: (d) => link(`tel:${(d.phone || '').replace(/\s/g, '')}`, d.phone) },
+      { labelKey: 'remind.col.email', cell: (d) => link(`mailto:${d.email}`, d.email) },
+      {
+        labelKey: 'dash.col.due',
+        cell: (d) => {
+          const when = el('span', {}, localTime(d.due_back_at));
+          when.append(el('span', { class: `badge ${d.overdue ? 'lost' : 'due-today'}` }, t(d.overdue ? 'dash.overdue_badge' : 'remind.today_badge')));
+          return when;
+        },
+      },
+      { labelKey: 'common.actions', className: 'actions', cell: copyButton },
+    ],
+  });
+  panel.append(list.element);
+  return { panel, ready: list.refresh() };
 }
+
+/** Rows of the due panel and of the day panel on one page: the dashboard stays one
+ * screen long however busy the day, and its memory small. */
+const DUE_PAGE = 10;
+const DAY_PAGE = 25;
 
 /** @param {HTMLElement} view */
 export async function render(view) {
@@ -201,27 +213,25 @@ export async function render(view) {
     selected = cell;
     cell.classList.add('selected');
     cell.setAttribute('aria-current', 'date');
-    const rows = await invoke('day_actions', { start: day.start, end: day.end });
     const title = el('h2', {}, t('dash.day_title', { date: new Date(`${day.date}T12:00:00`).toLocaleDateString(language() === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'full' }) }));
-    if (!rows.length) {
-      dayPanel.replaceChildren(title, el('p', { class: 'empty' }, t('dash.day_empty')));
-      return;
-    }
-    const table = el('table', { id: 'day-table' });
-    const head = el('tr');
-    ['dash.col.time', 'dash.col.action', 'dash.col.key', 'dash.col.person', 'dash.col.user', 'dash.col.comment']
-      .forEach((k) => head.append(el('th', { scope: 'col' }, t(k))));
-    table.append(el('thead'), el('tbody'));
-    table.tHead.append(head);
-    for (const r of rows) {
-      const tr = el('tr');
-      // The comment and an admin's exception reason, as the key log shows them.
-      const note = [r.comment, r.override_reason && `${t('keys.override')}: ${r.override_reason}`].filter(Boolean).join(' · ');
-      [timeOnly(r.at), t(`action.${r.action}`), r.key_number, r.person_name || '', r.user_name, note]
-        .forEach((v) => tr.append(el('td', {}, v)));
-      table.tBodies[0].append(tr);
-    }
-    dayPanel.replaceChildren(title, table);
+    const list = pagedTable({
+      id: 'day-table',
+      pageSize: DAY_PAGE,
+      emptyKey: 'dash.day_empty',
+      fetch: (q) => invoke('day_actions', { start: day.start, end: day.end, limit: q.limit, offset: q.offset }),
+      columns: [
+        { labelKey: 'dash.col.time', cell: (r) => timeOnly(r.at) },
+        { labelKey: 'dash.col.action', cell: (r) => t(`action.${r.action}`) },
+        { labelKey: 'dash.col.key', cell: (r) => r.key_number },
+        { labelKey: 'dash.col.person', cell: (r) => r.person_name || '' },
+        { labelKey: 'dash.col.user', cell: (r) => r.user_name },
+        // The comment and an admin's exception reason, as the key log shows them.
+        { labelKey: 'dash.col.comment', cell: (r) => [r.comment, r.override_reason && `${t('keys.override')}: ${r.override_reason}`].filter(Boolean).join(' · ') },
+      ],
+    });
+    await list.refresh();
+    // A click on another day meanwhile: that day's panel is the one shown.
+    if (selected === cell) dayPanel.replaceChildren(title, list.element);
   }
 
   // Keys out now, the soonest due first; overdue ones highlighted.
@@ -250,8 +260,9 @@ export async function render(view) {
   calCard.append(el('h2', {}, t('dash.calendar')), strip, legend);
   const lower = el('div', { class: 'two-col' });
   lower.append(dayPanel, outPanel);
-  const due = data.due.length ? [duePanel(data.due)] : [];
-  view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, ...due, calCard, lower);
+  const due = data.due.length ? duePanel(data.due) : null;
+  if (due) await due.ready;
+  view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, ...(due ? [due.panel] : []), calCard, lower);
   const todayCell = /** @type {HTMLElement} */ (strip.querySelector('.today'));
   fitStrip(strip, [...strip.children].indexOf(todayCell));
   await showDay(data.calendar[7], todayCell);
