@@ -8,13 +8,16 @@ use serde::Serialize;
 
 use crate::backup::history::{self, Reminder};
 use crate::error::Result;
-use crate::keylog::{self, CalendarDay, Summary};
+use crate::keylog::{self, CalendarDay, LogEntry, Summary};
 use crate::keys::{self, Key, KeyQuery};
 use crate::overdue::{self, DueKey};
 use crate::store::{Actor, Store};
 
 /// How many keys out now the dashboard lists (the soonest due first).
 pub const KEYS_OUT_SHOWN: u32 = 50;
+/// Movements on one page of the day panel; the dashboard sends today's first page with
+/// one row more, which says whether there is a next page.
+pub const DAY_PAGE: u32 = 25;
 
 #[derive(Debug, Serialize)]
 pub struct Dashboard {
@@ -29,6 +32,9 @@ pub struct Dashboard {
     pub backup: Reminder,
     /// Keys overdue or due today, with the holders' phone and e-mail.
     pub due: Vec<DueKey>,
+    /// Today's first movements, oldest first: up to [`DAY_PAGE`] + 1 rows, so the day
+    /// panel paints with the rest of the dashboard.
+    pub today: Vec<LogEntry>,
     pub now: i64,
 }
 
@@ -47,14 +53,18 @@ pub fn load(
         limit: Some(KEYS_OUT_SHOWN),
         ..Default::default()
     };
+    let calendar = keylog::calendar(conn, today, &chrono::Local)?;
+    let day = &calendar[keylog::DAYS_BEFORE as usize];
+    let today = keylog::list_range(conn, day.start, day.end, DAY_PAGE + 1, 0)?;
     Ok(Dashboard {
         summary: keylog::summary(conn, now)?,
-        calendar: keylog::calendar(conn, today, &chrono::Local)?,
+        calendar,
         keys_out: keys::list_sorted(conn, &out_now, "due")?,
         last_verified_backup: history::last_verified(conn)?,
         remind_after_days,
         backup: history::reminder(conn, actor, now, remind_after_days)?,
         due: overdue::list(conn, now, overdue::end_of_local_day(now))?,
+        today,
         now,
     })
 }

@@ -134,7 +134,8 @@ function duePanel(due) {
 }
 
 /** Rows of the due panel and of the day panel on one page: the dashboard stays one
- * screen long however busy the day, and its memory small. */
+ * screen long however busy the day, and its memory small. The day's is the core's
+ * `dashboard::DAY_PAGE`, which sends today's first page with the dashboard. */
 const DUE_PAGE = 10;
 const DAY_PAGE = 25;
 
@@ -208,7 +209,13 @@ export async function render(view) {
   }
   const legend = el('p', { class: 'legend muted' }, `↗ ${t('dash.issued')}   ↘ ${t('dash.returned')}   ◷ ${t('dash.due')}`);
 
-  async function showDay(day, cell) {
+  /**
+   * @param {any} day a calendar day
+   * @param {HTMLElement} cell its button in the strip
+   * @param {any[]} [first] the day's first page when the core sent it already (today's,
+   *   with the dashboard): painted at once, no round trip
+   */
+  async function showDay(day, cell, first) {
     if (selected) selected.classList.remove('selected');
     selected = cell;
     cell.classList.add('selected');
@@ -218,6 +225,7 @@ export async function render(view) {
       id: 'day-table',
       pageSize: DAY_PAGE,
       emptyKey: 'dash.day_empty',
+      initial: first,
       fetch: (q) => invoke('day_actions', { start: day.start, end: day.end, limit: q.limit, offset: q.offset }),
       columns: [
         { labelKey: 'dash.col.time', cell: (r) => timeOnly(r.at) },
@@ -229,7 +237,7 @@ export async function render(view) {
         { labelKey: 'dash.col.comment', cell: (r) => [r.comment, r.override_reason && `${t('keys.override')}: ${r.override_reason}`].filter(Boolean).join(' · ') },
       ],
     });
-    await list.refresh();
+    if (!first || !first.length) await list.refresh();
     // A click on another day meanwhile: that day's panel is the one shown.
     if (selected === cell) dayPanel.replaceChildren(title, list.element);
   }
@@ -265,7 +273,7 @@ export async function render(view) {
   view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, ...(due ? [due.panel] : []), calCard, lower);
   const todayCell = /** @type {HTMLElement} */ (strip.querySelector('.today'));
   fitStrip(strip, [...strip.children].indexOf(todayCell));
-  await showDay(data.calendar[7], todayCell);
+  await showDay(data.calendar[7], todayCell, data.today);
   markPainted();
 }
 
