@@ -198,6 +198,7 @@ test('an office day: setup, data, desk issue and return, calendar, search, langu
     await app.press('Pārbaudīt tagad');
     await waitFor(async () => /kārtībā \(pārbaudīts /.test(await app.text('#integrity')), 'the integrity check');
     assert.match(await app.text('#integrity-check'), /Pārbaudīt vēlreiz/);
+    await app.exec("document.getElementById('integrity').scrollIntoView({ block: 'center' })");
     await app.screenshot('12-settings-about');
 
     // Switch the language: every visible label changes.

@@ -109,15 +109,15 @@ function integrityCheck() {
   const hint = el('p', { class: 'hint', id: 'integrity-hint' });
   const button = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary small', id: 'integrity-check' }));
   const paint = () => {
-    status.className = lastCheck ? (lastCheck.ok ? 'ok-text' : 'danger-text') : '';
+    status.className = lastCheck && !lastCheck.ok ? 'danger-text' : '';
     hint.textContent = '';
     if (!lastCheck) {
       status.textContent = t('about.integrity_not_checked');
     } else {
+      // The verdict stands out; when it was checked reads as the quieter part.
       const when = t('about.integrity_checked_at', { time: localTime(lastCheck.at) });
-      status.textContent = lastCheck.ok
-        ? `${t('about.integrity_ok')} (${when})`
-        : `${t('about.integrity_bad')} (${when}): ${lastCheck.problems.join('; ')}`;
+      const verdict = el('span', { class: lastCheck.ok ? 'ok-text' : '' }, t(lastCheck.ok ? 'about.integrity_ok' : 'about.integrity_bad'));
+      status.replaceChildren(verdict, lastCheck.ok ? ` (${when})` : ` (${when}): ${lastCheck.problems.join('; ')}`);
       if (!lastCheck.ok) hint.textContent = t('about.integrity_bad_hint');
     }
     button.textContent = t(lastCheck ? 'about.integrity_again' : 'about.integrity_check');
