@@ -1080,7 +1080,6 @@ fn a_backup_from_a_newer_schema_is_refused_as_newer_and_changes_nothing() {
 #[test]
 fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_refused_and_changes_nothing(
 ) {
-    use sha2::{Digest, Sha256};
     let (cli, _dest, archive) = small_site_with_backup();
     let out = cli.run_stdin(
         &[
@@ -1117,27 +1116,9 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
         drop(conn);
         let db = std::fs::read(&db_path).unwrap();
         std::fs::remove_file(&db_path).unwrap();
-        let man = manifest_matching(&archive, DB_ENTRY, &db);
         let bad_dir = tempfile::tempdir().unwrap();
         let bad = bad_dir.path().join(format!("atslegas-crafted-{i}.zip"));
-        write_zip(
-            &bad,
-            &[
-                (DB_ENTRY, &db),
-                (CONFIG_ENTRY, &read_entry(&archive, CONFIG_ENTRY, None)),
-                (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
-            ],
-        );
-        let zip_bytes = std::fs::read(&bad).unwrap();
-        std::fs::write(
-            sidecar(&bad),
-            format!(
-                "{}  {}\n",
-                hex::encode(Sha256::digest(&zip_bytes)),
-                bad.file_name().unwrap().to_string_lossy()
-            ),
-        )
-        .unwrap();
+        write_crafted(&bad, &archive, &db);
         for args in [
             &["backup", "verify", s(&bad)][..],
             &["backup", "restore", s(&bad), "--force"],
@@ -1161,7 +1142,6 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
 /// file; the safety backup made meanwhile is removed and nothing changes.
 #[test]
 fn a_backup_with_a_name_twice_behind_a_doctored_index_is_refused_and_changes_nothing() {
-    use sha2::{Digest, Sha256};
     let (cli, _dest, archive) = small_site_with_backup();
     let untouched = Untouched::capture(&cli);
     let work = tempfile::tempdir().unwrap();
@@ -1208,25 +1188,8 @@ fn a_backup_with_a_name_twice_behind_a_doctored_index_is_refused_and_changes_not
     let quick: String = value(&open_raw(&check), "PRAGMA quick_check");
     assert_eq!(quick, "ok", "the doctored file passes the quick check");
 
-    let man = manifest_matching(&archive, DB_ENTRY, &db);
     let bad = work.path().join("atslegas-twin-users.zip");
-    write_zip(
-        &bad,
-        &[
-            (DB_ENTRY, &db),
-            (CONFIG_ENTRY, &read_entry(&archive, CONFIG_ENTRY, None)),
-            (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
-        ],
-    );
-    std::fs::write(
-        sidecar(&bad),
-        format!(
-            "{}  {}\n",
-            hex::encode(Sha256::digest(std::fs::read(&bad).unwrap())),
-            bad.file_name().unwrap().to_string_lossy()
-        ),
-    )
-    .unwrap();
+    write_crafted(&bad, &archive, &db);
     let (code, line) = assert_refused(
         &cli.run(&["backup", "restore", s(&bad), "--force"]),
         "restore",

@@ -108,6 +108,31 @@ pub fn sidecar(archive: &Path) -> PathBuf {
     archive.with_file_name(format!("{name}.sha256"))
 }
 
+/// Writes at `bad` an archive made as someone crafting one would: `db` as its database,
+/// `archive`'s configuration, a manifest whose hashes match `db`, and a `.sha256` that
+/// matches the new file, so only the deeper checks can refuse it.
+pub fn write_crafted(bad: &Path, archive: &Path, db: &[u8]) {
+    use sha2::{Digest, Sha256};
+    let man = manifest_matching(archive, DB_ENTRY, db);
+    write_zip(
+        bad,
+        &[
+            (DB_ENTRY, db),
+            (CONFIG_ENTRY, &read_entry(archive, CONFIG_ENTRY, None)),
+            (MANIFEST_ENTRY, &serde_json::to_vec_pretty(&man).unwrap()),
+        ],
+    );
+    std::fs::write(
+        sidecar(bad),
+        format!(
+            "{}  {}\n",
+            hex::encode(Sha256::digest(std::fs::read(bad).unwrap())),
+            bad.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+}
+
 // ---------------------------------------------------------------------------------------
 // Whole tables
 
