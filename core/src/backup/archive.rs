@@ -858,11 +858,7 @@ pub fn outline(path: &Path) -> Result<Outline> {
 /// Compares the archive with the `NAME.zip.sha256` beside it, when there is one (it is
 /// written only after a verified backup).
 pub fn check_sidecar(path: &Path) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let side = path.with_file_name(format!("{name}.sha256"));
+    let side = super::naming::sidecar(path);
     let Ok(text) = std::fs::read_to_string(&side) else {
         return Ok(());
     };

@@ -66,7 +66,7 @@ pub(crate) fn found_in(dir: &Path) -> Result<Vec<Found>> {
             encrypted,
             kind,
             created_at,
-            verified_sidecar: path.with_file_name(format!("{name}.sha256")).is_file(),
+            verified_sidecar: super::naming::sidecar(&path).is_file(),
             pinned: name.contains("-pinned"),
             file: path,
             size,

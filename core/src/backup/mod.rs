@@ -210,17 +210,6 @@ pub(crate) fn record_outcome(
     }
 }
 
-/// Removes an archive that was made and verified but is not wanted after all (a safety
-/// backup for a restore that then failed), with its `.sha256`. Nothing recorded it.
-pub(crate) fn discard_unrecorded(archive_path: &Path) {
-    let _ = std::fs::remove_file(archive_path);
-    let name = archive_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let _ = std::fs::remove_file(archive_path.with_file_name(format!("{name}.sha256")));
-}
-
 /// A pinned safety backup of the database as it was last committed, made while `tx` (a
 /// write transaction of the caller's, for example an import, still uncommitted) is
 /// open: the snapshot reads through its own connection, so it sees the state before the
@@ -512,7 +501,7 @@ fn write_sidecar(archive_path: &Path, sha256: &str) -> Result<()> {
         .file_name()
         .expect("archive has a name")
         .to_string_lossy();
-    let side = archive_path.with_file_name(format!("{name}.sha256"));
+    let side = naming::sidecar(archive_path);
     let tmp = archive_path.with_file_name(format!("{name}.sha256.partial"));
     let _ = std::fs::remove_file(&tmp);
     {

@@ -1,7 +1,14 @@
 //! What a backup file is called: `atslegas-<site>-<UTC time>[-pinned][-N].zip`, the
 //! parts read back from a name, and the next free name when a second already has one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The `.sha256` beside an archive: `NAME.zip` → `NAME.zip.sha256`.
+pub(crate) fn sidecar(archive: &Path) -> PathBuf {
+    let mut name = archive.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256");
+    archive.with_file_name(name)
+}
 
 /// `atslegas-<site>-<UTC timestamp>.zip`; only characters every file system accepts.
 pub fn file_name(site: &str, at: i64, pinned: bool) -> String {

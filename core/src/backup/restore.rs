@@ -231,8 +231,9 @@ pub fn restore(
     let mut rebuilt = match rebuilt {
         Ok(r) => r,
         Err(e) => {
+            // Nothing recorded it: deleted as prune deletes a backup, `.sha256` and all.
             if let Ok(made) = &safety {
-                super::discard_unrecorded(&made.file);
+                let _ = super::retention::delete_pair(&made.file);
             }
             // Made for this restore and empty again: gone, as if nothing was tried.
             let _ = std::fs::remove_dir(loc.safety_dir());

@@ -371,17 +371,13 @@ pub struct Failed {
 
 /// Deletes the archive, then its `.sha256` (a leftover sidecar without its archive is
 /// harmless; an archive without its sidecar would only be left alone next time).
-fn delete_pair(file: &Path) -> Result<()> {
+pub(crate) fn delete_pair(file: &Path) -> Result<()> {
     match std::fs::remove_file(file) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io("delete", file, e)),
     }
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let side = file.with_file_name(format!("{name}.sha256"));
+    let side = super::naming::sidecar(file);
     match std::fs::remove_file(&side) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
