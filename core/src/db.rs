@@ -347,6 +347,17 @@ impl Reference {
         Ok(())
     }
 
+    /// Our tables that hold rows of their own: not a virtual table (its content is
+    /// rebuilt from the others) nor one of its shadow tables.
+    fn row_tables(&self) -> impl Iterator<Item = &str> {
+        self.objects
+            .iter()
+            .filter(|(kind, name, _)| {
+                kind == "table" && !self.is_shadow(name) && !self.virtual_tables.contains(name)
+            })
+            .map(|(_, name, _)| name.as_str())
+    }
+
     /// A table SQLite's FTS5 module makes for one of our virtual tables
     /// (`persons_fts_data`, ...): its text is the module's, not ours.
     fn is_shadow(&self, name: &str) -> bool {
@@ -484,7 +495,6 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
     // Our schema, in the order SQLite made it.
     let reference = Reference::at(version)?;
     let (objects, virtual_tables) = (&reference.objects, &reference.virtual_tables);
-    let is_shadow = |name: &str| reference.is_shadow(name);
     let src_text = src.to_str().ok_or_else(|| {
         Error::invalid(
             "database",
@@ -502,11 +512,8 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
     conn.execute("ATTACH DATABASE ?1 AS src", [src_text])?;
     let tx = conn.transaction()?;
     reference.create_tables(&tx)?;
-    // Rows, by the column names of our own table.
-    for (kind, name, _) in objects {
-        if kind != "table" || is_shadow(name) || virtual_tables.contains(name) {
-            continue;
-        }
+    // Rows, table by table (`copy_rows_sql` says how).
+    for name in reference.row_tables() {
         tx.execute(&copy_rows_sql(&tx, name)?, [])?;
     }
     for name in virtual_tables {
@@ -605,13 +612,7 @@ mod tests {
             conn.execute("ATTACH DATABASE ?1 AS src", [src.to_str().unwrap()])
                 .unwrap();
             let (mut transferred, mut one_by_one) = (Vec::new(), Vec::new());
-            for (kind, name, _) in &reference.objects {
-                if kind != "table"
-                    || reference.is_shadow(name)
-                    || reference.virtual_tables.contains(name)
-                {
-                    continue;
-                }
+            for name in reference.row_tables() {
                 let sql = copy_rows_sql(&conn, name).unwrap();
                 let ops: Vec<String> = conn
                     .prepare(&format!("EXPLAIN {sql}"))
@@ -621,10 +622,10 @@ mod tests {
                     .collect::<rusqlite::Result<_>>()
                     .unwrap();
                 if ops.iter().any(|o| o == "RowCell" || o == "RowData") {
-                    transferred.push(name.as_str());
+                    transferred.push(name);
                 } else {
                     assert!(ops.iter().any(|o| o == "Column"), "{name}: {ops:?}");
-                    one_by_one.push(name.clone());
+                    one_by_one.push(name.to_string());
                 }
             }
             let with_index: Vec<String> = conn
