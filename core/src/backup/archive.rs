@@ -355,27 +355,41 @@ fn copy_limited(
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     loop {
-        // A wrong passphrase is refused when the entry is opened; any read error after
-        // that (a corrupt deflate stream, a failed AES authentication) is damage.
-        let n = r
-            .read(&mut buf)
-            .map_err(|e| corrupt(file, name, e.to_string()))?;
+        let n = read_limited(file, name, r, &mut buf, &mut total, limit)?;
         if n == 0 {
             break;
-        }
-        total += n as u64;
-        if total > limit {
-            return Err(corrupt(
-                file,
-                name,
-                "the entry is larger than its manifest says",
-            ));
         }
         h.update(&buf[..n]);
         out.write_all(&buf[..n])
             .map_err(|e| Error::io("write", name, e))?;
     }
     Ok((hex::encode(h.finalize()), total))
+}
+
+/// One read of an entry into `buf`, counted into `total`: 0 at its end. A wrong
+/// passphrase is refused when the entry is opened; any read error after that (a corrupt
+/// deflate stream, a failed AES authentication) is damage, and so is more data than
+/// `limit`, the size the manifest gives.
+fn read_limited(
+    file: &Path,
+    name: &str,
+    r: &mut dyn Read,
+    buf: &mut [u8],
+    total: &mut u64,
+    limit: u64,
+) -> Result<usize> {
+    let n = r
+        .read(buf)
+        .map_err(|e| corrupt(file, name, e.to_string()))?;
+    *total += n as u64;
+    if *total > limit {
+        return Err(corrupt(
+            file,
+            name,
+            "the entry is larger than its manifest says",
+        ));
+    }
+    Ok(n)
 }
 
 /// [`copy_limited`] on two cores, for extracting the database: this thread inflates
@@ -418,20 +432,9 @@ fn copy_limited_on_two_cores(
                 let Ok(mut buf) = empty_rx.recv() else {
                     return Ok(());
                 };
-                // As in `copy_limited`: any read error after the entry opened is damage.
-                let n = r
-                    .read(&mut buf)
-                    .map_err(|e| corrupt(file, name, e.to_string()))?;
+                let n = read_limited(file, name, r, &mut buf, &mut total, limit)?;
                 if n == 0 {
                     return Ok(());
-                }
-                total += n as u64;
-                if total > limit {
-                    return Err(corrupt(
-                        file,
-                        name,
-                        "the entry is larger than its manifest says",
-                    ));
                 }
                 if full_tx.send((buf, n)).is_err() {
                     return Ok(());
