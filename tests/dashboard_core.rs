@@ -934,6 +934,7 @@ fn the_dashboard_is_read_in_one_call_as_the_signed_in_user_sees_it() {
     assert_eq!(d.due[0].key_number, "101");
     // Nothing moved today (both keys went out three days ago): today's page is empty.
     assert!(d.today.is_empty(), "{:?}", d.today);
+    assert_eq!(d.day_page, dashboard::DAY_PAGE);
     site.issue(&operator(), "103", site.anna, None);
     let d = dashboard::load(&site.db.store, &viewer(), today, 7).unwrap();
     let moved: Vec<&str> = d.today.iter().map(|e| e.key_number.as_str()).collect();

@@ -35,6 +35,8 @@ pub struct Dashboard {
     /// Today's first movements, oldest first: up to [`DAY_PAGE`] + 1 rows, so the day
     /// panel paints with the rest of the dashboard.
     pub today: Vec<LogEntry>,
+    /// [`DAY_PAGE`]: the window pages every day's movements by it.
+    pub day_page: u32,
     pub now: i64,
 }
 
@@ -65,6 +67,7 @@ pub fn load(
         backup: history::reminder(conn, actor, now, remind_after_days)?,
         due: overdue::list(conn, now, overdue::end_of_local_day(now))?,
         today,
+        day_page: DAY_PAGE,
         now,
     })
 }

@@ -106,10 +106,12 @@ function duePanel(due) {
   });
   /** @param {string} href @param {string|null} text */
   const link = (href, text) => (text ? el('a', { href }, text) : '');
-  // The core sends every due key (a few hundred at most); the page shows ten at a time.
+  // The core sends every due key (a few hundred at most); the page shows ten at a time,
+  // the first painted at once.
   const list = pagedTable({
     id: 'due-table',
     pageSize: DUE_PAGE,
+    initial: due,
     emptyKey: 'remind.panel_title',
     rowClass: (d) => (d.overdue ? 'overdue' : ''),
     fetch: async (q) => due.slice(q.offset, q.offset + q.limit),
@@ -130,14 +132,13 @@ function duePanel(due) {
     ],
   });
   panel.append(list.element);
-  return { panel, ready: list.refresh() };
+  return panel;
 }
 
-/** Rows of the due panel and of the day panel on one page: the dashboard stays one
- * screen long however busy the day, and its memory small. The day's is the core's
- * `dashboard::DAY_PAGE`, which sends today's first page with the dashboard. */
+/** Rows of the due panel on one page (the day panel's come with the dashboard,
+ * `day_page`): the dashboard stays one screen long however busy the day, and its memory
+ * small. */
 const DUE_PAGE = 10;
-const DAY_PAGE = 25;
 
 /** @param {HTMLElement} view */
 export async function render(view) {
@@ -223,7 +224,7 @@ export async function render(view) {
     const title = el('h2', {}, t('dash.day_title', { date: new Date(`${day.date}T12:00:00`).toLocaleDateString(language() === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'full' }) }));
     const list = pagedTable({
       id: 'day-table',
-      pageSize: DAY_PAGE,
+      pageSize: data.day_page,
       emptyKey: 'dash.day_empty',
       initial: first,
       fetch: (q) => invoke('day_actions', { start: day.start, end: day.end, limit: q.limit, offset: q.offset }),
@@ -268,9 +269,8 @@ export async function render(view) {
   calCard.append(el('h2', {}, t('dash.calendar')), strip, legend);
   const lower = el('div', { class: 'two-col' });
   lower.append(dayPanel, outPanel);
-  const due = data.due.length ? duePanel(data.due) : null;
-  if (due) await due.ready;
-  view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, ...(due ? [due.panel] : []), calCard, lower);
+  const due = data.due.length ? [duePanel(data.due)] : [];
+  view.replaceChildren(el('h1', {}, t('nav.dashboard')), stats, ...due, calCard, lower);
   const todayCell = /** @type {HTMLElement} */ (strip.querySelector('.today'));
   fitStrip(strip, [...strip.children].indexOf(todayCell));
   await showDay(data.calendar[7], todayCell, data.today);
