@@ -190,6 +190,38 @@ fn a_backup_taken_while_another_connection_writes_is_a_consistent_state_and_veri
     assert_eq!(live_writer as u64, total);
 }
 
+/// Another program holds the register's write lock for longer than a write waits: the
+/// backup is made and verified (a snapshot only reads), and the error says the file is
+/// there and usable rather than "nothing was changed".
+#[test]
+fn a_verified_backup_that_cannot_be_recorded_says_the_file_is_there_and_usable() {
+    let cli = Cli::demo(20, 10, 50);
+    let dest = tempfile::tempdir().unwrap();
+    let holder = open_raw(&cli.db_path());
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let out = cli.run(&["backup", "create", "--to", s(dest.path()), "--json"]);
+    holder.execute_batch("ROLLBACK").unwrap();
+    let err = assert_fails(&out, 1);
+    let archives = final_archives(dest.path());
+    assert_eq!(archives.len(), 1, "one archive on the drive: {archives:?}");
+    let name = archives[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        err.contains("could not be listed in the backup history")
+            && err.contains(&name)
+            && err.contains("written and verified")
+            && err.contains("database is locked")
+            && !err.contains("Nothing was changed"),
+        "{err}"
+    );
+    assert_verifies(&cli, &archives[0]);
+    // And once the lock is gone, the next backup is recorded as usual.
+    backup_create(&cli, dest.path(), &[]);
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. Into an empty data folder
 

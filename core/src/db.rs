@@ -248,11 +248,11 @@ pub(crate) fn open_unmigrated(path: &Path) -> Result<Connection> {
             crate::private::create_dir_all(parent)?;
         }
     }
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     // Before the pragmas: switching to WAL rewrites the file's header, and a newer
     // Atslegas's file must be left exactly as it is.
     refuse_newer(schema_version(&conn)?)?;
-    configure(&conn)?;
+    configure(&mut conn)?;
     // It holds the password hashes and the session secret; SQLite gives a new `-wal` and
     // `-shm` the database's own permissions.
     crate::private::tighten_database(path);
@@ -278,12 +278,12 @@ pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// An in-memory database with the full schema, for tests.
 pub fn open_in_memory() -> Result<Connection> {
     let mut conn = Connection::open_in_memory()?;
-    configure(&conn)?;
+    configure(&mut conn)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
 
-fn configure(conn: &Connection) -> Result<()> {
+fn configure(conn: &mut Connection) -> Result<()> {
     // WAL lets the backup's reader and the UI read while a write happens; FULL sync makes a
     // committed handover survive a power cut (a few ms per write is nothing at a desk).
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -295,7 +295,39 @@ fn configure(conn: &Connection) -> Result<()> {
         crate::checkpoint::WAL_BACKSTOP_PAGES,
     )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    wait_for_locks(conn, LOCK_WAIT)?;
+    Ok(())
+}
+
+/// How long a connection waits for another program's lock (a write by the window while
+/// the CLI backs up, an import while a script reads) before "database is locked".
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often a connection waiting for a lock tries again.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Makes `conn` wait up to `limit` for a lock another connection holds, trying again
+/// every millisecond.
+///
+/// SQLite's own `busy_timeout` sleeps longer and longer between tries (up to 100 ms). A
+/// writer that commits back to back (an import, a script, the Desk during a queue) frees
+/// the lock for only microseconds between its transactions, so those sleeps can miss
+/// every gap until the timeout: a backup that was made and verified could then not be
+/// recorded ("database is locked"). Trying every millisecond finds a gap within a few
+/// of the other writer's transactions. A try is a lock attempt on shared memory, so a
+/// thousand a second cost nothing to speak of.
+pub(crate) fn wait_for_locks(conn: &mut Connection, limit: std::time::Duration) -> Result<()> {
+    let mut since = std::time::Instant::now();
+    conn.busy_handler(Some(move |tries: i32| {
+        if tries == 0 {
+            since = std::time::Instant::now();
+        }
+        if since.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(LOCK_RETRY);
+        true
+    }))?;
     Ok(())
 }
 
@@ -531,7 +563,7 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
     tx.pragma_update(None, "user_version", version)?;
     tx.commit()?;
     conn.execute("DETACH DATABASE src", [])?;
-    configure(&conn)?;
+    configure(&mut conn)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -896,7 +928,7 @@ pub fn check_integrity(path: &Path, cancel: &Cancel) -> Result<Integrity> {
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    wait_for_locks(&mut conn, LOCK_WAIT)?;
     let stop = cancel.clone();
     conn.progress_handler(10_000, Some(move || stop.is_cancelled()))?;
     let found: rusqlite::Result<Vec<String>> = (|| {

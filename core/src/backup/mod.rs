@@ -182,7 +182,25 @@ pub(crate) fn record_outcome(
     match result {
         Ok(report) => {
             if !req.dry_run {
-                record(store, actor, loc, req, &report, "verified", None)?;
+                // The archive is on the drive and verified: say so, whatever failed here
+                // (another program holding the register's write lock past the wait).
+                record(store, actor, loc, req, &report, "verified", None).map_err(|e| {
+                    // The database's own words: the error's "nothing was changed" is not
+                    // true of the drive.
+                    let why = match &e {
+                        Error::Database(d) => d.to_string(),
+                        other => other.message(),
+                    };
+                    Error::BackupFailed {
+                        step: "history".into(),
+                        reason: format!(
+                            "the backup {} was written and verified and can be restored, \
+                             but it could not be listed in the backup history ({why}); \
+                             back up again to have it listed",
+                            report.file.display(),
+                        ),
+                    }
+                })?;
             }
             Ok(report)
         }

@@ -29,8 +29,8 @@ pub(crate) fn snapshot(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<()> {
-    let src = Connection::open(source)?;
-    src.busy_timeout(Duration::from_secs(10))?;
+    let mut src = Connection::open(source)?;
+    crate::db::wait_for_locks(&mut src, Duration::from_secs(10))?;
     // Pin one version of the database for the whole copy (see the module comment).
     src.execute_batch("BEGIN DEFERRED; SELECT count(*) FROM sqlite_master;")?;
     let mut dst = Connection::open(target)?;
