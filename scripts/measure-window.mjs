@@ -20,7 +20,7 @@
 // The CLI that makes the register is ATSLEGAS_CLI, else target/release/atslegas-cli when
 // built, else the debug one (tests/e2e/webdriver.mjs).
 
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +29,7 @@ const releaseCli = join(ROOT, 'target', 'release', 'atslegas-cli');
 if (!process.env.ATSLEGAS_CLI && existsSync(releaseCli)) process.env.ATSLEGAS_CLI = releaseCli;
 // SCREENS: every screen a user visits and what shows once it has its data, the list
 // tests/e2e/large.test.mjs visits too.
-const { App, CLI, PASSWORD, SCREENS, appPath, cliIn, register, waitFor } = await import('../tests/e2e/webdriver.mjs');
+const { App, CLI, PASSWORD, SCREENS, appPath, appProcess, cliIn, processTree, register, waitFor } = await import('../tests/e2e/webdriver.mjs');
 
 // ---------------------------------------------------------------- options
 
@@ -57,43 +57,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- memory
 
-/** Every process's children, by its id, from /proc. */
-function childrenOf() {
-  /** @type {Map<number, number[]>} */
-  const kids = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      // The name is in parentheses and may hold spaces: the fields after it are fixed.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
-    } catch { /* gone meanwhile */ }
-  }
-  return kids;
-}
-
-/** The process `root` and every process under it. */
-function tree(root) {
-  const kids = childrenOf();
-  const out = [];
-  const walk = (p) => { out.push(p); (kids.get(p) || []).forEach(walk); };
-  walk(root);
-  return out;
-}
-
-/** The app's process: the one under the driver that runs the app's binary. */
-function appPid(driverPid, binary) {
-  const want = resolve(binary);
-  for (const p of tree(driverPid)) {
-    try {
-      if (resolve(readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0]) === want) return p;
-    } catch { /* gone */ }
-  }
-  return null;
-}
-
 /**
  * PSS (proportional set size: each shared page divided among the processes sharing it,
  * so the figures add up) of the app and its descendants, in kB, from smaps_rollup.
@@ -101,7 +64,7 @@ function appPid(driverPid, binary) {
  */
 function memory(root) {
   const rows = [];
-  for (const pid of tree(root)) {
+  for (const pid of processTree(root)) {
     try {
       const roll = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       const kb = (field) => Number((roll.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm')) || [])[1] || 0);
@@ -211,7 +174,7 @@ try { status = JSON.stringify(JSON.parse(cliIn(dataDir)('--json', 'status'))); }
 const app = await App.start({ name: 'measure', dataDir });
 let exitCode = 0;
 try {
-  const pid = appPid(app.driver.pid, binary);
+  const pid = appProcess(app.driver.pid, binary);
   if (!pid) throw new Error(`no process of ${binary} under the driver`);
   await app.waitVisible('#screen-signin');
   await sleep(SETTLE_MS);

@@ -38,6 +38,30 @@ fn data_dir_arg() -> Option<PathBuf> {
     None
 }
 
+/// The variable with which WebKitGTK paints a page without accelerated compositing.
+#[cfg(any(target_os = "linux", test))]
+const NO_COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// What [`NO_COMPOSITING`] should be set to, when it is `current` now: "1", unless
+/// someone set it already (a driver problem, an administrator's choice), which stands.
+#[cfg(any(target_os = "linux", test))]
+fn compositing_setting(current: Option<std::ffi::OsString>) -> Option<&'static str> {
+    current.is_none().then_some("1")
+}
+
+/// Linux: WebKitGTK's accelerated compositing keeps a painted copy of each layer in the
+/// web process. With it, the window took 377 MB (PSS, every process) after a visit to
+/// every screen of the reference register; without it 253 MB, under SPEC §8's 300 MB
+/// (docs/BENCHMARK.md, "The window"), and sign-in was no slower. The screens are forms
+/// and tables, which WebKit paints as quickly without layers. Set in the environment,
+/// before the first thread, so the web process WebKit starts inherits it.
+#[cfg(target_os = "linux")]
+fn paint_without_compositing_layers() {
+    if let Some(value) = compositing_setting(std::env::var_os(NO_COMPOSITING)) {
+        std::env::set_var(NO_COMPOSITING, value);
+    }
+}
+
 /// One window per register: a second start on the same data folder hands over to the
 /// running window, which comes to the front, and exits (tauri-plugin-single-instance;
 /// registered before anything else so the second start opens nothing). On Linux the
@@ -60,6 +84,8 @@ fn single_instance(paths: &Paths) -> tauri::plugin::TauriPlugin<tauri::Wry> {
 }
 
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    paint_without_compositing_layers();
     let paths = Paths::resolve(data_dir_arg(), std::env::current_exe().ok());
     tauri::Builder::default()
         .plugin(single_instance(&paths))
@@ -171,4 +197,16 @@ pub fn run() {
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Atslegas window");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compositing_is_turned_off_unless_someone_chose_already() {
+        assert_eq!(compositing_setting(None), Some("1"));
+        assert_eq!(compositing_setting(Some("0".into())), None);
+        assert_eq!(compositing_setting(Some("1".into())), None);
+    }
 }

@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, CLI, PASSWORD, cliIn, register, waitFor } from './webdriver.mjs';
+import { App, CLI, PASSWORD, cliIn, processTree, register, waitFor } from './webdriver.mjs';
 
 const NEW_PASSWORD = 'Sarkanā-Tilta-Iela-8';
 
@@ -17,6 +17,15 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
     // First start with an empty database: the setup screen, no default password anywhere.
     await app.waitVisible('#screen-setup');
     await app.screenshot('1-setup');
+
+    // The page is painted without WebKit's compositing layers (about 120 MB less memory,
+    // docs/BENCHMARK.md): the web process WebKit started has the setting.
+    const web = processTree(app.driver.pid).filter((p) => {
+      try { return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('WebKitWebProces'); } catch { return false; }
+    });
+    assert.equal(web.length, 1, 'one WebKit web process under the app');
+    const environ = readFileSync(`/proc/${web[0]}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes('WEBKIT_DISABLE_COMPOSITING_MODE=1'), 'the web process paints without compositing layers');
 
     // A weak password is refused by the core with its reason shown next to the form.
     await app.createRoot('short');

@@ -6,7 +6,7 @@
 // WebKitWebDriver's port, which avoids tauri-driver's occasional dropped connection.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -122,6 +122,45 @@ async function portOpen(port) {
     await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(2000) });
     return true;
   } catch { return false; }
+}
+
+// ---------------------------------------------------------------- processes (Linux /proc)
+
+/** Every process's children, by its id, from /proc. */
+function childrenOf() {
+  /** @type {Map<number, number[]>} */
+  const kids = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // The name is in parentheses and may hold spaces: the fields after it are fixed.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch { /* gone meanwhile */ }
+  }
+  return kids;
+}
+
+/** The process `root` and every process under it. */
+export function processTree(root) {
+  const kids = childrenOf();
+  const out = [];
+  const walk = (p) => { out.push(p); (kids.get(p) || []).forEach(walk); };
+  walk(root);
+  return out;
+}
+
+/** The app's process: the one under the driver that runs the app's binary. */
+export function appProcess(driverPid, binary) {
+  const want = resolve(binary);
+  for (const p of processTree(driverPid)) {
+    try {
+      if (resolve(readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0]) === want) return p;
+    } catch { /* gone */ }
+  }
+  return null;
 }
 
 export class App {
@@ -315,6 +354,16 @@ export class App {
   /** Saves a PNG of the window under tests/e2e/screenshots/. */
   async screenshot(label) {
     await sleep(500);
+    // The window paints without compositing layers (see src-tauri's lib.rs), and then
+    // WebKit's driver takes a screenshot after the page's next paint: a still page (no
+    // caret, no animation) would never give one. A transparent pixel, shown and taken
+    // away while the driver waits, does.
+    await this.exec(`setTimeout(() => {
+      const px = document.createElement('div');
+      px.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none';
+      document.body.append(px);
+      setTimeout(() => px.remove(), 100);
+    }, 100)`);
     const b64 = await this.req('GET', '/screenshot');
     mkdirSync(SCREENSHOTS, { recursive: true });
     const file = join(SCREENSHOTS, `${this.name}-${label}.png`);
