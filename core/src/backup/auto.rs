@@ -224,7 +224,7 @@ pub fn run(
         store,
         &actor,
         loc,
-        &dest,
+        &report,
         Rules::from_config(&config.backup),
     );
     let prune_error = prune_error.map(|e| e.to_string());

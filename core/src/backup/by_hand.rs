@@ -94,7 +94,7 @@ pub fn backup_now(
         }
     };
     let rules = Rules::from_config(&config_now.as_ref().unwrap_or(config).backup);
-    let (pruned, prune_error) = prune_after(store, actor, loc, &wanted.destination, rules);
+    let (pruned, prune_error) = prune_after(store, actor, loc, &report, rules);
     Ok(Done {
         report,
         recovery_passphrase: generated,
@@ -139,17 +139,24 @@ fn remember(
     Ok(Some(next))
 }
 
-/// Applies `rules` to the folder a backup just went to, after it was verified (never
-/// deleting the newest verified, a pinned or an unverified backup: `retention`). A
-/// failure is returned beside the backup, which stays done.
+/// Applies `rules` to the folder the verified backup `made` just went to (never deleting
+/// the newest verified, a pinned or an unverified backup: `retention`; `made` itself is
+/// not read again). A failure is returned beside the backup, which stays done.
 pub(crate) fn prune_after(
     store: &mut Store,
     actor: &Actor,
     loc: &Locations,
-    dest: &Path,
+    made: &BackupReport,
     rules: Rules,
 ) -> (Option<PruneReport>, Option<Error>) {
-    match retention::prune(store, actor, loc, dest, rules, false) {
+    let Some(dest) = made.file.parent() else {
+        return (None, None);
+    };
+    let fresh = retention::Fresh {
+        file: &made.file,
+        sha256: &made.sha256,
+    };
+    match retention::prune_after_backup(store, actor, loc, dest, rules, false, Some(fresh)) {
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(e)),
     }

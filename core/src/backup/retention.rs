@@ -268,9 +268,20 @@ pub fn decide<Tz: TimeZone>(
     Ok(plan)
 }
 
+/// A backup verified a moment ago by the call that made it: its file, and the SHA-256
+/// that call read back from the drive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fresh<'a> {
+    pub file: &'a Path,
+    pub sha256: &'a str,
+}
+
 /// Reads a folder's backups and checks each against its `.sha256` (see the module doc
-/// for what counts as verified). No role check: [`prune`] checks it first.
-pub(crate) fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
+/// for what counts as verified). The `fresh` backup is not hashed again: its `.sha256`
+/// is compared with the hash its own read-back found (a gigabyte backup, read once
+/// more from a USB drive, took longer than the rest of the prune). No role check:
+/// [`prune`] checks it first.
+pub(crate) fn candidates(folder: &Path, fresh: Option<Fresh>) -> Result<Vec<Candidate>> {
     let mut out = Vec::new();
     for f in super::found_in(folder)? {
         // The site is the one in the file name and the kind the manifest's or, for an
@@ -298,7 +309,12 @@ pub(crate) fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
                     .to_string(),
             )
         } else {
-            archive::check_sidecar(&f.file).err().map(|e| e.message())
+            match fresh.filter(|n| n.file == f.file.as_path()) {
+                Some(n) => archive::check_sidecar_known(&f.file, n.sha256),
+                None => archive::check_sidecar(&f.file),
+            }
+            .err()
+            .map(|e| e.message())
         };
         out.push(Candidate {
             file: f.file,
@@ -313,11 +329,11 @@ pub(crate) fn candidates(folder: &Path) -> Result<Vec<Candidate>> {
 
 /// The plan for a folder, with the local calendar's days, weeks and months. No role
 /// check: [`prune`] checks it first.
-pub(crate) fn plan(folder: &Path, rules: Rules) -> Result<Plan> {
+pub(crate) fn plan(folder: &Path, rules: Rules, fresh: Option<Fresh>) -> Result<Plan> {
     // Refuse bad rules before reading (and hashing) every archive.
     rules.check()?;
     super::ensure_folder(folder, "prune")?;
-    decide(folder, &candidates(folder)?, rules, &chrono::Local)
+    decide(folder, &candidates(folder, fresh)?, rules, &chrono::Local)
 }
 
 /// Stores new rules with the other backup settings in `config.json`, audited like every
@@ -396,8 +412,22 @@ pub fn prune(
     rules: Rules,
     dry_run: bool,
 ) -> Result<PruneReport> {
+    prune_after_backup(store, actor, loc, folder, rules, dry_run, None)
+}
+
+/// [`prune`], right after the `fresh` backup was made and verified in `folder`.
+#[allow(clippy::too_many_arguments)] // reason: prune's arguments and the fresh backup
+pub(crate) fn prune_after_backup(
+    store: &mut Store,
+    actor: &Actor,
+    loc: &Locations,
+    folder: &Path,
+    rules: Rules,
+    dry_run: bool,
+    fresh: Option<Fresh>,
+) -> Result<PruneReport> {
     actor.require(Role::Admin, "delete old backups")?;
-    let plan = plan(folder, rules)?;
+    let plan = plan(folder, rules, fresh)?;
     let mut report = PruneReport {
         plan,
         dry_run,
@@ -530,6 +560,78 @@ mod tests {
 
     fn run(cs: &[Candidate], r: Rules) -> Plan {
         decide(Path::new("d"), cs, r, &Utc).unwrap()
+    }
+
+    /// A backup just made and verified is checked by the hash its read-back found, not
+    /// read from the drive again; its `.sha256` must still say that hash. Any other
+    /// backup is hashed as before.
+    #[test]
+    fn the_backup_just_verified_is_not_read_again_but_its_sha256_file_still_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Locations {
+            database: dir.path().join("database.db"),
+            config_file: dir.path().join("config.json"),
+            data_dir: dir.path().to_path_buf(),
+        };
+        let mut store = Store::open(&loc.database, Default::default()).unwrap();
+        crate::config::Config::default()
+            .save(&loc.config_file)
+            .unwrap();
+        let dest = dir.path().join("drive");
+        std::fs::create_dir(&dest).unwrap();
+        let req = super::super::BackupRequest {
+            kind: super::super::Kind::Full,
+            destination: dest.clone(),
+            site: "site".into(),
+            reason: None,
+            passphrase: None,
+            aes: super::super::AesMode::Aes256,
+            dry_run: false,
+            pinned: false,
+            compress: true,
+        };
+        let actor = Actor {
+            user_id: None,
+            name: "admin".into(),
+            role: crate::Role::Admin,
+        };
+        let made = super::super::create(
+            &mut store,
+            &actor,
+            &loc,
+            &req,
+            &mut |_| {},
+            &Default::default(),
+        )
+        .unwrap();
+        let problem = |fresh: Option<Fresh>| {
+            let cs = candidates(&dest, fresh).unwrap();
+            assert_eq!(cs.len(), 1);
+            cs[0].problem.clone()
+        };
+        let fresh = Fresh {
+            file: &made.file,
+            sha256: &made.sha256,
+        };
+        assert_eq!(problem(None), None);
+        assert_eq!(problem(Some(fresh)), None);
+
+        // One byte of the database's entry changed behind the backup's back: a full check
+        // sees it, the fresh backup's check does not read the file at all.
+        let mut bytes = std::fs::read(&made.file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        std::fs::write(&made.file, &bytes).unwrap();
+        assert!(problem(None).is_some_and(|p| p.contains(".sha256")));
+        assert_eq!(problem(Some(fresh)), None);
+
+        // A `.sha256` that no longer says what the read-back found is a problem either way.
+        let wrong = "0".repeat(64);
+        let other = Fresh {
+            file: &made.file,
+            sha256: &wrong,
+        };
+        assert!(problem(Some(other)).is_some_and(|p| p.contains(".sha256")));
     }
 
     #[test]
