@@ -27,7 +27,7 @@ use zip::result::ZipError;
 use zip::{AesMode, ZipArchive};
 
 use super::pdeflate::{self, Failure};
-use super::zipwrite::{Method, ZipOut};
+use super::zipwrite::{self, Method, Unopened, Unsealed, ZipOut};
 use crate::error::{Error, Result};
 use crate::work::{Cancel, Progress};
 
@@ -556,19 +556,21 @@ pub(crate) fn check_archive(
                 "listed in the manifest but not in the archive",
             ));
         }
-        let mut entry = match passphrase.filter(|_| encrypted) {
-            Some(p) => zip.by_name_decrypt(&e.name, p.as_bytes()),
-            None => zip.by_name(&e.name),
-        }
-        .map_err(|err| zip_error(path, &e.name, err))?;
+        let (mut entry, stored) = match passphrase.filter(|_| encrypted) {
+            Some(p) if e.name == DB_ENTRY => open_sealed(path, &mut zip, p)?,
+            sealed => {
+                let z = match sealed {
+                    Some(p) => zip.by_name_decrypt(&e.name, p.as_bytes()),
+                    None => zip.by_name(&e.name),
+                }
+                .map_err(|err| zip_error(path, &e.name, err))?;
+                let stored = z.compressed_size();
+                (Opened::Zip(Box::new(z)), stored)
+            }
+        };
         // Limits of our own, never only the manifest's word (SPEC §13): deflate cannot
         // expand more than about 1032 times, and a configuration is small.
-        if e.size
-            > entry
-                .compressed_size()
-                .saturating_add(64)
-                .saturating_mul(MAX_RATIO)
-        {
+        if e.size > stored.saturating_add(64).saturating_mul(MAX_RATIO) {
             return Err(corrupt(
                 path,
                 &e.name,
@@ -615,6 +617,9 @@ pub(crate) fn check_archive(
             checked.config = Some(buf);
             r
         };
+        entry
+            .finish()
+            .map_err(|err| corrupt(path, &e.name, err.to_string()))?;
         if size != e.size || sha != e.sha256 {
             return Err(corrupt(
                 path,
@@ -635,16 +640,94 @@ const NOT_AES: &str = "encrypted with the old ZipCrypto method, which Atslegas n
 /// True when a zip entry's extra data holds the WinZip AES field (0x9901): its bytes
 /// are then authenticated by an HMAC under the passphrase's key.
 fn is_aes(extra: Option<&[u8]>) -> bool {
+    aes_field(extra).is_some()
+}
+
+/// The WinZip AES field (0x9901) of an entry's extra data: its strength byte and the
+/// compression method under the encryption; `(0, 0)` when the field is too short to say.
+fn aes_field(extra: Option<&[u8]>) -> Option<(u8, u16)> {
     let mut rest = extra.unwrap_or_default();
     while rest.len() >= 4 {
         let id = u16::from_le_bytes([rest[0], rest[1]]);
         let len = usize::from(u16::from_le_bytes([rest[2], rest[3]]));
         if id == 0x9901 {
-            return true;
+            // Vendor version (2), vendor id "AE" (2), strength (1), method (2).
+            return Some(match rest.get(4..(4 + len).min(rest.len())) {
+                Some(f) if f.len() >= 7 => (f[4], u16::from_le_bytes([f[5], f[6]])),
+                _ => (0, 0),
+            });
         }
         rest = rest.get(4 + len..).unwrap_or_default();
     }
-    false
+    None
+}
+
+/// An entry opened for reading: by the `zip` crate, or (the database of an encrypted
+/// backup) its AES layer by [`zipwrite::Unsealed`] and its deflate stream by `flate2`.
+enum Opened<'a> {
+    Zip(Box<zip::read::ZipFile<'a, BufReader<File>>>),
+    Sealed(Box<Unsealed<zip::read::ZipFile<'a, BufReader<File>>>>),
+    SealedDeflated(
+        Box<flate2::read::DeflateDecoder<Unsealed<zip::read::ZipFile<'a, BufReader<File>>>>>,
+    ),
+}
+
+impl Read for Opened<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Opened::Zip(z) => z.read(buf),
+            Opened::Sealed(u) => u.read(buf),
+            Opened::SealedDeflated(d) => d.read(buf),
+        }
+    }
+}
+
+impl Opened<'_> {
+    /// After the last byte: checks the authentication code of an AES entry opened here
+    /// (the `zip` crate checks its own at the end of the data).
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Opened::Zip(_) => Ok(()),
+            Opened::Sealed(u) => u.finish(),
+            Opened::SealedDeflated(d) => d.into_inner().finish(),
+        }
+    }
+}
+
+/// Opens the database entry of an encrypted archive with [`Unsealed`] (see there why).
+fn open_sealed<'a>(
+    path: &Path,
+    zip: &'a mut ZipArchive<BufReader<File>>,
+    passphrase: &str,
+) -> Result<(Opened<'a>, u64)> {
+    let index = zip
+        .index_for_name(DB_ENTRY)
+        .ok_or_else(|| corrupt(path, DB_ENTRY, "missing"))?;
+    let raw = zip
+        .by_index_raw(index)
+        .map_err(|e| zip_error(path, DB_ENTRY, e))?;
+    let (strength, method) =
+        aes_field(raw.extra_data()).ok_or_else(|| corrupt(path, DB_ENTRY, NOT_AES))?;
+    let mode = zipwrite::aes_mode(strength)
+        .ok_or_else(|| corrupt(path, DB_ENTRY, "an AES strength that does not exist"))?;
+    let stored = raw.compressed_size();
+    let unsealed = Unsealed::open(raw, stored, passphrase, mode).map_err(|u| match u {
+        Unopened::WrongPassphrase => Error::WrongPassphrase,
+        Unopened::Truncated => corrupt(path, DB_ENTRY, "shorter than its encryption needs"),
+        Unopened::Io(e) => corrupt(path, DB_ENTRY, e.to_string()),
+    })?;
+    let opened = match method {
+        8 => Opened::SealedDeflated(Box::new(flate2::read::DeflateDecoder::new(unsealed))),
+        0 => Opened::Sealed(Box::new(unsealed)),
+        _ => {
+            return Err(corrupt(
+                path,
+                DB_ENTRY,
+                "compressed by a method Atslegas never uses",
+            ))
+        }
+    };
+    Ok((opened, stored))
 }
 
 /// Decides from what the entries are whether the archive is encrypted, and refuses a

@@ -1,7 +1,8 @@
 //! The backup archive's zip container, written here rather than by the `zip` crate: its
 //! `ZipWriter` compresses (and encrypts) what it is given itself and cannot take an
 //! entry's deflate stream made elsewhere (by `pdeflate`, on every core) with AES on top.
-//! Reading stays with the `zip` crate (`archive::check_archive`), which checks all of this.
+//! Reading stays with the `zip` crate (`archive::check_archive`), which checks all of this,
+//! but for the database entry's AES layer ([`Unsealed`], the reverse of the writer's).
 //!
 //! Plain zip as 7-Zip, Windows Explorer (unencrypted) and `unzip` open it: local headers
 //! with sizes and CRC filled in once the entry is written (the file is seekable, so no
@@ -312,20 +313,116 @@ struct Sealer {
     mac: Hmac<Sha1>,
 }
 
-/// Derives the keys for a fresh salt from the OS; returns the sealer and the bytes that
-/// open the entry's data (salt, then the password verifier).
-fn seal(passphrase: &str, mode: AesMode) -> io::Result<(Sealer, Vec<u8>)> {
+/// The keys of an entry with this salt: its keystream and HMAC, and the 2-byte password
+/// verifier stored after the salt.
+fn derive(passphrase: &str, mode: AesMode, salt: &[u8]) -> (Sealer, [u8; 2]) {
     let key_len = strength(mode).1;
-    let mut head = vec![0u8; key_len / 2];
-    getrandom::fill(&mut head).map_err(|e| io::Error::other(e.to_string()))?;
     let mut derived = vec![0u8; 2 * key_len + 2];
-    pbkdf2::pbkdf2_hmac::<Sha1>(passphrase.as_bytes(), &head, PBKDF2_ROUNDS, &mut derived);
+    pbkdf2::pbkdf2_hmac::<Sha1>(passphrase.as_bytes(), salt, PBKDF2_ROUNDS, &mut derived);
     let ctr = Ctr::new(mode, &derived[..key_len]);
     let mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&derived[key_len..2 * key_len])
         .expect("HMAC takes a key of any length");
-    head.extend_from_slice(&derived[2 * key_len..]);
+    let verifier = [derived[2 * key_len], derived[2 * key_len + 1]];
     derived.fill(0);
-    Ok((Sealer { ctr, mac }, head))
+    (Sealer { ctr, mac }, verifier)
+}
+
+/// Derives the keys for a fresh salt from the OS; returns the sealer and the bytes that
+/// open the entry's data (salt, then the password verifier).
+fn seal(passphrase: &str, mode: AesMode) -> io::Result<(Sealer, Vec<u8>)> {
+    let mut head = vec![0u8; strength(mode).1 / 2];
+    getrandom::fill(&mut head).map_err(|e| io::Error::other(e.to_string()))?;
+    let (sealer, verifier) = derive(passphrase, mode, &head);
+    head.extend_from_slice(&verifier);
+    Ok((sealer, head))
+}
+
+/// The strength byte of a WinZip AES extra field, as the mode it names.
+pub(crate) fn aes_mode(strength: u8) -> Option<AesMode> {
+    match strength {
+        1 => Some(AesMode::Aes128),
+        2 => Some(AesMode::Aes192),
+        3 => Some(AesMode::Aes256),
+        _ => None,
+    }
+}
+
+/// Why an AES entry could not be opened.
+#[derive(Debug)]
+pub(crate) enum Unopened {
+    /// The password verifier says another passphrase sealed it.
+    WrongPassphrase,
+    /// Shorter than a salt, a verifier and an authentication code.
+    Truncated,
+    Io(io::Error),
+}
+
+/// An entry's data as stored with WinZip AES (salt, password verifier, ciphertext, the
+/// 10-byte authentication code), read as the plain (compressed) bytes.
+///
+/// The same primitives as the writer, on whole buffers: the `zip` crate's own reader
+/// runs AES one 16-byte block at a time, and reading a backup back took about a second
+/// longer per 450 MB encrypted than plain. The `zip` crate still opens every other entry
+/// of the archive (the manifest first, with the same keys' derivation), and the archive
+/// tests open the whole archive with it and with 7-Zip. [`Unsealed::finish`] checks the
+/// authentication code: call it after reading, or nothing is authenticated.
+pub(crate) struct Unsealed<R: io::Read> {
+    raw: R,
+    /// Ciphertext not read yet.
+    left: u64,
+    sealer: Sealer,
+}
+
+impl<R: io::Read> Unsealed<R> {
+    /// Opens `raw`, the `len` bytes of an entry's stored data.
+    pub fn open(mut raw: R, len: u64, passphrase: &str, mode: AesMode) -> Result<Self, Unopened> {
+        let salt_len = strength(mode).1 / 2;
+        let framing = (salt_len + 2 + AUTH_LEN) as u64;
+        let Some(left) = len.checked_sub(framing) else {
+            return Err(Unopened::Truncated);
+        };
+        let mut head = vec![0u8; salt_len + 2];
+        raw.read_exact(&mut head).map_err(Unopened::Io)?;
+        let (sealer, verifier) = derive(passphrase, mode, &head[..salt_len]);
+        if head[salt_len..] != verifier {
+            return Err(Unopened::WrongPassphrase);
+        }
+        Ok(Unsealed { raw, left, sealer })
+    }
+
+    /// Reads what is left of the ciphertext (a deflate stream ends before its entry
+    /// does only if something was added), then the authentication code, and checks it.
+    pub fn finish(mut self) -> io::Result<()> {
+        io::copy(&mut self, &mut io::sink())?;
+        let mut code = [0u8; AUTH_LEN];
+        self.raw.read_exact(&mut code)?;
+        self.sealer.mac.verify_truncated_left(&code).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the authentication code does not match: the data was changed, or damaged",
+            )
+        })
+    }
+}
+
+impl<R: io::Read> io::Read for Unsealed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.raw.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let got = &mut buf[..n];
+        self.sealer.mac.update(got);
+        self.sealer.ctr.apply(got);
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// A zip archive being written to `W`.
@@ -617,6 +714,84 @@ mod tests {
         changed[5000] ^= 0x40;
         assert!(read_all(&changed, Some("correct horse battery")).is_err());
         assert!(read_all(&bytes, Some("correct horse battery")).is_ok());
+    }
+
+    /// The database entry's stored data and its AES strength, as `archive` wrote it.
+    fn raw_database(bytes: &[u8]) -> (Vec<u8>, AesMode) {
+        let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut f = z.by_index_raw(0).unwrap();
+        let extra = f.extra_data().unwrap().to_vec();
+        let at = extra.windows(2).position(|w| w == [0x01, 0x99]).unwrap();
+        let mode = aes_mode(extra[at + 8]).unwrap();
+        let mut raw = Vec::new();
+        f.read_to_end(&mut raw).unwrap();
+        (raw, mode)
+    }
+
+    /// Reads a whole AES entry with [`Unsealed`], inflating when `deflated`.
+    fn unseal_all(raw: &[u8], pass: &str, mode: AesMode, deflated: bool) -> io::Result<Vec<u8>> {
+        let u = Unsealed::open(raw, raw.len() as u64, pass, mode).map_err(|e| match e {
+            Unopened::Io(e) => e,
+            other => io::Error::other(format!("{other:?}")),
+        })?;
+        let mut out = Vec::new();
+        if deflated {
+            let mut d = flate2::read::DeflateDecoder::new(u);
+            d.read_to_end(&mut out)?;
+            d.into_inner().finish()?;
+        } else {
+            let mut u = u;
+            u.read_to_end(&mut out)?;
+            u.finish()?;
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn our_aes_reader_opens_what_the_writer_sealed_and_refuses_any_change() {
+        let pass = "correct horse battery";
+        let expected: Vec<u8> = (0..300_000u32)
+            .map(|i| (i % 251) as u8 ^ (i / 7000) as u8)
+            .collect();
+        for (mode, method) in [
+            (AesMode::Aes128, Method::Stored),
+            (AesMode::Aes192, Method::Deflated),
+            (AesMode::Aes256, Method::Deflated),
+        ] {
+            let deflated = method == Method::Deflated;
+            let (raw, found) = raw_database(&archive(Some((pass, mode)), method, false));
+            assert_eq!(found, mode);
+            assert_eq!(unseal_all(&raw, pass, mode, deflated).unwrap(), expected);
+
+            let wrong = Unsealed::open(&raw[..], raw.len() as u64, "wrong horse", mode);
+            assert!(matches!(wrong, Err(Unopened::WrongPassphrase)));
+            let short = Unsealed::open(&raw[..12], 12, pass, mode);
+            assert!(matches!(short, Err(Unopened::Truncated)));
+            // A bit changed anywhere after the salt and verifier: in the ciphertext, in
+            // its last byte, or in the authentication code.
+            let salt_and_verifier = strength(mode).1 / 2 + 2;
+            for at in [
+                salt_and_verifier,
+                raw.len() / 2,
+                raw.len() - AUTH_LEN - 1,
+                raw.len() - 1,
+            ] {
+                let mut changed = raw.clone();
+                changed[at] ^= 0x08;
+                assert!(
+                    unseal_all(&changed, pass, mode, deflated).is_err(),
+                    "{mode:?} {method:?}: a change at {at} of {} went through",
+                    raw.len()
+                );
+            }
+            // Cut short: the authentication code cannot be read.
+            let cut = &raw[..raw.len() - 4];
+            let u = Unsealed::open(cut, raw.len() as u64, pass, mode).unwrap();
+            let mut sink = Vec::new();
+            let mut u = u;
+            let read = u.read_to_end(&mut sink).and_then(|_| u.finish());
+            assert!(read.is_err());
+        }
     }
 
     #[test]
