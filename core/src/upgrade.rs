@@ -46,7 +46,7 @@ pub fn open(path: &Path, now: i64) -> Result<Connection> {
         db::migrate(&mut conn)?;
         return Ok(conn);
     }
-    let loc = beside(path);
+    let loc = Locations::beside(path);
     let actor = actor();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     db::migrate_in_tx(&tx, found)?;
@@ -71,20 +71,6 @@ pub fn open(path: &Path, now: i64) -> Result<Connection> {
         .record(&tx, now)?;
     tx.commit()?;
     Ok(conn)
-}
-
-/// The database's own folder: its safety backups and the operations journal go beside it.
-fn beside(path: &Path) -> Locations {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    Locations {
-        database: path.to_path_buf(),
-        config_file: dir.join(crate::config::CONFIG_FILE),
-        data_dir: dir,
-    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,21 @@ pub struct Locations {
 }
 
 impl Locations {
+    /// The database's own folder: the configuration, its safety backups and the
+    /// operations journal beside it.
+    pub(crate) fn beside(database: &std::path::Path) -> Locations {
+        let dir = database
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        Locations {
+            database: database.to_path_buf(),
+            config_file: dir.join(crate::config::CONFIG_FILE),
+            data_dir: dir,
+        }
+    }
+
     /// The operations journal beside the database: one JSON line per backup, verify or
     /// restore, appended and flushed, so it survives restoring an older database.
     pub fn journal(&self) -> PathBuf {

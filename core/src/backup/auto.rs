@@ -337,11 +337,7 @@ mod tests {
     #[test]
     fn the_key_file_round_trips_and_is_private() {
         let dir = tempfile::tempdir().unwrap();
-        let loc = Locations {
-            database: dir.path().join("database.db"),
-            config_file: dir.path().join("config.json"),
-            data_dir: dir.path().to_path_buf(),
-        };
+        let loc = Locations::beside(&dir.path().join("database.db"));
         assert!(read_key(&loc).is_none());
         write_key(&loc, "abcde-fghij").unwrap();
         assert_eq!(read_key(&loc).as_deref(), Some("abcde-fghij"));

@@ -568,11 +568,7 @@ mod tests {
     #[test]
     fn the_backup_just_verified_is_not_read_again_but_its_sha256_file_still_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let loc = Locations {
-            database: dir.path().join("database.db"),
-            config_file: dir.path().join("config.json"),
-            data_dir: dir.path().to_path_buf(),
-        };
+        let loc = Locations::beside(&dir.path().join("database.db"));
         let mut store = Store::open(&loc.database, Default::default()).unwrap();
         crate::config::Config::default()
             .save(&loc.config_file)
