@@ -84,7 +84,7 @@ fn prune_as(
     dest: &Path,
     rules: Rules,
 ) -> atslegas_core::Result<retention::PruneReport> {
-    retention::prune(&mut ts.store, actor, &ts.loc, dest, rules, false)
+    retention::prune(&mut ts.store, actor, &ts.loc, dest, rules, false, None)
 }
 
 #[test]

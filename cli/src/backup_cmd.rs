@@ -381,7 +381,7 @@ pub fn run(
                     keep_monthly: keep_monthly.unwrap_or(0),
                 }
             };
-            let r = retention::prune(store, actor, loc, &dir, rules, dry_run)?;
+            let r = retention::prune(store, actor, loc, &dir, rules, dry_run, None)?;
             print_prune(&r, out);
             prune_failures(&r)?;
         }

@@ -156,7 +156,7 @@ pub(crate) fn prune_after(
         file: &made.file,
         sha256: &made.sha256,
     };
-    match retention::prune_after_backup(store, actor, loc, dest, rules, false, Some(fresh)) {
+    match retention::prune(store, actor, loc, dest, rules, false, Some(fresh)) {
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(e)),
     }

@@ -271,7 +271,7 @@ pub fn decide<Tz: TimeZone>(
 /// A backup verified a moment ago by the call that made it: its file, and the SHA-256
 /// that call read back from the drive.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Fresh<'a> {
+pub struct Fresh<'a> {
     pub file: &'a Path,
     pub sha256: &'a str,
 }
@@ -404,20 +404,9 @@ pub(crate) fn delete_pair(file: &Path) -> Result<()> {
 /// Applies the rules to a folder: plans, then (unless `dry_run`) deletes what the plan
 /// says, records one audit row listing what was deleted in the same transaction, and
 /// appends a journal line. Only admins may prune. With `dry_run` nothing is touched.
+/// `fresh` is the backup just made and verified in `folder`, when pruning right after it.
+#[allow(clippy::too_many_arguments)] // reason: who, where, the rules, and the fresh backup
 pub fn prune(
-    store: &mut Store,
-    actor: &Actor,
-    loc: &Locations,
-    folder: &Path,
-    rules: Rules,
-    dry_run: bool,
-) -> Result<PruneReport> {
-    prune_after_backup(store, actor, loc, folder, rules, dry_run, None)
-}
-
-/// [`prune`], right after the `fresh` backup was made and verified in `folder`.
-#[allow(clippy::too_many_arguments)] // reason: prune's arguments and the fresh backup
-pub(crate) fn prune_after_backup(
     store: &mut Store,
     actor: &Actor,
     loc: &Locations,
