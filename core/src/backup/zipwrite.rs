@@ -337,14 +337,12 @@ fn seal(passphrase: &str, mode: AesMode) -> io::Result<(Sealer, Vec<u8>)> {
     Ok((sealer, head))
 }
 
-/// The strength byte of a WinZip AES extra field, as the mode it names.
-pub(crate) fn aes_mode(strength: u8) -> Option<AesMode> {
-    match strength {
-        1 => Some(AesMode::Aes128),
-        2 => Some(AesMode::Aes192),
-        3 => Some(AesMode::Aes256),
-        _ => None,
-    }
+/// The strength byte of a WinZip AES extra field, as the mode it names (the reverse
+/// of [`strength`], so the codes are written down once).
+pub(crate) fn aes_mode(code: u8) -> Option<AesMode> {
+    [AesMode::Aes128, AesMode::Aes192, AesMode::Aes256]
+        .into_iter()
+        .find(|&m| strength(m).0 == code)
 }
 
 /// Why an AES entry could not be opened.
