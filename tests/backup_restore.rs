@@ -1167,6 +1167,55 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
     assert_eq!(role, "viewer");
 }
 
+/// A copy of `archive` at `bad` whose users table holds one name twice, as a crafted
+/// file would: two users are renamed `twin-user-A` and `twin-user-B`, then in the
+/// table's page only the one name is overwritten with the other. With `index_too`, the
+/// same byte is changed in the users' UNIQUE index as well, so the index agrees with the
+/// table and holds the name twice. Either way the file passes SQLite's quick check.
+fn twin_users_archive(archive: &Path, work: &Path, bad: &Path, index_too: bool) {
+    let (db_path, conn) = archive_db(archive, None, work);
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM users ORDER BY id LIMIT 2")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(ids.len(), 2, "the demo has two users");
+    for (id, name) in ids.iter().zip(["twin-user-A", "twin-user-B"]) {
+        conn.execute("UPDATE users SET username = ?1 WHERE id = ?2", (name, id))
+            .unwrap();
+    }
+    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    let root_of = |name: &str| -> i64 {
+        value(
+            &conn,
+            &format!("SELECT rootpage FROM sqlite_schema WHERE name = '{name}'"),
+        )
+    };
+    let mut roots = vec![root_of("users")];
+    if index_too {
+        roots.push(root_of("sqlite_autoindex_users_1"));
+    }
+    let page_size: i64 = value(&conn, "PRAGMA page_size");
+    drop(conn);
+    let mut db = std::fs::read(&db_path).unwrap();
+    std::fs::remove_file(&db_path).unwrap();
+    for root in roots {
+        let page = ((root - 1) * page_size) as usize..(root * page_size) as usize;
+        let at = db[page.clone()]
+            .windows(11)
+            .position(|w| w == b"twin-user-B")
+            .expect("the users table and its index hold their rows in their root pages");
+        db[page.start + at + 10] = b'A';
+    }
+    let check = work.join("check.db");
+    std::fs::write(&check, &db).unwrap();
+    let quick: String = value(&open_raw(&check), "PRAGMA quick_check");
+    assert_eq!(quick, "ok", "the doctored file passes the quick check");
+    write_crafted(bad, archive, &db);
+}
+
 /// A restore copies most tables record by record (SQLite's transfer), but the UNIQUE
 /// rules are checked on the rows, never taken from the backup's indexes, which
 /// `quick_check` does not compare with their tables. A backup whose users table holds one
@@ -1177,51 +1226,8 @@ fn a_backup_with_a_name_twice_behind_a_doctored_index_is_refused_and_changes_not
     let (cli, _dest, archive) = small_site_with_backup();
     let untouched = Untouched::capture(&cli);
     let work = tempfile::tempdir().unwrap();
-    let (db_path, conn) = archive_db(&archive, None, work.path());
-    // Two users whose names differ in the last letter; then, in the table's page only,
-    // the one name is overwritten with the other, as a crafted file would.
-    let ids: Vec<i64> = conn
-        .prepare("SELECT id FROM users ORDER BY id LIMIT 2")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    assert_eq!(ids.len(), 2, "the demo has two users");
-    conn.execute(
-        "UPDATE users SET username = 'twin-user-A' WHERE id = ?1",
-        [ids[0]],
-    )
-    .unwrap();
-    conn.execute(
-        "UPDATE users SET username = 'twin-user-B' WHERE id = ?1",
-        [ids[1]],
-    )
-    .unwrap();
-    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
-    let (root, page_size): (i64, i64) = conn
-        .query_row(
-            "SELECT rootpage, (SELECT page_size FROM pragma_page_size()) FROM sqlite_schema WHERE name = 'users'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    drop(conn);
-    let mut db = std::fs::read(&db_path).unwrap();
-    std::fs::remove_file(&db_path).unwrap();
-    let page = ((root - 1) * page_size) as usize..(root * page_size) as usize;
-    let at = db[page.clone()]
-        .windows(11)
-        .position(|w| w == b"twin-user-B")
-        .expect("the users table holds its rows in its root page");
-    db[page.start + at + 10] = b'A';
-    let check = work.path().join("check.db");
-    std::fs::write(&check, &db).unwrap();
-    let quick: String = value(&open_raw(&check), "PRAGMA quick_check");
-    assert_eq!(quick, "ok", "the doctored file passes the quick check");
-
     let bad = work.path().join("atslegas-twin-users.zip");
-    write_crafted(&bad, &archive, &db);
+    twin_users_archive(&archive, work.path(), &bad, false);
     let (code, line) = assert_refused(
         &cli.run(&["backup", "restore", s(&bad), "--force"]),
         "restore",
@@ -1234,6 +1240,40 @@ fn a_backup_with_a_name_twice_behind_a_doctored_index_is_refused_and_changes_not
     assert!(line.contains("changed outside Atslegas"), "{line}");
     untouched.assert_unchanged(&cli, "restore of twin users");
     assert!(!cli.data_dir().join("safety-backups").exists());
+}
+
+/// `backup verify` (and the window's restore preview, which runs the same check) says
+/// what a restore would: a backup whose rows break a UNIQUE rule is not called intact,
+/// whether its index was left as it was (it then disagrees with the table) or edited to
+/// hold the name twice. Both are refused naming the rule, before anything is built.
+#[test]
+fn verify_refuses_a_backup_whose_rows_break_a_unique_rule_as_the_restore_would() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let untouched = Untouched::capture(&cli);
+    for index_too in [false, true] {
+        let work = tempfile::tempdir().unwrap();
+        let bad = work.path().join("atslegas-twin-users.zip");
+        twin_users_archive(&archive, work.path(), &bad, index_too);
+        for args in [
+            &["backup", "verify", s(&bad)][..],
+            &["backup", "restore", s(&bad), "--force"],
+        ] {
+            let what = format!("{} (index edited too: {index_too})", args[1]);
+            let (code, line) = assert_refused(&cli.run(args), &what);
+            assert_eq!(code, 3, "{what}: {line}");
+            assert!(
+                line.contains("UNIQUE users.username") && line.contains("changed outside Atslegas"),
+                "{what}: {line}"
+            );
+            untouched.assert_unchanged(&cli, &what);
+        }
+    }
+    assert!(!cli.data_dir().join("safety-backups").exists());
+    // The backup as it was made still verifies.
+    assert_success(
+        &cli.run(&["backup", "verify", s(&archive)]),
+        "backup verify",
+    );
 }
 
 /// Issue "[2 of 6] Trust", finding 4: a backup's config.json is data. One that moves the

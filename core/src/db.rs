@@ -353,7 +353,12 @@ struct Reference {
 
 impl Reference {
     fn at(version: i64) -> Result<Reference> {
-        let objects = schema_objects(&reference_conn(version)?)?;
+        Reference::of(&reference_conn(version)?)
+    }
+
+    /// The objects of `conn`, a database of our own making ([`reference_conn`]).
+    fn of(conn: &Connection) -> Result<Reference> {
+        let objects = schema_objects(conn)?;
         let virtual_tables = objects
             .iter()
             .filter(|(_, _, sql)| {
@@ -442,6 +447,80 @@ pub(crate) fn foreign_schema(conn: &Connection, version: i64) -> Result<Option<S
     }
     if let Some((kind, name)) = ours.keys().find(|k| !theirs.contains_key(*k)) {
         return Ok(Some(format!("its {kind} \"{name}\" is missing")));
+    }
+    Ok(None)
+}
+
+/// Whether the rows of a database from outside (a backup's, already found to have our
+/// schema at `version` by [`foreign_schema`]) keep every UNIQUE rule of the register:
+/// `Ok(Some(reason))` names the first rule broken.
+///
+/// `quick_check` reads each table but never compares it with its indexes, so a file
+/// whose table holds one user name twice, its index edited to show two names, passes it.
+/// A restore builds those indexes from the rows and refuses such a file; this tells the
+/// same before anything is built, so `backup verify` and a restore's preview say what
+/// the restore would. SQLite's full integrity check of each table that has a UNIQUE
+/// index of ours compares every row with every index entry and refuses a UNIQUE index
+/// holding a key twice. Those tables are the small ones (users, keys, persons, groups
+/// and their links, areas, sets, stocktakes); the key log, the audit trail and the
+/// receipts have none, so on the reference register this costs milliseconds.
+pub(crate) fn unique_rules_broken(conn: &Connection, version: i64) -> Result<Option<String>> {
+    let ours = reference_conn(version)?;
+    let reference = Reference::of(&ours)?;
+    let unique = ours.prepare(
+        "SELECT il.name, il.partial,
+                (SELECT group_concat(ii.name, ', ') FROM pragma_index_info(il.name) ii)
+           FROM pragma_index_list(?1) il WHERE il.[unique] ORDER BY il.seq",
+    );
+    let mut unique = unique?;
+    for table in reference.row_tables() {
+        let rules: Vec<(String, bool, Option<String>)> = unique
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if rules.is_empty() {
+            continue;
+        }
+        let problems: Vec<String> = conn
+            .prepare(&format!("PRAGMA integrity_check(\"{table}\")"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if problems.len() == 1 && problems[0] == "ok" {
+            continue;
+        }
+        // The rule the problem names (SQLite names the index), worded as SQLite words a
+        // broken one (`UNIQUE users.username`). A table that disagrees with one of its
+        // other indexes was changed outside SQLite as surely, and is refused as well.
+        let said: Vec<String> = rules
+            .iter()
+            .filter(|(index, ..)| problems.iter().any(|p| p.contains(index.as_str())))
+            .map(|(index, partial, columns)| {
+                let columns = columns
+                    .as_deref()
+                    .unwrap_or(index.as_str())
+                    .split(", ")
+                    .map(|c| format!("{table}.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let scope = if *partial {
+                    " where the rule applies"
+                } else {
+                    ""
+                };
+                format!("UNIQUE {columns}{scope}")
+            })
+            .collect();
+        return Ok(Some(if said.is_empty() {
+            format!(
+                "its table \"{table}\" does not agree with its indexes ({})",
+                problems[0]
+            )
+        } else {
+            format!(
+                "its rows break a rule of the register ({}: {})",
+                said.join("; "),
+                problems[0]
+            )
+        }));
     }
     Ok(None)
 }
@@ -734,6 +813,75 @@ mod tests {
         assert!(index("audit_component_at"));
         assert!(index("audit_component_record"));
         assert!(!index("audit_component"));
+    }
+
+    /// A database whose persons table was edited in its page, as a crafted backup would
+    /// be: `from` replaced by `to` (same length) in the table's root page only.
+    fn edited_persons(dir: &Path, rows: &str, from: &[u8], to: &[u8]) -> Connection {
+        let path = dir.join("edited.sqlite");
+        let conn = open(&path).unwrap();
+        conn.execute_batch(rows).unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        let (root, page_size): (i64, i64) = conn
+            .query_row(
+                "SELECT rootpage, (SELECT page_size FROM pragma_page_size())
+                   FROM sqlite_schema WHERE name = 'persons'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        drop(conn);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let page = ((root - 1) * page_size) as usize..(root * page_size) as usize;
+        let at = bytes[page.clone()]
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("the row is in the table's root page");
+        bytes[page.start + at..page.start + at + to.len()].copy_from_slice(to);
+        std::fs::write(&path, bytes).unwrap();
+        Connection::open(&path).unwrap()
+    }
+
+    #[test]
+    fn rows_that_break_a_unique_rule_or_disagree_with_an_index_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let sound = open(&dir.path().join("sound.sqlite")).unwrap();
+        assert_eq!(unique_rules_broken(&sound, SCHEMA_VERSION).unwrap(), None);
+
+        // Two codes made one: the partial UNIQUE index on persons.code is named.
+        let twins = edited_persons(
+            dir.path(),
+            "INSERT INTO persons (full_name, code, created_at, updated_at)
+                 VALUES ('Anna', 'CODE-1', 0, 0), ('Berta', 'CODE-2', 0, 0);",
+            b"CODE-2",
+            b"CODE-1",
+        );
+        let said = unique_rules_broken(&twins, SCHEMA_VERSION)
+            .unwrap()
+            .unwrap();
+        assert!(
+            said.starts_with("its rows break a rule of the register (UNIQUE persons.code where the rule applies: ")
+                && said.contains("persons_code"),
+            "{said}"
+        );
+        drop(twins);
+        std::fs::remove_file(dir.path().join("edited.sqlite")).unwrap();
+
+        // A name changed in the table only: its index (not a UNIQUE one) disagrees.
+        let renamed = edited_persons(
+            dir.path(),
+            "INSERT INTO persons (full_name, created_at, updated_at) VALUES ('Zed-Bee', 0, 0);",
+            b"Zed-Bee",
+            b"Zed-Bex",
+        );
+        let said = unique_rules_broken(&renamed, SCHEMA_VERSION)
+            .unwrap()
+            .unwrap();
+        assert!(
+            said.starts_with("its table \"persons\" does not agree with its indexes (")
+                && said.contains("persons_name"),
+            "{said}"
+        );
     }
 
     #[test]

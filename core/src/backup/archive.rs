@@ -869,6 +869,13 @@ fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> 
             format!("{reason}: the file was changed outside Atslegas, and is not restored"),
         ));
     }
+    if let Some(reason) = crate::db::unique_rules_broken(&conn, version)? {
+        return Err(corrupt(
+            archive,
+            DB_ENTRY,
+            format!("{reason}: the file was changed outside Atslegas, and is not restored"),
+        ));
+    }
     if version != manifest.schema_version {
         return Err(corrupt(
             archive,
