@@ -12,8 +12,9 @@ use crate::store::{HandoverRules, Security, SignatureRule};
 
 /// Environment variable that points the app and the CLI at a data directory.
 pub const DATA_DIR_ENV: &str = "ATSLEGAS_DATA_DIR";
-/// The configuration file's name.
-pub const CONFIG_FILE: &str = "config.json";
+/// The configuration file's name (named in [`crate::work`], with the data folder's other
+/// files).
+pub use crate::work::CONFIG_FILE;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -43,6 +43,10 @@ impl Cancel {
 
 /// The operations journal's file name, in the data folder.
 pub const JOURNAL_FILE: &str = "operations-journal.jsonl";
+/// The configuration file's name, in the data folder (or the folder the user chose for
+/// it: `config::Paths`). Named here with the other files long work finds, so knowing
+/// where things are needs nothing of what the configuration says.
+pub const CONFIG_FILE: &str = "config.json";
 
 /// Where things are for a backup, restore, export or import.
 #[derive(Debug, Clone)]
@@ -63,7 +67,7 @@ impl Locations {
             .to_path_buf();
         Locations {
             database: database.to_path_buf(),
-            config_file: dir.join(crate::config::CONFIG_FILE),
+            config_file: dir.join(CONFIG_FILE),
             data_dir: dir,
         }
     }
