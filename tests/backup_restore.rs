@@ -1167,6 +1167,77 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
     assert_eq!(role, "viewer");
 }
 
+/// A restore's progress, as the window's bar and the CLI show it: its steps come in
+/// order (the backup checked, the register built anew, the safety backup waited for, the
+/// copy over the live file), each only moves forward and ends complete, and building
+/// the register reports after each table and index, weighed by the rows it reads, so a
+/// long restore does not sit on one figure.
+#[test]
+fn a_restore_reports_its_steps_in_order_each_moving_only_forward() {
+    use atslegas_core::backup::restore::{self, Components};
+    use atslegas_core::work::{Cancel, Locations, Progress};
+    let (cli, _dest, archive) = small_site_with_backup();
+    let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
+    let loc = Locations {
+        database: cli.db_path(),
+        config_file: cli.config_path(),
+        data_dir: cli.data_dir().to_path_buf(),
+    };
+    let mut seen: Vec<Progress> = Vec::new();
+    let done = restore::restore(
+        &mut store,
+        &admin(),
+        &loc,
+        &archive,
+        None,
+        Components::default(),
+        true,
+        &mut |p| seen.push(p),
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert!(done.applied);
+    drop(store);
+
+    let mut steps: Vec<&str> = seen.iter().map(|p| p.step).collect();
+    steps.dedup();
+    assert_eq!(
+        steps,
+        ["verify", "rebuild", "safety backup", "apply"],
+        "{seen:?}"
+    );
+    for step in steps {
+        let fractions: Vec<f64> = seen
+            .iter()
+            .filter(|p| p.step == step)
+            .map(|p| {
+                assert!(p.done <= p.total, "{p:?}");
+                p.done as f64 / p.total.max(1) as f64
+            })
+            .collect();
+        assert!(
+            fractions.windows(2).all(|w| w[0] <= w[1]),
+            "{step} went back: {fractions:?}"
+        );
+        assert_eq!(fractions.last(), Some(&1.0), "{step} ends complete");
+    }
+    let rebuild: Vec<&Progress> = seen.iter().filter(|p| p.step == "rebuild").collect();
+    assert!(
+        rebuild.len() > 20,
+        "a report a table and an index: {rebuild:?}"
+    );
+    // Weighed by rows: the key log (1,500 movements) is a large share of the work, so
+    // the report after its rows moves the bar by more than a small table's does.
+    let total = rebuild[0].total;
+    assert!(total > 1500 * 2, "the rows weigh in: {total}");
+    let biggest_jump = rebuild
+        .windows(2)
+        .map(|w| w[1].done - w[0].done)
+        .max()
+        .unwrap();
+    assert!(biggest_jump >= 1500, "{rebuild:?}");
+}
+
 /// A copy of `archive` at `bad` whose users table holds one name twice, as a crafted
 /// file would: two users are renamed `twin-user-A` and `twin-user-B`, then in the
 /// table's page only the one name is overwritten with the other. With `index_too`, the

@@ -97,19 +97,35 @@ export function progressBar({ id, cancelKey = 'work.cancel', steps, stepKey = 'w
   };
 }
 
-/** Backups and restores: each step's share of the bar, so one bar moves steadily from 0 to 100. */
+/** A backup's steps and their share of the bar, so one bar moves steadily from 0 to 100. */
 /** @type {Record<string, [number, number]>} */
-const BACKUP_STEPS = { snapshot: [0, 40], write: [40, 85], verify: [85, 100], 'safety backup': [0, 30], apply: [30, 100] };
+const BACKUP_STEPS = { snapshot: [0, 40], write: [40, 85], verify: [85, 100] };
 
 /**
- * The bar of a backup or a restore: it reaches 100% only after the read-back check, and
- * stays there when the work ends (a cancelled backup leaves no archive, a cancelled
- * restore changes nothing).
+ * A restore's steps, in the order the core reports them: the backup is checked, the
+ * register is built anew from it (the pinned safety backup of the live one is made
+ * meanwhile, and waited for if it is not done yet), then copied over the live one.
+ * @type {Record<string, [number, number]>}
+ */
+const RESTORE_STEPS = { verify: [0, 15], rebuild: [15, 75], 'safety backup': [75, 80], apply: [80, 100] };
+
+/**
+ * The bar of a backup: it reaches 100% only after the read-back check, and stays there
+ * when the work ends (a cancelled backup leaves no archive).
  * @param {string} id prefix of the element ids
  * @param {string} [cancelKey] the Cancel button's text
  */
 export function backupBar(id, cancelKey = 'work.cancel') {
   return progressBar({ id, cancelKey, steps: BACKUP_STEPS, stepKey: 'backup.step.', keep: true });
+}
+
+/**
+ * The bar of a restore: it moves forward only, through the restore's own steps, and
+ * stays where it stopped when the work ends.
+ * @param {string} id prefix of the element ids
+ */
+export function restoreBar(id) {
+  return progressBar({ id, steps: RESTORE_STEPS, stepKey: 'backup.step.', keep: true });
 }
 
 /**

@@ -7,7 +7,7 @@ use std::path::Path;
 pub use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::work::Cancel;
+use crate::work::{Cancel, Progress};
 
 /// The schema applied to an empty database; embedded so the binary carries it.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
@@ -349,6 +349,8 @@ fn schema_objects(conn: &Connection) -> Result<Vec<SchemaObject>> {
 struct Reference {
     objects: Vec<SchemaObject>,
     virtual_tables: Vec<String>,
+    /// Each object's table (an index's or a trigger's; a table's own name).
+    table_of: std::collections::BTreeMap<String, String>,
 }
 
 impl Reference {
@@ -367,9 +369,14 @@ impl Reference {
             })
             .map(|(_, name, _)| name.clone())
             .collect();
+        let table_of = conn
+            .prepare("SELECT name, tbl_name FROM sqlite_master")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(Reference {
             objects,
             virtual_tables,
+            table_of,
         })
     }
 
@@ -589,7 +596,17 @@ fn reference_conn(version: i64) -> Result<Connection> {
 /// only after the rows are in (the key-log triggers would otherwise re-check history
 /// that was checked when it was written), and the search indexes are rebuilt from the
 /// copied rows, never copied. Fails when `dest` exists.
-pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Connection> {
+///
+/// Reports `rebuild` progress after each table's rows and each index: a step weighs the
+/// rows it reads (`rows`: the backup's row counts per table, as its checked manifest
+/// says), so on a large register the bar moves with the time the work takes.
+pub(crate) fn rebuild_from(
+    src: &Path,
+    version: i64,
+    dest: &Path,
+    rows: &std::collections::BTreeMap<String, i64>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Connection> {
     refuse_newer(version)?;
     if version < 1 {
         return Err(Error::invalid(
@@ -621,11 +638,30 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
     conn.pragma_update(None, "trusted_schema", false)?;
     conn.pragma_update(None, "foreign_keys", false)?;
     conn.execute("ATTACH DATABASE ?1 AS src", [src_text])?;
+    // What each step reads: a table's rows, once to copy them and once per index.
+    let weight = |object: &str| -> u64 {
+        let table = reference
+            .table_of
+            .get(object)
+            .map_or(object, String::as_str);
+        1 + rows.get(table).copied().unwrap_or(0).max(0) as u64
+    };
+    let indexes = objects.iter().filter(|(kind, ..)| kind == "index");
+    let total = reference.row_tables().map(weight).sum::<u64>()
+        + indexes.map(|(_, name, _)| weight(name)).sum::<u64>()
+        + objects.len() as u64;
+    let mut done = 0;
+    let mut step = |w: u64, progress: &mut dyn FnMut(Progress)| {
+        done += w;
+        progress(Progress::new("rebuild", done.min(total), total));
+    };
+    progress(Progress::new("rebuild", 0, total));
     let tx = conn.transaction()?;
     reference.create_tables(&tx)?;
     // Rows, table by table (`copy_rows_sql` says how).
     for name in reference.row_tables() {
         tx.execute(&copy_rows_sql(&tx, name)?, [])?;
+        step(weight(name), progress);
     }
     for name in virtual_tables {
         tx.execute(
@@ -634,9 +670,10 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
         )?;
     }
     // Then indexes, triggers and views, from our text.
-    for (kind, _, sql) in objects {
+    for (kind, name, sql) in objects {
         if let (false, Some(sql)) = (kind == "table", sql) {
             tx.execute_batch(sql)?;
+            step(if kind == "index" { weight(name) } else { 1 }, progress);
         }
     }
     tx.pragma_update(None, "user_version", version)?;
@@ -644,6 +681,7 @@ pub(crate) fn rebuild_from(src: &Path, version: i64, dest: &Path) -> Result<Conn
     conn.execute("DETACH DATABASE src", [])?;
     configure(&mut conn)?;
     migrate(&mut conn)?;
+    progress(Progress::new("rebuild", total, total));
     Ok(conn)
 }
 
@@ -695,6 +733,11 @@ fn apply_migration(tx: &rusqlite::Transaction, target: i64, sql: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No row counts: each step of a rebuild weighs one.
+    fn no_rows() -> std::collections::BTreeMap<String, i64> {
+        std::collections::BTreeMap::new()
+    }
 
     /// A restore copies every table of a backup that has no UNIQUE constraint with
     /// SQLite's transfer (records copied as they are, `RowCell` or `RowData`), at every
@@ -904,7 +947,14 @@ mod tests {
         drop(src);
 
         let dest_path = dir.path().join("rebuilt.sqlite");
-        let dest = rebuild_from(&src_path, SCHEMA_VERSION, &dest_path).unwrap();
+        let dest = rebuild_from(
+            &src_path,
+            SCHEMA_VERSION,
+            &dest_path,
+            &no_rows(),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(foreign_schema(&dest, SCHEMA_VERSION).unwrap(), None);
         assert_eq!(schema_version(&dest).unwrap(), SCHEMA_VERSION);
         let src = Connection::open(&src_path).unwrap();
@@ -940,7 +990,14 @@ mod tests {
             )
             .is_err());
         // Never over an existing file.
-        let again = rebuild_from(&src_path, SCHEMA_VERSION, &dest_path).unwrap_err();
+        let again = rebuild_from(
+            &src_path,
+            SCHEMA_VERSION,
+            &dest_path,
+            &no_rows(),
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert!(again.to_string().contains("exists already"), "{again}");
     }
 
@@ -958,7 +1015,14 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         }
-        let dest = rebuild_from(&src_path, 1, &dir.path().join("new.sqlite")).unwrap();
+        let dest = rebuild_from(
+            &src_path,
+            1,
+            &dir.path().join("new.sqlite"),
+            &no_rows(),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(schema_version(&dest).unwrap(), SCHEMA_VERSION);
         assert_eq!(foreign_schema(&dest, SCHEMA_VERSION).unwrap(), None);
         let n: i64 = dest

@@ -99,8 +99,20 @@ test('back up, change, restore: the old data is back and the restore is on recor
     await app.press('Atjaunot šo kopiju');
     await waitFor(() => app.exec("return !!document.querySelector('dialog[open]')"), 'the confirmation');
     assert.match(await app.text('dialog[open]'), /aizstāti/);
+    // Every figure the restore's bar shows, as it shows it.
+    await app.exec(`
+      window.restoreBarSeen = [];
+      const bar = document.getElementById('restore-progress');
+      new MutationObserver(() => window.restoreBarSeen.push(Number(bar.getAttribute('value'))))
+        .observe(bar, { attributes: true, attributeFilter: ['value'] });`);
     await app.press('Atjaunot šo kopiju');
     await waitFor(async () => /Dati atjaunoti/.test(await app.text('dialog[open]') || ''), 'the restored message', 60000);
+    // The bar only moved forward, through the restore's own steps, to 100%.
+    const seen = await app.exec('return window.restoreBarSeen');
+    assert.ok(seen.length >= 4, `the bar moved: ${seen}`);
+    assert.ok(seen.every((v, i) => i === 0 || v >= seen[i - 1]), `the bar went back: ${seen}`);
+    assert.equal(seen[seen.length - 1], 100, `the bar ended at 100%: ${seen}`);
+    assert.match(await app.text('#restore-progress-label'), /atjaunošana — 100%/);
     await app.screenshot('5-restored');
     await app.press('Aizvērt');
 

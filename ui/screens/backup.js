@@ -6,7 +6,7 @@
 
 import { AppError, clearCache, el, invoke, localTime, size, t } from '../admin-common.js';
 import { button, confirmDialog, infoDialog } from '../components.js';
-import { backupBar } from '../work.js';
+import { backupBar, restoreBar } from '../work.js';
 
 export const screen = { id: 'backup', navKey: 'nav.backup', minRole: 'admin' };
 
@@ -214,7 +214,7 @@ function restoreCard(destination) {
   rpassWrap.append(el('label', { for: 'restore-pass' }, t('backup.restore_passphrase')), rpass);
   const found = el('div', { id: 'restore-found' });
   const previewBox = el('div', { id: 'restore-preview' });
-  const rbar = backupBar('restore');
+  const rbar = restoreBar('restore');
   const rresult = el('p', { role: 'alert' });
   const check = el('button', { type: 'button', class: 'secondary' }, t('backup.check'));
   check.addEventListener('click', doPreview);

@@ -196,7 +196,6 @@ pub fn restore(
     // safety backup of what is live now is written and verified. The safety backup is
     // recorded only once both are done: if the rebuild fails, it is removed again and
     // nothing was changed.
-    progress(Progress::new("safety backup", 0, 1));
     std::fs::create_dir_all(loc.safety_dir())
         .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
     let safety_req = BackupRequest {
@@ -219,14 +218,17 @@ pub fn restore(
                 db,
                 checked.manifest.schema_version,
                 &work.0.join("restored.sqlite"),
+                &checked.manifest.counts,
+                progress,
             )
             .map(Some),
             _ => Ok(None),
         };
-        (
-            rebuilt,
-            safety.join().expect("the safety backup does not panic"),
-        )
+        // What is left of the safety backup, if anything, after the rebuild.
+        progress(Progress::new("safety backup", 0, 1));
+        let safety = safety.join().expect("the safety backup does not panic");
+        progress(Progress::new("safety backup", 1, 1));
+        (rebuilt, safety)
     });
     let mut rebuilt = match rebuilt {
         Ok(r) => r,
@@ -281,7 +283,7 @@ pub fn restore(
             tx.commit()?;
             detail["audit_tip"] = json!(audit::tip(new_db)?);
             journal(loc, now, &actor.name, "restore_backup", detail);
-            copy_into_live(new_db, store.conn_mut())?;
+            copy_into_live(new_db, store.conn_mut(), progress)?;
         }
         None => {
             // Configuration only: the trail says so first, then the file is replaced.
@@ -321,21 +323,44 @@ fn rebuild_refusal(file: &Path, e: Error) -> Error {
     }
 }
 
-/// Copies `src` over the live database with SQLite's backup API, all pages in one step:
-/// one write transaction on the live file, so a crash leaves the old contents or the new.
-fn copy_into_live(src: &Connection, live: &mut Connection) -> Result<()> {
+/// Pages the apply copies between two progress reports (16 MiB at the default page size).
+const APPLY_STEP_PAGES: std::ffi::c_int = 4096;
+
+/// Copies `src` over the live database with SQLite's backup API, reporting `apply`
+/// progress every [`APPLY_STEP_PAGES`]. It is one write transaction on the live file
+/// however many steps it takes: SQLite opens it at the first step and commits it only
+/// when the last page is copied, so a crash leaves the old contents or the new. (The
+/// source is this restore's own new file, which nothing else writes, so the copy never
+/// restarts.)
+fn copy_into_live(
+    src: &Connection,
+    live: &mut Connection,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
     let backup = Backup::new(src, live)?;
     let mut retries = 0;
+    let report = |progress: &mut dyn FnMut(Progress), backup: &Backup| {
+        let p = backup.progress();
+        let total = p.pagecount.max(1) as u64;
+        progress(Progress::new(
+            "apply",
+            total - (p.remaining as u64).min(total),
+            total,
+        ));
+    };
     loop {
-        match backup.step(-1)? {
-            rusqlite::backup::StepResult::Done => return Ok(()),
+        match backup.step(APPLY_STEP_PAGES)? {
+            rusqlite::backup::StepResult::Done => {
+                report(progress, &backup);
+                return Ok(());
+            }
+            rusqlite::backup::StepResult::More => report(progress, &backup),
             rusqlite::backup::StepResult::Busy | rusqlite::backup::StepResult::Locked
                 if retries < 200 =>
             {
                 retries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(25));
             }
-            rusqlite::backup::StepResult::More => {}
             _ => {
                 return Err(Error::BackupFailed {
                     step: "apply".into(),
