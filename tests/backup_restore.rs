@@ -1238,6 +1238,56 @@ fn a_restore_reports_its_steps_in_order_each_moving_only_forward() {
     assert!(biggest_jump >= 1500, "{rebuild:?}");
 }
 
+/// Restoring the same backup again and again keeps the history linear: each restore's
+/// journal line (and its audit row) lists the lines since the backup, the earlier
+/// restores' lines among them, but not the lines those carried in turn, which would
+/// double the journal with every restore.
+#[test]
+fn restoring_one_backup_again_and_again_grows_the_journal_by_a_line_each_time_not_twofold() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let journal = cli.data_dir().join(atslegas_core::work::JOURNAL_FILE);
+    let mut sizes = Vec::new();
+    for _ in 0..4 {
+        cli.run_ok(&["backup", "restore", s(&archive), "--force"]);
+        sizes.push(std::fs::metadata(&journal).unwrap().len());
+    }
+    let growth: Vec<u64> = sizes.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        growth.windows(2).all(|g| g[1] < g[0] * 3 / 2),
+        "each restore should add about one line, not double it: {sizes:?}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = lines.last().unwrap();
+    assert_eq!(last["operation"], "restore_backup");
+    let since = last["detail"]["journal_since_backup"].as_array().unwrap();
+    let earlier: Vec<&serde_json::Value> = since
+        .iter()
+        .filter(|l| l["operation"] == "restore_backup")
+        .collect();
+    assert_eq!(earlier.len(), 3, "the three restores before it: {since:?}");
+    for line in earlier {
+        assert!(line["detail"]["file"].is_string(), "{line}");
+        assert!(
+            line["detail"].get("journal_since_backup").is_none(),
+            "{line}"
+        );
+    }
+    // The audit row of the last restore carries the same history.
+    let after: String = value(
+        &cli.db(),
+        "SELECT after FROM audit_log WHERE operation = 'restore_backup' ORDER BY id DESC LIMIT 1",
+    );
+    let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(
+        after["journal_since_backup"],
+        last["detail"]["journal_since_backup"]
+    );
+}
+
 /// A copy of `archive` at `bad` whose users table holds one name twice, as a crafted
 /// file would: two users are renamed `twin-user-A` and `twin-user-B`, then in the
 /// table's page only the one name is overwritten with the other. With `index_too`, the

@@ -266,6 +266,7 @@ pub fn restore(
     let since: Vec<serde_json::Value> = super::read_journal(loc)
         .into_iter()
         .filter(|l| l["at"].as_i64().unwrap_or(0) >= checked.manifest.created_at)
+        .map(without_nested_history)
         .collect();
     let mut detail = json!({
         "file": file, "backup_created_at": checked.manifest.created_at_iso,
@@ -300,6 +301,18 @@ pub fn restore(
     progress(Progress::new("apply", 1, 1));
     preview.applied = true;
     Ok(preview)
+}
+
+/// A journal line as a restore's history carries it: an earlier restore's line without
+/// the lines it carried in turn. Those are in the journal on their own (it is only ever
+/// appended to), and each is in this history already or older than the backup being
+/// restored; copied again, every restore of the same backup would double the journal
+/// and the audit row (twenty restores made a 1 GB journal).
+fn without_nested_history(mut line: serde_json::Value) -> serde_json::Value {
+    if let Some(detail) = line.get_mut("detail").and_then(|d| d.as_object_mut()) {
+        detail.remove("journal_since_backup");
+    }
+    line
 }
 
 /// A backup whose rows break a rule of the register (two users of one name, say) passed
