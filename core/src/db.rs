@@ -734,9 +734,9 @@ fn apply_migration(tx: &rusqlite::Transaction, target: i64, sql: &str) -> Result
 mod tests {
     use super::*;
 
-    /// No row counts: each step of a rebuild weighs one.
-    fn no_rows() -> std::collections::BTreeMap<String, i64> {
-        std::collections::BTreeMap::new()
+    /// [`rebuild_from`] without row counts (each step weighs one) and without progress.
+    fn rebuild(src: &Path, version: i64, dest: &Path) -> Result<Connection> {
+        rebuild_from(src, version, dest, &Default::default(), &mut |_| {})
     }
 
     /// A restore copies every table of a backup that has no UNIQUE constraint with
@@ -891,40 +891,33 @@ mod tests {
         let sound = open(&dir.path().join("sound.sqlite")).unwrap();
         assert_eq!(unique_rules_broken(&sound, SCHEMA_VERSION).unwrap(), None);
 
-        // Two codes made one: the partial UNIQUE index on persons.code is named.
-        let twins = edited_persons(
-            dir.path(),
-            "INSERT INTO persons (full_name, code, created_at, updated_at)
-                 VALUES ('Anna', 'CODE-1', 0, 0), ('Berta', 'CODE-2', 0, 0);",
-            b"CODE-2",
-            b"CODE-1",
-        );
-        let said = unique_rules_broken(&twins, SCHEMA_VERSION)
-            .unwrap()
-            .unwrap();
-        assert!(
-            said.starts_with("its rows break a rule of the register (UNIQUE persons.code where the rule applies: ")
-                && said.contains("persons_code"),
-            "{said}"
-        );
-        drop(twins);
-        std::fs::remove_file(dir.path().join("edited.sqlite")).unwrap();
-
-        // A name changed in the table only: its index (not a UNIQUE one) disagrees.
-        let renamed = edited_persons(
-            dir.path(),
-            "INSERT INTO persons (full_name, created_at, updated_at) VALUES ('Zed-Bee', 0, 0);",
-            b"Zed-Bee",
-            b"Zed-Bex",
-        );
-        let said = unique_rules_broken(&renamed, SCHEMA_VERSION)
-            .unwrap()
-            .unwrap();
-        assert!(
-            said.starts_with("its table \"persons\" does not agree with its indexes (")
-                && said.contains("persons_name"),
-            "{said}"
-        );
+        let cases: [(&str, &[u8], &[u8], &str, &str); 2] = [
+            // Two codes made one: the partial UNIQUE index on persons.code is named.
+            (
+                "INSERT INTO persons (full_name, code, created_at, updated_at)
+                     VALUES ('Anna', 'CODE-1', 0, 0), ('Berta', 'CODE-2', 0, 0);",
+                b"CODE-2",
+                b"CODE-1",
+                "its rows break a rule of the register (UNIQUE persons.code where the rule applies: ",
+                "persons_code",
+            ),
+            // A name changed in the table only: its index (not a UNIQUE one) disagrees.
+            (
+                "INSERT INTO persons (full_name, created_at, updated_at) VALUES ('Zed-Bee', 0, 0);",
+                b"Zed-Bee",
+                b"Zed-Bex",
+                "its table \"persons\" does not agree with its indexes (",
+                "persons_name",
+            ),
+        ];
+        for (rows, from, to, starts, index) in cases {
+            let case = tempfile::tempdir().unwrap();
+            let edited = edited_persons(case.path(), rows, from, to);
+            let said = unique_rules_broken(&edited, SCHEMA_VERSION)
+                .unwrap()
+                .unwrap();
+            assert!(said.starts_with(starts) && said.contains(index), "{said}");
+        }
     }
 
     #[test]
@@ -947,14 +940,7 @@ mod tests {
         drop(src);
 
         let dest_path = dir.path().join("rebuilt.sqlite");
-        let dest = rebuild_from(
-            &src_path,
-            SCHEMA_VERSION,
-            &dest_path,
-            &no_rows(),
-            &mut |_| {},
-        )
-        .unwrap();
+        let dest = rebuild(&src_path, SCHEMA_VERSION, &dest_path).unwrap();
         assert_eq!(foreign_schema(&dest, SCHEMA_VERSION).unwrap(), None);
         assert_eq!(schema_version(&dest).unwrap(), SCHEMA_VERSION);
         let src = Connection::open(&src_path).unwrap();
@@ -990,14 +976,7 @@ mod tests {
             )
             .is_err());
         // Never over an existing file.
-        let again = rebuild_from(
-            &src_path,
-            SCHEMA_VERSION,
-            &dest_path,
-            &no_rows(),
-            &mut |_| {},
-        )
-        .unwrap_err();
+        let again = rebuild(&src_path, SCHEMA_VERSION, &dest_path).unwrap_err();
         assert!(again.to_string().contains("exists already"), "{again}");
     }
 
@@ -1015,14 +994,7 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         }
-        let dest = rebuild_from(
-            &src_path,
-            1,
-            &dir.path().join("new.sqlite"),
-            &no_rows(),
-            &mut |_| {},
-        )
-        .unwrap();
+        let dest = rebuild(&src_path, 1, &dir.path().join("new.sqlite")).unwrap();
         assert_eq!(schema_version(&dest).unwrap(), SCHEMA_VERSION);
         assert_eq!(foreign_schema(&dest, SCHEMA_VERSION).unwrap(), None);
         let n: i64 = dest
