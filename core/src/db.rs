@@ -891,28 +891,28 @@ mod tests {
         let sound = open(&dir.path().join("sound.sqlite")).unwrap();
         assert_eq!(unique_rules_broken(&sound, SCHEMA_VERSION).unwrap(), None);
 
-        let cases: [(&str, &[u8], &[u8], &str, &str); 2] = [
+        let cases = [
             // Two codes made one: the partial UNIQUE index on persons.code is named.
             (
                 "INSERT INTO persons (full_name, code, created_at, updated_at)
                      VALUES ('Anna', 'CODE-1', 0, 0), ('Berta', 'CODE-2', 0, 0);",
-                b"CODE-2",
-                b"CODE-1",
+                "CODE-2",
+                "CODE-1",
                 "its rows break a rule of the register (UNIQUE persons.code where the rule applies: ",
                 "persons_code",
             ),
             // A name changed in the table only: its index (not a UNIQUE one) disagrees.
             (
                 "INSERT INTO persons (full_name, created_at, updated_at) VALUES ('Zed-Bee', 0, 0);",
-                b"Zed-Bee",
-                b"Zed-Bex",
+                "Zed-Bee",
+                "Zed-Bex",
                 "its table \"persons\" does not agree with its indexes (",
                 "persons_name",
             ),
         ];
         for (rows, from, to, starts, index) in cases {
             let case = tempfile::tempdir().unwrap();
-            let edited = edited_persons(case.path(), rows, from, to);
+            let edited = edited_persons(case.path(), rows, from.as_bytes(), to.as_bytes());
             let said = unique_rules_broken(&edited, SCHEMA_VERSION)
                 .unwrap()
                 .unwrap();
