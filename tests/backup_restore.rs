@@ -1288,6 +1288,113 @@ fn restoring_one_backup_again_and_again_grows_the_journal_by_a_line_each_time_no
     );
 }
 
+/// Damages the live register's key log in place: one leaf page's cell pointers (SQLite's
+/// checks fail, its rows still count), and with `roots_too` the page type of its root
+/// and of each of its indexes' roots (nothing can count its rows).
+fn damage_key_log(cli: &Cli, roots_too: bool) {
+    let conn = cli.db();
+    let _: (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let root: i64 = value(
+        &conn,
+        "SELECT rootpage FROM sqlite_schema WHERE name = 'key_log'",
+    );
+    let page_size: i64 = value(&conn, "PRAGMA page_size");
+    let roots: Vec<i64> = conn
+        .prepare("SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'key_log' AND rootpage > 0")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    drop(conn);
+    let path = cli.db_path();
+    let mut db = std::fs::read(&path).unwrap();
+    let page = |n: i64| ((n - 1) * page_size) as usize;
+    let at = page(root);
+    assert_eq!(db[at], 0x05, "the key log's root is an interior page");
+    // Its right-most child, a leaf.
+    let leaf = i64::from(u32::from_be_bytes(db[at + 8..at + 12].try_into().unwrap()));
+    let at = page(leaf);
+    assert_eq!(db[at], 0x0d, "a leaf of the key log");
+    let cells = usize::from(u16::from_be_bytes([db[at + 3], db[at + 4]]));
+    for b in &mut db[at + 8..at + 8 + 2 * cells] {
+        *b = 0xff;
+    }
+    if roots_too {
+        for root in roots {
+            db[page(root)] = 0x00;
+        }
+    }
+    std::fs::write(&path, db).unwrap();
+    let quick: String = value(&open_raw(&path), "PRAGMA quick_check");
+    assert_ne!(quick, "ok", "the register is damaged");
+}
+
+/// A register that fails SQLite's own checks is the very case a restore is for (the
+/// Database health check says to restore the newest backup): the restore goes on,
+/// keeps the damaged register aside as it was (it cannot be a verified backup), says
+/// so, and the register is the backup's again. When the damage stops even counting the
+/// rows, the preview says so instead of refusing.
+#[test]
+fn a_damaged_register_is_restored_over_and_kept_aside_as_it_was() {
+    for page_type_too in [false, true] {
+        let (cli, _dest, archive) = small_site_with_backup();
+        let before = value::<i64>(&cli.db(), "SELECT count(*) FROM persons");
+        damage_key_log(&cli, page_type_too);
+        let what = format!("restore over a damaged register (page type too: {page_type_too})");
+        let out = cli.run(&["backup", "restore", s(&archive), "--force"]);
+        assert_success(&out, &what);
+        let said = stdout(&out);
+        assert!(said.contains("failed SQLite's checks"), "{what}: {said}");
+        if page_type_too {
+            assert!(said.contains("cannot be read whole"), "{what}: {said}");
+        }
+
+        // The register is the backup's again, and sound.
+        let conn = cli.db();
+        let quick: String = value(&conn, "PRAGMA quick_check");
+        assert_eq!(quick, "ok", "{what}");
+        let persons: i64 = value(&conn, "SELECT count(*) FROM persons");
+        assert_eq!(
+            persons,
+            before - 1,
+            "{what}: the person added after the backup is gone"
+        );
+        let after: String = value(
+            &conn,
+            "SELECT after FROM audit_log WHERE operation = 'restore_backup' ORDER BY id DESC LIMIT 1",
+        );
+        let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+        assert!(
+            after["safety_backup_damaged"].is_string(),
+            "{what}: {after}"
+        );
+        drop(conn);
+
+        // The damaged register, kept as it was: no archive, and still damaged.
+        let kept: Vec<PathBuf> = std::fs::read_dir(cli.data_dir().join("safety-backups"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(kept.len(), 1, "{what}: {kept:?}");
+        let name = kept[0].file_name().unwrap().to_str().unwrap();
+        assert!(name.ends_with("-damaged.sqlite"), "{what}: {name}");
+        assert_eq!(after["safety_backup"], kept[0].to_str().unwrap(), "{what}");
+        assert!(said.contains(name), "{what}: {said}");
+        let quick: String = value(&open_raw(&kept[0]), "PRAGMA quick_check");
+        assert_ne!(quick, "ok", "{what}: the kept copy is the damaged register");
+        let persons: i64 = value(&open_raw(&kept[0]), "SELECT count(*) FROM persons");
+        assert_eq!(
+            persons, before,
+            "{what}: the kept copy has the newer person"
+        );
+    }
+}
+
 /// A copy of `archive` at `bad` whose users table holds one name twice, as a crafted
 /// file would: two users are renamed `twin-user-A` and `twin-user-B`, then in the
 /// table's page only the one name is overwritten with the other. With `index_too`, the

@@ -357,8 +357,16 @@ pub fn run(
                 for w in &preview.warnings {
                     println!("  warning: {w}");
                 }
-                if let Some(s) = &preview.safety_backup {
-                    println!("  The database as it was is kept in {}.", s.display());
+                match (&preview.safety_backup, &preview.safety_backup_damaged) {
+                    // What the checks found is in `--json` (`safety_backup_damaged`).
+                    (Some(s), Some(_)) => println!(
+                        "  The database it replaced was damaged (it failed SQLite's checks); it is kept as it was in {}.",
+                        s.display()
+                    ),
+                    (Some(s), None) => {
+                        println!("  The database as it was is kept in {}.", s.display())
+                    }
+                    _ => {}
                 }
             }
         }

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, register, waitFor } from './webdriver.mjs';
@@ -142,6 +143,72 @@ test('back up, change, restore: the old data is back and the restore is on recor
     cli('audit', 'verify');
     const safety = readdirSync(join(data, 'safety-backups')).filter((f) => f.endsWith('-pinned.zip'));
     assert.equal(safety.length, 1);
+  } finally {
+    await app.stop();
+  }
+});
+
+// The key log's root page in the live file, its cell pointers overwritten: SQLite's checks
+// fail (as the Database health check would say), and the register still opens.
+const DAMAGE = `
+import sqlite3, sys
+path = sys.argv[1]
+c = sqlite3.connect(path)
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+root = c.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'key_log'").fetchone()[0]
+size = c.execute("PRAGMA page_size").fetchone()[0]
+c.close()
+with open(path, "r+b") as f:
+    f.seek((root - 1) * size)
+    page = bytearray(f.read(size))
+    assert page[0] == 0x0D, "the key log fits in its root page"
+    cells = int.from_bytes(page[3:5], "big")
+    page[8:8 + 2 * cells] = bytes([0xFF]) * (2 * cells)
+    f.seek((root - 1) * size)
+    f.write(page)
+check = sqlite3.connect(path).execute("PRAGMA quick_check").fetchone()[0]
+assert check != "ok", check
+`;
+
+test('a damaged register is restored over from the window, and kept aside as it was', { timeout: 240000 }, async () => {
+  const { data, cli } = register('atslegas-e2e-damaged-');
+  const drive = mkdtempSync(join(tmpdir(), 'atslegas-e2e-drive-'));
+  cli('person', 'add', '--name', 'Jānis Bērziņš', '--code', 'E-1');
+  cli('key', 'add', '101', '--name', 'Telpa 204');
+  cli('issue', '101', '--to', 'E-1', '--override-reason', 'e2e');
+  cli('backup', 'create', '--to', drive);
+  const archive = join(drive, readdirSync(drive).find((f) => f.endsWith('.zip')));
+  cli('key', 'add', '102', '--name', 'Arhīvs');
+  execFileSync('python3', ['-c', DAMAGE, join(data, 'database.db')]);
+
+  const app = await App.start({ name: 'backup-damaged', dataDir: data });
+  try {
+    await app.signIn();
+    await app.press('Rezerves kopijas');
+    await app.waitVisible('#backup-now');
+    await app.fill('Rezerves kopijas fails', archive);
+    await app.press('Pārbaudīt kopiju');
+    await app.waitVisible('#restore-counts', true, 30000);
+    await app.press('Atjaunot šo kopiju');
+    await waitFor(() => app.exec("return !!document.querySelector('dialog[open]')"), 'the confirmation');
+    await app.press('Atjaunot šo kopiju');
+    await waitFor(async () => /Dati atjaunoti/.test(await app.text('dialog[open]') || ''), 'the restored message', 60000);
+    // Where the damaged register went: a copy as it was, beside the safety backups.
+    const kept = readdirSync(join(data, 'safety-backups'));
+    assert.equal(kept.length, 1, `${kept}`);
+    assert.match(kept[0], /-damaged\.sqlite$/);
+    assert.match(await app.text('#restored-damaged'), /bojāta/);
+    assert.ok((await app.text('#restored-damaged')).includes(kept[0]), await app.text('#restored-damaged'));
+    await app.screenshot('7-restored-over-damaged');
+    await app.press('Aizvērt');
+
+    // The backup's register, sound again: one key, the one added after it gone.
+    await app.waitVisible('#screen-signin');
+    await app.signIn();
+    await app.waitVisible('#stat-keys-total');
+    assert.equal(await app.text('#stat-keys-total .stat-value'), '1');
+    const keys = JSON.parse(cli('--json', 'key', 'list'));
+    assert.deepEqual(keys.map((/** @type {any} */ k) => k.number), ['101']);
   } finally {
     await app.stop();
   }

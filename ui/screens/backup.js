@@ -273,9 +273,13 @@ function restoreCard(destination) {
     const ok = await confirmDialog(t('backup.confirm_restore', { date: localTime(p.manifest.created_at), keylog: p.counts_backup.key_log ?? 0, now: p.counts_now.key_log ?? 0 }), 'backup.restore_now');
     if (!ok) return;
     try {
-      await invoke('restore_run', { file: file.value.trim(), passphrase: rpass.value || null, database: true, config: true, onProgress: rbar.start() });
+      const done = await invoke('restore_run', { file: file.value.trim(), passphrase: rpass.value || null, database: true, config: true, onProgress: rbar.start() });
       clearCache();
-      await infoDialog(t('backup.restored_title'), el('p', {}, t('backup.restored', { date: localTime(p.manifest.created_at) })));
+      const said = el('div');
+      said.append(el('p', {}, t('backup.restored', { date: localTime(p.manifest.created_at) })));
+      // The register replaced was damaged: where its copy is, since it is no backup to restore.
+      if (done.safety_backup_damaged) said.append(el('p', { class: 'hint', id: 'restored-damaged' }, t('backup.restored_damaged', { file: done.safety_backup })));
+      await infoDialog(t('backup.restored_title'), said);
       window.location.reload();
     } catch (err) {
       rbar.finish();

@@ -52,6 +52,10 @@ pub struct RestorePreview {
     /// (`restore_warning.<code>` in the window's catalogues).
     pub warning_codes: Vec<PreviewWarning>,
     pub safety_backup: Option<PathBuf>,
+    /// Set when the register that was replaced failed SQLite's own checks (what they
+    /// found): `safety_backup` is then a copy of it as it was (`…-damaged.sqlite`), not
+    /// a verified backup.
+    pub safety_backup_damaged: Option<String>,
     pub applied: bool,
 }
 
@@ -97,7 +101,21 @@ fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Resu
             vars: json!({"from": m.schema_version, "to": crate::db::SCHEMA_VERSION}),
         });
     }
-    let counts_now = archive::table_counts(store.conn())?;
+    // A register too damaged to count is what a restore is for: said, never a refusal.
+    let counts_now = match archive::table_counts(store.conn()) {
+        Ok(counts) => counts,
+        Err(Error::Database(e)) if is_damage(&e) => {
+            warnings.push(format!(
+                "the register now cannot be read whole ({e}): restoring replaces it, and it is kept aside as it is"
+            ));
+            warning_codes.push(PreviewWarning {
+                code: "damaged_register",
+                vars: json!({"reason": e.to_string()}),
+            });
+            Default::default()
+        }
+        Err(e) => return Err(e),
+    };
     let (in_backup, now) = (
         m.counts.get("key_log").copied().unwrap_or(0),
         counts_now.get("key_log").copied().unwrap_or(0),
@@ -117,6 +135,7 @@ fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Resu
         warnings,
         warning_codes,
         safety_backup: None,
+        safety_backup_damaged: None,
         applied: false,
     })
 }
@@ -242,16 +261,30 @@ pub fn restore(
             return Err(rebuild_refusal(file, e));
         }
     };
-    let safety = super::record_outcome(
-        store,
-        actor,
-        loc,
-        &safety_req,
-        safety_at,
-        safety,
-        safety_path,
-    )?;
-    preview.safety_backup = Some(safety.file.clone());
+    // A live register that fails SQLite's own checks is the very case a restore is for:
+    // its safety copy cannot be a verified backup, so it is kept aside as it is and the
+    // restore goes on. Any other failure of the safety backup stops the restore, with
+    // nothing changed.
+    let safety_file = match safety {
+        Err(Error::BackupFailed { step, reason }) if step == "check" => {
+            let kept = keep_damaged(loc, safety_at)?;
+            preview.safety_backup_damaged = Some(reason);
+            kept
+        }
+        safety => {
+            super::record_outcome(
+                store,
+                actor,
+                loc,
+                &safety_req,
+                safety_at,
+                safety,
+                safety_path,
+            )?
+            .file
+        }
+    };
+    preview.safety_backup = Some(safety_file.clone());
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
@@ -270,7 +303,8 @@ pub fn restore(
         .collect();
     let mut detail = json!({
         "file": file, "backup_created_at": checked.manifest.created_at_iso,
-        "components": components, "safety_backup": safety.file, "journal_since_backup": since,
+        "components": components, "safety_backup": safety_file,
+        "safety_backup_damaged": preview.safety_backup_damaged, "journal_since_backup": since,
     });
     let change = |detail: &serde_json::Value| {
         Change::new(&actor.name, "backup", "restore_backup")
@@ -301,6 +335,41 @@ pub fn restore(
     progress(Progress::new("apply", 1, 1));
     preview.applied = true;
     Ok(preview)
+}
+
+/// Whether SQLite's error says the file is damaged (not locked, not full, not missing).
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// Keeps the live register aside as it is, before a restore replaces a damaged one:
+/// `safety-backups/atslegas-safety-…-pinned-damaged.sqlite`, owner-only. SQLite's
+/// backup API copies pages without reading them as rows, so damage inside them does not
+/// stop it; when even that fails, the database file (and its `-wal`) are copied byte for
+/// byte. Retention never touches it (it deletes only archives).
+fn keep_damaged(loc: &Locations, at: i64) -> Result<PathBuf> {
+    let dir = loc.safety_dir();
+    let zip_name = super::naming::free_name(&dir, &super::naming::file_name("safety", at, true));
+    let target = dir.join(format!(
+        "{}-damaged.sqlite",
+        zip_name.trim_end_matches(".zip")
+    ));
+    let copied = super::snapshot::snapshot(&loc.database, &target, &mut |_| {}, &Cancel::new());
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&target);
+        let _ = std::fs::remove_file(target.with_extension("sqlite-journal"));
+        std::fs::copy(&loc.database, &target).map_err(|e| Error::io("copy", &loc.database, e))?;
+        let wal = PathBuf::from(format!("{}-wal", loc.database.display()));
+        if wal.exists() {
+            let kept_wal = PathBuf::from(format!("{}-wal", target.display()));
+            std::fs::copy(&wal, &kept_wal).map_err(|e| Error::io("copy", &wal, e))?;
+        }
+    }
+    crate::private::tighten_database(&target);
+    Ok(target)
 }
 
 /// A journal line as a restore's history carries it: an earlier restore's line without
