@@ -1303,13 +1303,10 @@ fn damage_key_log(cli: &Cli, roots_too: bool) {
         "SELECT rootpage FROM sqlite_schema WHERE name = 'key_log'",
     );
     let page_size: i64 = value(&conn, "PRAGMA page_size");
-    let roots: Vec<i64> = conn
-        .prepare("SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'key_log' AND rootpage > 0")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let roots: Vec<i64> = column(
+        &conn,
+        "SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'key_log' AND rootpage > 0",
+    );
     drop(conn);
     let path = cli.db_path();
     let mut db = std::fs::read(&path).unwrap();
@@ -1402,13 +1399,7 @@ fn a_damaged_register_is_restored_over_and_kept_aside_as_it_was() {
 /// table and holds the name twice. Either way the file passes SQLite's quick check.
 fn twin_users_archive(archive: &Path, work: &Path, bad: &Path, index_too: bool) {
     let (db_path, conn) = archive_db(archive, None, work);
-    let ids: Vec<i64> = conn
-        .prepare("SELECT id FROM users ORDER BY id LIMIT 2")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let ids: Vec<i64> = column(&conn, "SELECT id FROM users ORDER BY id LIMIT 2");
     assert_eq!(ids.len(), 2, "the demo has two users");
     for (id, name) in ids.iter().zip(["twin-user-A", "twin-user-B"]) {
         conn.execute("UPDATE users SET username = ?1 WHERE id = ?2", (name, id))
