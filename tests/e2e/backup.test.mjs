@@ -100,8 +100,17 @@ test('back up, change, restore: the old data is back and the restore is on recor
     await app.press('Pārbaudīt kopiju');
     await waitFor(async () => /Parole nav pareiza/.test(await app.text('#view')), 'the wrong-passphrase message');
     await app.fill('Kopijas parole (ja šifrēta)', passphrase);
+    // What the line under the button says while the backup is checked, and after.
+    await app.exec(`
+      window.restoreResultSeen = [];
+      const line = document.getElementById('restore-result');
+      new MutationObserver(() => window.restoreResultSeen.push(line.textContent))
+        .observe(line, { childList: true, characterData: true, subtree: true });`);
     await app.press('Pārbaudīt kopiju');
     await app.waitVisible('#restore-counts', true, 30000);
+    const said = await app.exec('return window.restoreResultSeen');
+    assert.ok(said.some((/** @type {string} */ l) => /Pārbauda kopiju…/.test(l)), `the check said it was working: ${said}`);
+    assert.equal(await app.text('#restore-result'), '', 'and says nothing once the preview is shown');
     assert.match(await app.text('#restore-counts'), /keys\s+2\s+1/);
     // The warning is in the window's language, with its numbers.
     assert.match(await app.text('#view'), /mazāk atslēgu kustību \(1\) nekā reģistrā tagad \(2\)/);

@@ -215,7 +215,7 @@ function restoreCard(destination) {
   const found = el('div', { id: 'restore-found' });
   const previewBox = el('div', { id: 'restore-preview' });
   const rbar = restoreBar('restore');
-  const rresult = el('p', { role: 'alert' });
+  const rresult = el('p', { role: 'alert', id: 'restore-result' });
   const check = el('button', { type: 'button', class: 'secondary' }, t('backup.check'));
   check.addEventListener('click', doPreview);
   rest.append(fileWrap, found, rpassWrap, check, previewBox, rbar.wrap, rresult);
@@ -243,8 +243,12 @@ function restoreCard(destination) {
     previewBox.replaceChildren();
     if (!file.value.trim()) { rresult.className = 'error'; rresult.textContent = t('backup.no_file'); return; }
     check.disabled = true;
+    // The check reads the whole archive (seconds for a large register): say it is working.
+    rresult.className = 'muted';
+    rresult.textContent = t('backup.checking');
     try {
       const p = await invoke('restore_preview', { file: file.value.trim(), passphrase: rpass.value || null });
+      rresult.textContent = '';
       const table = el('table', { id: 'restore-counts' });
       const head = el('tr');
       ['backup.col.table', 'backup.col.now', 'backup.col.backup'].forEach((k) => head.append(el('th', { scope: 'col' }, t(k))));
