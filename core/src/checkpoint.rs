@@ -240,12 +240,6 @@ mod tests {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     }
 
-    fn wal(path: &Path) -> std::path::PathBuf {
-        let mut p = path.as_os_str().to_owned();
-        p.push("-wal");
-        p.into()
-    }
-
     /// Waits up to 20 s for `cond` (a loaded machine may be slow to schedule the thread).
     fn eventually(cond: impl Fn() -> bool) -> bool {
         let until = Instant::now() + Duration::from_secs(20);
@@ -272,13 +266,13 @@ mod tests {
         write_blob(&conn, 1 << 20);
         // The commit itself left the megabyte in the WAL (the backstop is far away).
         assert!(size(&path) < before + (1 << 20));
-        assert!(size(&wal(&path)) >= 1 << 20);
+        assert!(size(&crate::db::wal_file(&path)) >= 1 << 20);
         assert!(
             eventually(|| size(&path) >= before + (1 << 20)),
             "the idle checkpoint copies the WAL into the database file"
         );
         assert!(
-            eventually(|| size(&wal(&path)) == 0),
+            eventually(|| size(&crate::db::wal_file(&path)) == 0),
             "after a long idle the -wal file is truncated"
         );
     }
@@ -358,9 +352,9 @@ mod tests {
             .conn()
             .execute_batch("CREATE TABLE t (b BLOB); INSERT INTO t VALUES (zeroblob(65536));")
             .unwrap();
-        assert!(size(&wal(&path)) > 0);
+        assert!(size(&crate::db::wal_file(&path)) > 0);
         assert!(
-            eventually(|| size(&wal(&path)) == 0),
+            eventually(|| size(&crate::db::wal_file(&path)) == 0),
             "the store's commits reach the file and the WAL is emptied"
         );
         let mut memory = crate::store::Store::open_in_memory().unwrap();

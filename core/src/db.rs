@@ -1078,14 +1078,27 @@ pub struct Health {
     pub sqlite_version: String,
 }
 
+/// The write-ahead log SQLite keeps beside the database `db` (`database.db-wal`).
+pub(crate) fn wal_file(db: &Path) -> std::path::PathBuf {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+/// Whether SQLite's error says the file is damaged (not locked, not full, not missing).
+pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
 /// The file sizes and versions, for About. Reads no table.
 pub fn health(conn: &Connection, path: &Path) -> Result<Health> {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
     Ok(Health {
         size_bytes: size(path),
-        wal_bytes: size(Path::new(&wal)),
+        wal_bytes: size(&wal_file(path)),
         schema_version: schema_version(conn)?,
         sqlite_version: rusqlite::version().to_string(),
     })
@@ -1127,15 +1140,8 @@ pub fn check_integrity(path: &Path, cancel: &Cancel) -> Result<Integrity> {
     }
     let found = match found {
         // Damage bad enough that SQLite stops reading is a finding, not a failure of
-        // the check: it is what the user must hear.
-        Err(rusqlite::Error::SqliteFailure(e, msg))
-            if matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
-            ) =>
-        {
-            vec![msg.unwrap_or_else(|| e.to_string())]
-        }
+        // the check: it is what the user must hear (SQLite's message, else its code's).
+        Err(e) if is_damage(&e) => vec![e.to_string()],
         other => other?,
     };
     let ok = found.len() == 1 && found[0] == "ok";

@@ -862,14 +862,12 @@ fn check_database(archive: &Path, db: &Path, manifest: &Manifest) -> Result<()> 
     conn.pragma_update(None, "trusted_schema", false)?;
     let (version, counts) =
         sqlite_checks(&conn).map_err(|reason| corrupt(archive, DB_ENTRY, reason))?;
-    if let Some(reason) = crate::db::foreign_schema(&conn, version)? {
-        return Err(corrupt(
-            archive,
-            DB_ENTRY,
-            format!("{reason}: the file was changed outside Atslegas, and is not restored"),
-        ));
-    }
-    if let Some(reason) = crate::db::unique_rules_broken(&conn, version)? {
+    // Our schema word for word, then rows that keep its UNIQUE rules.
+    let changed = match crate::db::foreign_schema(&conn, version)? {
+        Some(reason) => Some(reason),
+        None => crate::db::unique_rules_broken(&conn, version)?,
+    };
+    if let Some(reason) = changed {
         return Err(corrupt(
             archive,
             DB_ENTRY,

@@ -357,7 +357,7 @@ fn create_inner(
     let db_size = std::fs::metadata(&loc.database)
         .map(|m| m.len())
         .unwrap_or(0)
-        + std::fs::metadata(format!("{}-wal", loc.database.display()))
+        + std::fs::metadata(crate::db::wal_file(&loc.database))
             .map(|m| m.len())
             .unwrap_or(0);
     let estimate = if with_db { db_size } else { 0 } + 64 * 1024;

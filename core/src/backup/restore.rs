@@ -104,7 +104,7 @@ fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Resu
     // A register too damaged to count is what a restore is for: said, never a refusal.
     let counts_now = match archive::table_counts(store.conn()) {
         Ok(counts) => counts,
-        Err(Error::Database(e)) if is_damage(&e) => {
+        Err(Error::Database(e)) if crate::db::is_damage(&e) => {
             warnings.push(format!(
                 "the register now cannot be read whole ({e}): restoring replaces it, and it is kept aside as it is"
             ));
@@ -337,14 +337,6 @@ pub fn restore(
     Ok(preview)
 }
 
-/// Whether SQLite's error says the file is damaged (not locked, not full, not missing).
-fn is_damage(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-    )
-}
-
 /// Keeps the live register aside as it is, before a restore replaces a damaged one:
 /// `safety-backups/atslegas-safety-…-pinned-damaged.sqlite`, owner-only. SQLite's
 /// backup API copies pages without reading them as rows, so damage inside them does not
@@ -362,10 +354,10 @@ fn keep_damaged(loc: &Locations, at: i64) -> Result<PathBuf> {
         let _ = std::fs::remove_file(&target);
         let _ = std::fs::remove_file(target.with_extension("sqlite-journal"));
         std::fs::copy(&loc.database, &target).map_err(|e| Error::io("copy", &loc.database, e))?;
-        let wal = PathBuf::from(format!("{}-wal", loc.database.display()));
+        let wal = crate::db::wal_file(&loc.database);
         if wal.exists() {
-            let kept_wal = PathBuf::from(format!("{}-wal", target.display()));
-            std::fs::copy(&wal, &kept_wal).map_err(|e| Error::io("copy", &wal, e))?;
+            std::fs::copy(&wal, crate::db::wal_file(&target))
+                .map_err(|e| Error::io("copy", &wal, e))?;
         }
     }
     crate::private::tighten_database(&target);
