@@ -19,7 +19,7 @@ use atslegas_core::keys::{self, KeyInput};
 use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
-use atslegas_tests::{admin, assert_success, last_audit, Cli};
+use atslegas_tests::{admin, assert_success, last_audit, stderr, Cli};
 use backup_common::*;
 
 /// Kills per test: enough to land in every step of a run of about a second.
@@ -239,6 +239,90 @@ fn killing_a_restore_at_any_moment_leaves_the_old_or_the_new_database_intact() {
     );
     assert_verifies(&cli, &a);
     assert_verifies(&cli, &b);
+}
+
+#[test]
+fn killing_a_restore_over_a_register_that_cannot_be_opened_leaves_it_as_it_was_or_restored() {
+    let (cli, _dir, a) = register_with_a_backup();
+    let fp_a = fingerprint(&cli.db());
+    // Every damaged register the rounds make, as its bytes: each kept copy is one of them.
+    let mut damaged = vec![damage_schema(&cli)];
+    let restore = ["backup", "restore", s(&a), "--force"];
+
+    // One complete restore, timed: the kills spread over that long.
+    let started = Instant::now();
+    let out = cli.run(&restore);
+    let typical = started.elapsed();
+    assert_success(&out, "backup restore --force over the damaged register");
+    assert_eq!(check_live(&cli, "the first restore"), fp_a);
+
+    let safety_dir = cli.data_dir().join("safety-backups");
+    let mut rng = Rng::new(0x0A75_1E6A_5BAC_0003);
+    let (mut killed, mut stayed_damaged, mut restored) = (0, 0, 0);
+    for round in 0..ROUNDS {
+        // A register that was restored is damaged again; one a kill left damaged stays so.
+        let opens = cli.run(&["status"]).status.success();
+        if opens {
+            damaged.push(damage_schema(&cli));
+        }
+        let d = delay(&mut rng, typical.mul_f64(1.25));
+        killed += kill_after(&cli, &restore, d) as u64;
+        let what = format!("round {round}, restore over the damaged register killed after {d:?}");
+        let now = std::fs::read(cli.db_path()).unwrap();
+        if &now == damaged.last().unwrap() {
+            stayed_damaged += 1;
+            let out = cli.run(&["status"]);
+            assert!(
+                stderr(&out).contains("is damaged and cannot be opened"),
+                "{what}: {}",
+                stderr(&out)
+            );
+        } else {
+            restored += 1;
+            assert_eq!(check_live(&cli, &what), fp_a, "{what}");
+            let conn = cli.db();
+            assert_eq!(
+                last_audit(&conn).operation,
+                "restore_backup",
+                "{what}: the backup's data without the restore's audit row"
+            );
+            let tip = audit::tip(&conn).unwrap().expect("a trail");
+            assert!(
+                restore_tips_in_journal(&cli).contains(&tip),
+                "{what}: no journal line names the restored trail's tip {tip:?}"
+            );
+            cli.run_ok(&["status"]);
+        }
+        // Every copy kept by its final name is a damaged register whole, byte for byte.
+        for kept in files_under(&safety_dir) {
+            if kept.to_string_lossy().ends_with("-damaged.sqlite") {
+                let bytes = std::fs::read(safety_dir.join(&kept)).unwrap();
+                assert!(
+                    damaged.contains(&bytes),
+                    "{what}: {} is not whole",
+                    kept.display()
+                );
+            }
+        }
+    }
+    eprintln!(
+        "restore-over-damaged kills: {killed} of {ROUNDS} stopped a running restore (typical \
+         run {typical:?}); {stayed_damaged} left the damaged register, {restored} the backup's"
+    );
+    assert!(
+        killed >= ROUNDS / 3,
+        "only {killed} of {ROUNDS} kills hit a running restore: the test proves little"
+    );
+    // Whatever a kill left, one more restore mends it and leaves nothing half-made behind.
+    if !cli.run(&["status"]).status.success() {
+        assert_success(&cli.run(&restore), "the last restore");
+    }
+    assert_eq!(check_live(&cli, "after the rounds"), fp_a);
+    let halves: Vec<_> = files_under(cli.data_dir())
+        .into_iter()
+        .filter(|f| f.to_string_lossy().contains(".restoring"))
+        .collect();
+    assert!(halves.is_empty(), "{halves:?}");
 }
 
 /// Writes `contents` in `dir` as `atslegas-TIME.zip{suffix}` for this second and each of

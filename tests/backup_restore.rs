@@ -1392,6 +1392,122 @@ fn a_damaged_register_is_restored_over_and_kept_aside_as_it_was() {
     }
 }
 
+/// A register so damaged that SQLite cannot open it: every command says so and how to
+/// mend it; `backup restore` (after a preview, with --force, without --as) keeps the
+/// damaged file aside byte for byte and puts the backup's database in its place, with the
+/// restore on record; then the register works again.
+#[test]
+fn a_register_that_cannot_be_opened_is_restored_over_and_kept_aside_byte_for_byte() {
+    let (cli, _dest, archive) = small_site_with_backup();
+    let before = value::<i64>(&cli.db(), "SELECT count(*) FROM persons");
+    let damaged = damage_schema(&cli);
+    let unchanged = |what: &str| {
+        assert!(
+            std::fs::read(cli.db_path()).unwrap() == damaged,
+            "{what}: the damaged register was left as it was"
+        );
+        assert!(
+            !cli.data_dir().join("safety-backups").exists(),
+            "{what}: nothing was kept aside yet"
+        );
+    };
+
+    // Every command says what is wrong and how to mend it.
+    let out = cli.run(&["key", "list"]);
+    let line = assert_fails(&out, 1);
+    assert!(
+        line.contains("is damaged and cannot be opened")
+            && line.contains("backup restore")
+            && line.contains(cli.db_path().to_str().unwrap()),
+        "{line}"
+    );
+    unchanged("a command on the damaged register");
+
+    // The preview: the backup's counts, and the warning that asks for --force.
+    let out = cli.run(&["--json", "backup", "restore", s(&archive), "--dry-run"]);
+    assert_success(&out, "a dry run over the damaged register");
+    let preview: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(preview["applied"], false);
+    assert_eq!(
+        preview["warning_codes"][0]["code"], "damaged_register",
+        "{preview}"
+    );
+    assert_eq!(preview["counts_backup"]["persons"], before - 1, "{preview}");
+    unchanged("the dry run");
+    let out = cli.run(&["backup", "restore", s(&archive)]);
+    let line = assert_fails(&out, 3);
+    assert!(line.contains("--force"), "{line}");
+    unchanged("a restore without --force");
+    let out = cli.run(&["--as", "root", "backup", "restore", s(&archive), "--force"]);
+    let line = assert_fails(&out, 3);
+    assert!(line.contains("without --as"), "{line}");
+    unchanged("a restore with --as");
+
+    let out = cli.run(&["backup", "restore", s(&archive), "--force"]);
+    assert_success(&out, "the restore over the damaged register");
+    let said = stdout(&out);
+
+    // The damaged register, kept aside byte for byte.
+    let kept: Vec<PathBuf> = std::fs::read_dir(cli.data_dir().join("safety-backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let name = kept[0].file_name().unwrap().to_str().unwrap();
+    assert!(name.ends_with("-pinned-damaged.sqlite"), "{name}");
+    assert!(said.contains(name), "{said}");
+    assert!(
+        std::fs::read(&kept[0]).unwrap() == damaged,
+        "the kept copy is the damaged file as it was"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(cli.db_path().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("restoring"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The register is the backup's, sound, with the restore on record.
+    let conn = cli.db();
+    assert_eq!(value::<String>(&conn, "PRAGMA integrity_check"), "ok");
+    assert_eq!(
+        value::<i64>(&conn, "SELECT count(*) FROM persons"),
+        before - 1,
+        "the person added after the backup is gone with the damage"
+    );
+    let (actor, after): (String, String) = conn
+        .query_row(
+            "SELECT actor, after FROM audit_log WHERE operation = 'restore_backup' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(actor.starts_with("cli:"), "{actor}");
+    let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(after["safety_backup"], kept[0].to_str().unwrap(), "{after}");
+    assert!(
+        after["safety_backup_damaged"]
+            .as_str()
+            .is_some_and(|r| r.contains("malformed")),
+        "{after}"
+    );
+    drop(conn);
+    let journal = std::fs::read_to_string(cli.data_dir().join("operations-journal.jsonl")).unwrap();
+    assert!(
+        journal
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("restore_backup") && l.contains(name)),
+        "{journal}"
+    );
+    // And it works again: the trail verifies, and a command runs.
+    assert_success(
+        &cli.run(&["audit", "verify"]),
+        "audit verify after the restore",
+    );
+    cli.run_ok(&["key", "list"]);
+}
+
 /// A copy of `archive` at `bad` whose users table holds one name twice, as a crafted
 /// file would: two users are renamed `twin-user-A` and `twin-user-B`, then in the
 /// table's page only the one name is overwritten with the other. With `index_too`, the

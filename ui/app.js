@@ -253,6 +253,11 @@ async function start() {
   if (status.startup_error) {
     $('startup-message').textContent = new AppError(status.startup_error).message;
     $('startup-data-dir').textContent = status.data_dir;
+    // A register too damaged to open is mended right here, by restoring a backup.
+    if (status.startup_error.code === 'register_damaged') {
+      $('startup-rescue').replaceChildren(backupScreen.restoreCard(() => '', backupScreen.RESCUE));
+      $('screen-startup-error').classList.add('rescuing');
+    }
     show('screen-startup-error');
   } else if (!status.set_up) {
     show('screen-setup');

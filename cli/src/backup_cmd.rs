@@ -19,6 +19,31 @@ use serde_json::json;
 use crate::output::{progress_printer, Out};
 use crate::Failure;
 
+/// `backup restore`'s arguments.
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    file: PathBuf,
+    /// database, config (default: both).
+    #[arg(long, num_args = 1..)]
+    components: Vec<String>,
+    /// Show what would change; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Go on past warnings that are not damage (older backup, fewer movements, a
+    /// damaged register).
+    #[arg(long)]
+    force: bool,
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+/// What a restore goes over: the open register, or one too damaged to open
+/// ([`Error::RegisterDamaged`]).
+pub enum Over<'a> {
+    Live(&'a mut Store),
+    Damaged,
+}
+
 /// The variable a scheduled job can hold the passphrase in.
 pub const PASSPHRASE_ENV: &str = "ATSLEGAS_BACKUP_PASSPHRASE";
 
@@ -58,20 +83,11 @@ pub enum BackupCmd {
     /// List the backups in a folder, whichever machine made them.
     List { dir: PathBuf },
     /// Restore a backup into this data folder (a pinned safety backup is made first).
-    Restore {
-        file: PathBuf,
-        /// database, config (default: both).
-        #[arg(long, num_args = 1..)]
-        components: Vec<String>,
-        /// Show what would change; change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Go on past warnings that are not damage (older backup, fewer movements).
-        #[arg(long)]
-        force: bool,
-        #[arg(long)]
-        passphrase_stdin: bool,
-    },
+    ///
+    /// Over a register too damaged to open, the damaged files are kept aside as they are
+    /// and the backup's database takes their place (run without --as: nobody can sign in
+    /// to a register that cannot be read).
+    Restore(RestoreArgs),
     /// Delete old backups in a folder by the retention rules. Pinned backups, archives that
     /// do not verify against their .sha256, and the newest verified backup are never
     /// deleted. Without any --keep-* option the rules in config.json apply; with some,
@@ -285,91 +301,7 @@ pub fn run(
                 }
             }
         }
-        BackupCmd::Restore {
-            file,
-            components,
-            dry_run,
-            force,
-            passphrase_stdin,
-        } => {
-            let comps = if components.is_empty() {
-                Components::default()
-            } else {
-                let mut c = Components {
-                    database: false,
-                    config: false,
-                };
-                for name in &components {
-                    match name.as_str() {
-                        "database" => c.database = true,
-                        "config" => c.config = true,
-                        other => {
-                            return Err(Error::invalid(
-                                "--components",
-                                format!(
-                                    "\"{other}\" is not a component; use database and/or config"
-                                ),
-                            )
-                            .into())
-                        }
-                    }
-                }
-                c
-            };
-            let p = read_passphrase(passphrase_stdin)?;
-            let preview = if dry_run {
-                restore::preview(store, actor, loc, &file, p.as_deref())?
-            } else {
-                restore::restore(
-                    store,
-                    actor,
-                    loc,
-                    &file,
-                    p.as_deref(),
-                    comps,
-                    force,
-                    &mut progress_printer(),
-                    &cancel,
-                )?
-            };
-            if out.json {
-                println!("{}", serde_json::to_string_pretty(&preview).expect("json"));
-            } else {
-                println!(
-                    "{} {} (made {}).",
-                    if preview.applied {
-                        "Restored"
-                    } else {
-                        "Would restore"
-                    },
-                    file.display(),
-                    preview.manifest.created_at_iso
-                );
-                println!("  {:<14} {:>10} {:>10}", "table", "now", "backup");
-                for (t, n) in &preview.counts_backup {
-                    println!(
-                        "  {:<14} {:>10} {:>10}",
-                        t,
-                        preview.counts_now.get(t).copied().unwrap_or(0),
-                        n
-                    );
-                }
-                for w in &preview.warnings {
-                    println!("  warning: {w}");
-                }
-                match (&preview.safety_backup, &preview.safety_backup_damaged) {
-                    // What the checks found is in `--json` (`safety_backup_damaged`).
-                    (Some(s), Some(_)) => println!(
-                        "  The database it replaced was damaged (it failed SQLite's checks); it is kept as it was in {}.",
-                        s.display()
-                    ),
-                    (Some(s), None) => {
-                        println!("  The database as it was is kept in {}.", s.display())
-                    }
-                    _ => {}
-                }
-            }
-        }
+        BackupCmd::Restore(args) => restore_cmd(args, Over::Live(store), actor, loc, out)?,
         BackupCmd::Prune {
             dir,
             keep_last,
@@ -588,4 +520,110 @@ fn print_prune(r: &retention::PruneReport, out: &Out) {
     if r.plan.delete.is_empty() {
         println!("Nothing to delete.");
     }
+}
+
+/// `backup restore`: over the open register, or over one too damaged to open.
+pub fn restore_cmd(
+    args: RestoreArgs,
+    over: Over<'_>,
+    actor: &Actor,
+    loc: &Locations,
+    out: &Out,
+) -> Result<(), Failure> {
+    let RestoreArgs {
+        file,
+        components,
+        dry_run,
+        force,
+        passphrase_stdin,
+    } = args;
+    let cancel = Cancel::new();
+    let comps = if components.is_empty() {
+        Components::default()
+    } else {
+        let mut c = Components {
+            database: false,
+            config: false,
+        };
+        for name in &components {
+            match name.as_str() {
+                "database" => c.database = true,
+                "config" => c.config = true,
+                other => {
+                    return Err(Error::invalid(
+                        "--components",
+                        format!("\"{other}\" is not a component; use database and/or config"),
+                    )
+                    .into())
+                }
+            }
+        }
+        c
+    };
+    let p = read_passphrase(passphrase_stdin)?;
+    let (p, now) = (p.as_deref(), atslegas_core::store::system_clock()());
+    let preview = match (over, dry_run) {
+        (Over::Live(store), true) => restore::preview(store, actor, loc, &file, p)?,
+        (Over::Live(store), false) => restore::restore(
+            store,
+            actor,
+            loc,
+            &file,
+            p,
+            comps,
+            force,
+            &mut progress_printer(),
+            &cancel,
+        )?,
+        (Over::Damaged, true) => restore::preview_over_damaged(loc, actor, now, &file, p)?,
+        (Over::Damaged, false) => restore::restore_over_damaged(
+            loc,
+            actor,
+            now,
+            &file,
+            p,
+            comps,
+            force,
+            &mut progress_printer(),
+            &cancel,
+        )?,
+    };
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(&preview).expect("json"));
+    } else {
+        println!(
+            "{} {} (made {}).",
+            if preview.applied {
+                "Restored"
+            } else {
+                "Would restore"
+            },
+            file.display(),
+            preview.manifest.created_at_iso
+        );
+        println!("  {:<14} {:>10} {:>10}", "table", "now", "backup");
+        for (t, n) in &preview.counts_backup {
+            println!(
+                "  {:<14} {:>10} {:>10}",
+                t,
+                preview.counts_now.get(t).copied().unwrap_or(0),
+                n
+            );
+        }
+        for w in &preview.warnings {
+            println!("  warning: {w}");
+        }
+        match (&preview.safety_backup, &preview.safety_backup_damaged) {
+            // What the checks found is in `--json` (`safety_backup_damaged`).
+            (Some(s), Some(_)) => println!(
+                "  The database it replaced was damaged (it failed SQLite's checks); it is kept as it was in {}.",
+                s.display()
+            ),
+            (Some(s), None) => {
+                println!("  The database as it was is kept in {}.", s.display())
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

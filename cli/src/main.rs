@@ -30,7 +30,6 @@ use std::process::ExitCode;
 use atslegas_core::config::{Config, Paths};
 use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
-use atslegas_core::work::Locations;
 use atslegas_core::{users, Actor, Error, Store};
 use clap::{Args, Parser, Subcommand};
 
@@ -261,10 +260,10 @@ fn stdin_flag(command: &Command) -> Option<&'static str> {
                 passphrase_stdin: true,
                 ..
             }
-            | B::Restore {
+            | B::Restore(backup_cmd::RestoreArgs {
                 passphrase_stdin: true,
                 ..
-            }
+            })
             | B::AutoSet {
                 passphrase_stdin: true,
                 ..
@@ -312,23 +311,31 @@ fn as_password(user: &str, command: &Command) -> Result<String, Failure> {
     Ok(line.strip_suffix('\r').unwrap_or(line).to_string())
 }
 
-/// The operating-system account running the tool, for `cli:NAME` in the logs: the login
-/// name the shell reports, else the account the process runs as.
-fn os_user() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .or_else(|| whoami::fallible::username().ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// Where this register's files are, for the commands that copy or replace them.
-fn locations(config: &Config, paths: &Paths) -> Locations {
-    Locations {
-        database: config.db_path(paths),
-        config_file: paths.config_file.clone(),
-        data_dir: paths.data_dir.clone(),
+/// A register too damaged to open: `backup restore` can still mend it, acting as this
+/// computer's account (nobody can sign in to a register that cannot be read); every
+/// other command says what is wrong and how to mend it.
+fn over_damaged(
+    damage: Error,
+    command: Command,
+    as_user: bool,
+    config: &Config,
+    paths: &Paths,
+    out: &Out,
+) -> Result<u8, Failure> {
+    let Command::Backup(backup_cmd::BackupCmd::Restore(args)) = command else {
+        return Err(damage.into());
+    };
+    if as_user {
+        return Err(Error::invalid(
+            "--as",
+            "the register cannot be opened, so nobody can sign in to it: run `backup restore` without --as (it acts as this computer's account)",
+        )
+        .into());
     }
+    let actor = Actor::cli(&atslegas_core::store::os_user());
+    let over = backup_cmd::Over::Damaged;
+    backup_cmd::restore_cmd(args, over, &actor, &config.locations(paths), out)?;
+    Ok(0)
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
@@ -342,9 +349,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     paths.prepare()?;
     let config = Config::load_or_create(&paths.config_file)?;
     atslegas_core::logging::init(config.log_level, false);
-    let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
-    store.configure(&config);
     let out = Out { json };
+    let mut store = match Store::open(&config.db_path(&paths), Security::from(&config)) {
+        Ok(store) => store,
+        Err(damage @ Error::RegisterDamaged { .. }) => {
+            return over_damaged(damage, command, as_user.is_some(), &config, &paths, &out)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    store.configure(&config);
     let sessions = Sessions::new(config.session_dir(&paths));
     // `--as USER` is a sign-in like the window's: audited, counted toward lock-out, and
     // one answer (exit 4) for every failure.
@@ -353,7 +366,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let pw = as_password(u, &command)?;
             (users::authenticate(&mut store, u, &pw)?.actor(), Some(pw))
         }
-        None => (Actor::cli(&os_user()), None),
+        None => (Actor::cli(&atslegas_core::store::os_user()), None),
     };
 
     let store = &mut store;
@@ -372,15 +385,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Set(cmd) => set_cmd::run(cmd, store, actor, out),
         Command::Receipt(cmd) => receipt_cmd::run(cmd, store, actor, &config.ui.language, out),
         Command::Audit(cmd) => {
-            audit_cmd::run(cmd, store, actor, &locations(&config, &paths), &config, out)
+            audit_cmd::run(cmd, store, actor, &config.locations(&paths), &config, out)
         }
         Command::Status => register_cmd::status(store, &paths, &config.db_path(&paths), out),
         Command::Backup(cmd) => {
-            backup_cmd::run(cmd, store, actor, &locations(&config, &paths), &config, out)
+            backup_cmd::run(cmd, store, actor, &config.locations(&paths), &config, out)
         }
         Command::Export(cmd) => export_cmd::run_export(cmd, store, actor, out),
         Command::Import(cmd) => {
-            export_cmd::run_import(cmd, store, actor, &locations(&config, &paths), out)
+            export_cmd::run_import(cmd, store, actor, &config.locations(&paths), out)
         }
         Command::Demo(a) => register_cmd::demo(a, store, actor, &config.db_path(&paths), out),
         Command::Bench(a) => register_cmd::bench(a, store, actor, out),

@@ -463,6 +463,16 @@ impl Config {
         paths.data_dir.join(&self.db.db_file)
     }
 
+    /// Where the register's files are for `paths`: what backups and restores copy or
+    /// replace.
+    pub fn locations(&self, paths: &Paths) -> crate::work::Locations {
+        crate::work::Locations {
+            database: self.db_path(paths),
+            config_file: paths.config_file.clone(),
+            data_dir: paths.data_dir.clone(),
+        }
+    }
+
     /// The session folder for `paths` (`%s` replaced by the data directory).
     pub fn session_dir(&self, paths: &Paths) -> PathBuf {
         let raw = self

@@ -40,6 +40,12 @@ pub enum Error {
         app_version: String,
     },
 
+    /// The register's database file is so damaged that SQLite cannot open it. Nothing
+    /// reads it any more: only restoring a backup over it mends it, and that restore keeps
+    /// the damaged file aside as it is.
+    #[error("The register {path} is damaged and cannot be opened ({reason}). Restore a backup over it: \"Restore a backup\" on the window's start screen, or `atslegas-cli backup restore BACKUP.zip --force`. The damaged file is kept aside as it is, and nothing else is deleted.")]
+    RegisterDamaged { path: PathBuf, reason: String },
+
     /// No root user yet: first-run setup has not been done.
     #[error("Atslegas is not set up yet: create the root user first (first-run setup, or `atslegas-cli init`).")]
     NotSetUp,
@@ -207,6 +213,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Config { .. } => "config_invalid",
             Error::NewerSchema { .. } => "newer_schema",
+            Error::RegisterDamaged { .. } => "register_damaged",
             Error::NotSetUp => "not_set_up",
             Error::AlreadySetUp => "already_set_up",
             Error::WeakPassword { .. } => "weak_password",
@@ -254,6 +261,9 @@ impl Error {
                 supported,
                 app_version,
             } => json!({"found": found, "supported": supported, "app_version": app_version}),
+            Error::RegisterDamaged { path, reason } => {
+                json!({"path": path.display().to_string(), "reason": reason})
+            }
             Error::Config {
                 path,
                 line,

@@ -73,6 +73,18 @@ impl Actor {
         }
     }
 
+    /// The window's operating-system account, acting where nobody can sign in: a
+    /// restore over a register too damaged to open (its users are in the damaged file).
+    /// As with the command-line tool, whoever runs the app as this account can already
+    /// write the files; the audit trail records the account, as `window:NAME`.
+    pub fn window(os_user: &str) -> Actor {
+        Actor {
+            user_id: None,
+            name: format!("window:{os_user}"),
+            role: Role::Admin,
+        }
+    }
+
     /// Fails unless this actor's role is at least `needed`.
     pub fn require(&self, needed: Role, action: &str) -> Result<()> {
         if self.role >= needed {
@@ -84,6 +96,16 @@ impl Actor {
             })
         }
     }
+}
+
+/// The operating-system account running this process, for `cli:NAME` and `window:NAME`
+/// in the logs: the login name the shell reports, else the account the process runs as.
+pub fn os_user() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(|| whoami::fallible::username().ok())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The source of "now" in Unix seconds (UTC). Replaceable so tests can move time.

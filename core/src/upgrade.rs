@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::backup::safety_backup_in_tx;
 use crate::db::{self, SCHEMA_VERSION};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Security, Store};
 use crate::work::{Cancel, Locations};
 
@@ -27,9 +27,19 @@ impl Store {
     /// Opens the database file; one made by an older Atslegas is upgraded after a pinned
     /// safety backup beside it ([`open`]), one by a newer is refused. It lives here, not in
     /// `store`, so the store (which everything uses) does not reach up to backups.
+    ///
+    /// A file too damaged for SQLite to open is [`Error::RegisterDamaged`]: nothing but a
+    /// restore over it ([`crate::backup::restore::restore_over_damaged`]) can mend it.
     pub fn open(path: &Path, security: Security) -> Result<Store> {
         let now = crate::store::system_clock()();
-        Ok(Store::from_connection(open(path, now)?, security))
+        let conn = open(path, now).map_err(|e| match e {
+            Error::Database(d) if db::is_damage(&d) => Error::RegisterDamaged {
+                path: path.to_path_buf(),
+                reason: d.to_string(),
+            },
+            other => other,
+        })?;
+        Ok(Store::from_connection(conn, security))
     }
 }
 

@@ -10,8 +10,10 @@ use atslegas_core::backup::history::{self, HistoryRow};
 use atslegas_core::backup::restore::{self, Components, RestorePreview};
 use atslegas_core::backup::retention::{self, PruneReport, Rules};
 use atslegas_core::backup::{self, AesMode, BackupReport, Found, Kind};
-use atslegas_core::config::KnownDrive;
-use atslegas_core::work::Progress;
+use atslegas_core::config::{Config, KnownDrive};
+use atslegas_core::store::{os_user, system_clock};
+use atslegas_core::work::{Locations, Progress};
+use atslegas_core::Actor;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -172,6 +174,78 @@ pub async fn restore_run(
         *opened.token() = None;
         opened.reload_config(&state.paths, &mut opened.store())?;
         Ok(result)
+    })
+    .await
+}
+
+/// Who restores over a register too damaged to open: this computer's account, since
+/// nobody can sign in to it. Refused whenever the register opened (or failed for
+/// another reason): then a restore is an admin's, signed in, on the Backup screen.
+fn rescuer(state: &AppState) -> CmdResult<(Actor, Locations)> {
+    if !state.damaged() {
+        return Err(CommandError {
+            code: "not_allowed",
+            message: "Only a register too damaged to open is restored without signing in: sign in as an admin and restore from Backup & restore.".into(),
+            details: serde_json::Value::Null,
+        });
+    }
+    let config = Config::load_or_create(&state.paths.config_file)?;
+    Ok((Actor::window(&os_user()), config.locations(&state.paths)))
+}
+
+/// The backups in a folder, on the start screen of a register too damaged to open.
+#[tauri::command]
+pub fn rescue_list(state: State<'_, AppState>, dir: String) -> CmdResult<Vec<Found>> {
+    let (actor, _) = rescuer(&state)?;
+    Ok(backup::list(&actor, Path::new(&dir))?)
+}
+
+/// What restoring `file` over a register too damaged to open would put in its place.
+#[tauri::command]
+pub async fn rescue_preview(
+    app: AppHandle,
+    file: String,
+    passphrase: Option<String>,
+) -> CmdResult<RestorePreview> {
+    blocking(app, move |state, _| {
+        let (actor, loc) = rescuer(state)?;
+        let passphrase = passphrase.as_deref().filter(|p| !p.is_empty());
+        let now = system_clock()();
+        Ok(restore::preview_over_damaged(
+            &loc,
+            &actor,
+            now,
+            Path::new(&file),
+            passphrase,
+        )?)
+    })
+    .await
+}
+
+/// Restores `file` over a register too damaged to open (the damaged files are kept
+/// aside), then opens the restored register: the page goes on to sign-in.
+#[tauri::command]
+pub async fn rescue_run(
+    app: AppHandle,
+    file: String,
+    passphrase: Option<String>,
+    on_progress: Channel<Progress>,
+) -> CmdResult<RestorePreview> {
+    blocking(app, move |state, cancel| {
+        let (actor, loc) = rescuer(state)?;
+        let done = restore::restore_over_damaged(
+            &loc,
+            &actor,
+            system_clock()(),
+            Path::new(&file),
+            passphrase.as_deref().filter(|p| !p.is_empty()),
+            Components::default(),
+            true,
+            &mut send(&on_progress),
+            cancel,
+        )?;
+        state.try_open()?;
+        Ok(done)
     })
     .await
 }

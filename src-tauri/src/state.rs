@@ -3,7 +3,7 @@
 //! the database cannot be opened, the state keeps the error so the window can show it
 //! instead of crashing.
 
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
 
 use atslegas_core::config::{Config, Paths};
 use atslegas_core::session::Sessions;
@@ -22,45 +22,88 @@ pub struct Opened {
 
 pub struct AppState {
     pub paths: Paths,
-    pub opened: Result<Opened, CommandError>,
+    /// The open register; empty until it opens.
+    opened: OnceLock<Opened>,
+    /// Why the register could not be opened, until it is.
+    failed: Mutex<Option<CommandError>>,
 }
 
 impl AppState {
     pub fn open(paths: Paths) -> AppState {
-        let opened = (|| -> atslegas_core::Result<Opened> {
-            paths.prepare()?;
-            let config = Config::load_or_create(&paths.config_file)?;
-            let mut store = Store::open(&config.db_path(&paths), Security::from(&config))?;
-            store.configure(&config);
-            // The window stays open: checkpoints wait for an idle second, off the Desk's
-            // commits.
-            store.start_checkpointer(atslegas_core::checkpoint::Timing::default())?;
-            let sessions = Sessions::new(config.session_dir(&paths));
-            // Sessions left idle past the timeout while the app was closed end now, with
-            // their audit row.
-            sessions.sweep_expired(&mut store)?;
-            Ok(Opened {
-                config: RwLock::new(config),
-                store: Mutex::new(store),
-                sessions,
-                token: Mutex::new(None),
-            })
-        })()
-        .map_err(CommandError::from);
-        AppState { paths, opened }
+        let state = AppState {
+            paths,
+            opened: OnceLock::new(),
+            failed: Mutex::new(None),
+        };
+        let _ = state.try_open();
+        state
+    }
+
+    /// Opens the register unless it is open already: at start, and again once a restore
+    /// over a register too damaged to open has put a sound one in its place.
+    pub fn try_open(&self) -> CmdResult<&Opened> {
+        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(o) = self.opened.get() {
+            return Ok(o);
+        }
+        match open_register(&self.paths) {
+            Ok(o) => {
+                *failed = None;
+                Ok(self.opened.get_or_init(|| o))
+            }
+            Err(e) => {
+                let e = CommandError::from(e);
+                *failed = Some(e.clone());
+                Err(e)
+            }
+        }
     }
 
     /// The configured log level (1, errors, when the configuration could not be read).
     pub fn log_level(&self) -> u8 {
-        self.opened
-            .as_ref()
-            .map(|o| o.config().log_level)
-            .unwrap_or(1)
+        self.opened.get().map(|o| o.config().log_level).unwrap_or(1)
     }
 
     pub fn opened(&self) -> CmdResult<&Opened> {
-        self.opened.as_ref().map_err(Clone::clone)
+        if let Some(o) = self.opened.get() {
+            return Ok(o);
+        }
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        Err(failed.clone().unwrap_or_else(CommandError::not_signed_in))
     }
+
+    /// Whether the register could not be opened because it is damaged: the one case in
+    /// which the window restores a backup without a sign-in (nobody can sign in to it).
+    pub fn damaged(&self) -> bool {
+        self.opened.get().is_none()
+            && self
+                .failed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_some_and(|e| e.code == "register_damaged")
+    }
+}
+
+/// The register, its configuration and its sessions, opened as the window needs them.
+fn open_register(paths: &Paths) -> atslegas_core::Result<Opened> {
+    paths.prepare()?;
+    let config = Config::load_or_create(&paths.config_file)?;
+    let mut store = Store::open(&config.db_path(paths), Security::from(&config))?;
+    store.configure(&config);
+    // The window stays open: checkpoints wait for an idle second, off the Desk's
+    // commits.
+    store.start_checkpointer(atslegas_core::checkpoint::Timing::default())?;
+    let sessions = Sessions::new(config.session_dir(paths));
+    // Sessions left idle past the timeout while the app was closed end now, with
+    // their audit row.
+    sessions.sweep_expired(&mut store)?;
+    Ok(Opened {
+        config: RwLock::new(config),
+        store: Mutex::new(store),
+        sessions,
+        token: Mutex::new(None),
+    })
 }
 
 impl Opened {

@@ -98,9 +98,5 @@ pub fn work_cancel(running: State<'_, Running>) {
 
 /// Where the database, the configuration and the data folder are.
 pub fn locations(state: &AppState, opened: &Opened) -> Locations {
-    Locations {
-        database: opened.config().db_path(&state.paths),
-        config_file: state.paths.config_file.clone(),
-        data_dir: state.paths.data_dir.clone(),
-    }
+    opened.config().locations(&state.paths)
 }

@@ -564,3 +564,32 @@ impl Rng {
         self.next_u64() % n.max(1)
     }
 }
+
+/// Damages the register's schema (the cell pointers of its first page, where SQLite
+/// keeps the list of tables), so SQLite cannot open it at all: nothing can even count its
+/// rows. Returns the damaged file's bytes.
+pub fn damage_schema(cli: &Cli) -> Vec<u8> {
+    let conn = cli.db();
+    let _: (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    drop(conn);
+    let path = cli.db_path();
+    let mut db = std::fs::read(&path).unwrap();
+    // Page 1: the 100-byte file header, then the schema table's b-tree page header.
+    let at = 100;
+    let cells = usize::from(u16::from_be_bytes([db[at + 3], db[at + 4]]));
+    let header = if db[at] == 0x05 { 12 } else { 8 };
+    assert!(cells > 0, "the schema page lists tables");
+    for b in &mut db[at + header..at + header + 2 * cells] {
+        *b = 0xff;
+    }
+    std::fs::write(&path, &db).unwrap();
+    let counted = open_raw(&path).query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    assert!(counted.is_err(), "the schema cannot be read: {counted:?}");
+    db
+}

@@ -230,3 +230,74 @@ test('a damaged register is restored over from the window, and kept aside as it 
     await app.stop();
   }
 });
+
+// The list of tables on the file's first page, its cell pointers overwritten: SQLite
+// cannot open the register at all (nothing can even count its rows).
+const DAMAGE_SCHEMA = `
+import sqlite3, sys
+path = sys.argv[1]
+c = sqlite3.connect(path)
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+c.close()
+with open(path, "r+b") as f:
+    head = bytearray(f.read(112))
+    at = 100
+    size = 12 if head[at] == 0x05 else 8
+    cells = int.from_bytes(head[at + 3:at + 5], "big")
+    assert cells > 0, "the first page lists the tables"
+    f.seek(at + size)
+    f.write(bytes([0xFF]) * (2 * cells))
+try:
+    sqlite3.connect(path).execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    raise SystemExit("the register still opens")
+except sqlite3.DatabaseError:
+    pass
+`;
+
+test('a register too damaged to open is restored from the start screen, and kept aside as it was', { timeout: 240000 }, async () => {
+  const { data, cli, drive } = oneKeyOut('atslegas-e2e-unopenable-');
+  cli('backup', 'create', '--to', drive);
+  const archive = join(drive, readdirSync(drive).find((f) => f.endsWith('.zip')));
+  cli('key', 'add', '102', '--name', 'Arhīvs');
+  execFileSync('python3', ['-c', DAMAGE_SCHEMA, join(data, 'database.db')]);
+
+  const app = await App.start({ name: 'backup-unopenable', dataDir: data });
+  try {
+    // The start screen says what is wrong, and offers the way out.
+    await app.waitVisible('#screen-startup-error');
+    assert.match(await app.text('#startup-message'), /ir bojāts, un to nevar atvērt/);
+    await app.waitVisible('#rescue');
+    await app.screenshot('8-cannot-open');
+
+    await app.fill('Rezerves kopijas fails', archive);
+    await app.press('Pārbaudīt kopiju');
+    await app.waitVisible('#restore-counts', true, 30000);
+    // Nothing can be counted now: dashes, and the warning that says why.
+    assert.match(await app.text('#restore-counts'), /keys\s+—\s+1/);
+    assert.match(await app.text('#rescue'), /Reģistru tagad nevar nolasīt pilnībā/);
+    await app.screenshot('9-rescue-preview');
+    await app.press('Atjaunot šo kopiju');
+    await waitFor(async () => /Bojātā reģistra vietā/.test(await app.text('dialog[open]') || ''), 'the confirmation');
+    await app.press('Atjaunot šo kopiju');
+    await waitFor(async () => /Dati atjaunoti/.test(await app.text('dialog[open]') || ''), 'the restored message', 60000);
+    const kept = readdirSync(join(data, 'safety-backups'));
+    assert.equal(kept.length, 1, `${kept}`);
+    assert.match(kept[0], /-pinned-damaged\.sqlite$/);
+    assert.ok((await app.text('#restored-damaged')).includes(kept[0]), await app.text('#restored-damaged'));
+    await app.screenshot('10-rescued');
+    await app.press('Aizvērt');
+
+    // The register opens again: sign in, and the backup's data is there.
+    await app.waitVisible('#screen-signin');
+    await app.signIn();
+    await app.waitVisible('#stat-keys-total');
+    assert.equal(await app.text('#stat-keys-total .stat-value'), '1');
+    const keys = JSON.parse(cli('--json', 'key', 'list'));
+    assert.deepEqual(keys.map((/** @type {any} */ k) => k.number), ['101']);
+    const audit = JSON.parse(cli('--json', 'audit', 'list', '--operation', 'restore_backup'));
+    assert.equal(audit.length, 1);
+    assert.match(audit[0].actor, /^window:/);
+  } finally {
+    await app.stop();
+  }
+});

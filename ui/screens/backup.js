@@ -194,13 +194,24 @@ function historyCard() {
 }
 
 /**
+ * The commands a restore card calls: the signed-in admin's, or (`RESCUE`) the start
+ * screen's, over a register too damaged to open, where nobody can sign in.
+ * @typedef {{ list: string, preview: string, run: string, hint: string, confirm: string }} RestoreCommands
+ */
+/** @type {RestoreCommands} */
+const RESTORE = { list: 'backup_list', preview: 'restore_preview', run: 'restore_run', hint: 'backup.restore_hint', confirm: 'backup.confirm_restore' };
+/** @type {RestoreCommands} */
+export const RESCUE = { list: 'rescue_list', preview: 'rescue_preview', run: 'rescue_run', hint: 'rescue.hint', confirm: 'rescue.confirm' };
+
+/**
  * Restore: a file (chosen, or found in a folder), its passphrase, the core's preview of
  * what would be replaced, and the restore after a confirmation.
  * @param {() => string} destination the backup card's folder, listed when no file is given
+ * @param {RestoreCommands} [cmds] whose restore: the signed-in admin's by default
  */
-function restoreCard(destination) {
-  const rest = el('section', { class: 'card' });
-  rest.append(el('h2', {}, t('backup.restore')), el('p', { class: 'hint' }, t('backup.restore_hint')));
+export function restoreCard(destination, cmds = RESTORE) {
+  const rest = el('section', { class: 'card', id: cmds === RESCUE ? 'rescue' : 'restore' });
+  rest.append(el('h2', {}, t('backup.restore')), el('p', { class: 'hint' }, t(cmds.hint)));
   const fileWrap = el('div', { class: 'field' });
   const file = el('input', { id: 'restore-file', type: 'text' });
   const fileRow = el('div', { class: 'inline-row' });
@@ -224,7 +235,7 @@ function restoreCard(destination) {
     const dir = file.value.trim() ? file.value.trim().replace(/[\\/][^\\/]*\.zip$/, '') : destination();
     if (!dir) { rresult.className = 'error'; rresult.textContent = t('backup.no_destination'); return; }
     try {
-      const list = await invoke('backup_list', { dir });
+      const list = await invoke(cmds.list, { dir });
       found.replaceChildren(list.length ? el('p', {}, t('backup.found', { n: list.length, dir })) : el('p', { class: 'empty' }, t('backup.none_found', { dir })));
       for (const f of list) {
         const b = el('button', { type: 'button', class: 'candidate' },
@@ -247,7 +258,7 @@ function restoreCard(destination) {
     rresult.className = 'muted';
     rresult.textContent = t('backup.checking');
     try {
-      const p = await invoke('restore_preview', { file: file.value.trim(), passphrase: rpass.value || null });
+      const p = await invoke(cmds.preview, { file: file.value.trim(), passphrase: rpass.value || null });
       rresult.textContent = '';
       const table = el('table', { id: 'restore-counts' });
       const head = el('tr');
@@ -256,7 +267,8 @@ function restoreCard(destination) {
       table.tHead.append(head);
       for (const [name, n] of Object.entries(p.counts_backup)) {
         const tr = el('tr');
-        tr.append(el('td', {}, name), el('td', {}, String(p.counts_now[name] ?? 0)), el('td', {}, String(n)));
+        // A register too damaged to count has no figures now: a dash, not a zero.
+        tr.append(el('td', {}, name), el('td', {}, name in p.counts_now ? String(p.counts_now[name]) : '—'), el('td', {}, String(n)));
         table.tBodies[0].append(tr);
       }
       const info = el('p', { class: 'ok-box' }, t('backup.preview_ok', { date: localTime(p.manifest.created_at), machine: p.manifest.source_machine }));
@@ -274,10 +286,10 @@ function restoreCard(destination) {
 
   /** @param {any} p the core's restore preview */
   async function doRestore(p) {
-    const ok = await confirmDialog(t('backup.confirm_restore', { date: localTime(p.manifest.created_at), keylog: p.counts_backup.key_log ?? 0, now: p.counts_now.key_log ?? 0 }), 'backup.restore_now');
+    const ok = await confirmDialog(t(cmds.confirm, { date: localTime(p.manifest.created_at), keylog: p.counts_backup.key_log ?? 0, now: p.counts_now.key_log ?? 0 }), 'backup.restore_now');
     if (!ok) return;
     try {
-      const done = await invoke('restore_run', { file: file.value.trim(), passphrase: rpass.value || null, database: true, config: true, onProgress: rbar.start() });
+      const done = await invoke(cmds.run, { file: file.value.trim(), passphrase: rpass.value || null, database: true, config: true, onProgress: rbar.start() });
       clearCache();
       const said = el('div');
       said.append(el('p', {}, t('backup.restored', { date: localTime(p.manifest.created_at) })));

@@ -136,7 +136,7 @@ pub fn generate_passphrase() -> String {
 /// FAT32 cannot hold a file of 4 GiB or more.
 const FAT32_LIMIT: u64 = 4 * 1024 * 1024 * 1024 - 1;
 
-fn fsync_dir(dir: &Path) {
+pub(crate) fn fsync_dir(dir: &Path) {
     // Makes the rename durable. Windows has no directory handles to flush.
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {

@@ -19,7 +19,7 @@ use super::{archive, journal, BackupRequest, Kind, Manifest};
 use crate::audit::{self, Change};
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
-use crate::work::{work_dir, Cancel, Locations, Progress};
+use crate::work::{work_dir, Cancel, Locations, Progress, WorkDir};
 
 /// Which parts to restore (the reference's component selection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,10 +80,16 @@ pub fn preview(
     let work = work_dir(loc, store.now())?;
     archive::check_sidecar(file)?;
     let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
-    build_preview(store, file, &checked)
+    build_preview(archive::table_counts(store.conn()), file, &checked)
 }
 
-fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Result<RestorePreview> {
+/// The preview of `checked`, beside what the register holds now (`counts_now`: its rows
+/// per table, or why they cannot be counted).
+fn build_preview(
+    counts_now: Result<std::collections::BTreeMap<String, i64>>,
+    file: &Path,
+    checked: &archive::Checked,
+) -> Result<RestorePreview> {
     // What is said of the archive comes from what the check found, not its manifest.
     let m = &Manifest {
         encrypted: checked.encrypted,
@@ -102,20 +108,22 @@ fn build_preview(store: &Store, file: &Path, checked: &archive::Checked) -> Resu
         });
     }
     // A register too damaged to count is what a restore is for: said, never a refusal.
-    let counts_now = match archive::table_counts(store.conn()) {
-        Ok(counts) => counts,
-        Err(Error::Database(e)) if crate::db::is_damage(&e) => {
-            warnings.push(format!(
-                "the register now cannot be read whole ({e}): restoring replaces it, and it is kept aside as it is"
-            ));
-            warning_codes.push(PreviewWarning {
-                code: "damaged_register",
-                vars: json!({"reason": e.to_string()}),
-            });
-            Default::default()
-        }
+    let damage = match counts_now {
+        Ok(counts) => Ok(counts),
+        Err(Error::Database(e)) if crate::db::is_damage(&e) => Err(e.to_string()),
+        Err(Error::RegisterDamaged { reason, .. }) => Err(reason),
         Err(e) => return Err(e),
     };
+    let counts_now = damage.unwrap_or_else(|reason| {
+        warnings.push(format!(
+            "the register now cannot be read whole ({reason}): restoring replaces it, and it is kept aside as it is"
+        ));
+        warning_codes.push(PreviewWarning {
+            code: "damaged_register",
+            vars: json!({ "reason": reason }),
+        });
+        Default::default()
+    });
     let (in_backup, now) = (
         m.counts.get("key_log").copied().unwrap_or(0),
         counts_now.get("key_log").copied().unwrap_or(0),
@@ -156,56 +164,22 @@ pub fn restore(
     cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
-    let now = store.now();
-    let work = work_dir(loc, now)?;
-    progress(Progress::new("verify", 0, 1));
-    archive::check_sidecar(file)?;
-    let checked = archive::check(file, passphrase, &work.0, cancel)?;
-    let mut preview = build_preview(store, file, &checked)?;
-    if !preview.warnings.is_empty() && !force {
-        return Err(Error::invalid(
-            "force",
-            format!(
-                "{}; restore anyway with --force",
-                preview.warnings.join("; ")
-            ),
-        ));
-    }
-    if components.database && checked.database.is_none() {
-        return Err(Error::invalid(
-            "components",
-            "this backup holds no database (it is a config-only backup)",
-        ));
-    }
-    if components.config && checked.config.is_none() && !components.database {
-        return Err(Error::invalid(
-            "components",
-            "this backup holds no configuration",
-        ));
-    }
-    // The archive's config.json is data like the rest: it must pass every rule a
-    // config.json on disk must (paths inside the data folder, security values within
-    // their ranges) before anything is replaced, or nothing is.
-    let config = match (&checked.config, components.config) {
-        (Some(cfg), true) => {
-            let mut restored = crate::config::Config::parse(
-                &file.join(archive::CONFIG_ENTRY),
-                &String::from_utf8_lossy(cfg),
-            )?;
-            // Where this folder keeps its database and sessions is this computer's
-            // layout, not the backup's: the database restored here is the one the next
-            // start must open, and the sessions live where this app looks for them.
-            let here = crate::config::Config::load_or_create(&loc.config_file)?;
-            restored.db.db_file = here.db.db_file;
-            restored.client_sessions.session_storage_dir = here.client_sessions.session_storage_dir;
-            Some(restored)
-        }
-        _ => None,
-    };
-    progress(Progress::new("verify", 1, 1));
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
+    let Ready {
+        work,
+        checked,
+        mut preview,
+        config,
+    } = ready(
+        archive::table_counts(store.conn()),
+        loc,
+        store.now(),
+        file,
+        passphrase,
+        components,
+        force,
+        progress,
+        cancel,
+    )?;
 
     // Two pieces of work at once, one per core, neither touching the live register: the
     // database to restore is built anew from this build's own schema, the backup's rows
@@ -284,7 +258,7 @@ pub fn restore(
             .file
         }
     };
-    preview.safety_backup = Some(safety_file.clone());
+    preview.safety_backup = Some(safety_file);
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
@@ -296,35 +270,17 @@ pub fn restore(
     // The journal line names the new trail's tip, so whether it took effect can be told.
     progress(Progress::new("apply", 0, 1));
     let now = store.now();
-    let since: Vec<serde_json::Value> = super::read_journal(loc)
-        .into_iter()
-        .filter(|l| l["at"].as_i64().unwrap_or(0) >= checked.manifest.created_at)
-        .map(without_nested_history)
-        .collect();
-    let mut detail = json!({
-        "file": file, "backup_created_at": checked.manifest.created_at_iso,
-        "components": components, "safety_backup": safety_file,
-        "safety_backup_damaged": preview.safety_backup_damaged, "journal_since_backup": since,
-    });
-    let change = |detail: &serde_json::Value| {
-        Change::new(&actor.name, "backup", "restore_backup")
-            .before(json!({"counts": preview.counts_now}))
-            .after(detail.clone())
-    };
+    let detail = restore_detail(loc, &checked, file, components, &preview);
     match rebuilt.as_mut() {
         Some(new_db) => {
-            let tx = new_db.transaction()?;
-            audit::record(&tx, now, change(&detail))?;
-            tx.commit()?;
-            detail["audit_tip"] = json!(audit::tip(new_db)?);
-            journal(loc, now, &actor.name, "restore_backup", detail);
+            record_in(new_db, loc, actor, now, &preview, detail)?;
             copy_into_live(new_db, store.conn_mut(), progress)?;
         }
         None => {
             // Configuration only: the trail says so first, then the file is replaced.
             journal(loc, now, &actor.name, "restore_backup", detail.clone());
             store.write(actor, Role::Admin, "restore backups", |tx, now| {
-                audit::record(tx, now, change(&detail))?;
+                audit::record(tx, now, restore_change(actor, &preview, &detail))?;
                 Ok(())
             })?;
         }
@@ -337,29 +293,376 @@ pub fn restore(
     Ok(preview)
 }
 
+/// Why the register at `loc` cannot be opened, when it is damaged: the same open as the
+/// window's and the command-line tool's ([`Store::open`]). One that opens is refused
+/// here: it is restored like any other, by an admin who signed in.
+fn damage_of(loc: &Locations, now: i64) -> Result<String> {
+    match crate::upgrade::open(&loc.database, now) {
+        Err(Error::Database(e)) if crate::db::is_damage(&e) => Ok(e.to_string()),
+        Err(Error::RegisterDamaged { reason, .. }) => Ok(reason),
+        Err(e) => Err(e),
+        Ok(_) => Err(Error::invalid(
+            "database",
+            "the register opens, so it is not restored from here: sign in as an admin and restore from Backup & restore (or use `atslegas-cli backup restore`)",
+        )),
+    }
+}
+
+/// [`preview`] for a register that cannot be opened ([`Error::RegisterDamaged`]): the
+/// backup checked whole, its counts beside none now, and the `damaged_register` warning.
+/// Changes nothing.
+pub fn preview_over_damaged(
+    loc: &Locations,
+    actor: &Actor,
+    now: i64,
+    file: &Path,
+    passphrase: Option<&str>,
+) -> Result<RestorePreview> {
+    actor.require(Role::Admin, "restore backups")?;
+    let reason = damage_of(loc, now)?;
+    let work = work_dir(loc, now)?;
+    archive::check_sidecar(file)?;
+    let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
+    build_preview(Err(damaged(loc, reason)), file, &checked)
+}
+
+fn damaged(loc: &Locations, reason: String) -> Error {
+    Error::RegisterDamaged {
+        path: loc.database.clone(),
+        reason,
+    }
+}
+
+/// Restores `file` over a register so damaged that it cannot be opened at all
+/// ([`Error::RegisterDamaged`]), where nobody can sign in (its users are in the damaged
+/// file): the window offers it on its start screen, the command-line tool when
+/// `backup restore` finds the register so. A register that opens is refused here.
+///
+/// The steps are a restore's, but nothing can be copied *into* a file SQLite cannot
+/// open: the damaged files (the database and its `-wal`) are first copied aside byte for
+/// byte, untouched by SQLite (`safety-backups/…-pinned-damaged.sqlite`); the backup's
+/// rows are rebuilt into a new database beside the register, its audit row written
+/// there and its journal line on the disk; then the damaged `-wal` and `-shm` are
+/// removed (they would otherwise be replayed into the new file) and the new file is
+/// renamed into the register's place, and the folder flushed. Killed before the rename,
+/// the next start finds the damaged register (and can do this again); after it, the
+/// restored one. The only other way out would be to delete the register first, which a
+/// kill could leave as an empty one.
+#[allow(clippy::too_many_arguments)] // reason: each is one decision the user made
+pub fn restore_over_damaged(
+    loc: &Locations,
+    actor: &Actor,
+    now: i64,
+    file: &Path,
+    passphrase: Option<&str>,
+    components: Components,
+    force: bool,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<RestorePreview> {
+    actor.require(Role::Admin, "restore backups")?;
+    let reason = damage_of(loc, now)?;
+    if !components.database {
+        return Err(Error::invalid(
+            "components",
+            "the register cannot be opened, and only restoring its database mends it: restore the database too",
+        ));
+    }
+    let Ready {
+        work: _work,
+        checked,
+        mut preview,
+        config,
+    } = ready(
+        Err(damaged(loc, reason.clone())),
+        loc,
+        now,
+        file,
+        passphrase,
+        components,
+        force,
+        progress,
+        cancel,
+    )?;
+    let Some(backup_db) = &checked.database else {
+        return Err(Error::invalid(
+            "components",
+            "this backup holds no database (it is a config-only backup)",
+        ));
+    };
+    // Beside the register, so the rename below stays on one file system; a killed
+    // attempt's leftover goes first.
+    let mut name = loc.database.as_os_str().to_owned();
+    name.push(".restoring");
+    let restoring = PathBuf::from(name);
+    remove_database_files(&restoring)?;
+    let mut new_db = crate::db::rebuild_from(
+        backup_db,
+        checked.manifest.schema_version,
+        &restoring,
+        &checked.manifest.counts,
+        progress,
+    )
+    .map_err(|e| {
+        let _ = remove_database_files(&restoring);
+        rebuild_refusal(file, e)
+    })?;
+    if cancel.is_cancelled() {
+        drop(new_db);
+        remove_database_files(&restoring)?;
+        return Err(Error::Cancelled);
+    }
+    progress(Progress::new("safety backup", 0, 1));
+    let kept = keep_files(loc, now)?;
+    progress(Progress::new("safety backup", 1, 1));
+    preview.safety_backup = Some(kept);
+    preview.safety_backup_damaged = Some(reason);
+
+    // Past this point the work is not cancelled.
+    progress(Progress::new("apply", 0, 1));
+    let detail = restore_detail(loc, &checked, file, components, &preview);
+    record_in(&mut new_db, loc, actor, now, &preview, detail)?;
+    // One file, with nothing of it left in a `-wal` of its own, flushed before it is
+    // named the register.
+    new_db.pragma_update(None, "journal_mode", "DELETE")?;
+    new_db.close().map_err(|(_, e)| e)?;
+    std::fs::File::open(&restoring)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("flush", &restoring, e))?;
+    for side in [crate::db::wal_file(&loc.database), shm_file(&loc.database)] {
+        match std::fs::remove_file(&side) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("remove", &side, e))
+            }
+            _ => {}
+        }
+    }
+    std::fs::rename(&restoring, &loc.database)
+        .map_err(|e| Error::io("put the restored register in place of", &loc.database, e))?;
+    if let Some(dir) = loc.database.parent() {
+        super::fsync_dir(dir);
+    }
+    crate::private::tighten_database(&loc.database);
+    if let Some(config) = &config {
+        config.save(&loc.config_file)?;
+    }
+    progress(Progress::new("apply", 1, 1));
+    preview.applied = true;
+    Ok(preview)
+}
+
+/// SQLite's shared-memory index beside the database `db` (`database.db-shm`).
+fn shm_file(db: &Path) -> PathBuf {
+    let mut shm = db.as_os_str().to_owned();
+    shm.push("-shm");
+    shm.into()
+}
+
+/// Removes the database file `db` and whatever SQLite keeps beside it.
+fn remove_database_files(db: &Path) -> Result<()> {
+    let mut journal = db.as_os_str().to_owned();
+    journal.push("-journal");
+    for f in [
+        db.to_path_buf(),
+        crate::db::wal_file(db),
+        shm_file(db),
+        journal.into(),
+    ] {
+        match std::fs::remove_file(&f) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("remove", &f, e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What a restore's audit row and journal line say of it: the backup, the parts restored,
+/// where the register it replaced is kept, and the journal's history since the backup
+/// was made (which the restored trail would otherwise lack).
+fn restore_detail(
+    loc: &Locations,
+    checked: &archive::Checked,
+    file: &Path,
+    components: Components,
+    preview: &RestorePreview,
+) -> serde_json::Value {
+    let since: Vec<serde_json::Value> = super::read_journal(loc)
+        .into_iter()
+        .filter(|l| l["at"].as_i64().unwrap_or(0) >= checked.manifest.created_at)
+        .map(without_nested_history)
+        .collect();
+    json!({
+        "file": file, "backup_created_at": checked.manifest.created_at_iso,
+        "components": components, "safety_backup": preview.safety_backup,
+        "safety_backup_damaged": preview.safety_backup_damaged, "journal_since_backup": since,
+    })
+}
+
+/// The restore's audit row: the counts it replaced, and its `detail`.
+fn restore_change<'a>(
+    actor: &'a Actor,
+    preview: &RestorePreview,
+    detail: &serde_json::Value,
+) -> Change<'a> {
+    Change::new(&actor.name, "backup", "restore_backup")
+        .before(json!({"counts": preview.counts_now}))
+        .after(detail.clone())
+}
+
+/// Writes the restore's audit row into the new database, then its journal line (naming
+/// the new trail's tip, so whether the restore took effect can be told) onto the disk:
+/// both before the new database takes the live one's place.
+fn record_in(
+    new_db: &mut Connection,
+    loc: &Locations,
+    actor: &Actor,
+    now: i64,
+    preview: &RestorePreview,
+    mut detail: serde_json::Value,
+) -> Result<()> {
+    let tx = new_db.transaction()?;
+    audit::record(&tx, now, restore_change(actor, preview, &detail))?;
+    tx.commit()?;
+    detail["audit_tip"] = json!(audit::tip(new_db)?);
+    journal(loc, now, &actor.name, "restore_backup", detail);
+    Ok(())
+}
+
+/// A backup checked whole and ready to restore.
+struct Ready {
+    /// The scratch folder holding the extracted database (removed when dropped).
+    work: WorkDir,
+    checked: archive::Checked,
+    preview: RestorePreview,
+    /// The backup's configuration, when it is restored: checked as any on disk is.
+    config: Option<crate::config::Config>,
+}
+
+/// The `verify` step every restore begins with: the archive checked whole, the preview
+/// beside `counts_now`, and the choices checked against what the backup holds. Changes
+/// nothing.
+#[allow(clippy::too_many_arguments)] // reason: each is one decision the user made
+fn ready(
+    counts_now: Result<std::collections::BTreeMap<String, i64>>,
+    loc: &Locations,
+    now: i64,
+    file: &Path,
+    passphrase: Option<&str>,
+    components: Components,
+    force: bool,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<Ready> {
+    let work = work_dir(loc, now)?;
+    progress(Progress::new("verify", 0, 1));
+    archive::check_sidecar(file)?;
+    let checked = archive::check(file, passphrase, &work.0, cancel)?;
+    let preview = build_preview(counts_now, file, &checked)?;
+    if !preview.warnings.is_empty() && !force {
+        return Err(Error::invalid(
+            "force",
+            format!(
+                "{}; restore anyway with --force",
+                preview.warnings.join("; ")
+            ),
+        ));
+    }
+    if components.database && checked.database.is_none() {
+        return Err(Error::invalid(
+            "components",
+            "this backup holds no database (it is a config-only backup)",
+        ));
+    }
+    if components.config && checked.config.is_none() && !components.database {
+        return Err(Error::invalid(
+            "components",
+            "this backup holds no configuration",
+        ));
+    }
+    // The archive's config.json is data like the rest: it must pass every rule a
+    // config.json on disk must (paths inside the data folder, security values within
+    // their ranges) before anything is replaced, or nothing is.
+    let config = match (&checked.config, components.config) {
+        (Some(cfg), true) => {
+            let mut restored = crate::config::Config::parse(
+                &file.join(archive::CONFIG_ENTRY),
+                &String::from_utf8_lossy(cfg),
+            )?;
+            // Where this folder keeps its database and sessions is this computer's
+            // layout, not the backup's: the database restored here is the one the next
+            // start must open, and the sessions live where this app looks for them.
+            let here = crate::config::Config::load_or_create(&loc.config_file)?;
+            restored.db.db_file = here.db.db_file;
+            restored.client_sessions.session_storage_dir = here.client_sessions.session_storage_dir;
+            Some(restored)
+        }
+        _ => None,
+    };
+    progress(Progress::new("verify", 1, 1));
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    Ok(Ready {
+        work,
+        checked,
+        preview,
+        config,
+    })
+}
+
 /// Keeps the live register aside as it is, before a restore replaces a damaged one:
 /// `safety-backups/atslegas-safety-…-pinned-damaged.sqlite`, owner-only. SQLite's
 /// backup API copies pages without reading them as rows, so damage inside them does not
-/// stop it; when even that fails, the database file (and its `-wal`) are copied byte for
-/// byte. Retention never touches it (it deletes only archives).
+/// stop it; when even that fails, the files are copied as they are ([`keep_files`]).
+/// Retention never touches it (it deletes only archives).
 fn keep_damaged(loc: &Locations, at: i64) -> Result<PathBuf> {
-    let dir = loc.safety_dir();
-    let zip_name = super::naming::free_name(&dir, &super::naming::file_name("safety", at, true));
-    let target = dir.join(format!(
-        "{}-damaged.sqlite",
-        zip_name.trim_end_matches(".zip")
-    ));
+    let target = damaged_copy_name(loc, at);
     let copied = super::snapshot::snapshot(&loc.database, &target, &mut |_| {}, &Cancel::new());
     if copied.is_err() {
         let _ = std::fs::remove_file(&target);
         let _ = std::fs::remove_file(target.with_extension("sqlite-journal"));
-        std::fs::copy(&loc.database, &target).map_err(|e| Error::io("copy", &loc.database, e))?;
-        let wal = crate::db::wal_file(&loc.database);
-        if wal.exists() {
-            std::fs::copy(&wal, crate::db::wal_file(&target))
-                .map_err(|e| Error::io("copy", &wal, e))?;
-        }
+        return keep_files(loc, at);
     }
+    crate::private::tighten_database(&target);
+    Ok(target)
+}
+
+/// Where a damaged register is kept: a free name in `safety-backups/`.
+fn damaged_copy_name(loc: &Locations, at: i64) -> PathBuf {
+    let dir = loc.safety_dir();
+    let zip_name = super::naming::free_name(&dir, &super::naming::file_name("safety", at, true));
+    dir.join(format!(
+        "{}-damaged.sqlite",
+        zip_name.trim_end_matches(".zip")
+    ))
+}
+
+/// Copies the register's database file and its `-wal` aside byte for byte, without
+/// SQLite reading them (`safety-backups/…-pinned-damaged.sqlite` and its `-wal`),
+/// flushed. The database's copy gets its name only once it is whole (it is written as
+/// `….partial` first), so a copy by that name is never half a file.
+fn keep_files(loc: &Locations, at: i64) -> Result<PathBuf> {
+    std::fs::create_dir_all(loc.safety_dir())
+        .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
+    let target = damaged_copy_name(loc, at);
+    let mut partial = target.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let copy = |from: &Path, to: &Path| {
+        std::fs::copy(from, to)
+            .and_then(|_| std::fs::File::open(to)?.sync_all())
+            .map_err(|e| Error::io("copy", from, e))
+    };
+    let wal = crate::db::wal_file(&loc.database);
+    if wal.exists() {
+        copy(&wal, &crate::db::wal_file(&target))?;
+    }
+    copy(&loc.database, &partial)?;
+    crate::private::tighten_database(&partial);
+    std::fs::rename(&partial, &target).map_err(|e| Error::io("rename", &partial, e))?;
+    super::fsync_dir(&loc.safety_dir());
     crate::private::tighten_database(&target);
     Ok(target)
 }
