@@ -1183,15 +1183,33 @@ fn a_restore_reports_its_steps_in_order_each_moving_only_forward() {
         config_file: cli.config_path(),
         data_dir: cli.data_dir().to_path_buf(),
     };
-    let mut seen: Vec<Progress> = Vec::new();
-    let done = restore::restore(
-        &mut store,
+    // The preview reads the whole backup too: it says how far it is.
+    let mut checking: Vec<Progress> = Vec::new();
+    let cancel = Cancel::new();
+    restore::preview(
+        &store,
         &admin(),
         &loc,
         &archive,
         None,
-        Components::default(),
-        true,
+        &mut |p| checking.push(p),
+        &cancel,
+    )
+    .unwrap();
+    assert_reads_forward(&checking);
+
+    let mut seen: Vec<Progress> = Vec::new();
+    let choice = restore::Choice {
+        file: &archive,
+        passphrase: None,
+        components: Components::default(),
+        force: true,
+    };
+    let done = restore::restore(
+        &mut store,
+        &admin(),
+        &loc,
+        choice,
         &mut |p| seen.push(p),
         &Cancel::new(),
     )
@@ -1221,6 +1239,12 @@ fn a_restore_reports_its_steps_in_order_each_moving_only_forward() {
         );
         assert_eq!(fractions.last(), Some(&1.0), "{step} ends complete");
     }
+    let verify: Vec<Progress> = seen
+        .iter()
+        .filter(|p| p.step == "verify")
+        .cloned()
+        .collect();
+    assert_reads_forward(&verify);
     let rebuild: Vec<&Progress> = seen.iter().filter(|p| p.step == "rebuild").collect();
     assert!(
         rebuild.len() > 20,
@@ -1236,6 +1260,22 @@ fn a_restore_reports_its_steps_in_order_each_moving_only_forward() {
         .max()
         .unwrap();
     assert!(biggest_jump >= 1500, "{rebuild:?}");
+}
+
+/// A check of a backup reports only `verify`, moving forward to complete, with a figure
+/// between (the database's bytes as they are read), not only "not begun" and "done".
+fn assert_reads_forward(seen: &[atslegas_core::work::Progress]) {
+    assert!(seen.iter().all(|p| p.step == "verify"), "{seen:?}");
+    let fractions: Vec<f64> = seen
+        .iter()
+        .map(|p| p.done as f64 / p.total.max(1) as f64)
+        .collect();
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+    assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+    assert!(
+        fractions.iter().any(|f| *f > 0.0 && *f < 1.0),
+        "a figure while it reads: {seen:?}"
+    );
 }
 
 /// Restoring the same backup again and again keeps the history linear: each restore's
@@ -1905,6 +1945,51 @@ fn a_live_database_that_fails_sqlites_checks_is_not_backed_up_and_says_why() {
     assert!(left.is_empty(), "nothing left behind: {left:?}");
 }
 
+/// A full, plain, compressed backup by hand to `dest`.
+fn plain_backup_to(dest: &Path) -> atslegas_core::backup::BackupRequest {
+    atslegas_core::backup::BackupRequest {
+        kind: atslegas_core::backup::Kind::Full,
+        destination: dest.to_path_buf(),
+        site: "Atslegas".into(),
+        reason: None,
+        passphrase: None,
+        aes: zip::AesMode::Aes256,
+        dry_run: false,
+        pinned: false,
+        compress: true,
+    }
+}
+
+/// The read-back of a backup (its `verify` step, the last 15% of the bar) says how far it
+/// has read, rather than sitting on one figure while it reads a large archive.
+#[test]
+fn a_backups_read_back_reports_how_far_it_has_read() {
+    let cli = Cli::demo(300, 80, 3000);
+    let dest = tempfile::tempdir().unwrap();
+    let mut ts = backup_common::timed::TimedStore::open(&cli);
+    let loc = ts.loc.clone();
+    let mut seen = Vec::new();
+    let cancel = atslegas_core::work::Cancel::new();
+    let req = plain_backup_to(dest.path());
+    atslegas_core::backup::create(
+        &mut ts.store,
+        &admin(),
+        &loc,
+        &req,
+        &mut |p| seen.push(p),
+        &cancel,
+    )
+    .unwrap();
+    let verify: Vec<f64> = seen
+        .iter()
+        .filter(|p| p.step == "verify")
+        .map(|p| p.done as f64 / p.total.max(1) as f64)
+        .collect();
+    assert!(verify.windows(2).all(|w| w[0] <= w[1]), "{verify:?}");
+    assert_eq!(verify.last(), Some(&1.0), "{verify:?}");
+    assert!(verify.iter().any(|f| *f > 0.0 && *f < 1.0), "{seen:?}");
+}
+
 #[test]
 fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
     let cli = Cli::demo(300, 80, 3000);
@@ -1914,17 +1999,7 @@ fn a_backup_cancelled_at_each_step_leaves_no_file_and_the_next_one_works() {
     for step in ["snapshot", "write"] {
         let mut ts = backup_common::timed::TimedStore::open(&cli);
         let cancel = atslegas_core::work::Cancel::new();
-        let req = atslegas_core::backup::BackupRequest {
-            kind: atslegas_core::backup::Kind::Full,
-            destination: dest.path().to_path_buf(),
-            site: "Atslegas".into(),
-            reason: None,
-            passphrase: None,
-            aes: zip::AesMode::Aes256,
-            dry_run: false,
-            pinned: false,
-            compress: true,
-        };
+        let req = plain_backup_to(dest.path());
         let loc = ts.loc.clone();
         // The user presses Cancel while the bar shows this step.
         let err = atslegas_core::backup::create(

@@ -129,6 +129,15 @@ export function restoreBar(id) {
 }
 
 /**
+ * The bar of a backup's check before a restore: reading it, then SQLite's checks, the
+ * whole bar (the check is all there is to it), taken away once the result is shown.
+ * @param {string} id prefix of the element ids
+ */
+export function checkBar(id) {
+  return progressBar({ id, steps: { verify: [0, 100] }, stepKey: 'backup.step.' });
+}
+
+/**
  * A message box under a button: `ok-box` or `error`.
  * @param {string} id
  */

@@ -561,32 +561,27 @@ pub fn restore_cmd(
         c
     };
     let p = read_passphrase(passphrase_stdin)?;
-    let (p, now) = (p.as_deref(), atslegas_core::store::system_clock()());
+    let now = atslegas_core::store::system_clock()();
+    let choice = restore::Choice {
+        file: &file,
+        passphrase: p.as_deref(),
+        components: comps,
+        force,
+    };
+    let (progress, p) = (&mut progress_printer(), choice.passphrase);
     let preview = match (over, dry_run) {
-        (Over::Live(store), true) => restore::preview(store, actor, loc, &file, p)?,
-        (Over::Live(store), false) => restore::restore(
-            store,
-            actor,
-            loc,
-            &file,
-            p,
-            comps,
-            force,
-            &mut progress_printer(),
-            &cancel,
-        )?,
-        (Over::Damaged, true) => restore::preview_over_damaged(loc, actor, now, &file, p)?,
-        (Over::Damaged, false) => restore::restore_over_damaged(
-            loc,
-            actor,
-            now,
-            &file,
-            p,
-            comps,
-            force,
-            &mut progress_printer(),
-            &cancel,
-        )?,
+        (Over::Live(store), true) => {
+            restore::preview(store, actor, loc, &file, p, progress, &cancel)?
+        }
+        (Over::Live(store), false) => {
+            restore::restore(store, actor, loc, choice, progress, &cancel)?
+        }
+        (Over::Damaged, true) => {
+            restore::preview_over_damaged(loc, actor, now, &file, p, progress, &cancel)?
+        }
+        (Over::Damaged, false) => {
+            restore::restore_over_damaged(loc, actor, now, choice, progress, &cancel)?
+        }
     };
     if out.json {
         println!("{}", serde_json::to_string_pretty(&preview).expect("json"));

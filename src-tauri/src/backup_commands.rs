@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use atslegas_core::backup::by_hand::{self, Wanted};
 use atslegas_core::backup::drives::{self, PresentDrive};
 use atslegas_core::backup::history::{self, HistoryRow};
-use atslegas_core::backup::restore::{self, Components, RestorePreview};
+use atslegas_core::backup::restore::{self, Choice, Components, RestorePreview};
 use atslegas_core::backup::retention::{self, PruneReport, Rules};
 use atslegas_core::backup::{self, AesMode, BackupReport, Found, Kind};
 use atslegas_core::config::{Config, KnownDrive};
@@ -139,10 +139,14 @@ pub async fn restore_preview(
     app: AppHandle,
     file: String,
     passphrase: Option<String>,
+    on_progress: Channel<Progress>,
 ) -> CmdResult<RestorePreview> {
     let passphrase = passphrase.filter(|p| !p.is_empty());
-    blocking_on_files(app, move |_, opened, loc, _| {
-        opened.act(|s, a| restore::preview(s, a, loc, Path::new(&file), passphrase.as_deref()))
+    blocking_on_files(app, move |_, opened, loc, cancel| {
+        opened.act(|s, a| {
+            let (file, progress) = (Path::new(&file), &mut send(&on_progress));
+            restore::preview(s, a, loc, file, passphrase.as_deref(), progress, cancel)
+        })
     })
     .await
 }
@@ -158,17 +162,13 @@ pub async fn restore_run(
 ) -> CmdResult<RestorePreview> {
     blocking_on_files(app, move |state, opened, loc, cancel| {
         let result = opened.act(|s, a| {
-            restore::restore(
-                s,
-                a,
-                loc,
-                Path::new(&file),
-                passphrase.as_deref().filter(|p| !p.is_empty()),
-                Components { database, config },
-                true,
-                &mut send(&on_progress),
-                cancel,
-            )
+            let choice = Choice {
+                file: Path::new(&file),
+                passphrase: passphrase.as_deref().filter(|p| !p.is_empty()),
+                components: Components { database, config },
+                force: true,
+            };
+            restore::restore(s, a, loc, choice, &mut send(&on_progress), cancel)
         })?;
         // The restored data is another database: everyone signs in again.
         *opened.token() = None;
@@ -206,17 +206,15 @@ pub async fn rescue_preview(
     app: AppHandle,
     file: String,
     passphrase: Option<String>,
+    on_progress: Channel<Progress>,
 ) -> CmdResult<RestorePreview> {
-    blocking(app, move |state, _| {
+    blocking(app, move |state, cancel| {
         let (actor, loc) = rescuer(state)?;
         let passphrase = passphrase.as_deref().filter(|p| !p.is_empty());
+        let (file, progress) = (Path::new(&file), &mut send(&on_progress));
         let now = system_clock()();
         Ok(restore::preview_over_damaged(
-            &loc,
-            &actor,
-            now,
-            Path::new(&file),
-            passphrase,
+            &loc, &actor, now, file, passphrase, progress, cancel,
         )?)
     })
     .await
@@ -233,17 +231,14 @@ pub async fn rescue_run(
 ) -> CmdResult<RestorePreview> {
     blocking(app, move |state, cancel| {
         let (actor, loc) = rescuer(state)?;
-        let done = restore::restore_over_damaged(
-            &loc,
-            &actor,
-            system_clock()(),
-            Path::new(&file),
-            passphrase.as_deref().filter(|p| !p.is_empty()),
-            Components::default(),
-            true,
-            &mut send(&on_progress),
-            cancel,
-        )?;
+        let choice = Choice {
+            file: Path::new(&file),
+            passphrase: passphrase.as_deref().filter(|p| !p.is_empty()),
+            components: Components::default(),
+            force: true,
+        };
+        let (now, progress) = (system_clock()(), &mut send(&on_progress));
+        let done = restore::restore_over_damaged(&loc, &actor, now, choice, progress, cancel)?;
         state.try_open()?;
         Ok(done)
     })

@@ -105,12 +105,20 @@ test('back up, change, restore: the old data is back and the restore is on recor
       window.restoreResultSeen = [];
       const line = document.getElementById('restore-result');
       new MutationObserver(() => window.restoreResultSeen.push(line.textContent))
-        .observe(line, { childList: true, characterData: true, subtree: true });`);
+        .observe(line, { childList: true, characterData: true, subtree: true });
+      window.checkBarSeen = [];
+      const label = document.getElementById('check-progress-label');
+      new MutationObserver(() => window.checkBarSeen.push(label.textContent))
+        .observe(label, { childList: true, characterData: true, subtree: true });`);
     await app.press('Pārbaudīt kopiju');
     await app.waitVisible('#restore-counts', true, 30000);
     const said = await app.exec('return window.restoreResultSeen');
     assert.ok(said.some((/** @type {string} */ l) => /Pārbauda kopiju…/.test(l)), `the check said it was working: ${said}`);
     assert.equal(await app.text('#restore-result'), '', 'and says nothing once the preview is shown');
+    // The bar moved with the check (the backup read, then checked), and went once done.
+    const bar = await app.exec('return window.checkBarSeen');
+    assert.ok(bar.some((/** @type {string} */ l) => /pārbaude — [1-9]\d*%/.test(l)), `the bar moved while checking: ${bar}`);
+    assert.equal(await app.exec("return document.getElementById('check-progress').closest('.progress').hidden"), true);
     assert.match(await app.text('#restore-counts'), /keys\s+2\s+1/);
     // The warning is in the window's language, with its numbers.
     assert.match(await app.text('#view'), /mazāk atslēgu kustību \(1\) nekā reģistrā tagad \(2\)/);
@@ -166,6 +174,46 @@ test('back up, change, restore: the old data is back and the restore is on recor
   }
 });
 
+/**
+ * A register with one key out and a backup of it, then a second key, then `damage` (a
+ * Python script given the database's path) run on its file.
+ * @param {string} prefix the data folder's name prefix
+ * @param {string} damage the script
+ */
+function damagedAfterBackup(prefix, damage) {
+  const { data, cli, drive } = oneKeyOut(prefix);
+  cli('backup', 'create', '--to', drive);
+  const archive = join(drive, readdirSync(drive).find((f) => f.endsWith('.zip')));
+  cli('key', 'add', '102', '--name', 'Arhīvs');
+  execFileSync('python3', ['-c', damage, join(data, 'database.db')]);
+  return { data, cli, archive };
+}
+
+/**
+ * After a restore over a damaged register: the dialog names the copy kept aside (the one
+ * file in safety-backups/), then the register is the backup's again: one key, the one
+ * added after the backup gone.
+ * @param {App} app
+ * @param {string} data the data folder
+ * @param {(...args: string[]) => string} cli
+ * @param {string} shot the screenshot's name
+ */
+async function keptAsideThenTheBackups(app, data, cli, shot) {
+  const kept = readdirSync(join(data, 'safety-backups'));
+  assert.equal(kept.length, 1, `${kept}`);
+  assert.match(kept[0], /-pinned-damaged\.sqlite$/);
+  assert.match(await app.text('#restored-damaged'), /bojāta/);
+  assert.ok((await app.text('#restored-damaged')).includes(kept[0]), await app.text('#restored-damaged'));
+  await app.screenshot(shot);
+  await app.press('Aizvērt');
+  await app.waitVisible('#screen-signin');
+  await app.signIn();
+  await app.waitVisible('#stat-keys-total');
+  assert.equal(await app.text('#stat-keys-total .stat-value'), '1');
+  const keys = JSON.parse(cli('--json', 'key', 'list'));
+  assert.deepEqual(keys.map((/** @type {any} */ k) => k.number), ['101']);
+}
+
 // The key log's root page in the live file, its cell pointers overwritten: SQLite's checks
 // fail (as the Database health check would say), and the register still opens.
 const DAMAGE = `
@@ -192,11 +240,7 @@ assert check != "ok", check
 `;
 
 test('a damaged register is restored over from the window, and kept aside as it was', { timeout: 240000 }, async () => {
-  const { data, cli, drive } = oneKeyOut('atslegas-e2e-damaged-');
-  cli('backup', 'create', '--to', drive);
-  const archive = join(drive, readdirSync(drive).find((f) => f.endsWith('.zip')));
-  cli('key', 'add', '102', '--name', 'Arhīvs');
-  execFileSync('python3', ['-c', DAMAGE, join(data, 'database.db')]);
+  const { data, cli, archive } = damagedAfterBackup('atslegas-e2e-damaged-', DAMAGE);
 
   const app = await App.start({ name: 'backup-damaged', dataDir: data });
   try {
@@ -210,22 +254,8 @@ test('a damaged register is restored over from the window, and kept aside as it 
     await waitFor(() => app.exec("return !!document.querySelector('dialog[open]')"), 'the confirmation');
     await app.press('Atjaunot šo kopiju');
     await waitFor(async () => /Dati atjaunoti/.test(await app.text('dialog[open]') || ''), 'the restored message', 60000);
-    // Where the damaged register went: a copy as it was, beside the safety backups.
-    const kept = readdirSync(join(data, 'safety-backups'));
-    assert.equal(kept.length, 1, `${kept}`);
-    assert.match(kept[0], /-damaged\.sqlite$/);
-    assert.match(await app.text('#restored-damaged'), /bojāta/);
-    assert.ok((await app.text('#restored-damaged')).includes(kept[0]), await app.text('#restored-damaged'));
-    await app.screenshot('7-restored-over-damaged');
-    await app.press('Aizvērt');
-
-    // The backup's register, sound again: one key, the one added after it gone.
-    await app.waitVisible('#screen-signin');
-    await app.signIn();
-    await app.waitVisible('#stat-keys-total');
-    assert.equal(await app.text('#stat-keys-total .stat-value'), '1');
-    const keys = JSON.parse(cli('--json', 'key', 'list'));
-    assert.deepEqual(keys.map((/** @type {any} */ k) => k.number), ['101']);
+    // Where the damaged register went (a copy as it was), and the backup's register.
+    await keptAsideThenTheBackups(app, data, cli, '7-restored-over-damaged');
   } finally {
     await app.stop();
   }
@@ -255,11 +285,7 @@ except sqlite3.DatabaseError:
 `;
 
 test('a register too damaged to open is restored from the start screen, and kept aside as it was', { timeout: 240000 }, async () => {
-  const { data, cli, drive } = oneKeyOut('atslegas-e2e-unopenable-');
-  cli('backup', 'create', '--to', drive);
-  const archive = join(drive, readdirSync(drive).find((f) => f.endsWith('.zip')));
-  cli('key', 'add', '102', '--name', 'Arhīvs');
-  execFileSync('python3', ['-c', DAMAGE_SCHEMA, join(data, 'database.db')]);
+  const { data, cli, archive } = damagedAfterBackup('atslegas-e2e-unopenable-', DAMAGE_SCHEMA);
 
   const app = await App.start({ name: 'backup-unopenable', dataDir: data });
   try {
@@ -280,20 +306,8 @@ test('a register too damaged to open is restored from the start screen, and kept
     await waitFor(async () => /Bojātā reģistra vietā/.test(await app.text('dialog[open]') || ''), 'the confirmation');
     await app.press('Atjaunot šo kopiju');
     await waitFor(async () => /Dati atjaunoti/.test(await app.text('dialog[open]') || ''), 'the restored message', 60000);
-    const kept = readdirSync(join(data, 'safety-backups'));
-    assert.equal(kept.length, 1, `${kept}`);
-    assert.match(kept[0], /-pinned-damaged\.sqlite$/);
-    assert.ok((await app.text('#restored-damaged')).includes(kept[0]), await app.text('#restored-damaged'));
-    await app.screenshot('10-rescued');
-    await app.press('Aizvērt');
-
-    // The register opens again: sign in, and the backup's data is there.
-    await app.waitVisible('#screen-signin');
-    await app.signIn();
-    await app.waitVisible('#stat-keys-total');
-    assert.equal(await app.text('#stat-keys-total .stat-value'), '1');
-    const keys = JSON.parse(cli('--json', 'key', 'list'));
-    assert.deepEqual(keys.map((/** @type {any} */ k) => k.number), ['101']);
+    // The copy kept aside, then the register opens again with the backup's data.
+    await keptAsideThenTheBackups(app, data, cli, '10-rescued');
     const audit = JSON.parse(cli('--json', 'audit', 'list', '--operation', 'restore_backup'));
     assert.equal(audit.length, 1);
     assert.match(audit[0].actor, /^window:/);

@@ -6,7 +6,7 @@
 
 import { AppError, clearCache, el, invoke, localTime, size, t } from '../admin-common.js';
 import { button, confirmDialog, infoDialog } from '../components.js';
-import { backupBar, restoreBar } from '../work.js';
+import { backupBar, checkBar, restoreBar } from '../work.js';
 
 export const screen = { id: 'backup', navKey: 'nav.backup', minRole: 'admin' };
 
@@ -225,11 +225,12 @@ export function restoreCard(destination, cmds = RESTORE) {
   rpassWrap.append(el('label', { for: 'restore-pass' }, t('backup.restore_passphrase')), rpass);
   const found = el('div', { id: 'restore-found' });
   const previewBox = el('div', { id: 'restore-preview' });
+  const cbar = checkBar('check');
   const rbar = restoreBar('restore');
   const rresult = el('p', { role: 'alert', id: 'restore-result' });
   const check = el('button', { type: 'button', class: 'secondary' }, t('backup.check'));
   check.addEventListener('click', doPreview);
-  rest.append(fileWrap, found, rpassWrap, check, previewBox, rbar.wrap, rresult);
+  rest.append(fileWrap, found, rpassWrap, check, cbar.wrap, previewBox, rbar.wrap, rresult);
 
   async function listFolder() {
     const dir = file.value.trim() ? file.value.trim().replace(/[\\/][^\\/]*\.zip$/, '') : destination();
@@ -258,7 +259,8 @@ export function restoreCard(destination, cmds = RESTORE) {
     rresult.className = 'muted';
     rresult.textContent = t('backup.checking');
     try {
-      const p = await invoke(cmds.preview, { file: file.value.trim(), passphrase: rpass.value || null });
+      // The bar moves as the backup is read and checked; Cancel stops the check.
+      const p = await invoke(cmds.preview, { file: file.value.trim(), passphrase: rpass.value || null, onProgress: cbar.start() });
       rresult.textContent = '';
       const table = el('table', { id: 'restore-counts' });
       const head = el('tr');
@@ -281,6 +283,7 @@ export function restoreCard(destination, cmds = RESTORE) {
       rresult.textContent = err.message;
     } finally {
       check.disabled = false;
+      cbar.finish();
     }
   }
 

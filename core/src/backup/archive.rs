@@ -458,7 +458,36 @@ pub fn check(
     work_dir: &Path,
     cancel: &Cancel,
 ) -> Result<Checked> {
-    check_archive(path, passphrase, work_dir, cancel, true)
+    check_archive(path, passphrase, work_dir, cancel, true, &mut |_| {})
+}
+
+/// [`check`], reporting `verify` progress as it goes: the database's bytes as they are
+/// extracted, then SQLite's checks of it (weighed as an eighth of its size: they read it
+/// again), so a check of a large backup moves a bar instead of standing still.
+pub fn check_reporting(
+    path: &Path,
+    passphrase: Option<&str>,
+    work_dir: &Path,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Checked> {
+    check_archive(path, passphrase, work_dir, cancel, true, progress)
+}
+
+/// A reader that says how many bytes it has given so far, each time it gives more.
+struct Reporting<'a, R> {
+    inner: R,
+    done: u64,
+    on_read: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for Reporting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        (self.on_read)(self.done);
+        Ok(n)
+    }
 }
 
 /// [`check`], or with `extract` false the read-back check of a backup just made: every
@@ -472,6 +501,7 @@ pub(crate) fn check_archive(
     work_dir: &Path,
     cancel: &Cancel,
     extract: bool,
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<Checked> {
     let f = File::open(path).map_err(|e| Error::io("open", path, e))?;
     drop_cache(&f);
@@ -545,6 +575,22 @@ pub(crate) fn check_archive(
         database: None,
         config: None,
     };
+    // The database's bytes, then (when it is extracted) SQLite's checks of it; reported
+    // at each whole percent.
+    let db_size = manifest
+        .entries
+        .iter()
+        .find(|e| e.name == DB_ENTRY)
+        .map_or(0, |e| e.size);
+    let total = db_size + if extract { db_size / 8 } else { 0 };
+    let mut percent = 0;
+    let mut report = |done: u64| {
+        let now = done.min(total) * 100 / total.max(1);
+        if now > percent {
+            percent = now;
+            progress(Progress::new("verify", done.min(total), total));
+        }
+    };
     for e in &manifest.entries {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
@@ -599,6 +645,11 @@ pub(crate) fn check_archive(
         let (sha, size) = if e.name == DB_ENTRY && !extract {
             // A backup's read-back: inflating and hashing on a core each (the archive's
             // own SHA-256, beside it, is a fraction of either).
+            let mut entry = Reporting {
+                inner: &mut entry,
+                done: 0,
+                on_read: &mut report,
+            };
             copy_limited_on_two_cores(path, &e.name, &mut entry, &mut std::io::sink(), e.size)?
         } else if e.name == DB_ENTRY {
             let target = work_dir.join("restore-check.db");
@@ -606,6 +657,11 @@ pub(crate) fn check_archive(
             let mut out = BufWriter::new(
                 create_private(&target).map_err(|err| Error::io("create", &target, err))?,
             );
+            let mut entry = Reporting {
+                inner: &mut entry,
+                done: 0,
+                on_read: &mut report,
+            };
             let r = copy_limited_on_two_cores(path, &e.name, &mut entry, &mut out, e.size)?;
             out.flush()
                 .map_err(|err| Error::io("write", &target, err))?;
@@ -631,6 +687,7 @@ pub(crate) fn check_archive(
     if let Some(db) = &checked.database {
         check_database(path, db, &manifest)?;
     }
+    report(total);
     Ok(checked)
 }
 

@@ -481,6 +481,7 @@ fn create_inner(
             &work.0,
             cancel,
             false,
+            progress,
         );
         (h.join().expect("hashing does not panic"), c)
     });

@@ -37,6 +37,18 @@ impl Default for Components {
     }
 }
 
+/// What to restore and how: the user's choices.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice<'a> {
+    /// The backup archive.
+    pub file: &'a Path,
+    /// Its passphrase, when it is encrypted.
+    pub passphrase: Option<&'a str>,
+    pub components: Components,
+    /// Go on past the preview's warnings (the user saw them and confirmed).
+    pub force: bool,
+}
+
 /// What a restore would do or did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RestorePreview {
@@ -67,19 +79,23 @@ pub struct PreviewWarning {
     pub vars: serde_json::Value,
 }
 
-/// Verifies `file` and says what restoring it would change, without changing anything.
-/// Only an admin may look inside a backup: it holds every record and the audit trail.
+/// Verifies `file` and says what restoring it would change, without changing anything;
+/// reports `verify` progress as it reads the backup (seconds for a large one), and stops
+/// when cancelled. Only an admin may look inside a backup: it holds every record and the
+/// audit trail.
 pub fn preview(
     store: &Store,
     actor: &Actor,
     loc: &Locations,
     file: &Path,
     passphrase: Option<&str>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
     let work = work_dir(loc, store.now())?;
     archive::check_sidecar(file)?;
-    let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
+    let checked = archive::check_reporting(file, passphrase, &work.0, cancel, progress)?;
     build_preview(archive::table_counts(store.conn()), file, &checked)
 }
 
@@ -151,35 +167,26 @@ fn build_preview(
 /// Restores `file`. Refused without `force` when the preview has warnings. On success
 /// the live database holds the backup's data plus one `restore_backup` audit row and the
 /// operations journal's history since the backup was made.
-#[allow(clippy::too_many_arguments)] // reason: each is one decision the user made
 pub fn restore(
     store: &mut Store,
     actor: &Actor,
     loc: &Locations,
-    file: &Path,
-    passphrase: Option<&str>,
-    components: Components,
-    force: bool,
+    choice: Choice<'_>,
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
+    let counts_now = archive::table_counts(store.conn());
+    let ready = ready(counts_now, loc, store.now(), choice, progress, cancel)?;
     let Ready {
         work,
         checked,
         mut preview,
         config,
-    } = ready(
-        archive::table_counts(store.conn()),
-        loc,
-        store.now(),
-        file,
-        passphrase,
-        components,
-        force,
-        progress,
-        cancel,
-    )?;
+    } = ready;
+    let Choice {
+        file, components, ..
+    } = choice;
 
     // Two pieces of work at once, one per core, neither touching the live register: the
     // database to restore is built anew from this build's own schema, the backup's rows
@@ -317,12 +324,14 @@ pub fn preview_over_damaged(
     now: i64,
     file: &Path,
     passphrase: Option<&str>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
     let reason = damage_of(loc, now)?;
     let work = work_dir(loc, now)?;
     archive::check_sidecar(file)?;
-    let checked = archive::check(file, passphrase, &work.0, &Cancel::new())?;
+    let checked = archive::check_reporting(file, passphrase, &work.0, cancel, progress)?;
     build_preview(Err(damaged(loc, reason)), file, &checked)
 }
 
@@ -348,42 +357,32 @@ fn damaged(loc: &Locations, reason: String) -> Error {
 /// the next start finds the damaged register (and can do this again); after it, the
 /// restored one. The only other way out would be to delete the register first, which a
 /// kill could leave as an empty one.
-#[allow(clippy::too_many_arguments)] // reason: each is one decision the user made
 pub fn restore_over_damaged(
     loc: &Locations,
     actor: &Actor,
     now: i64,
-    file: &Path,
-    passphrase: Option<&str>,
-    components: Components,
-    force: bool,
+    choice: Choice<'_>,
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
     let reason = damage_of(loc, now)?;
+    let Choice {
+        file, components, ..
+    } = choice;
     if !components.database {
         return Err(Error::invalid(
             "components",
             "the register cannot be opened, and only restoring its database mends it: restore the database too",
         ));
     }
+    let counts_now = Err(damaged(loc, reason.clone()));
     let Ready {
         work: _work,
         checked,
         mut preview,
         config,
-    } = ready(
-        Err(damaged(loc, reason.clone())),
-        loc,
-        now,
-        file,
-        passphrase,
-        components,
-        force,
-        progress,
-        cancel,
-    )?;
+    } = ready(counts_now, loc, now, choice, progress, cancel)?;
     let Some(backup_db) = &checked.database else {
         return Err(Error::invalid(
             "components",
@@ -429,14 +428,8 @@ pub fn restore_over_damaged(
     std::fs::File::open(&restoring)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io("flush", &restoring, e))?;
-    for side in [crate::db::wal_file(&loc.database), shm_file(&loc.database)] {
-        match std::fs::remove_file(&side) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io("remove", &side, e))
-            }
-            _ => {}
-        }
-    }
+    remove_if_there(&crate::db::wal_file(&loc.database))?;
+    remove_if_there(&shm_file(&loc.database))?;
     std::fs::rename(&restoring, &loc.database)
         .map_err(|e| Error::io("put the restored register in place of", &loc.database, e))?;
     if let Some(dir) = loc.database.parent() {
@@ -468,14 +461,17 @@ fn remove_database_files(db: &Path) -> Result<()> {
         shm_file(db),
         journal.into(),
     ] {
-        match std::fs::remove_file(&f) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io("remove", &f, e))
-            }
-            _ => {}
-        }
+        remove_if_there(&f)?;
     }
     Ok(())
+}
+
+/// Removes the file `f`; one that is not there is no failure.
+fn remove_if_there(f: &Path) -> Result<()> {
+    match std::fs::remove_file(f) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", f, e)),
+        _ => Ok(()),
+    }
 }
 
 /// What a restore's audit row and journal line say of it: the backup, the parts restored,
@@ -543,22 +539,24 @@ struct Ready {
 /// The `verify` step every restore begins with: the archive checked whole, the preview
 /// beside `counts_now`, and the choices checked against what the backup holds. Changes
 /// nothing.
-#[allow(clippy::too_many_arguments)] // reason: each is one decision the user made
 fn ready(
     counts_now: Result<std::collections::BTreeMap<String, i64>>,
     loc: &Locations,
     now: i64,
-    file: &Path,
-    passphrase: Option<&str>,
-    components: Components,
-    force: bool,
+    choice: Choice<'_>,
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<Ready> {
+    let Choice {
+        file,
+        passphrase,
+        components,
+        force,
+    } = choice;
     let work = work_dir(loc, now)?;
     progress(Progress::new("verify", 0, 1));
     archive::check_sidecar(file)?;
-    let checked = archive::check(file, passphrase, &work.0, cancel)?;
+    let checked = archive::check_reporting(file, passphrase, &work.0, cancel, progress)?;
     let preview = build_preview(counts_now, file, &checked)?;
     if !preview.warnings.is_empty() && !force {
         return Err(Error::invalid(
