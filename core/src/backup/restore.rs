@@ -93,10 +93,26 @@ pub fn preview(
     cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
-    let work = work_dir(loc, store.now())?;
+    let counts_now = archive::table_counts(store.conn());
+    let (now, backup) = (store.now(), (file, passphrase));
+    Ok(check_beside(counts_now, loc, now, backup, progress, cancel)?.2)
+}
+
+/// The backup `file` checked whole in a work folder of its own (`verify` progress as it
+/// is read), and its preview beside what the register holds now (`counts_now`).
+fn check_beside(
+    counts_now: Result<std::collections::BTreeMap<String, i64>>,
+    loc: &Locations,
+    now: i64,
+    (file, passphrase): (&Path, Option<&str>),
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<(WorkDir, archive::Checked, RestorePreview)> {
+    let work = work_dir(loc, now)?;
     archive::check_sidecar(file)?;
     let checked = archive::check_reporting(file, passphrase, &work.0, cancel, progress)?;
-    build_preview(archive::table_counts(store.conn()), file, &checked)
+    let preview = build_preview(counts_now, file, &checked)?;
+    Ok((work, checked, preview))
 }
 
 /// The preview of `checked`, beside what the register holds now (`counts_now`: its rows
@@ -329,10 +345,8 @@ pub fn preview_over_damaged(
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
     let reason = damage_of(loc, now)?;
-    let work = work_dir(loc, now)?;
-    archive::check_sidecar(file)?;
-    let checked = archive::check_reporting(file, passphrase, &work.0, cancel, progress)?;
-    build_preview(Err(damaged(loc, reason)), file, &checked)
+    let counts_now = Err(damaged(loc, reason));
+    Ok(check_beside(counts_now, loc, now, (file, passphrase), progress, cancel)?.2)
 }
 
 fn damaged(loc: &Locations, reason: String) -> Error {
@@ -553,11 +567,9 @@ fn ready(
         components,
         force,
     } = choice;
-    let work = work_dir(loc, now)?;
     progress(Progress::new("verify", 0, 1));
-    archive::check_sidecar(file)?;
-    let checked = archive::check_reporting(file, passphrase, &work.0, cancel, progress)?;
-    let preview = build_preview(counts_now, file, &checked)?;
+    let backup = (file, passphrase);
+    let (work, checked, preview) = check_beside(counts_now, loc, now, backup, progress, cancel)?;
     if !preview.warnings.is_empty() && !force {
         return Err(Error::invalid(
             "force",
