@@ -1441,6 +1441,14 @@ fn a_register_that_cannot_be_opened_is_restored_over_and_kept_aside_byte_for_byt
     let (cli, _dest, archive) = small_site_with_backup();
     let before = value::<i64>(&cli.db(), "SELECT count(*) FROM persons");
     let damaged = damage_schema(&cli);
+    // What a restore builds beside the register, left behind.
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(cli.db_path().parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("restoring"))
+            .collect()
+    };
     let unchanged = |what: &str| {
         assert!(
             std::fs::read(cli.db_path()).unwrap() == damaged,
@@ -1482,6 +1490,19 @@ fn a_register_that_cannot_be_opened_is_restored_over_and_kept_aside_byte_for_byt
     let line = assert_fails(&out, 3);
     assert!(line.contains("without --as"), "{line}");
     unchanged("a restore with --as");
+    // Where the damaged file would be kept is not a folder: refused once the backup's
+    // register is built, which goes again; the damaged register is as it was.
+    let blocker = cli.data_dir().join("safety-backups");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let out = cli.run(&["backup", "restore", s(&archive), "--force"]);
+    let line = assert_fails(&out, 1);
+    assert!(line.contains("safety-backups"), "{line}");
+    assert!(
+        std::fs::read(cli.db_path()).unwrap() == damaged,
+        "a failed restore left the damaged register as it was"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new());
+    std::fs::remove_file(&blocker).unwrap();
 
     let out = cli.run(&["backup", "restore", s(&archive), "--force"]);
     assert_success(&out, "the restore over the damaged register");
@@ -1500,12 +1521,7 @@ fn a_register_that_cannot_be_opened_is_restored_over_and_kept_aside_byte_for_byt
         std::fs::read(&kept[0]).unwrap() == damaged,
         "the kept copy is the damaged file as it was"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(cli.db_path().parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("restoring"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(leftovers(), Vec::<String>::new());
 
     // The register is the backup's, sound, with the restore on record.
     let conn = cli.db();

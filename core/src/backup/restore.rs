@@ -404,25 +404,23 @@ pub fn restore_over_damaged(
         ));
     };
     // Beside the register, so the rename below stays on one file system; a killed
-    // attempt's leftover goes first.
+    // attempt's leftover goes first, and this one's goes unless it is put in place.
     let mut name = loc.database.as_os_str().to_owned();
     name.push(".restoring");
-    let restoring = PathBuf::from(name);
-    remove_database_files(&restoring)?;
+    let mut restoring = Restoring {
+        path: PathBuf::from(name),
+        placed: false,
+    };
+    remove_database_files(&restoring.path)?;
     let mut new_db = crate::db::rebuild_from(
         backup_db,
         checked.manifest.schema_version,
-        &restoring,
+        &restoring.path,
         &checked.manifest.counts,
         progress,
     )
-    .map_err(|e| {
-        let _ = remove_database_files(&restoring);
-        rebuild_refusal(file, e)
-    })?;
+    .map_err(|e| rebuild_refusal(file, e))?;
     if cancel.is_cancelled() {
-        drop(new_db);
-        remove_database_files(&restoring)?;
         return Err(Error::Cancelled);
     }
     progress(Progress::new("safety backup", 0, 1));
@@ -439,13 +437,14 @@ pub fn restore_over_damaged(
     // named the register.
     new_db.pragma_update(None, "journal_mode", "DELETE")?;
     new_db.close().map_err(|(_, e)| e)?;
-    std::fs::File::open(&restoring)
+    std::fs::File::open(&restoring.path)
         .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("flush", &restoring, e))?;
+        .map_err(|e| Error::io("flush", &restoring.path, e))?;
     remove_if_there(&crate::db::wal_file(&loc.database))?;
     remove_if_there(&shm_file(&loc.database))?;
-    std::fs::rename(&restoring, &loc.database)
+    std::fs::rename(&restoring.path, &loc.database)
         .map_err(|e| Error::io("put the restored register in place of", &loc.database, e))?;
+    restoring.placed = true;
     if let Some(dir) = loc.database.parent() {
         super::fsync_dir(dir);
     }
@@ -456,6 +455,22 @@ pub fn restore_over_damaged(
     progress(Progress::new("apply", 1, 1));
     preview.applied = true;
     Ok(preview)
+}
+
+/// The new register built beside a damaged one: removed, with what SQLite keeps beside
+/// it, when the restore stops before it is put in place (a refusal, a cancel, a full
+/// disk). Declared before the connection to it, so that closes first.
+struct Restoring {
+    path: PathBuf,
+    placed: bool,
+}
+
+impl Drop for Restoring {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = remove_database_files(&self.path);
+        }
+    }
 }
 
 /// SQLite's shared-memory index beside the database `db` (`database.db-shm`).
