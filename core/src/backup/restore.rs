@@ -362,15 +362,16 @@ fn damaged(loc: &Locations, reason: String) -> Error {
 /// `backup restore` finds the register so. A register that opens is refused here.
 ///
 /// The steps are a restore's, but nothing can be copied *into* a file SQLite cannot
-/// open: the damaged files (the database and its `-wal`) are first copied aside byte for
-/// byte, untouched by SQLite (`safety-backups/…-pinned-damaged.sqlite`); the backup's
-/// rows are rebuilt into a new database beside the register, its audit row written
-/// there and its journal line on the disk; then the damaged `-wal` and `-shm` are
-/// removed (they would otherwise be replayed into the new file) and the new file is
-/// renamed into the register's place, and the folder flushed. Killed before the rename,
-/// the next start finds the damaged register (and can do this again); after it, the
-/// restored one. The only other way out would be to delete the register first, which a
-/// kill could leave as an empty one.
+/// open: the backup's rows are rebuilt into a new database beside the register; the
+/// damaged files (the database and its `-wal`) are copied aside byte for byte, untouched
+/// by SQLite (`safety-backups/…-pinned-damaged.sqlite`); the restore's audit row goes
+/// into the new database and its journal line onto the disk; then the damaged `-wal` and
+/// `-shm` are removed (they would otherwise be replayed into the new file), the new file
+/// is renamed into the register's place, and the folder flushed. Killed before the
+/// rename, the next start finds the damaged register (and this can be done again; killed
+/// in the instant between removing its `-wal` and the rename, without that `-wal`, which
+/// the copy holds); after it, the restored one. The only other way would be to delete
+/// the register first, which a kill could leave as an empty one.
 pub fn restore_over_damaged(
     loc: &Locations,
     actor: &Actor,
