@@ -20,8 +20,8 @@ use atslegas_core::persons::{self, PersonInput};
 use atslegas_core::store::Security;
 use atslegas_core::Store;
 use atslegas_tests::{
-    admin, assert_fails, assert_success, column, last_audit, open_raw, stderr, stdout, value, Cli,
-    PASSPHRASE_ENV,
+    admin, assert_fails, assert_success, audit_operations, column, last_audit, open_raw, stderr,
+    stdout, value, Cli, PASSPHRASE_ENV, ROOT_PASSWORD,
 };
 use backup_common::*;
 use serde_json::json;
@@ -1562,6 +1562,58 @@ fn a_register_that_cannot_be_opened_is_restored_over_and_kept_aside_byte_for_byt
         "audit verify after the restore",
     );
     cli.run_ok(&["key", "list"]);
+}
+
+/// With no backup to restore, a register too damaged to open can be started anew: the
+/// damaged file is kept aside byte for byte, the new register is empty (first-run setup
+/// again) and its trail begins with a `start_over` row that the journal names, so
+/// `audit verify` takes it as where this trail begins instead of calling the older
+/// journal lines (the old trail's) tampering. A register that opens is refused.
+#[test]
+fn a_register_that_cannot_be_opened_can_be_started_anew_and_its_trail_verifies() {
+    use atslegas_core::backup::restore;
+    let healthy = Cli::demo(10, 5, 20);
+    let before = fingerprint_file(&healthy.db_path());
+    let refused = restore::start_over_damaged(&healthy.locations(), &admin(), 1_800_000_000)
+        .expect_err("a register that opens is not replaced");
+    assert!(refused.message().contains("opens"), "{refused}");
+    assert_eq!(fingerprint_file(&healthy.db_path()), before);
+    assert!(!healthy.data_dir().join("safety-backups").exists());
+
+    let (cli, _dest, _archive) = small_site_with_backup();
+    let damaged = damage_schema(&cli);
+    let kept = restore::start_over_damaged(&cli.locations(), &admin(), 1_800_000_000).unwrap();
+    assert!(
+        std::fs::read(&kept).unwrap() == damaged,
+        "the kept copy is the damaged file as it was"
+    );
+    assert!(!cli.db_path().with_extension("db.restoring").exists());
+    let conn = cli.db();
+    assert_eq!(value::<String>(&conn, "PRAGMA integrity_check"), "ok");
+    assert_eq!(audit_operations(&conn), ["start_over"]);
+    let after: serde_json::Value =
+        serde_json::from_str(&value::<String>(&conn, "SELECT after FROM audit_log")).unwrap();
+    assert_eq!(after["safety_backup"], kept.to_str().unwrap(), "{after}");
+    drop(conn);
+    let lines = journal(cli.data_dir());
+    let last = lines.last().unwrap();
+    assert_eq!(last["operation"], "start_over", "{last}");
+    assert!(last["detail"]["audit_tip"].is_object(), "{last}");
+
+    // First-run setup again, then the trail verifies from where it began.
+    let status = stdout(&cli.run_ok(&["status"]));
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("Set up:") && l.contains("no: run")),
+        "{status}"
+    );
+    cli.run_stdin(
+        &["init", "--root-password-stdin"],
+        &format!("{ROOT_PASSWORD}\n"),
+    );
+    let out = cli.run(&["audit", "verify"]);
+    assert_success(&out, "audit verify of the new register");
 }
 
 /// A copy of `archive` at `bad` whose users table holds one name twice, as a crafted

@@ -255,7 +255,7 @@ async function start() {
     $('startup-data-dir').textContent = status.data_dir;
     // A register too damaged to open is mended right here, by restoring a backup.
     if (status.startup_error.code === 'register_damaged') {
-      $('startup-rescue').replaceChildren(backupScreen.restoreCard(() => '', backupScreen.RESCUE));
+      $('startup-rescue').replaceChildren(backupScreen.restoreCard(() => '', backupScreen.RESCUE), backupScreen.startOverCard());
       $('screen-startup-error').classList.add('rescuing');
     }
     show('screen-startup-error');

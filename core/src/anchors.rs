@@ -222,7 +222,8 @@ fn manifest_bytes(path: &Path) -> std::result::Result<Option<Vec<u8>>, String> {
 }
 
 /// Checks the chain ([`audit::verify`]) and then every anchor of the live trail's own
-/// history: the journal's lines since the restore the live trail comes from, and the
+/// history: the journal's lines since the restore (or the new register in place of a
+/// damaged one, `start_over`) the live trail comes from, and the
 /// `archives` (made after it). A journal restore line whose tip the live trail does not
 /// hold was interrupted before the swap (the old register stayed): it is noted, not
 /// counted as tampering, and the lines before it are the anchors.
@@ -252,9 +253,16 @@ pub fn verify(
         };
         let at = line["at"].as_i64().unwrap_or(0);
         let operation = line["operation"].as_str().unwrap_or("").to_string();
-        if operation == "restore_backup" && !agrees(conn, &tip)? {
+        // Where a trail begins: a restore, or a new register in place of a damaged one.
+        let begins = operation == "restore_backup" || operation == "start_over";
+        if begins && !agrees(conn, &tip)? {
+            let what = if operation == "start_over" {
+                "the new register started at"
+            } else {
+                "the restore of"
+            };
             report.notes.push(format!(
-                "the restore of {} did not take effect (interrupted before it replaced the register): its journal line is not an anchor",
+                "{what} {} did not take effect (interrupted before it replaced the register): its journal line is not an anchor",
                 crate::time::iso_utc(at)
             ));
             continue;
@@ -268,7 +276,7 @@ pub fn verify(
             at,
             at_iso: crate::time::iso_utc(at),
         });
-        if operation == "restore_backup" {
+        if begins {
             restored_at = Some(at);
             break;
         }

@@ -245,6 +245,20 @@ pub async fn rescue_run(
     .await
 }
 
+/// For someone with no backup: a new, empty register in the place of one too damaged to
+/// open (kept aside as it is), then opened: the page goes on to first-run setup. Returns
+/// where the damaged register is kept.
+#[tauri::command]
+pub async fn rescue_start_over(app: AppHandle) -> CmdResult<String> {
+    blocking(app, move |state, _| {
+        let (actor, loc) = rescuer(state)?;
+        let kept = restore::start_over_damaged(&loc, &actor, system_clock()())?;
+        state.try_open()?;
+        Ok(kept.display().to_string())
+    })
+    .await
+}
+
 /// Saves the retention rules with the other backup settings (audited in the core).
 #[tauri::command]
 pub fn backup_retention_save(state: State<'_, AppState>, rules: RulesArgs) -> CmdResult<Rules> {

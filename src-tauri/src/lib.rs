@@ -182,6 +182,7 @@ pub fn run() {
             backup_commands::rescue_list,
             backup_commands::rescue_preview,
             backup_commands::rescue_run,
+            backup_commands::rescue_start_over,
             backup_commands::backup_retention_save,
             backup_commands::known_drives_present,
             auto_backup::auto_backup_get,

@@ -315,3 +315,35 @@ test('a register too damaged to open is restored from the start screen, and kept
     await app.stop();
   }
 });
+
+test('a register too damaged to open, with no backup, is started anew from the start screen', { timeout: 240000 }, async () => {
+  const { data, cli } = oneKeyOut('atslegas-e2e-start-over-');
+  execFileSync('python3', ['-c', DAMAGE_SCHEMA, join(data, 'database.db')]);
+  const damaged = readFileSync(join(data, 'database.db'));
+
+  const app = await App.start({ name: 'backup-start-over', dataDir: data });
+  try {
+    await app.waitVisible('#start-over');
+    await app.press('Sākt jaunu reģistru');
+    await waitFor(async () => /jauns, tukšs reģistrs/.test(await app.text('dialog[open]') || ''), 'the confirmation');
+    await app.press('Sākt jaunu reģistru');
+    await waitFor(async () => /Jauns reģistrs ir sākts/.test(await app.text('dialog[open]') || ''), 'the started message', 60000);
+    // The damaged register, kept aside byte for byte, and named.
+    const kept = readdirSync(join(data, 'safety-backups'));
+    assert.equal(kept.length, 1, `${kept}`);
+    assert.match(kept[0], /-pinned-damaged\.sqlite$/);
+    assert.ok(readFileSync(join(data, 'safety-backups', kept[0])).equals(damaged), 'the kept copy is the damaged file');
+    assert.ok((await app.text('#started-over')).includes(kept[0]), await app.text('#started-over'));
+    await app.screenshot('11-started-over');
+    await app.press('Aizvērt');
+
+    // A new register: first-run setup, its trail beginning with the start.
+    await app.waitVisible('#screen-setup');
+    const audit = JSON.parse(cli('--json', 'audit', 'list', '--operation', 'start_over'));
+    assert.equal(audit.length, 1);
+    assert.match(audit[0].actor, /^window:/);
+    assert.deepEqual(JSON.parse(cli('--json', 'key', 'list')), []);
+  } finally {
+    await app.stop();
+  }
+});

@@ -311,6 +311,32 @@ export function restoreCard(destination, cmds = RESTORE) {
 }
 
 /**
+ * For someone with no backup, on the start screen of a register too damaged to open: a
+ * new, empty register in its place (the damaged one kept aside), after a confirmation.
+ */
+export function startOverCard() {
+  const card = el('section', { class: 'card', id: 'start-over' });
+  const result = el('p', { role: 'alert', id: 'start-over-result' });
+  const go = el('button', { type: 'button', class: 'danger', id: 'start-over-now' }, t('rescue.start_over'));
+  go.addEventListener('click', async () => {
+    if (!(await confirmDialog(t('rescue.start_over_confirm'), 'rescue.start_over'))) return;
+    go.disabled = true;
+    try {
+      const kept = await invoke('rescue_start_over');
+      clearCache();
+      await infoDialog(t('rescue.started_over_title'), el('p', { id: 'started-over' }, t('rescue.started_over', { file: kept })));
+      window.location.reload();
+    } catch (err) {
+      result.className = 'error';
+      result.textContent = err.message;
+      go.disabled = false;
+    }
+  });
+  card.append(el('h2', {}, t('rescue.no_backup')), el('p', { class: 'hint' }, t('rescue.start_over_hint')), go, result);
+  return card;
+}
+
+/**
  * Automatic backups: when (off, when the app is closed, daily), encrypted or not, the
  * passphrase (kept on this computer only), and where they go: the drive or folder of the
  * last backup made here, when it is plugged in.

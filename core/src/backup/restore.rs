@@ -404,16 +404,8 @@ pub fn restore_over_damaged(
             "this backup holds no database (it is a config-only backup)",
         ));
     };
-    // Beside the register, so the rename below stays on one file system; a killed
-    // attempt's leftover goes first, and this one's goes unless it is put in place.
-    let mut name = loc.database.as_os_str().to_owned();
-    name.push(".restoring");
-    let mut restoring = Restoring {
-        path: PathBuf::from(name),
-        placed: false,
-    };
-    remove_database_files(&restoring.path)?;
-    let mut new_db = crate::db::rebuild_from(
+    let mut restoring = Restoring::beside(&loc.database)?;
+    let new_db = crate::db::rebuild_from(
         backup_db,
         checked.manifest.schema_version,
         &restoring.path,
@@ -424,32 +416,20 @@ pub fn restore_over_damaged(
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    progress(Progress::new("safety backup", 0, 1));
-    let kept = keep_files(loc, now)?;
-    progress(Progress::new("safety backup", 1, 1));
-    preview.safety_backup = Some(kept);
     preview.safety_backup_damaged = Some(reason);
-
     // Past this point the work is not cancelled.
-    progress(Progress::new("apply", 0, 1));
-    let detail = restore_detail(loc, &checked, file, components, &preview);
-    record_in(&mut new_db, loc, actor, now, &preview, detail)?;
-    // One file, with nothing of it left in a `-wal` of its own, flushed before it is
-    // named the register.
-    new_db.pragma_update(None, "journal_mode", "DELETE")?;
-    new_db.close().map_err(|(_, e)| e)?;
-    std::fs::File::open(&restoring.path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("flush", &restoring.path, e))?;
-    remove_if_there(&crate::db::wal_file(&loc.database))?;
-    remove_if_there(&shm_file(&loc.database))?;
-    std::fs::rename(&restoring.path, &loc.database)
-        .map_err(|e| Error::io("put the restored register in place of", &loc.database, e))?;
-    restoring.placed = true;
-    if let Some(dir) = loc.database.parent() {
-        super::fsync_dir(dir);
-    }
-    crate::private::tighten_database(&loc.database);
+    replace_damaged(
+        loc,
+        now,
+        &mut restoring,
+        new_db,
+        progress,
+        |new_db, kept| {
+            preview.safety_backup = Some(kept.to_path_buf());
+            let detail = restore_detail(loc, &checked, file, components, &preview);
+            record_in(new_db, loc, actor, now, &preview, detail)
+        },
+    )?;
     if let Some(config) = &config {
         config.save(&loc.config_file)?;
     }
@@ -458,12 +438,98 @@ pub fn restore_over_damaged(
     Ok(preview)
 }
 
+/// Puts `new_db` (built at `restoring`, beside the register) in the place of a register
+/// too damaged to open: the damaged files are copied aside byte for byte (`safety
+/// backup`), `record` writes the audit row into the new database and the journal line
+/// (given where the damaged files are kept), then the new file, flushed and with nothing
+/// in a `-wal` of its own, is renamed into place once the damaged `-wal` and `-shm` are
+/// gone (they would be replayed into it), and the folder flushed (`apply`). Returns where
+/// the damaged files are kept.
+fn replace_damaged(
+    loc: &Locations,
+    now: i64,
+    restoring: &mut Restoring,
+    mut new_db: Connection,
+    progress: &mut dyn FnMut(Progress),
+    record: impl FnOnce(&mut Connection, &Path) -> Result<()>,
+) -> Result<PathBuf> {
+    progress(Progress::new("safety backup", 0, 1));
+    let kept = keep_files(loc, now)?;
+    progress(Progress::new("safety backup", 1, 1));
+    progress(Progress::new("apply", 0, 1));
+    record(&mut new_db, &kept)?;
+    new_db.pragma_update(None, "journal_mode", "DELETE")?;
+    new_db.close().map_err(|(_, e)| e)?;
+    std::fs::File::open(&restoring.path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("flush", &restoring.path, e))?;
+    remove_if_there(&crate::db::wal_file(&loc.database))?;
+    remove_if_there(&shm_file(&loc.database))?;
+    std::fs::rename(&restoring.path, &loc.database)
+        .map_err(|e| Error::io("put the new register in place of", &loc.database, e))?;
+    restoring.placed = true;
+    if let Some(dir) = loc.database.parent() {
+        super::fsync_dir(dir);
+    }
+    crate::private::tighten_database(&loc.database);
+    Ok(kept)
+}
+
+/// For someone with no backup to restore: a new, empty register takes the place of one
+/// too damaged to open, which is kept aside byte for byte as a restore over it keeps it
+/// (`safety-backups/…-pinned-damaged.sqlite`; someone with SQLite's tools may recover
+/// records from it). The new register's trail begins with a `start_over` row naming the
+/// kept file, and the journal's line names that row, so `audit verify` takes it as where
+/// this trail begins (as it takes a restore). The next start asks for first-run setup.
+/// Killed at any instant, the register is the damaged one or the new one. A register
+/// that opens is refused.
+pub fn start_over_damaged(loc: &Locations, actor: &Actor, now: i64) -> Result<PathBuf> {
+    actor.require(Role::Admin, "start a new register")?;
+    let reason = damage_of(loc, now)?;
+    let mut restoring = Restoring::beside(&loc.database)?;
+    let new_db = crate::db::open(&restoring.path)?;
+    crate::private::tighten_database(&restoring.path);
+    replace_damaged(
+        loc,
+        now,
+        &mut restoring,
+        new_db,
+        &mut |_| {},
+        |new_db, kept| {
+            let mut detail = json!({ "safety_backup": kept, "safety_backup_damaged": reason });
+            let tx = new_db.transaction()?;
+            Change::new(&actor.name, "database", "start_over")
+                .after(detail.clone())
+                .record(&tx, now)?;
+            tx.commit()?;
+            detail["audit_tip"] = json!(audit::tip(new_db)?);
+            journal(loc, now, &actor.name, "start_over", detail);
+            Ok(())
+        },
+    )
+}
+
 /// The new register built beside a damaged one: removed, with what SQLite keeps beside
 /// it, when the restore stops before it is put in place (a refusal, a cancel, a full
 /// disk). Declared before the connection to it, so that closes first.
 struct Restoring {
     path: PathBuf,
     placed: bool,
+}
+
+impl Restoring {
+    /// `database.db.restoring`: beside the register, so the rename into its place stays
+    /// on one file system. A killed attempt's leftover goes first.
+    fn beside(database: &Path) -> Result<Restoring> {
+        let mut name = database.as_os_str().to_owned();
+        name.push(".restoring");
+        let path = PathBuf::from(name);
+        remove_database_files(&path)?;
+        Ok(Restoring {
+            path,
+            placed: false,
+        })
+    }
 }
 
 impl Drop for Restoring {
