@@ -296,7 +296,8 @@ pub fn restore(
     let detail = restore_detail(loc, &checked, file, components, &preview);
     match rebuilt.as_mut() {
         Some(new_db) => {
-            record_in(new_db, loc, actor, now, &preview, detail)?;
+            let change = restore_change(actor, &preview, &detail);
+            record_in(new_db, loc, now, change, detail)?;
             copy_into_live(new_db, store.conn_mut(), progress)?;
         }
         None => {
@@ -427,7 +428,8 @@ pub fn restore_over_damaged(
         |new_db, kept| {
             preview.safety_backup = Some(kept.to_path_buf());
             let detail = restore_detail(loc, &checked, file, components, &preview);
-            record_in(new_db, loc, actor, now, &preview, detail)
+            let change = restore_change(actor, &preview, &detail);
+            record_in(new_db, loc, now, change, detail)
         },
     )?;
     if let Some(config) = &config {
@@ -496,15 +498,9 @@ pub fn start_over_damaged(loc: &Locations, actor: &Actor, now: i64) -> Result<Pa
         new_db,
         &mut |_| {},
         |new_db, kept| {
-            let mut detail = json!({ "safety_backup": kept, "safety_backup_damaged": reason });
-            let tx = new_db.transaction()?;
-            Change::new(&actor.name, "database", "start_over")
-                .after(detail.clone())
-                .record(&tx, now)?;
-            tx.commit()?;
-            detail["audit_tip"] = json!(audit::tip(new_db)?);
-            journal(loc, now, &actor.name, "start_over", detail);
-            Ok(())
+            let detail = json!({ "safety_backup": kept, "safety_backup_damaged": reason });
+            let change = Change::new(&actor.name, "database", "start_over").after(detail.clone());
+            record_in(new_db, loc, now, change, detail)
         },
     )
 }
@@ -603,22 +599,23 @@ fn restore_change<'a>(
         .after(detail.clone())
 }
 
-/// Writes the restore's audit row into the new database, then its journal line (naming
-/// the new trail's tip, so whether the restore took effect can be told) onto the disk:
-/// both before the new database takes the live one's place.
+/// Writes `change` (the row a new trail begins with: a restore's, a new register's) into
+/// the new database, then its journal line carrying `detail` and naming the new trail's
+/// tip (so whether it took effect can be told) onto the disk: both before the new
+/// database takes the live one's place.
 fn record_in(
     new_db: &mut Connection,
     loc: &Locations,
-    actor: &Actor,
     now: i64,
-    preview: &RestorePreview,
+    change: Change<'_>,
     mut detail: serde_json::Value,
 ) -> Result<()> {
+    let (actor, operation) = (change.actor, change.operation);
     let tx = new_db.transaction()?;
-    audit::record(&tx, now, restore_change(actor, preview, &detail))?;
+    audit::record(&tx, now, change)?;
     tx.commit()?;
     detail["audit_tip"] = json!(audit::tip(new_db)?);
-    journal(loc, now, &actor.name, "restore_backup", detail);
+    journal(loc, now, actor, operation, detail);
     Ok(())
 }
 
