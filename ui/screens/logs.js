@@ -12,7 +12,7 @@ export const screen = { id: 'logs', navKey: 'nav.logs', minRole: 'viewer' };
 
 /** Every operation the core writes to the audit trail (`op.<name>` in both catalogues). */
 export const OPERATIONS = ['create', 'update', 'delete', 'restore', 'issue', 'return', 'login', 'login_failed',
-  'logout', 'session_timeout', 'session_rejected', 'set_password', 'backup', 'restore_backup', 'prune', 'import', 'export', 'upgrade',
+  'logout', 'session_timeout', 'session_rejected', 'set_password', 'backup', 'restore_backup', 'start_over', 'prune', 'import', 'export', 'upgrade',
   'remember_destination', 'print', 'lost', 'found', 'areas', 'start', 'scan', 'finish', 'offboard'];
 
 /** An audit operation in the user's language (an unknown one as the core wrote it). */
