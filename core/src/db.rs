@@ -1078,11 +1078,19 @@ pub struct Health {
     pub sqlite_version: String,
 }
 
+/// The file named as `path` with `suffix` after it (`database.db` → `database.db-wal`):
+/// what SQLite and our own work keep beside a database. Not `with_extension`, which would
+/// replace `.db`, nor a `format!` of `display()`, which mangles a path that is not valid
+/// Unicode.
+pub(crate) fn suffixed(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
 /// The write-ahead log SQLite keeps beside the database `db` (`database.db-wal`).
 pub(crate) fn wal_file(db: &Path) -> std::path::PathBuf {
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    wal.into()
+    suffixed(db, "-wal")
 }
 
 /// Whether SQLite's error says the file is damaged (not locked, not full, not missing).

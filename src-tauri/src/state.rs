@@ -75,13 +75,11 @@ impl AppState {
     /// Whether the register could not be opened because it is damaged: the one case in
     /// which the window restores a backup without a sign-in (nobody can sign in to it).
     pub fn damaged(&self) -> bool {
-        self.opened.get().is_none()
-            && self
-                .failed
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-                .is_some_and(|e| e.code == "register_damaged")
+        // Cleared once the register opens.
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        failed
+            .as_ref()
+            .is_some_and(|e| e.code == "register_damaged")
     }
 }
 

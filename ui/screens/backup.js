@@ -196,12 +196,12 @@ function historyCard() {
 /**
  * The commands a restore card calls: the signed-in admin's, or (`RESCUE`) the start
  * screen's, over a register too damaged to open, where nobody can sign in.
- * @typedef {{ list: string, preview: string, run: string, hint: string, confirm: string }} RestoreCommands
+ * @typedef {{ id: string, list: string, preview: string, run: string, hint: string, confirm: string }} RestoreCommands
  */
 /** @type {RestoreCommands} */
-const RESTORE = { list: 'backup_list', preview: 'restore_preview', run: 'restore_run', hint: 'backup.restore_hint', confirm: 'backup.confirm_restore' };
+const RESTORE = { id: 'restore', list: 'backup_list', preview: 'restore_preview', run: 'restore_run', hint: 'backup.restore_hint', confirm: 'backup.confirm_restore' };
 /** @type {RestoreCommands} */
-export const RESCUE = { list: 'rescue_list', preview: 'rescue_preview', run: 'rescue_run', hint: 'rescue.hint', confirm: 'rescue.confirm' };
+export const RESCUE = { id: 'rescue', list: 'rescue_list', preview: 'rescue_preview', run: 'rescue_run', hint: 'rescue.hint', confirm: 'rescue.confirm' };
 
 /**
  * Restore: a file (chosen, or found in a folder), its passphrase, the core's preview of
@@ -210,7 +210,7 @@ export const RESCUE = { list: 'rescue_list', preview: 'rescue_preview', run: 're
  * @param {RestoreCommands} [cmds] whose restore: the signed-in admin's by default
  */
 export function restoreCard(destination, cmds = RESTORE) {
-  const rest = el('section', { class: 'card', id: cmds === RESCUE ? 'rescue' : 'restore' });
+  const rest = el('section', { class: 'card', id: cmds.id });
   rest.append(el('h2', {}, t('backup.restore')), el('p', { class: 'hint' }, t(cmds.hint)));
   const fileWrap = el('div', { class: 'field' });
   const file = el('input', { id: 'restore-file', type: 'text' });

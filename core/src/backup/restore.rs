@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::{archive, journal, BackupRequest, Kind, Manifest};
 use crate::audit::{self, Change};
+use crate::db::suffixed;
 use crate::error::{Error, Result};
 use crate::store::{Actor, Role, Store};
 use crate::work::{work_dir, Cancel, Locations, Progress, WorkDir};
@@ -193,13 +194,12 @@ pub fn restore(
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
     let counts_now = archive::table_counts(store.conn());
-    let ready = ready(counts_now, loc, store.now(), choice, progress, cancel)?;
     let Ready {
         work,
         checked,
         mut preview,
         config,
-    } = ready;
+    } = ready(counts_now, loc, store.now(), choice, progress, cancel)?;
     let Choice {
         file, components, ..
     } = choice;
@@ -317,12 +317,12 @@ pub fn restore(
     Ok(preview)
 }
 
-/// Why the register at `loc` cannot be opened, when it is damaged: the same open as the
-/// window's and the command-line tool's ([`Store::open`]). One that opens is refused
-/// here: it is restored like any other, by an admin who signed in.
-fn damage_of(loc: &Locations, now: i64) -> Result<String> {
-    match crate::upgrade::open(&loc.database, now) {
-        Err(Error::Database(e)) if crate::db::is_damage(&e) => Ok(e.to_string()),
+/// Why the register at `loc` cannot be opened, when it is damaged: the very open of the
+/// window and the command-line tool ([`Store::open`], which says
+/// [`Error::RegisterDamaged`]). One that opens is refused here: it is restored like any
+/// other, by an admin who signed in.
+fn damage_of(loc: &Locations) -> Result<String> {
+    match Store::open(&loc.database, crate::store::Security::default()) {
         Err(Error::RegisterDamaged { reason, .. }) => Ok(reason),
         Err(e) => Err(e),
         Ok(_) => Err(Error::invalid(
@@ -345,7 +345,7 @@ pub fn preview_over_damaged(
     cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
-    let reason = damage_of(loc, now)?;
+    let reason = damage_of(loc)?;
     let counts_now = Err(damaged(loc, reason));
     Ok(check_beside(counts_now, loc, now, (file, passphrase), progress, cancel)?.2)
 }
@@ -382,7 +382,7 @@ pub fn restore_over_damaged(
     cancel: &Cancel,
 ) -> Result<RestorePreview> {
     actor.require(Role::Admin, "restore backups")?;
-    let reason = damage_of(loc, now)?;
+    let reason = damage_of(loc)?;
     let Choice {
         file, components, ..
     } = choice;
@@ -399,12 +399,8 @@ pub fn restore_over_damaged(
         mut preview,
         config,
     } = ready(counts_now, loc, now, choice, progress, cancel)?;
-    let Some(backup_db) = &checked.database else {
-        return Err(Error::invalid(
-            "components",
-            "this backup holds no database (it is a config-only backup)",
-        ));
-    };
+    let backup_db = (checked.database.as_deref())
+        .expect("`ready` refuses a backup without a database when the database is restored");
     let mut restoring = Restoring::beside(&loc.database)?;
     let new_db = crate::db::rebuild_from(
         backup_db,
@@ -466,7 +462,7 @@ fn replace_damaged(
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io("flush", &restoring.path, e))?;
     remove_if_there(&crate::db::wal_file(&loc.database))?;
-    remove_if_there(&shm_file(&loc.database))?;
+    remove_if_there(&suffixed(&loc.database, "-shm"))?;
     std::fs::rename(&restoring.path, &loc.database)
         .map_err(|e| Error::io("put the new register in place of", &loc.database, e))?;
     restoring.placed = true;
@@ -487,7 +483,7 @@ fn replace_damaged(
 /// that opens is refused.
 pub fn start_over_damaged(loc: &Locations, actor: &Actor, now: i64) -> Result<PathBuf> {
     actor.require(Role::Admin, "start a new register")?;
-    let reason = damage_of(loc, now)?;
+    let reason = damage_of(loc)?;
     let mut restoring = Restoring::beside(&loc.database)?;
     let new_db = crate::db::open(&restoring.path)?;
     crate::private::tighten_database(&restoring.path);
@@ -517,9 +513,7 @@ impl Restoring {
     /// `database.db.restoring`: beside the register, so the rename into its place stays
     /// on one file system. A killed attempt's leftover goes first.
     fn beside(database: &Path) -> Result<Restoring> {
-        let mut name = database.as_os_str().to_owned();
-        name.push(".restoring");
-        let path = PathBuf::from(name);
+        let path = suffixed(database, ".restoring");
         remove_database_files(&path)?;
         Ok(Restoring {
             path,
@@ -536,24 +530,11 @@ impl Drop for Restoring {
     }
 }
 
-/// SQLite's shared-memory index beside the database `db` (`database.db-shm`).
-fn shm_file(db: &Path) -> PathBuf {
-    let mut shm = db.as_os_str().to_owned();
-    shm.push("-shm");
-    shm.into()
-}
-
 /// Removes the database file `db` and whatever SQLite keeps beside it.
 fn remove_database_files(db: &Path) -> Result<()> {
-    let mut journal = db.as_os_str().to_owned();
-    journal.push("-journal");
-    for f in [
-        db.to_path_buf(),
-        crate::db::wal_file(db),
-        shm_file(db),
-        journal.into(),
-    ] {
-        remove_if_there(&f)?;
+    remove_if_there(db)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        remove_if_there(&suffixed(db, suffix))?;
     }
     Ok(())
 }
@@ -730,15 +711,13 @@ fn damaged_copy_name(loc: &Locations, at: i64) -> PathBuf {
 
 /// Copies the register's database file and its `-wal` aside byte for byte, without
 /// SQLite reading them (`safety-backups/…-pinned-damaged.sqlite` and its `-wal`),
-/// flushed. The database's copy gets its name only once it is whole (it is written as
-/// `….partial` first), so a copy by that name is never half a file.
+/// flushed. The database's copy gets its name only once it is whole (a
+/// [`PartialFile`](crate::export::PartialFile) first), so a copy by that name is never
+/// half a file.
 fn keep_files(loc: &Locations, at: i64) -> Result<PathBuf> {
     std::fs::create_dir_all(loc.safety_dir())
         .map_err(|e| Error::io("create the folder", loc.safety_dir(), e))?;
     let target = damaged_copy_name(loc, at);
-    let mut partial = target.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
     let copy = |from: &Path, to: &Path| {
         std::fs::copy(from, to)
             .and_then(|_| std::fs::File::open(to)?.sync_all())
@@ -748,9 +727,10 @@ fn keep_files(loc: &Locations, at: i64) -> Result<PathBuf> {
     if wal.exists() {
         copy(&wal, &crate::db::wal_file(&target))?;
     }
-    copy(&loc.database, &partial)?;
-    crate::private::tighten_database(&partial);
-    std::fs::rename(&partial, &target).map_err(|e| Error::io("rename", &partial, e))?;
+    let file = crate::export::PartialFile::new(&target);
+    copy(&loc.database, &file.partial)?;
+    crate::private::tighten_database(&file.partial);
+    file.commit()?;
     super::fsync_dir(&loc.safety_dir());
     crate::private::tighten_database(&target);
     Ok(target)

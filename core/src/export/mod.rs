@@ -402,10 +402,8 @@ pub(crate) struct PartialFile {
 
 impl PartialFile {
     pub fn new(target: &Path) -> PartialFile {
-        let mut p = target.as_os_str().to_owned();
-        p.push(".partial");
         PartialFile {
-            partial: PathBuf::from(p),
+            partial: crate::db::suffixed(target, ".partial"),
             target: target.to_path_buf(),
             done: false,
         }
