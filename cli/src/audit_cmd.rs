@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 use crate::output::Out;
+use crate::secret::Secret;
 use crate::{backup_cmd, Failure, Page};
 
 #[derive(Subcommand)]
@@ -36,7 +37,8 @@ pub enum AuditCmd {
         /// without it, the backups on the remembered drives plugged in now (admins).
         #[arg(long, value_name = "ARCHIVE_OR_FOLDER")]
         against: Option<PathBuf>,
-        /// Read the passphrase of encrypted backups from standard input (first line);
+        /// Read the passphrase of encrypted backups from standard input (first line; at a
+        /// terminal typed unseen);
         /// otherwise ATSLEGAS_BACKUP_PASSPHRASE. Without one they are not checked.
         #[arg(long)]
         passphrase_stdin: bool,
@@ -112,7 +114,7 @@ pub fn run(
                 }
                 None => Vec::new(),
             };
-            let pass = backup_cmd::read_passphrase(passphrase_stdin)?;
+            let pass = backup_cmd::read_passphrase(passphrase_stdin, Secret::Existing)?;
             let r = anchors::verify(store.conn(), loc, &archives, pass.as_deref(), store.now())?;
             out.verify(&r);
             if !r.chain.ok {

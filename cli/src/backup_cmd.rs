@@ -2,7 +2,6 @@
 //! verify, list and prune (retention). Passphrases come from standard input or the
 //! `ATSLEGAS_BACKUP_PASSPHRASE` variable, never from an argument.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use atslegas_core::backup::auto;
@@ -17,6 +16,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::output::{progress_printer, Out};
+use crate::secret::{self, Secret};
 use crate::Failure;
 
 /// `backup restore`'s arguments.
@@ -67,7 +67,7 @@ pub enum BackupCmd {
         /// Use AES-128 instead of AES-256.
         #[arg(long, requires = "encrypt")]
         aes128: bool,
-        /// Read the passphrase from standard input.
+        /// Read the passphrase from standard input (at a terminal: typed twice, not shown).
         #[arg(long, requires = "encrypt")]
         passphrase_stdin: bool,
         /// Say what would be written and how large; write nothing.
@@ -131,15 +131,12 @@ pub enum BackupCmd {
     },
 }
 
-pub(crate) fn read_passphrase(stdin: bool) -> Result<Option<String>, Failure> {
+/// The passphrase of `--passphrase-stdin` ([`secret::read`]: at a terminal typed without
+/// echo, and twice when it is `New`), else `$ATSLEGAS_BACKUP_PASSPHRASE`, else none.
+pub(crate) fn read_passphrase(stdin: bool, kind: Secret) -> Result<Option<String>, Failure> {
     if stdin {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            crate::usage(format!(
-                "could not read the passphrase from standard input: {e}"
-            ))
-        })?;
-        return Ok(Some(s.lines().next().unwrap_or("").to_string()));
+        let p = secret::read("Backup passphrase", "passphrase", kind)?;
+        return Ok(Some(p.unwrap_or_default()));
     }
     Ok(std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()))
 }
@@ -169,7 +166,7 @@ pub fn run(
                 reason,
                 encrypt,
                 passphrase: if encrypt {
-                    read_passphrase(passphrase_stdin)?
+                    read_passphrase(passphrase_stdin, Secret::New)?
                 } else {
                     None
                 },
@@ -232,16 +229,14 @@ pub fn run(
                     ),
                     _ => {}
                 }
-                println!(
-                    "  Eject the drive before unplugging it: USB sticks may still be writing."
-                );
+                println!("  Eject the drive before unplugging it: USB sticks may still be writing.");
             }
         }
         BackupCmd::Verify {
             file,
             passphrase_stdin,
         } => {
-            let p = read_passphrase(passphrase_stdin)?;
+            let p = read_passphrase(passphrase_stdin, Secret::Existing)?;
             let m = backup::verify(loc, &file, p.as_deref(), store.now(), actor)?;
             out.done(
                 &m,
@@ -386,7 +381,7 @@ pub fn run(
             let chosen = if no_encrypt {
                 None
             } else {
-                read_passphrase(passphrase_stdin)?
+                read_passphrase(passphrase_stdin, Secret::New)?
             };
             let (next, generated) = auto::configure(
                 store,
@@ -560,7 +555,7 @@ pub fn restore_cmd(
         }
         c
     };
-    let p = read_passphrase(passphrase_stdin)?;
+    let p = read_passphrase(passphrase_stdin, Secret::Existing)?;
     let now = atslegas_core::store::system_clock()();
     let choice = restore::Choice {
         file: &file,

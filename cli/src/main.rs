@@ -19,11 +19,11 @@ mod output;
 mod person_cmd;
 mod receipt_cmd;
 mod register_cmd;
+mod secret;
 mod set_cmd;
 mod stocktake_cmd;
 mod user_cmd;
 
-use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,6 +34,7 @@ use atslegas_core::{users, Actor, Error, Store};
 use clap::{Args, Parser, Subcommand};
 
 use output::Out;
+use secret::Secret;
 
 const EXIT_CODES: &str =
     "Exit codes: 0 done; 1 unexpected failure (disk, database); 2 wrong arguments; \
@@ -51,9 +52,10 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Act as this Atslegas user (recorded in the logs; their role applies). This signs
-    /// USER in: their password is read from $ATSLEGAS_PASSWORD, else as one line from
-    /// standard input; a command that reads standard input itself (--password-stdin,
-    /// --passphrase-stdin, --root-password-stdin) needs ATSLEGAS_PASSWORD. Every use is
+    /// USER in: their password is read from $ATSLEGAS_PASSWORD, else typed at a prompt
+    /// (not shown) at a terminal, else as one line from standard input; from a pipe, a
+    /// command that reads standard input itself (--password-stdin, --passphrase-stdin,
+    /// --root-password-stdin) needs ATSLEGAS_PASSWORD. Every use is
     /// audited, wrong passwords count toward the account's lock-out, and any failure exits
     /// with 4. Default: the operating-system account, recorded as cli:NAME, with admin
     /// rights.
@@ -278,7 +280,8 @@ fn stdin_flag(command: &Command) -> Option<&'static str> {
 }
 
 /// The password for `--as USER`: `$ATSLEGAS_PASSWORD` when set, else the first line of
-/// standard input (unless the command reads standard input itself).
+/// standard input (typed unseen at a terminal; from a pipe, unless the command reads
+/// standard input itself).
 fn as_password(user: &str, command: &Command) -> Result<String, Failure> {
     match std::env::var(PASSWORD_ENV) {
         Ok(p) if !p.is_empty() => return Ok(p),
@@ -287,28 +290,20 @@ fn as_password(user: &str, command: &Command) -> Result<String, Failure> {
         }
         _ => {}
     }
-    if let Some(flag) = stdin_flag(command) {
-        return Err(usage(format!(
-            "--as {user} with {flag}: standard input is for the command, so give {user}'s password in the {PASSWORD_ENV} environment variable"
-        )));
+    // At a terminal the password is typed at a prompt, apart from what the command
+    // itself reads there; from a pipe, the command's own input would be taken.
+    if !secret::at_terminal() {
+        if let Some(flag) = stdin_flag(command) {
+            return Err(usage(format!(
+                "--as {user} with {flag}: standard input is for the command, so give {user}'s password in the {PASSWORD_ENV} environment variable"
+            )));
+        }
     }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("Password of {user} (shown as typed; {PASSWORD_ENV} or a pipe is not): ");
-    }
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line).map_err(|e| {
+    secret::read(&format!("Password of {user}"), "password", Secret::Existing)?.ok_or_else(|| {
         usage(format!(
-            "could not read {user}'s password from standard input: {e}"
-        ))
-    })?;
-    if read == 0 {
-        return Err(usage(format!(
             "--as {user} needs {user}'s password: set {PASSWORD_ENV}, or give it as one line on standard input"
-        )));
-    }
-    let line = line.strip_suffix('\n').unwrap_or(&line);
-    Ok(line.strip_suffix('\r').unwrap_or(line).to_string())
+        ))
+    })
 }
 
 /// A register too damaged to open: `backup restore` can still mend it, acting as this

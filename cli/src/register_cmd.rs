@@ -11,12 +11,13 @@ use atslegas_core::{keylog, users, Actor, Store};
 use clap::Args;
 
 use crate::output::{self, Out};
-use crate::user_cmd::read_secret_line;
+use crate::user_cmd::read_new_password;
 use crate::Failure;
 
 #[derive(Args)]
 pub struct InitArgs {
-    /// Read the root password from standard input (the only way: never an argument).
+    /// Read the root password from standard input (the only way: never an argument; at a
+    /// terminal it is typed twice and not shown).
     #[arg(long)]
     pub root_password_stdin: bool,
 }
@@ -51,7 +52,7 @@ pub fn init(a: InitArgs, store: &mut Store, out: &Out) -> Result<u8, Failure> {
     let InitArgs {
         root_password_stdin,
     } = a;
-    let pw = read_secret_line(root_password_stdin, "--root-password-stdin")?;
+    let pw = read_new_password(root_password_stdin, "--root-password-stdin", "root")?;
     let root = users::init_root(store, &pw)?;
     out.done(
         &root,

@@ -1,14 +1,14 @@
 //! `atslegas-cli user ...`: the app's users, their roles and passwords (admins; a user may
-//! set their own password). Passwords come from standard input, never from an argument.
+//! set their own password). Passwords come from standard input (typed twice, unseen, at a
+//! terminal), never from an argument.
 //! Argument parsing and printing only; the work is in `atslegas_core::users`.
-
-use std::io::Read;
 
 use atslegas_core::session::Sessions;
 use atslegas_core::{users, Actor, Role, Store};
 use clap::Subcommand;
 
 use crate::output::Out;
+use crate::secret::{self, Secret};
 use crate::{usage, Failure};
 
 #[derive(Subcommand)]
@@ -18,7 +18,7 @@ pub enum UserCmd {
         name: String,
         #[arg(long)]
         role: String,
-        /// Read the password from standard input.
+        /// Read the password from standard input (at a terminal: typed twice, not shown).
         #[arg(long)]
         password_stdin: bool,
     },
@@ -44,22 +44,17 @@ pub enum UserCmd {
     },
 }
 
-/// The first line of standard input, when `flag` was given; without it, a usage error
-/// (a password is never an argument).
-pub fn read_secret_line(flag_given: bool, flag: &str) -> Result<String, Failure> {
+/// A new password ([`secret::read`]: typed twice at a terminal, else the first line of
+/// standard input), when `flag` was given; without it, a usage error (a password is never
+/// an argument). `whose` names the account in the prompt.
+pub fn read_new_password(flag_given: bool, flag: &str, whose: &str) -> Result<String, Failure> {
     if !flag_given {
         return Err(usage(format!(
             "give the password on standard input with {flag} (never as an argument, where other users could see it)"
         )));
     }
-    let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).map_err(|e| {
-        usage(format!(
-            "could not read the password from standard input: {e}"
-        ))
-    })?;
-    let line = s.lines().next().unwrap_or("").to_string();
-    Ok(line)
+    let label = format!("New password of {whose}");
+    Ok(secret::read(&label, "password", Secret::New)?.unwrap_or_default())
 }
 
 /// `as_password`: the password `--as` signed in with, the current one when a user sets
@@ -79,7 +74,7 @@ pub fn run(
             password_stdin,
         } => {
             let role = Role::parse(&role)?;
-            let pw = read_secret_line(password_stdin, "--password-stdin")?;
+            let pw = read_new_password(password_stdin, "--password-stdin", &name)?;
             let u = users::add(store, actor, &name, role, Some(&pw))?;
             out.done(
                 &u,
@@ -91,7 +86,7 @@ pub fn run(
             name,
             password_stdin,
         } => {
-            let pw = read_secret_line(password_stdin, "--password-stdin")?;
+            let pw = read_new_password(password_stdin, "--password-stdin", &name)?;
             let own =
                 users::find(store.conn(), &name)?.is_some_and(|u| actor.user_id == Some(u.id));
             match as_password {
