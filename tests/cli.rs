@@ -1035,3 +1035,56 @@ fn audit_verify_exits_7_after_an_audit_row_is_deleted_with_plain_sql() {
         "{r}"
     );
 }
+
+/// A long listing, as text and as JSON: well over a pipe's 64 KiB.
+const LONG_LISTS: [&[&str]; 2] = [
+    &["audit", "list", "--limit", "3000"],
+    &["audit", "list", "--limit", "3000", "--json"],
+];
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    // `atslegas-cli audit list | head -1`: the reader closes the pipe after one line.
+    use std::io::{BufRead, BufReader};
+    let cli = Cli::demo(200, 100, 2000);
+    for args in LONG_LISTS {
+        let mut child = cli.command(args).spawn().expect("start atslegas-cli");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .expect("read the first line");
+        assert!(!first.is_empty(), "{args:?} printed nothing");
+        // The reader is dropped here: the pipe is closed with most of the output unread.
+        let out = child.wait_with_output().expect("atslegas-cli ends");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stderr(&out), "", "{args:?} said something on the way out");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_a_failure_that_says_why() {
+    // `> /dev/full`: every write fails with "no space left on device".
+    let cli = Cli::demo(200, 100, 2000);
+    for args in LONG_LISTS {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        let out = cli
+            .command(args)
+            .stdout(full)
+            .output()
+            .expect("run atslegas-cli");
+        let err = assert_fails(&out, 1);
+        assert!(
+            err.contains("could not write the output: No space left on device"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -15,7 +15,7 @@ use atslegas_core::{Actor, Error, Store};
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::output::{progress_printer, Out};
+use crate::output::{outln, progress_printer, Out};
 use crate::secret::{self, Secret};
 use crate::Failure;
 
@@ -198,9 +198,9 @@ pub fn run(
                 if let Some(e) = &done.prune_error {
                     v["prune_error"] = json!(e.message());
                 }
-                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
             } else if r.dry_run {
-                println!(
+                outln!(
                     "Would write {} (about {} bytes, {}), {}.",
                     r.file.display(),
                     r.estimated_size,
@@ -212,24 +212,24 @@ pub fn run(
                     }
                 );
             } else {
-                println!("Backup written and verified: {}", r.file.display());
-                println!("  size {} bytes, SHA-256 {}", r.size, r.sha256);
+                outln!("Backup written and verified: {}", r.file.display());
+                outln!("  size {} bytes, SHA-256 {}", r.size, r.sha256);
                 if let Some(p) = &done.recovery_passphrase {
-                    println!("  RECOVERY PASSPHRASE (shown once; print it and keep it apart from the drive):");
-                    println!("  {p}");
+                    outln!("  RECOVERY PASSPHRASE (shown once; print it and keep it apart from the drive):");
+                    outln!("  {p}");
                 }
                 match (&done.pruned, &done.prune_error) {
-                    (Some(p), _) if !p.deleted.is_empty() => println!(
+                    (Some(p), _) if !p.deleted.is_empty() => outln!(
                         "  Deleted {} older backups there, by the retention rules.",
                         p.deleted.len()
                     ),
-                    (_, Some(e)) => println!(
+                    (_, Some(e)) => outln!(
                         "  The retention rules could not be applied there: {}",
                         e.message()
                     ),
                     _ => {}
                 }
-                println!("  Eject the drive before unplugging it: USB sticks may still be writing.");
+                outln!("  Eject the drive before unplugging it: USB sticks may still be writing.");
             }
         }
         BackupCmd::Verify {
@@ -254,13 +254,13 @@ pub fn run(
         BackupCmd::List { dir } => {
             let found = backup::list(actor, &dir)?;
             if out.json {
-                println!("{}", serde_json::to_string_pretty(&found).expect("json"));
+                outln!("{}", serde_json::to_string_pretty(&found).expect("json"));
             } else if found.is_empty() {
-                println!("No Atslegas backups in {}.", dir.display());
+                outln!("No Atslegas backups in {}.", dir.display());
             } else {
                 for f in found {
                     match (&f.manifest, &f.problem) {
-                        (Some(m), _) => println!(
+                        (Some(m), _) => outln!(
                             "{}  {}  {}  {} bytes{}{}{}",
                             f.file.file_name().unwrap_or_default().to_string_lossy(),
                             m.created_at_iso,
@@ -274,12 +274,12 @@ pub fn run(
                             },
                             if f.pinned { "  pinned" } else { "" },
                         ),
-                        (None, Some(p)) => println!(
+                        (None, Some(p)) => outln!(
                             "{}  UNREADABLE: {p}",
                             f.file.file_name().unwrap_or_default().to_string_lossy()
                         ),
                         // Encrypted: its manifest is sealed with the rest.
-                        (None, None) => println!(
+                        (None, None) => outln!(
                             "{}  {}  {}  {} bytes  encrypted (verify it with the passphrase to see inside){}{}",
                             f.file.file_name().unwrap_or_default().to_string_lossy(),
                             atslegas_core::time::iso_utc(f.created_at),
@@ -339,11 +339,11 @@ pub fn run(
                 &cancel,
             )?;
             if out.json {
-                println!("{}", serde_json::to_string_pretty(&outcome).expect("json"));
+                outln!("{}", serde_json::to_string_pretty(&outcome).expect("json"));
             }
             match &outcome {
                 auto::Outcome::Skipped { reason } if !out.json => {
-                    println!("No automatic backup: {}.", skip_text(*reason));
+                    outln!("No automatic backup: {}.", skip_text(*reason));
                 }
                 auto::Outcome::Done {
                     report,
@@ -351,7 +351,7 @@ pub fn run(
                     prune_error,
                 } => {
                     if !out.json {
-                        println!(
+                        outln!(
                             "Automatic backup written and verified: {}",
                             report.file.display()
                         );
@@ -398,9 +398,9 @@ pub fn run(
                 if let Some(p) = &generated {
                     v["recovery_passphrase"] = json!(p);
                 }
-                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
             } else {
-                println!(
+                outln!(
                     "Automatic backups: {}{}.",
                     match mode {
                         AutoMode::Off => "off",
@@ -416,8 +416,8 @@ pub fn run(
                     }
                 );
                 if let Some(p) = generated {
-                    println!("  RECOVERY PASSPHRASE of automatic backups (shown once; print it and keep it apart from the drive):");
-                    println!("  {p}");
+                    outln!("  RECOVERY PASSPHRASE of automatic backups (shown once; print it and keep it apart from the drive):");
+                    outln!("  {p}");
                 }
             }
         }
@@ -459,7 +459,7 @@ fn prune_failures(r: &retention::PruneReport) -> Result<(), Failure> {
 
 fn print_prune(r: &retention::PruneReport, out: &Out) {
     if out.json {
-        println!("{}", serde_json::to_string_pretty(r).expect("json"));
+        outln!("{}", serde_json::to_string_pretty(r).expect("json"));
         return;
     }
     let name = |d: &retention::Decided| {
@@ -471,7 +471,7 @@ fn print_prune(r: &retention::PruneReport, out: &Out) {
             .into_owned()
     };
     let rules = r.plan.rules;
-    println!(
+    outln!(
         "{} {}: keep last {}, daily {}, weekly {}, monthly {}.",
         if r.dry_run { "Would prune" } else { "Pruned" },
         r.plan.folder.display(),
@@ -492,7 +492,7 @@ fn print_prune(r: &retention::PruneReport, out: &Out) {
                     .replace('_', " ")
             })
             .collect();
-        println!("  {:<7}  {}  ({})", "keep", name(d), why.join(", "));
+        outln!("  {:<7}  {}  ({})", "keep", name(d), why.join(", "));
     }
     for d in &r.plan.delete {
         let gone = r.deleted.contains(&d.backup.file);
@@ -503,17 +503,17 @@ fn print_prune(r: &retention::PruneReport, out: &Out) {
         } else {
             "FAILED"
         };
-        println!("  {verb:<7}  {}", name(d));
+        outln!("  {verb:<7}  {}", name(d));
     }
     for d in &r.plan.left_alone {
-        println!(
+        outln!(
             "  left alone (not verified, not counted)  {}: {}",
             name(d),
             d.backup.problem.as_deref().unwrap_or("")
         );
     }
     if r.plan.delete.is_empty() {
-        println!("Nothing to delete.");
+        outln!("Nothing to delete.");
     }
 }
 
@@ -579,9 +579,9 @@ pub fn restore_cmd(
         }
     };
     if out.json {
-        println!("{}", serde_json::to_string_pretty(&preview).expect("json"));
+        outln!("{}", serde_json::to_string_pretty(&preview).expect("json"));
     } else {
-        println!(
+        outln!(
             "{} {} (made {}).",
             if preview.applied {
                 "Restored"
@@ -591,9 +591,9 @@ pub fn restore_cmd(
             file.display(),
             preview.manifest.created_at_iso
         );
-        println!("  {:<14} {:>10} {:>10}", "table", "now", "backup");
+        outln!("  {:<14} {:>10} {:>10}", "table", "now", "backup");
         for (t, n) in &preview.counts_backup {
-            println!(
+            outln!(
                 "  {:<14} {:>10} {:>10}",
                 t,
                 preview.counts_now.get(t).copied().unwrap_or(0),
@@ -601,16 +601,16 @@ pub fn restore_cmd(
             );
         }
         for w in &preview.warnings {
-            println!("  warning: {w}");
+            outln!("  warning: {w}");
         }
         match (&preview.safety_backup, &preview.safety_backup_damaged) {
             // What the checks found is in `--json` (`safety_backup_damaged`).
-            (Some(s), Some(_)) => println!(
+            (Some(s), Some(_)) => outln!(
                 "  The database it replaced was damaged (it failed SQLite's checks); it is kept as it was in {}.",
                 s.display()
             ),
             (Some(s), None) => {
-                println!("  The database as it was is kept in {}.", s.display())
+                outln!("  The database as it was is kept in {}.", s.display())
             }
             _ => {}
         }

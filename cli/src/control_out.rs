@@ -9,7 +9,7 @@ use atslegas_core::overdue::DueKey;
 use atslegas_core::stocktake::{CountedKey, Scan, Stocktake};
 use atslegas_core::time::local_display;
 
-use crate::output::{opt, print_json, table, when, Out};
+use crate::output::{opt, outln, print_json, table, when, Out};
 use crate::stocktake_cmd::flat;
 
 impl Out {
@@ -17,14 +17,14 @@ impl Out {
         if self.json {
             return print_json(i);
         }
-        println!("Key {} {} — {}", i.key, opt(&i.name), i.status);
+        outln!("Key {} {} — {}", i.key, opt(&i.name), i.status);
         if let Some(l) = &i.lost {
             let who = l
                 .person
                 .as_deref()
                 .map(|p| format!(", out to {p}"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "Lost:      {} ({}{who}, reported by {})",
                 local_display(l.at),
                 opt(&l.reason),
@@ -32,23 +32,23 @@ impl Out {
             );
         }
         if i.areas.is_empty() {
-            println!(
+            outln!(
                 "Opens:     no area the register knows (atslegas-cli key opens {} AREA...)",
                 i.key
             );
         } else {
-            println!("Opens:     {}", i.areas.join(", "));
+            outln!("Opens:     {}", i.areas.join(", "));
         }
         if i.recommend_rekey {
-            println!(
+            outln!(
                 "Re-key:    recommended: whoever has this key can open {}.",
                 i.areas.join(", ")
             );
         } else {
-            println!("Re-key:    not needed by what the register knows.");
+            outln!("Re-key:    not needed by what the register knows.");
         }
         if !i.other_keys.is_empty() {
-            println!();
+            outln!();
             table(
                 &["OTHER KEY", "ROOM", "STATUS", "HOLDER NOW", "OPENS TOO"],
                 i.other_keys
@@ -92,10 +92,10 @@ impl Out {
                 ("repeat", _) => "already counted".to_string(),
                 _ => "no such key: not counted".to_string(),
             };
-            println!("{}: {said}", s.text);
+            outln!("{}: {said}", s.text);
         }
         if let Some(last) = scans.last() {
-            println!("Counted so far: {}.", last.counted);
+            outln!("Counted so far: {}.", last.counted);
         }
     }
 
@@ -104,7 +104,7 @@ impl Out {
             return print_json(&flat(s));
         }
         let Some(r) = &s.report else {
-            println!(
+            outln!(
                 "Stocktake {} started {} by {}: open, {} key(s) counted so far.",
                 s.id,
                 local_display(s.started_at),
@@ -113,7 +113,7 @@ impl Out {
             );
             return;
         };
-        println!(
+        outln!(
             "Stocktake {} ({} to {}, {}): {} counted of {} expected on the hooks.",
             s.id,
             local_display(s.started_at),
@@ -142,11 +142,11 @@ impl Out {
                 &r.unexpected,
             ),
         ] {
-            println!();
+            outln!();
             if keys.is_empty() {
-                println!("{title}: none.");
+                outln!("{title}: none.");
             } else {
-                println!("{title}: {}", keys.len());
+                outln!("{title}: {}", keys.len());
                 table(&["KEY", "ROOM", "LOCATION", "STATUS", "HOLDER"], rows(keys));
             }
         }
@@ -197,9 +197,9 @@ impl Out {
         } else {
             "inactive"
         };
-        println!("{} — {state}", o.person.label());
+        outln!("{} — {state}", o.person.label());
         if o.keys.is_empty() {
-            println!(
+            outln!(
                 "Holds no keys: atslegas-cli person offboard {} --finish",
                 o.person.code.as_deref().unwrap_or("CODE")
             );
@@ -226,13 +226,13 @@ impl Out {
                 } else {
                     "part of the set"
                 };
-                println!("Set {}: {} ({part})", s.name, s.keys.join(", "));
+                outln!("Set {}: {} ({part})", s.name, s.keys.join(", "));
             }
-            println!("Return each (atslegas-cli return KEY) or report it lost (atslegas-cli key lost KEY --reason ...), then --finish.");
+            outln!("Return each (atslegas-cli return KEY) or report it lost (atslegas-cli key lost KEY --reason ...), then --finish.");
         }
         if !o.clearances.is_empty() {
             let n: Vec<String> = o.clearances.iter().map(i64::to_string).collect();
-            println!("Clearances: {}", n.join(", "));
+            outln!("Clearances: {}", n.join(", "));
         }
     }
 
@@ -240,22 +240,22 @@ impl Out {
         if self.json {
             return print_json(c);
         }
-        println!("{} — clearance {}", c.site_name, c.number);
-        println!("Time:      {}", local_display(c.at));
+        outln!("{} — clearance {}", c.site_name, c.number);
+        outln!("Time:      {}", local_display(c.at));
         let more: Vec<&str> = [c.person_code.as_deref(), c.department.as_deref()]
             .into_iter()
             .flatten()
             .collect();
-        println!(
+        outln!(
             "Person:    {} {} (deactivated)",
             c.person_name,
             more.join(" · ")
         );
-        println!("By:        {}", c.actor);
+        outln!("By:        {}", c.actor);
         if c.still_held.is_empty() {
-            println!("Holds:     no keys of this register.");
+            outln!("Holds:     no keys of this register.");
         } else {
-            println!(
+            outln!(
                 "Holds:     still {} (admin's override: {})",
                 c.still_held.join(", "),
                 opt(&c.override_reason)
@@ -267,7 +267,7 @@ impl Out {
         if self.json {
             return print_json(rows);
         }
-        println!("As of {}:", local_display(at));
+        outln!("As of {}:", local_display(at));
         table(
             &["KEY", "ROOM", "STATE THEN", "PERSON", "SINCE", "DUE BACK"],
             rows.iter()

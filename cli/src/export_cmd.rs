@@ -12,7 +12,7 @@ use atslegas_core::{time, Actor, Store};
 use clap::Subcommand;
 
 use crate::audit_cmd::AuditFilterArgs;
-use crate::output::{progress_printer, Out};
+use crate::output::{outln, progress_printer, Out};
 use crate::person_cmd::find_person;
 use crate::Failure;
 
@@ -227,9 +227,9 @@ pub fn run_import(
     if out.json {
         out.done(&r, "");
     } else {
-        println!("{}", r.summary());
+        outln!("{}", r.summary());
         for e in &r.errors {
-            println!(
+            outln!(
                 "  line {}{}: {}",
                 e.line,
                 e.column
@@ -240,7 +240,7 @@ pub fn run_import(
             );
         }
         if let Some(b) = &r.safety_backup {
-            println!("Safety backup: {}", b.display());
+            outln!("Safety backup: {}", b.display());
         }
     }
     Ok(if r.errors.is_empty() { 0 } else { 3 })

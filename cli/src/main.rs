@@ -220,12 +220,21 @@ fn main() -> ExitCode {
             return ExitCode::from(f.code);
         }
     };
-    match run(cli) {
-        Ok(code) => ExitCode::from(code),
+    let code = match run(cli) {
+        Ok(code) => code,
         Err(f) => {
             eprintln!("atslegas-cli: {}", f.message);
-            ExitCode::from(f.code)
+            f.code
         }
+    };
+    // The work is done either way; output that could not be written is still a failure
+    // (a reader that closed the pipe early is not: see `output::outln!`).
+    match output::output_failure() {
+        Some(why) if code == 0 => {
+            eprintln!("atslegas-cli: {why}");
+            ExitCode::from(1)
+        }
+        _ => ExitCode::from(code),
     }
 }
 

@@ -44,8 +44,51 @@ pub struct Out {
     pub json: bool,
 }
 
+/// `println!` for results: every line the CLI prints goes through here.
+///
+/// When whoever reads the output stops early (`atslegas-cli keylog list | head`), the
+/// pipe closes; `println!` would then panic ("failed printing to stdout"). Instead the
+/// rest of the output is dropped quietly and the command finishes its work and exits
+/// as it would have, as Unix tools do. Any other failure to write (a full disk behind
+/// `> file`) is kept and reported when the command ends ([`output_failure`]).
+macro_rules! outln {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// Where the output stands: still open, closed by its reader, or failed.
+static STDOUT: std::sync::Mutex<Option<std::io::Error>> = std::sync::Mutex::new(None);
+
+/// One line to standard output (see [`outln!`]).
+pub(crate) fn write_line(args: std::fmt::Arguments) {
+    let mut failed = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
+    if failed.is_some() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        *failed = Some(e);
+    }
+}
+
+/// Why the output could not be written, unless its reader closed it on purpose.
+pub fn output_failure() -> Option<String> {
+    let failed = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
+    match failed.as_ref() {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Some(format!("could not write the output: {e}"))
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn print_json<T: Serialize + ?Sized>(v: &T) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).expect("results serialise")
     );
@@ -75,7 +118,7 @@ pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) {
             .enumerate()
             .map(|(i, c)| format!("{c}{}", " ".repeat(widths[i] - c.chars().count())))
             .collect();
-        println!("{}", parts.join("  ").trim_end());
+        outln!("{}", parts.join("  ").trim_end());
     };
     line(header.iter().map(|h| h.to_string()).collect());
     for r in rows {
@@ -102,7 +145,7 @@ impl Out {
         if self.json {
             print_json(value);
         } else {
-            println!("{sentence}");
+            outln!("{sentence}");
         }
     }
 
@@ -174,31 +217,31 @@ impl Out {
             return print_json(r);
         }
         let what = if r.kind == "issue" { "Issue" } else { "Return" };
-        println!("{} — receipt {} ({what})", r.site_name, r.number);
-        println!("Time:      {}", local_display(r.at));
+        outln!("{} — receipt {} ({what})", r.site_name, r.number);
+        outln!("Time:      {}", local_display(r.at));
         if let Some(p) = &r.person {
             let more: Vec<&str> = [p.code.as_deref(), p.department.as_deref()]
                 .into_iter()
                 .flatten()
                 .collect();
-            println!("Person:    {} {}", p.full_name, more.join(" · "));
+            outln!("Person:    {} {}", p.full_name, more.join(" · "));
         }
         if let Some(set) = &r.set_name {
-            println!("Set:       {set}");
+            outln!("Set:       {set}");
         }
         for k in &r.keys {
             let place: Vec<&str> = [k.name.as_deref(), k.location.as_deref()]
                 .into_iter()
                 .flatten()
                 .collect();
-            println!("Key:       {} {}", k.number, place.join(" · "));
+            outln!("Key:       {} {}", k.number, place.join(" · "));
         }
         if let Some(d) = r.due_back_at {
-            println!("Due back:  {}", local_display(d));
+            outln!("Due back:  {}", local_display(d));
         }
-        println!("Handed by: {}", r.user);
-        println!("Signed:    {}", if r.signed { "yes" } else { "no" });
-        println!("Audit:     {}", r.audit_hash);
+        outln!("Handed by: {}", r.user);
+        outln!("Signed:    {}", if r.signed { "yes" } else { "no" });
+        outln!("Audit:     {}", r.audit_hash);
     }
 
     pub fn keys(&self, keys: &[Key]) {
@@ -298,9 +341,9 @@ impl Out {
         }
         let c = &r.chain;
         if c.problems.is_empty() {
-            println!("Audit trail intact: {} rows checked.", c.rows_checked);
+            outln!("Audit trail intact: {} rows checked.", c.rows_checked);
         } else {
-            println!(
+            outln!(
                 "AUDIT TRAIL DAMAGED: {} problem(s) in {} rows.",
                 c.problems.len(),
                 c.rows_checked
@@ -308,39 +351,41 @@ impl Out {
             for p in &c.problems {
                 match p.key_log_id {
                     Some(k) if p.id == 0 => {
-                        println!("  key-log row {k}: {} - {}", p.kind, p.detail)
+                        outln!("  key-log row {k}: {} - {}", p.kind, p.detail)
                     }
-                    Some(k) => println!(
+                    Some(k) => outln!(
                         "  row {} (key-log row {k}): {} - {}",
-                        p.id, p.kind, p.detail
+                        p.id,
+                        p.kind,
+                        p.detail
                     ),
-                    None => println!("  row {}: {} - {}", p.id, p.kind, p.detail),
+                    None => outln!("  row {}: {} - {}", p.id, p.kind, p.detail),
                 }
             }
         }
         let k = &c.key_log;
-        println!(
+        outln!(
             "Key log: {} rows, {} vouched for by their audit rows, {} older than that check (not covered).",
             k.rows_checked, k.covered, k.not_covered
         );
         if !r.anchor_problems.is_empty() {
-            println!(
+            outln!(
                 "AUDIT TRAIL DOES NOT REACH {} ANCHOR(S):",
                 r.anchor_problems.len()
             );
             for p in &r.anchor_problems {
-                println!("  row {}: {} - {}", p.id, p.kind, p.detail);
+                outln!("  row {}: {} - {}", p.id, p.kind, p.detail);
             }
         }
         match &r.anchor {
-            Some(a) => println!("Verified up to row {} of {}.", a.id, a.describe()),
+            Some(a) => outln!("Verified up to row {} of {}.", a.id, a.describe()),
             None if r.anchor_problems.is_empty() => {
-                println!("No anchor to verify against (no journal line, backup or export names the trail's tip yet).")
+                outln!("No anchor to verify against (no journal line, backup or export names the trail's tip yet).")
             }
             None => {}
         }
         for n in &r.not_checked {
-            println!(
+            outln!(
                 "  not checked: {} ({}: {})",
                 n.file.display(),
                 n.reason,
@@ -348,7 +393,7 @@ impl Out {
             );
         }
         for n in &r.notes {
-            println!("  note: {n}");
+            outln!("  note: {n}");
         }
     }
 
@@ -359,14 +404,14 @@ impl Out {
                 "database": db, "schema_version": schema, "set_up": set_up, "summary": s,
             }));
         }
-        println!("Data folder:    {}", paths.data_dir.display());
-        println!(
+        outln!("Data folder:    {}", paths.data_dir.display());
+        outln!(
             "Configuration:  {}{}",
             paths.config_file.display(),
             if paths.portable { " (portable)" } else { "" }
         );
-        println!("Database:       {} (schema {schema})", db.display());
-        println!(
+        outln!("Database:       {} (schema {schema})", db.display());
+        outln!(
             "Set up:         {}",
             if set_up {
                 "yes"
@@ -374,11 +419,14 @@ impl Out {
                 "no: run `atslegas-cli init`"
             }
         );
-        println!(
+        outln!(
             "Keys:           {} ({} out, {} overdue, {} lost)",
-            s.keys_total, s.keys_out, s.keys_overdue, s.keys_lost
+            s.keys_total,
+            s.keys_out,
+            s.keys_overdue,
+            s.keys_lost
         );
-        println!("Persons:        {}", s.persons_total);
+        outln!("Persons:        {}", s.persons_total);
     }
 }
 
@@ -419,7 +467,7 @@ impl Out {
                 "report": r, "seconds": elapsed.as_secs_f64(), "database": db, "db_bytes": size,
             }));
         }
-        println!(
+        outln!(
             "Demo data generated in {:.1} s: {} persons, {} keys, {} groups, {} key-log rows.",
             elapsed.as_secs_f64(),
             r.persons,
@@ -427,11 +475,15 @@ impl Out {
             r.groups,
             r.log_rows
         );
-        println!(
+        outln!(
             "Keys out: {} ({} due in the next 30 days, {} overdue); {} lost, {} retired.",
-            r.keys_out, r.keys_due_soon, r.keys_overdue, r.keys_lost, r.keys_retired
+            r.keys_out,
+            r.keys_due_soon,
+            r.keys_overdue,
+            r.keys_lost,
+            r.keys_retired
         );
-        println!("Database: {} ({})", db.display(), mib(size));
+        outln!("Database: {} ({})", db.display(), mib(size));
     }
 
     pub fn bench(&self, r: &BenchReport) {
@@ -439,11 +491,9 @@ impl Out {
             return print_json(r);
         }
         if !r.optimized_build {
-            println!(
-                "WARNING: a debug build; build with --release for figures that mean anything."
-            );
+            outln!("WARNING: a debug build; build with --release for figures that mean anything.");
         }
-        println!(
+        outln!(
             "Data: {} persons, {} keys, {} key-log rows, {} audit rows, database {} ({} journal, synchronous={}).",
             r.persons,
             r.keys,
@@ -459,7 +509,7 @@ impl Out {
             }
         );
         if let Some(b) = r.wal_bytes_per_handover {
-            println!(
+            outln!(
                 "WAL: {:.1} KiB per issue or return; back to back, SQLite's backstop checkpoint (at {}) would land in about one commit in {:.0}.",
                 b / 1024.0,
                 mib(r.wal_backstop_bytes.max(0) as u64),
