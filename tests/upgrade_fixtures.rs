@@ -11,7 +11,9 @@ mod backup_common;
 use std::path::{Path, PathBuf};
 
 use atslegas_core::db::SCHEMA_VERSION;
-use atslegas_tests::{assert_success, column, open_raw, parse_json, value, Cli, PASSPHRASE_ENV};
+use atslegas_tests::{
+    assert_success, column, open_raw, parse_json, stderr, value, Cli, PASSPHRASE_ENV,
+};
 use backup_common::*;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -310,4 +312,87 @@ fn the_backups_of_every_released_version_verify_and_restore_in_this_build() {
             );
         }
     }
+}
+
+/// Damages `table` of the database at `path` where SQLite reads it only when it reads the
+/// table's rows: its root page's cell pointers. The file still opens; the rows cannot be
+/// read. Returns the damaged file's bytes.
+fn damage_rows_of(path: &Path, table: &str) -> Vec<u8> {
+    let conn = open_raw(path);
+    let _: (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let page_size: i64 = value(&conn, "PRAGMA page_size");
+    let root: i64 = conn
+        .query_row(
+            "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+    let mut db = std::fs::read(path).unwrap();
+    let at = usize::try_from((root - 1) * page_size).unwrap();
+    let cells = usize::from(u16::from_be_bytes([db[at + 3], db[at + 4]]));
+    let header = if matches!(db[at], 0x02 | 0x05) { 12 } else { 8 };
+    assert!(cells > 0, "{table} has rows on its root page");
+    for b in &mut db[at + header..at + header + 2 * cells] {
+        *b = 0xff;
+    }
+    std::fs::write(path, &db).unwrap();
+    db
+}
+
+#[test]
+fn an_older_register_that_is_damaged_says_so_and_is_restored_over_from_its_backup() {
+    // The safety backup before the upgrade fails its checks; the register is not
+    // upgraded. It used to say "the check step failed … run Settings > Database health",
+    // in a window that cannot start: it is the register that is damaged, and the start
+    // screen and `backup restore` mend that.
+    let n = SCHEMA_VERSION - 1;
+    let cli = cli_on_fixture(n);
+    let damaged = damage_rows_of(&cli.db_path(), "persons");
+
+    let out = cli.run(&["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is damaged") && err.contains("backup restore"),
+        "says what is wrong and how to mend it: {err}"
+    );
+    assert_eq!(
+        std::fs::read(cli.db_path()).unwrap(),
+        damaged,
+        "left as it was"
+    );
+    let db: i64 = value(&open_raw(&cli.db_path()), "PRAGMA user_version");
+    assert_eq!(db, n, "not upgraded");
+    assert!(
+        safety_archives(&cli).is_empty(),
+        "no failed safety backup left"
+    );
+
+    // Its own backup restores over it; the damaged file is kept aside byte for byte.
+    let exp = expected(n);
+    let from = fixture(n).join(exp["backups"]["unencrypted"].as_str().unwrap());
+    let dest = tempfile::tempdir().unwrap();
+    let archive = dest.path().join(from.file_name().unwrap());
+    std::fs::copy(&from, &archive).unwrap();
+    std::fs::copy(sidecar(&from), sidecar(&archive)).unwrap();
+    cli.run_ok(&["backup", "restore", s(&archive), "--force"]);
+    let kept: Vec<PathBuf> = std::fs::read_dir(cli.data_dir().join("safety-backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(&kept[0]).unwrap(), damaged, "kept as it was");
+    let conn = open_raw(&cli.db_path());
+    let ok: String = value(&conn, "PRAGMA integrity_check");
+    assert_eq!(ok, "ok");
+    let now: i64 = value(&conn, "PRAGMA user_version");
+    assert_eq!(now, SCHEMA_VERSION);
+    cli.run_ok(&["status"]);
+    cli.run_ok(&["audit", "verify"]);
 }

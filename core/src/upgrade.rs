@@ -62,14 +62,20 @@ pub fn open(path: &Path, now: i64) -> Result<Connection> {
     db::migrate_in_tx(&tx, found)?;
     // The snapshot reads through its own connection, so it copies the database as last
     // committed: the old schema, before the migration above.
-    let backup = safety_backup_in_tx(
+    let backup = match safety_backup_in_tx(
         &tx,
         now,
         &actor,
         &loc,
         format!("before upgrading the database from schema version {found} to {SCHEMA_VERSION}"),
         &Cancel::new(),
-    )?;
+    ) {
+        Ok(backup) => backup,
+        Err(failed) => {
+            drop(tx);
+            return Err(damage_found(path).unwrap_or(failed));
+        }
+    };
     crate::audit::Change::new(&actor.name, "database", "upgrade")
         .before(json!({ "schema_version": found }))
         .after(json!({
@@ -81,6 +87,29 @@ pub fn open(path: &Path, now: i64) -> Result<Connection> {
         .record(&tx, now)?;
     tx.commit()?;
     Ok(conn)
+}
+
+/// When an older register's safety backup fails, whether the register itself is damaged
+/// (SQLite's integrity check of the file, on a connection of its own). A damaged register
+/// cannot be upgraded: it says [`Error::RegisterDamaged`], as one that cannot be opened
+/// does, so the window's start screen and `backup restore` offer to restore over it.
+/// Without this the user was sent to Settings, in a window that cannot start.
+fn damage_found(path: &Path) -> Option<Error> {
+    let found = db::check_integrity(path, &Cancel::new()).ok()?;
+    if found.ok {
+        return None;
+    }
+    // SQLite's rows start with "*** in database main ***"; the first finding follows.
+    let reason = found
+        .problems
+        .iter()
+        .flat_map(|p| p.lines())
+        .find(|l| !l.starts_with("***"))
+        .unwrap_or("SQLite's integrity check failed");
+    Some(Error::RegisterDamaged {
+        path: path.to_path_buf(),
+        reason: format!("SQLite's integrity check: {reason}"),
+    })
 }
 
 #[cfg(test)]
