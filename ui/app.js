@@ -233,6 +233,10 @@ async function start() {
   $('setup-password').addEventListener('input', updateStrength);
   $('signin-form').addEventListener('submit', onSignIn);
   $('sign-out').addEventListener('click', onSignOut);
+  // Every role changes its own password here (only admins have the Users screen).
+  $('my-password').addEventListener('click', async () => {
+    if (await users.changeOwnPassword()) toast(t('users.own_password_changed'));
+  });
   $('reload').addEventListener('click', async () => {
     await loadData(currentUser);
     await openScreen(currentScreen);

@@ -155,3 +155,45 @@ test('after the inactivity timeout the window returns to sign-in and the core re
     await app.stop();
   }
 });
+
+test('an operator, who has no Users screen, changes their own password from the top bar', { timeout: 120000 }, async () => {
+  const { data, cli } = register('atslegas-e2e-own-password-');
+  const OLGA = 'Zilā-Jūra-Viļņi-3';
+  const added = spawnSync(CLI, ['--data-dir', data, 'user', 'add', 'olga', '--role', 'operator', '--password-stdin'], { input: `${OLGA}\n`, encoding: 'utf8' });
+  assert.equal(added.status, 0, added.stderr);
+  const app = await App.start({ name: 'own-password', dataDir: data });
+  try {
+    await app.signIn('olga', OLGA);
+    assert.equal(await app.exec("return !!document.querySelector('#nav [data-screen=users]')"), false, 'no Users screen for an operator');
+    await app.press('Mana parole');
+    await app.waitVisible('#dialog');
+    assert.equal(await app.text('#dialog-title'), 'Mainīt manu paroli');
+
+    // A wrong current password is refused next to its field.
+    await app.fill('Pašreizējā parole', 'not-the-password');
+    await app.fill('Jaunā parole', NEW_PASSWORD);
+    await app.fill('Atkārtojiet paroli', NEW_PASSWORD);
+    await app.press('Saglabāt');
+    await app.waitVisible('#f-current-error');
+    assert.match(await app.text('#f-current-error'), /Pašreizējā parole nav pareiza/);
+    await app.screenshot('own-password-operator');
+
+    await app.fill('Pašreizējā parole', OLGA);
+    await app.press('Saglabāt');
+    await app.waitVisible('#dialog', false);
+    await waitFor(async () => /Jūsu parole nomainīta/.test(await app.text('body')), 'the change is confirmed');
+    const changed = JSON.parse(cli('--json', 'audit', 'list', '--operation', 'set_password'));
+    assert.deepEqual([changed[0].actor, changed[0].after], ['olga', { own: true, sessions_ended: 0 }]);
+
+    // The new password signs in; the old one no longer does.
+    await app.signOut();
+    await app.fill('Lietotājvārds', 'olga');
+    await app.fill('Parole', OLGA);
+    await app.press('Pierakstīties');
+    await app.waitVisible('#signin-error');
+    await app.signIn('olga', NEW_PASSWORD);
+    assert.equal(await app.text('#user-name'), 'olga');
+  } finally {
+    await app.stop();
+  }
+});

@@ -58,42 +58,17 @@ export async function render(view, ctx) {
     if (saved) await done(t('users.saved', { name: saved.username }));
   }
 
-  /**
-   * A password dialog: `fields` first, then the new password again; the two must match
-   * before `save` asks the core.
-   * @param {import('../components.js').Field[]} fields
-   * @param {(v: Record<string, any>) => Promise<unknown>} save
-   * @param {string} doneText already translated
-   */
-  async function passwordDialog(fields, save, doneText) {
-    const ok = await formDialog({
-      titleKey: 'users.set_password',
-      fields: [...fields, { name: 'confirm', labelKey: 'setup.confirm', type: 'password', required: true }],
-      submitKey: 'common.save',
-      onSubmit: async (v) => {
-        if (v.password !== v.confirm) throw Object.assign(new Error(t('setup.mismatch')), { details: { field: 'confirm' } });
-        await save(v);
-        return true;
-      },
-    });
-    if (ok) await done(doneText);
-  }
-
   async function setPassword(u) {
-    if (u.username === ctx.user.username) return changeOwnPassword();
-    return passwordDialog(
+    if (u.username === ctx.user.username) {
+      if (await changeOwnPassword()) await done(t('users.own_password_changed'));
+      return;
+    }
+    const ok = await passwordDialog(
+      'users.set_password',
       [{ name: 'password', labelKey: 'users.password', type: 'password', required: true, hintKey: 'setup.hint' }],
       (v) => invoke('user_set_password', { username: u.username, password: v.password }),
-      t('users.password_set', { name: u.username }),
     );
-  }
-
-  /** One's own password: the core asks for the current one and ends one's other sessions. */
-  function changeOwnPassword() {
-    return passwordDialog([
-      { name: 'current', labelKey: 'users.current_password', type: 'password', required: true, autocomplete: 'current-password' },
-      { name: 'password', labelKey: 'users.new_password', type: 'password', required: true, hintKey: 'setup.hint' },
-    ], (v) => invoke('user_change_own_password', { current: v.current, password: v.password }), t('users.own_password_changed'));
+    if (ok) await done(t('users.password_set', { name: u.username }));
   }
 
   async function create() {
@@ -115,4 +90,39 @@ export async function render(view, ctx) {
   toolbar.append(button('users.new', create, 'primary'));
   view.replaceChildren(el('h1', {}, t('nav.users')), toolbar, table.element);
   await table.refresh();
+}
+
+/**
+ * A password dialog: `fields` first, then the new password again; the two must match
+ * before `save` asks the core. Resolves true once saved, false when closed.
+ * @param {string} titleKey
+ * @param {import('../components.js').Field[]} fields
+ * @param {(v: Record<string, any>) => Promise<unknown>} save
+ * @returns {Promise<boolean>}
+ */
+async function passwordDialog(titleKey, fields, save) {
+  const ok = await formDialog({
+    titleKey,
+    fields: [...fields, { name: 'confirm', labelKey: 'setup.confirm', type: 'password', required: true }],
+    submitKey: 'common.save',
+    onSubmit: async (v) => {
+      if (v.password !== v.confirm) throw Object.assign(new Error(t('setup.mismatch')), { details: { field: 'confirm' } });
+      await save(v);
+      return true;
+    },
+  });
+  return ok === true;
+}
+
+/**
+ * The signed-in user's own password, for every role (the top bar's "My password"; the
+ * Users screen for oneself): the core asks for the current one and ends one's other
+ * sessions. Resolves true once changed.
+ * @returns {Promise<boolean>}
+ */
+export function changeOwnPassword() {
+  return passwordDialog('users.own_password_title', [
+    { name: 'current', labelKey: 'users.current_password', type: 'password', required: true, autocomplete: 'current-password' },
+    { name: 'password', labelKey: 'users.new_password', type: 'password', required: true, hintKey: 'setup.hint' },
+  ], (v) => invoke('user_change_own_password', { current: v.current, password: v.password }));
 }
