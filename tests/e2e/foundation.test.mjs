@@ -11,6 +11,17 @@ import { App, CLI, PASSWORD, cliIn, processTree, register, waitFor } from './web
 
 const NEW_PASSWORD = 'Sarkanā-Tilta-Iela-8';
 
+/** In the own-password dialog: a wrong current password is refused beside its field;
+ * the dialog stays open with the new password filled in twice. */
+async function wrongCurrentPasswordIsRefused(app) {
+  await app.fill('Pašreizējā parole', 'not-the-password');
+  await app.fill('Jaunā parole', NEW_PASSWORD);
+  await app.fill('Atkārtojiet paroli', NEW_PASSWORD);
+  await app.press('Saglabāt');
+  await app.waitVisible('#f-current-error');
+  assert.match(await app.text('#f-current-error'), /Pašreizējā parole nav pareiza/);
+}
+
 test('first-run setup, sign out, sign in, and the home shows real counts', { timeout: 180000 }, async () => {
   const app = await App.start({ name: 'foundation' });
   try {
@@ -81,12 +92,7 @@ test('first-run setup, sign out, sign in, and the home shows real counts', { tim
     // to its field and changes nothing.
     await app.press('Lietotāji');
     await app.press('Mainīt paroli');
-    await app.fill('Pašreizējā parole', 'not-the-password');
-    await app.fill('Jaunā parole', NEW_PASSWORD);
-    await app.fill('Atkārtojiet paroli', NEW_PASSWORD);
-    await app.press('Saglabāt');
-    await app.waitVisible('#f-current-error');
-    assert.match(await app.text('#f-current-error'), /Pašreizējā parole nav pareiza/);
+    await wrongCurrentPasswordIsRefused(app);
     await app.screenshot('6-own-password-wrong-current');
     const asRoot = (password) => spawnSync(CLI, ['--data-dir', app.dataDir, '--as', 'root', 'key', 'list'],
       { encoding: 'utf8', env: { ...process.env, ATSLEGAS_PASSWORD: password } });
@@ -170,12 +176,7 @@ test('an operator, who has no Users screen, changes their own password from the 
     assert.equal(await app.text('#dialog-title'), 'Mainīt manu paroli');
 
     // A wrong current password is refused next to its field.
-    await app.fill('Pašreizējā parole', 'not-the-password');
-    await app.fill('Jaunā parole', NEW_PASSWORD);
-    await app.fill('Atkārtojiet paroli', NEW_PASSWORD);
-    await app.press('Saglabāt');
-    await app.waitVisible('#f-current-error');
-    assert.match(await app.text('#f-current-error'), /Pašreizējā parole nav pareiza/);
+    await wrongCurrentPasswordIsRefused(app);
     await app.screenshot('own-password-operator');
 
     await app.fill('Pašreizējā parole', OLGA);
