@@ -50,10 +50,11 @@ pub fn backup_overview(state: State<'_, AppState>) -> CmdResult<BackupOverview> 
     })
 }
 
-/// The native folder picker; `None` when the user closes it.
+/// The native folder picker, titled with what it is for; `None` when the user closes it.
 #[tauri::command]
-pub async fn pick_folder() -> Option<String> {
+pub async fn pick_folder(title: String) -> Option<String> {
     rfd::AsyncFileDialog::new()
+        .set_title(title)
         .pick_folder()
         .await
         .map(|h| h.path().display().to_string())

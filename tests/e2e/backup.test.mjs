@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, register, waitFor } from './webdriver.mjs';
+import { App, closeWindowTitled, register, waitFor } from './webdriver.mjs';
 
 
 /**
@@ -294,6 +294,13 @@ test('a register too damaged to open is restored from the start screen, and kept
     assert.match(await app.text('#startup-message'), /ir bojāts, un to nevar atvērt/);
     await app.waitVisible('#rescue');
     await app.screenshot('8-cannot-open');
+
+    // No file and no backup folder here: "Look in the folder" asks which folder, in the
+    // native folder picker titled for it; closing the picker changes nothing.
+    await app.press('Meklēt mapē');
+    await waitFor(() => closeWindowTitled('Izvēlieties mapi vai disku, kurā ir rezerves kopijas'), 'the folder picker');
+    assert.equal(await app.text('#restore-result'), '', 'no error for a closed picker');
+    assert.equal(await app.text('#restore-found'), '', 'nothing listed');
 
     await app.fill('Rezerves kopijas fails', archive);
     await app.press('Pārbaudīt kopiju');

@@ -23,10 +23,14 @@ def main() -> int:
     protocols = d.intern_atom("WM_PROTOCOLS")
     delete = d.intern_atom("WM_DELETE_WINDOW")
     net_pid = d.intern_atom("_NET_WM_PID")
+    net_name = d.intern_atom("_NET_WM_NAME")
+    utf8 = d.intern_atom("UTF8_STRING")
     closed = 0
     for w in root.query_tree().children:
         try:
-            name = w.get_wm_name()
+            # The UTF-8 title (GTK's dialogs carry "ē", "ī", …), else the legacy one.
+            p = w.get_full_property(net_name, utf8)
+            name = p.value.decode("utf-8") if p else w.get_wm_name()
             if name != title:
                 continue
             if pid is not None:

@@ -103,6 +103,20 @@ for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
   process.on(sig, () => { for (const c of [...running]) killGroup(c); process.exit(1); });
 }
 
+/**
+ * Closes every top-level window titled `title` as a window manager's close button does
+ * (close_window.py): the app's, or a native dialog it opened. False when there is none.
+ * @param {string} title
+ */
+export function closeWindowTitled(title) {
+  try {
+    execFileSync('/usr/bin/python3', [join(HERE, 'close_window.py'), title], { timeout: 10000, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Polls `fn` until it returns a truthy value or `ms` pass. */
 export async function waitFor(fn, what, ms = 15000) {
   const end = Date.now() + ms;
@@ -377,7 +391,7 @@ export class App {
    * the page without asking the app, so it cannot test that.
    */
   closeWindow() {
-    execFileSync('/usr/bin/python3', [join(HERE, 'close_window.py'), 'Atslegas'], { timeout: 10000 });
+    closeWindowTitled('Atslegas');
   }
 
   async stop() {

@@ -51,7 +51,7 @@ function backupCard(o, then) {
   const destWrap = el('div', { class: 'field' });
   const dest = el('input', { id: 'backup-dest', type: 'text', value: o.destinations[0] || '' });
   const pick = button('backup.choose', async () => {
-    const f = await invoke('pick_folder');
+    const f = await invoke('pick_folder', { title: t('backup.pick_destination') });
     if (f) dest.value = f;
   });
   const destRow = el('div', { class: 'inline-row' });
@@ -233,8 +233,10 @@ export function restoreCard(destination, cmds = RESTORE) {
   rest.append(fileWrap, found, rpassWrap, check, cbar.wrap, previewBox, rbar.wrap, rresult);
 
   async function listFolder() {
-    const dir = file.value.trim() ? file.value.trim().replace(/[\\/][^\\/]*\.zip$/, '') : destination();
-    if (!dir) { rresult.className = 'error'; rresult.textContent = t('backup.no_destination'); return; }
+    let dir = file.value.trim() ? file.value.trim().replace(/[\\/][^\\/]*\.zip$/, '') : destination();
+    // No file and no backup folder (the start screen has none): ask which folder.
+    if (!dir) dir = await invoke('pick_folder', { title: t('backup.pick_backups') }) || '';
+    if (!dir) return;
     try {
       const list = await invoke(cmds.list, { dir });
       found.replaceChildren(list.length ? el('p', {}, t('backup.found', { n: list.length, dir })) : el('p', { class: 'empty' }, t('backup.none_found', { dir })));
