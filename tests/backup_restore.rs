@@ -1175,14 +1175,10 @@ fn a_backup_with_a_trigger_of_its_own_or_without_the_append_only_triggers_is_ref
 #[test]
 fn a_restore_reports_its_steps_in_order_each_moving_only_forward() {
     use atslegas_core::backup::restore::{self, Components};
-    use atslegas_core::work::{Cancel, Locations, Progress};
+    use atslegas_core::work::{Cancel, Progress};
     let (cli, _dest, archive) = small_site_with_backup();
     let mut store = Store::open(&cli.db_path(), Security::default()).unwrap();
-    let loc = Locations {
-        database: cli.db_path(),
-        config_file: cli.config_path(),
-        data_dir: cli.data_dir().to_path_buf(),
-    };
+    let loc = cli.locations();
     // The preview reads the whole backup too: it says how far it is.
     let mut checking: Vec<Progress> = Vec::new();
     let cancel = Cancel::new();

@@ -8,10 +8,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use atslegas_core::audit::AuditEntry;
+use atslegas_core::import::{self, Entity, ImportReport, OnExisting};
 use atslegas_core::session::Sessions;
 use atslegas_core::store::Security;
+use atslegas_core::work::Cancel;
 use atslegas_core::{users, Actor, Error, Role, Store};
-use atslegas_tests::{audit_operations, count, last_audit, open_raw, value};
+use atslegas_tests::{
+    audit_operations, count, last_audit, last_audit_of, locations_in, open_raw, value,
+};
 use tempfile::TempDir;
 
 const ROOT_PW: &str = "Tilts-Upe-42";
@@ -818,4 +822,105 @@ fn sweeping_at_start_up_ends_idle_sessions_with_a_timeout_row() {
     assert_eq!(d.session_files().len(), 1);
     assert!(d.validate(&fresh).is_ok());
     assert_eq!(code(d.validate(&old)), "session_invalid");
+}
+
+/// Imports `csv` as users (existing ones updated) as `who`: the preview's errors' rules,
+/// then the import's report.
+fn import_users(d: &mut Desk, who: &Actor, csv: &str) -> (Vec<&'static str>, ImportReport) {
+    let dir = d.db_path.parent().unwrap().to_path_buf();
+    let file = dir.join("users.csv");
+    std::fs::write(&file, csv).unwrap();
+    let (update, cancel) = (OnExisting::Update, Cancel::new());
+    let preview = import::preview(
+        &mut d.store,
+        who,
+        Entity::Users,
+        &file,
+        update,
+        &mut |_| {},
+        &cancel,
+    )
+    .unwrap();
+    let loc = locations_in(&dir);
+    let done = import::apply(
+        &mut d.store,
+        who,
+        &loc,
+        Entity::Users,
+        &file,
+        update,
+        &mut |_| {},
+        &cancel,
+    )
+    .unwrap();
+    (preview.errors.iter().map(|e| e.rule).collect(), done)
+}
+
+#[test]
+fn an_import_of_users_keeps_the_users_screens_rules_and_a_password_it_sets_ends_sessions() {
+    let mut d = Desk::set_up();
+    let ilze = d.add_user("ilze", Role::Operator);
+    d.add_user("anna", Role::Admin);
+    let anna_token = d.sign_in("anna");
+    let anna = d.validate(&anna_token).unwrap();
+    let ilze_token = d.sign_in("ilze");
+    let before = d.audit_rows();
+
+    // An admin cannot demote or deactivate themselves, nor set their own password
+    // without the current one: refused in the preview, and the import changes nothing.
+    for (csv, rule) in [
+        ("username,role\nanna,viewer\n", "self_demote"),
+        ("username,role,active\nanna,admin,0\n", "self_demote"),
+        (
+            &format!("username,role,password\nanna,admin,{NEW_PW}\n"),
+            "own_password_needs_current",
+        ),
+    ] {
+        let (rules, done) = import_users(&mut d, &anna, csv);
+        assert_eq!(rules, [rule], "{csv}");
+        assert!(!done.applied, "{csv}");
+        assert_eq!(done.errors.len(), 1, "{csv}");
+    }
+    assert_eq!(d.audit_rows(), before, "nothing written");
+    assert!(d.validate(&anna_token).is_ok());
+    assert_eq!(
+        users::find(d.store.conn(), "anna").unwrap().unwrap().role,
+        Role::Admin
+    );
+
+    // Another user's password, set by an import, is set as on the Users screen: a
+    // lock-out is lifted, every session of theirs ends, and a `set_password` row says so.
+    d.fail_sign_ins("ilze", 3);
+    assert_eq!(
+        code(d.try_sign_in("ilze", ANNA_PW)),
+        "invalid_credentials",
+        "locked"
+    );
+    let (rules, done) = import_users(
+        &mut d,
+        &anna,
+        &format!("username,role,password\nilze,operator,{NEW_PW}\n"),
+    );
+    assert!(rules.is_empty(), "{rules:?}");
+    assert!(done.applied);
+    assert_eq!(
+        code(d.validate(&ilze_token)),
+        "session_invalid",
+        "ilze's session ended"
+    );
+    assert!(
+        d.validate(&anna_token).is_ok(),
+        "the importer's own session lives on"
+    );
+    let set = last_audit_of(d.store.conn(), "set_password");
+    assert_eq!(set.actor, "anna");
+    assert_eq!(
+        set.record_id.as_deref(),
+        Some(ilze.user_id.unwrap().to_string().as_str())
+    );
+    assert_eq!(set.after.as_ref().unwrap()["sessions_ended"], 1);
+    assert!(
+        d.try_sign_in("ilze", NEW_PW).is_ok(),
+        "the new password, the lock lifted"
+    );
 }

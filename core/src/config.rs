@@ -470,6 +470,7 @@ impl Config {
             database: self.db_path(paths),
             config_file: paths.config_file.clone(),
             data_dir: paths.data_dir.clone(),
+            sessions: self.session_dir(paths),
         }
     }
 

@@ -297,17 +297,7 @@ pub fn update(
     store.write(actor, Role::Admin, "manage users", |tx, now| {
         let before = find_tx(tx, username)?;
         let (role, active) = (role.unwrap_or(before.role), active.unwrap_or(before.active));
-        // The root rule first, as `update_tx` checks it, so the root is told that one.
-        root_stays_admin(&before, role, active)?;
-        if actor.user_id == Some(before.id) && (role != Role::Admin || !active) {
-            return Err(Error::invalid_rule(
-                "role",
-                "self_demote",
-                serde_json::Value::Null,
-                "you cannot demote or deactivate yourself; ask another admin",
-            ));
-        }
-        let after = update_tx(tx, now, &before, role, active, None)?;
+        let after = update_tx(tx, now, actor, &before, role, active, None)?;
         let was = Some(before.audit_json());
         audit_user(
             tx,
@@ -335,25 +325,52 @@ fn root_stays_admin(user: &User, role: Role, active: bool) -> Result<()> {
     Ok(())
 }
 
-/// [`update`] inside `tx`: the root rule and the UPDATE of `before`'s role and active
-/// flag, no audit row. `new_hash`, when given, replaces the password hash in the same
-/// statement, and that is all it does: it neither ends the user's sessions nor lifts a
-/// lock-out, as [`set_password`] does. Only the importer gives one (a file's `password`
-/// column with "update existing"), and that is its behaviour today.
+/// A password given for an existing user by an admin (the importer's `password` column
+/// with "update existing"; [`set_password`] is the same rule one user at a time).
+pub(crate) enum NewPassword<'a> {
+    /// Checked, not written: the import's preview, which does not hash (Argon2id is slow
+    /// on purpose).
+    Planned,
+    /// Written: the hash replaces the old one, a lock-out is lifted, and the user's
+    /// sessions in `sessions` end, as [`set_password`] does.
+    Hash {
+        hash: &'a str,
+        sessions: &'a Sessions,
+    },
+}
+
+/// [`update`] inside `tx`, and every rule of changing a user: the root stays an active
+/// admin (checked first, so the root is told that one), nobody demotes or deactivates
+/// themselves, and a `password` follows [`set_password`]'s rules and does what it does
+/// (`set_password_tx`). Writes no audit row of the update itself; a password set writes
+/// its `set_password` row. The importer calls this too, so no rule is written twice.
 pub(crate) fn update_tx(
     tx: &Transaction,
     now: i64,
+    actor: &Actor,
     before: &User,
     role: Role,
     active: bool,
-    new_hash: Option<&str>,
+    password: Option<NewPassword>,
 ) -> Result<User> {
     root_stays_admin(before, role, active)?;
-    tx.prepare_cached(
-        "UPDATE users SET role = ?2, active = ?3, password_hash = coalesce(?4, password_hash), updated_at = ?5
-         WHERE id = ?1",
-    )?
-    .execute(params![before.id, role.as_str(), active, new_hash, now])?;
+    if actor.user_id == Some(before.id) && (role != Role::Admin || !active) {
+        return Err(Error::invalid_rule(
+            "role",
+            "self_demote",
+            serde_json::Value::Null,
+            "you cannot demote or deactivate yourself; ask another admin",
+        ));
+    }
+    tx.prepare_cached("UPDATE users SET role = ?2, active = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![before.id, role.as_str(), active, now])?;
+    match password {
+        None => {}
+        Some(NewPassword::Planned) => may_set_password(actor, before)?,
+        Some(NewPassword::Hash { hash, sessions }) => {
+            set_password_tx(tx, now, sessions, actor, before, hash)?
+        }
+    }
     get_tx(tx, before.id)
 }
 
@@ -372,17 +389,36 @@ pub fn set_password(
     let hash = hash_password(password);
     store.write(actor, Role::Viewer, "change passwords", |tx, now| {
         let user = find_tx(tx, username)?;
-        if actor.user_id == Some(user.id) {
-            return Err(Error::invalid_rule(
-                "current",
-                "own_password_needs_current",
-                serde_json::Value::Null,
-                "to change your own password, give your current password too",
-            ));
-        }
-        actor.require(Role::Admin, "change another user's password")?;
-        write_password(tx, now, sessions, actor, &user, &hash, None, false)
+        set_password_tx(tx, now, sessions, actor, &user, &hash)
     })
+}
+
+/// Whether `actor` may set `user`'s password without the current one: only an admin,
+/// and only another user's (one's own needs the current one: [`change_own_password`]).
+fn may_set_password(actor: &Actor, user: &User) -> Result<()> {
+    if actor.user_id == Some(user.id) {
+        return Err(Error::invalid_rule(
+            "current",
+            "own_password_needs_current",
+            serde_json::Value::Null,
+            "to change your own password, give your current password too",
+        ));
+    }
+    actor.require(Role::Admin, "change another user's password")
+}
+
+/// [`set_password`] inside `tx`: its rules ([`may_set_password`]), then the new hash, the
+/// lock-out lifted, every session of the user ended, and the `set_password` audit row.
+fn set_password_tx(
+    tx: &Transaction,
+    now: i64,
+    sessions: &Sessions,
+    actor: &Actor,
+    user: &User,
+    hash: &str,
+) -> Result<()> {
+    may_set_password(actor, user)?;
+    write_password(tx, now, sessions, actor, user, hash, None, false)
 }
 
 /// The acting user changes their own password, giving the current one. It is checked as

@@ -54,6 +54,9 @@ pub struct Locations {
     pub database: PathBuf,
     pub config_file: PathBuf,
     pub data_dir: PathBuf,
+    /// The session folder (`Config::session_dir`): an import that sets a user's password
+    /// ends that user's sessions there, as setting it on the Users screen does.
+    pub sessions: PathBuf,
 }
 
 impl Locations {
@@ -68,6 +71,7 @@ impl Locations {
         Locations {
             database: database.to_path_buf(),
             config_file: dir.join(CONFIG_FILE),
+            sessions: dir.join("sessions"),
             data_dir: dir,
         }
     }

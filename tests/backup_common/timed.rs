@@ -35,11 +35,7 @@ impl TimedStore {
             .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
         TimedStore {
             store,
-            loc: Locations {
-                database: cli.db_path(),
-                config_file: cli.config_path(),
-                data_dir: cli.data_dir().to_path_buf(),
-            },
+            loc: cli.locations(),
             clock,
         }
     }

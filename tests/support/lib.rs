@@ -138,14 +138,25 @@ pub fn count(conn: &Connection, table: &str) -> i64 {
 /// The newest audit row by id (the chain's order, whatever the clock said), as the core
 /// reads one back: its JSON parsed, which must succeed.
 pub fn last_audit(conn: &Connection) -> AuditEntry {
+    last_audit_where(conn, "1", &[])
+}
+
+/// The newest audit row of `operation`.
+pub fn last_audit_of(conn: &Connection, operation: &str) -> AuditEntry {
+    last_audit_where(conn, "operation = ?1", &[operation])
+}
+
+fn last_audit_where(conn: &Connection, filter: &str, args: &[&str]) -> AuditEntry {
     type Text = Option<String>;
     // The columns in the order of AuditEntry's fields.
     type Columns = (i64, i64, String, String, Text, String, Text, Text, String);
     let (id, at, actor, component, record_id, operation, before, after, hash): Columns = conn
         .query_row(
-            "SELECT id, at, actor, component, record_id, operation, before, after, hash
-               FROM audit_log ORDER BY id DESC LIMIT 1",
-            [],
+            &format!(
+                "SELECT id, at, actor, component, record_id, operation, before, after, hash
+                   FROM audit_log WHERE {filter} ORDER BY id DESC LIMIT 1"
+            ),
+            rusqlite::params_from_iter(args),
             |r| r.try_into(),
         )
         .expect("the audit log has a row");
@@ -291,6 +302,7 @@ pub fn locations_in(data_dir: &Path) -> Locations {
     Locations {
         database: data_dir.join("database.db"),
         config_file: data_dir.join("config.json"),
+        sessions: data_dir.join("sessions"),
         data_dir,
     }
 }

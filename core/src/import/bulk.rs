@@ -32,7 +32,9 @@ use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::keys::{self, KeyInput};
 use crate::persons::{self, PersonInput};
+use crate::session::files::Sessions;
 use crate::store::{Actor, Role, Store};
+use crate::users::NewPassword;
 use crate::work::{Cancel, Locations, Progress};
 use crate::{groups, users};
 
@@ -395,7 +397,8 @@ fn run_in_tx(
         safety_backup: None,
     };
     check_columns(entity, records)?;
-    let commit = commit_to.is_some();
+    // Setting a user's password ends their sessions (`users::NewPassword`).
+    let sessions = commit_to.map(|loc| Sessions::new(&loc.sessions));
     // A large file changes more pages than SQLite's default 2 MiB cache holds; spilling
     // them to the WAL mid-transaction costs more than the rows themselves. The cache is
     // this connection's and goes back to its size afterwards.
@@ -413,7 +416,7 @@ fn run_in_tx(
             entity,
             records,
             on_existing,
-            commit,
+            sessions.as_ref(),
             &mut report,
             progress,
             cancel,
@@ -539,7 +542,8 @@ fn parse_bool(field: &str, v: Option<&str>, default: bool) -> Result<bool> {
     }
 }
 
-/// The one code path of preview and import.
+/// The one code path of preview and import. `commit`: none for the preview; for the
+/// import, the session folder where a user given a password has their sessions ended.
 #[allow(clippy::too_many_arguments)] // reason: the import's whole input, passed through
 fn run(
     tx: &Transaction,
@@ -548,14 +552,14 @@ fn run(
     entity: Entity,
     records: &[Record],
     on_existing: OnExisting,
-    commit: bool,
+    commit: Option<&Sessions>,
     report: &mut ImportReport,
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<()> {
     let total = records.len() as u64;
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let step = if commit { "import" } else { "check" };
+    let step = if commit.is_some() { "import" } else { "check" };
     for (i, r) in records.iter().enumerate() {
         if i % 1000 == 0 {
             progress(Progress::new(step, i as u64, total));
@@ -613,7 +617,8 @@ struct Ctx<'a> {
     now: i64,
     actor: &'a Actor,
     on_existing: OnExisting,
-    commit: bool,
+    /// None: the preview. Some: the import, with the session folder (`run`).
+    commit: Option<&'a Sessions>,
     line: u64,
 }
 
@@ -863,7 +868,7 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
     c.once(seen, "username", &username)?;
     // Hashing is slow on purpose (argon2id); the preview only needs the strength check.
     let hash = match password {
-        Some(p) if c.commit => Some(users::hash_password(p)),
+        Some(p) if c.commit.is_some() => Some(users::hash_password(p)),
         _ => None,
     };
     let existing = users::find(c.tx, &username).map_err(|e| c.err(e))?;
@@ -874,8 +879,14 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
     match existing {
         Some(_) if c.on_existing == OnExisting::Skip => Ok(c.planned("skip", label)),
         Some(u) => {
-            // A new hash here ends none of the user's sessions (see users::update_tx).
-            users::update_tx(c.tx, c.now, &u, role, active, hash.as_deref())
+            // A password follows the Users screen's rules: only another user's, and
+            // their sessions end (users::update_tx).
+            let new_password = match (password, hash.as_deref(), c.commit) {
+                (None, _, _) => None,
+                (Some(_), Some(hash), Some(sessions)) => Some(NewPassword::Hash { hash, sessions }),
+                (Some(_), _, _) => Some(NewPassword::Planned),
+            };
+            users::update_tx(c.tx, c.now, c.actor, &u, role, active, new_password)
                 .map_err(|e| c.err(e))?;
             c.audit(
                 "users",
