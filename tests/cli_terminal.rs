@@ -211,3 +211,28 @@ fn a_backup_passphrase_is_chosen_twice_unseen_and_typed_unseen_to_verify() {
     assert!(shown.contains("is intact"), "{shown}");
     assert_unseen(&shown, &[passphrase]);
 }
+
+#[test]
+fn at_a_terminal_setup_and_a_new_user_ask_for_the_password_without_the_stdin_flag() {
+    // From a pipe the flag is needed (a script that forgot it is told, not left waiting);
+    // a person at a terminal is simply asked.
+    let cli = Cli::new();
+    let out = cli.run(&["init"]);
+    assert_eq!(out.status.code(), Some(2), "from a pipe: a usage error");
+
+    let root = "Sarkans-Tilts-Upe-9";
+    let mut t = Terminal::start(&cli, &["init"]);
+    t.type_unseen("New password of root: ", root);
+    t.type_unseen("New password of root, once more: ", root);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert_unseen(&shown, &[root]);
+    assert_eq!(signs_in_with(&cli, "root", root), Some(0));
+
+    let mut t = Terminal::start(&cli, &["user", "add", "bob", "--role", "viewer"]);
+    t.type_unseen("New password of bob: ", BOB);
+    t.type_unseen("New password of bob, once more: ", BOB);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(signs_in_with(&cli, "bob", BOB), Some(0));
+}

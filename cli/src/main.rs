@@ -67,7 +67,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// First-run setup: create the root user. The password is read from standard input.
+    /// First-run setup: create the root user. The password is read from standard input
+    /// (--root-password-stdin) or, at a terminal, typed twice and not shown.
     Init(register_cmd::InitArgs),
     /// Users of the app (admins only).
     #[command(subcommand)]

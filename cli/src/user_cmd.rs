@@ -13,7 +13,8 @@ use crate::{usage, Failure};
 
 #[derive(Subcommand)]
 pub enum UserCmd {
-    /// Add a user; the password is read from standard input.
+    /// Add a user; the password is read from standard input (--password-stdin) or, at a
+    /// terminal, typed twice and not shown.
     Add {
         name: String,
         #[arg(long)]
@@ -24,7 +25,8 @@ pub enum UserCmd {
     },
     /// List users.
     List,
-    /// Set a user's password (read from standard input). All of that user's sessions end.
+    /// Set a user's password (from standard input with --password-stdin, or typed twice at
+    /// a terminal). All of that user's sessions end.
     /// Your own (with --as you): the --as password, from ATSLEGAS_PASSWORD, is the
     /// current one.
     Passwd {
@@ -45,10 +47,11 @@ pub enum UserCmd {
 }
 
 /// A new password ([`secret::read`]: typed twice at a terminal, else the first line of
-/// standard input), when `flag` was given; without it, a usage error (a password is never
-/// an argument). `whose` names the account in the prompt.
+/// standard input). From a pipe only with `flag` (a script that forgot it gets a usage
+/// error rather than a wait for input); at a terminal it is asked for either way. It is
+/// never an argument. `whose` names the account in the prompt.
 pub fn read_new_password(flag_given: bool, flag: &str, whose: &str) -> Result<String, Failure> {
-    if !flag_given {
+    if !flag_given && !secret::at_terminal() {
         return Err(usage(format!(
             "give the password on standard input with {flag} (never as an argument, where other users could see it)"
         )));
