@@ -397,6 +397,12 @@ fn an_interrupted_restores_journal_line_is_not_a_false_alarm() {
             .contains("did not take effect"),
         "{r:#}"
     );
+    // The same by code, for the window's languages.
+    assert_eq!(
+        r["note_codes"],
+        serde_json::json!([{"code": "restore_interrupted", "at": 4_000_000_000i64}]),
+        "{r:#}"
+    );
     // A line before the restore's: the backup's, or the retention check after it.
     assert_eq!(r["anchor"]["source"], "journal", "{r:#}");
     assert_ne!(r["anchor"]["operation"], "restore_backup", "{r:#}");

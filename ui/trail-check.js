@@ -114,7 +114,7 @@ export function trailCheck() {
       const text = t(key, { file: baseName(n.file) });
       facts.append(el('li', {}, text === key ? `${baseName(n.file)}: ${n.detail}` : text));
     }
-    for (const n of r.notes) facts.append(el('li', {}, `${t('verify.note')} ${n}`));
+    for (const n of r.note_codes) facts.append(el('li', {}, `${t('verify.note')} ${t(`verify.note.${n.code}`, { at: localTime(n.at) })}`));
     parts.push(facts);
     if (sealed.length) parts.push(passphraseBox(sealed, 'verify.sealed'));
     else if (refused.length) parts.push(passphraseBox(refused, 'verify.passphrase_wrong'));

@@ -94,8 +94,20 @@ pub struct AnchoredReport {
     pub anchors_checked: u64,
     pub anchor_problems: Vec<AnchorProblem>,
     pub not_checked: Vec<NotChecked>,
-    /// Things a reader should know that are not tampering (an interrupted restore).
+    /// Things a reader should know that are not tampering (an interrupted restore), in
+    /// English.
     pub notes: Vec<String>,
+    /// The same notes by code, for the window to say in the user's language
+    /// (`verify.note.<code>` in `ui/i18n.js`).
+    pub note_codes: Vec<Note>,
+}
+
+/// A note of [`AnchoredReport::notes`] by its code: `restore_interrupted` or
+/// `start_over_interrupted`, with when that was (Unix seconds).
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub code: &'static str,
+    pub at: i64,
 }
 
 /// The archives at `path`: the file itself, or every `atslegas-*.zip` in the folder.
@@ -242,6 +254,7 @@ pub fn verify(
         anchor_problems: Vec::new(),
         not_checked: Vec::new(),
         notes: Vec::new(),
+        note_codes: Vec::new(),
     };
     let journal_file = loc.journal();
     let mut anchors: Vec<Anchor> = Vec::new();
@@ -256,15 +269,16 @@ pub fn verify(
         // Where a trail begins: a restore, or a new register in place of a damaged one.
         let begins = operation == "restore_backup" || operation == "start_over";
         if begins && !agrees(conn, &tip)? {
-            let what = if operation == "start_over" {
-                "the new register started at"
+            let (what, code) = if operation == "start_over" {
+                ("the new register started at", "start_over_interrupted")
             } else {
-                "the restore of"
+                ("the restore of", "restore_interrupted")
             };
             report.notes.push(format!(
                 "{what} {} did not take effect (interrupted before it replaced the register): its journal line is not an anchor",
                 crate::time::iso_utc(at)
             ));
+            report.note_codes.push(Note { code, at });
             continue;
         }
         anchors.push(Anchor {

@@ -115,17 +115,20 @@ test('the Logs screen knows every operation the core writes to the audit trail',
   assert.deepEqual([...written].filter((o) => !known.includes(o)), []);
 });
 
-test('every problem and skipped-backup reason the trail check names is told in Latvian and in English', () => {
+test('every problem, skipped-backup reason and note the trail check names is told in Latvian and in English', () => {
   const core = join(UI, '..', 'core', 'src');
   const kinds = new Set();
   const reasons = new Set();
+  const notes = new Set();
   for (const f of ['audit.rs', 'anchors.rs']) {
     const text = readFileSync(join(core, f), 'utf8').split('#[cfg(test)]')[0];
     for (const m of text.matchAll(/kind: "([a-z_]+)"/g)) kinds.add(m[1]);
     // NotChecked { reason: "x", .. } and the `not("x", ..)` shorthand of anchors.rs
     for (const m of text.matchAll(/(?:reason: |not\(\s*)"([a-z_]+)"/g)) reasons.add(m[1]);
+    // The note codes: ("…", "x_interrupted")
+    for (const m of text.matchAll(/"([a-z_]+_interrupted)"/g)) notes.add(m[1]);
   }
-  assert.ok(kinds.size >= 7 && reasons.size >= 4, `found ${[...kinds]} and ${[...reasons]}: the scan is broken`);
+  assert.ok(kinds.size >= 7 && reasons.size >= 4 && notes.size >= 2, `found ${[...kinds]}, ${[...reasons]} and ${[...notes]}: the scan is broken`);
   const missing = [];
   for (const lang of ['lv', 'en']) {
     const keys = Object.keys(CATALOGS[lang]);
@@ -133,6 +136,7 @@ test('every problem and skipped-backup reason the trail check names is told in L
     for (const k of kinds) if (!keys.some((x) => x === `verify.problem.${k}` || x.startsWith(`verify.problem.${k}.`))) missing.push(`${lang}: verify.problem.${k}`);
     // Encrypted backups are offered the passphrase field (verify.sealed) instead.
     for (const r of reasons) if (r !== 'encrypted' && !keys.includes(`verify.reason.${r}`)) missing.push(`${lang}: verify.reason.${r}`);
+    for (const n of notes) if (!keys.includes(`verify.note.${n}`)) missing.push(`${lang}: verify.note.${n}`);
   }
   assert.deepEqual(missing, []);
 });
