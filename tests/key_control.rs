@@ -265,7 +265,12 @@ fn as_of_a_moment_each_key_shows_who_held_it_then_and_a_person_what_they_held() 
     t.store(t0 + 500, Ordering::SeqCst);
     lost::report_lost(s, &operator(), "102", "Dropped it").unwrap();
     t.store(t0 + 600, Ordering::SeqCst);
-    keys::create(s, &admin(), &KeyInput::numbered("103")).unwrap();
+    let k103 = keys::create(s, &admin(), &KeyInput::numbered("103")).unwrap();
+    // Retired and brought back: not movements, so only the audit trail says when.
+    t.store(t0 + 800, Ordering::SeqCst);
+    keys::set_retired(s, &admin(), k103.id, true).unwrap();
+    t.store(t0 + 900, Ordering::SeqCst);
+    keys::set_retired(s, &admin(), k103.id, false).unwrap();
 
     let conn = s.conn();
     let state = |at: i64| -> Vec<(String, String, Option<String>)> {
@@ -308,6 +313,15 @@ fn as_of_a_moment_each_key_shows_who_held_it_then_and_a_person_what_they_held() 
             e("103", "available", None)
         ],
         "key 103 exists from its creation on"
+    );
+    let k103_at = |at: i64| state(at).pop().unwrap();
+    assert_eq!(k103_at(t0 + 799), e("103", "available", None));
+    assert_eq!(k103_at(t0 + 800), e("103", "retired", None), "retired then");
+    assert_eq!(k103_at(t0 + 899), e("103", "retired", None));
+    assert_eq!(
+        k103_at(t0 + 900),
+        e("103", "available", None),
+        "back in use"
     );
     let one = as_of::keys_at(conn, t0 + 250, Some("102"), 100, 0).unwrap();
     assert_eq!((one.len(), one[0].since), (1, Some(t0 + 200)));

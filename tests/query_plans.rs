@@ -433,6 +433,12 @@ fn as_of_a_moment_each_key_is_one_seek_in_its_own_log_rows() {
         }
         let p = plan(db.store.conn(), &sql, &args);
         assert_uses("keys as of a moment", &p, "key_log_key (key_id=? AND at<?)");
+        // Whether each was retired then: one seek in its own audit rows.
+        assert_uses(
+            "keys as of a moment",
+            &p,
+            "audit_component_record (component=? AND record_id=? AND at<?)",
+        );
         assert!(
             !p.iter()
                 .any(|l| l.contains("key_log_at") || l.contains("key_log_action_at")),

@@ -5,6 +5,11 @@
 //! Each key is one seek in `key_log_key (key_id, at)`; a person's keys are the range of
 //! `key_log_person (person_id, at)` before the moment, then one seek per key. No query
 //! reads the whole log (tests/query_plans.rs holds the plans).
+//!
+//! Retiring a key is not a movement, so the key log does not say it; the audit trail
+//! does (append-only too, and chained): a key whose latest `keys` audit row at or before
+//! the moment says `retired` was retired then. One more seek per key, in
+//! `audit_component_record (component, record_id, at)`.
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -20,7 +25,8 @@ pub struct Holding {
     pub key_number: String,
     pub key_name: Option<String>,
     pub location: Option<String>,
-    /// `issued`, `lost`, or `available` (on its hook, or never moved by then).
+    /// `issued`, `lost`, `retired` (out of use then: no longer handed out), or
+    /// `available` (on its hook, or never moved by then).
     pub status: String,
     /// Who held it (for `issued`), or who had it when it was lost (for `lost`).
     pub person_id: Option<i64>,
@@ -43,9 +49,20 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Holding> {
 const LATEST: &str = "(SELECT id FROM key_log WHERE key_id = k.id AND at <= ?1
                         ORDER BY at DESC, id DESC LIMIT 1)";
 
-/// What a [`Holding`] reads, from the key `k`, its latest row `l` and that row's person `p`.
-const COLUMNS: &str = "k.id, k.number, k.name, k.location,
-     CASE l.action WHEN 'issued' THEN 'issued' WHEN 'lost' THEN 'lost' ELSE 'available' END,
+/// A key's state at ?1 from its latest log row `l` (a person's keys: a held key is never
+/// retired).
+const STATE: &str =
+    "CASE l.action WHEN 'issued' THEN 'issued' WHEN 'lost' THEN 'lost' ELSE 'available' END";
+
+/// Whether key `k` was retired at ?1: what its latest `keys` audit row by then says.
+const RETIRED: &str = "(SELECT json_extract(a.after, '$.status') FROM audit_log a
+                         WHERE a.component = 'keys' AND a.record_id = CAST(k.id AS TEXT)
+                           AND a.at <= ?1
+                         ORDER BY a.at DESC, a.id DESC LIMIT 1) = 'retired'";
+
+/// What a [`Holding`] reads after its state, from the key's latest row `l` and that row's
+/// person `p`; the SQL is `k.id, k.number, k.name, k.location, STATE, COLUMNS`.
+const COLUMNS: &str = "
      CASE WHEN l.action IN ('issued', 'lost') THEN l.person_id END,
      CASE WHEN l.action IN ('issued', 'lost') THEN p.full_name END,
      CASE WHEN l.action IN ('issued', 'lost') THEN p.code END,
@@ -77,7 +94,8 @@ pub fn keys_at(
 /// first, so only its keys are looked up in the log (not every key before the sort).
 pub fn keys_at_sql(one_key: bool) -> String {
     format!(
-        "SELECT {COLUMNS} FROM
+        "SELECT k.id, k.number, k.name, k.location,
+                CASE WHEN {RETIRED} THEN 'retired' ELSE {STATE} END, {COLUMNS} FROM
            (SELECT id, number, name, location FROM keys
              WHERE created_at <= ?1 AND (deleted_at IS NULL OR deleted_at > ?1){one}
              ORDER BY length(number), number LIMIT ?2 OFFSET ?3) k
@@ -91,7 +109,7 @@ pub fn keys_at_sql(one_key: bool) -> String {
 /// The SQL of [`person_at`] (the query-plan test reads it).
 pub fn person_at_sql() -> String {
     format!(
-        "SELECT {COLUMNS} FROM key_log l
+        "SELECT k.id, k.number, k.name, k.location, {STATE}, {COLUMNS} FROM key_log l
            JOIN keys k ON k.id = l.key_id
            LEFT JOIN persons p ON p.id = l.person_id
           WHERE l.id IN (SELECT (SELECT id FROM key_log x WHERE x.key_id = mine.key_id AND x.at <= ?1
