@@ -474,7 +474,7 @@ pub fn change_own_password(
 
 /// Stores a new hash (which also lifts a lock-out), ends the user's sessions but
 /// `keep_session`, and audits `set_password` with how many sessions ended.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // reason: who, whose, what and which session stays: each is needed
 fn write_password(
     tx: &Transaction,
     now: i64,
