@@ -15,7 +15,7 @@ use atslegas_core::{Actor, Error, Store};
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::output::{outln, progress_printer, Out};
+use crate::output::{outln, print_json, progress_printer, Out};
 use crate::secret::{self, Secret};
 use crate::Failure;
 
@@ -198,7 +198,7 @@ pub fn run(
                 if let Some(e) = &done.prune_error {
                     v["prune_error"] = json!(e.message());
                 }
-                outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                print_json(&v);
             } else if r.dry_run {
                 outln!(
                     "Would write {} (about {} bytes, {}), {}.",
@@ -254,7 +254,7 @@ pub fn run(
         BackupCmd::List { dir } => {
             let found = backup::list(actor, &dir)?;
             if out.json {
-                outln!("{}", serde_json::to_string_pretty(&found).expect("json"));
+                print_json(&found);
             } else if found.is_empty() {
                 outln!("No Atslegas backups in {}.", dir.display());
             } else {
@@ -339,7 +339,7 @@ pub fn run(
                 &cancel,
             )?;
             if out.json {
-                outln!("{}", serde_json::to_string_pretty(&outcome).expect("json"));
+                print_json(&outcome);
             }
             match &outcome {
                 auto::Outcome::Skipped { reason } if !out.json => {
@@ -398,7 +398,7 @@ pub fn run(
                 if let Some(p) = &generated {
                     v["recovery_passphrase"] = json!(p);
                 }
-                outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                print_json(&v);
             } else {
                 outln!(
                     "Automatic backups: {}{}.",
@@ -459,7 +459,7 @@ fn prune_failures(r: &retention::PruneReport) -> Result<(), Failure> {
 
 fn print_prune(r: &retention::PruneReport, out: &Out) {
     if out.json {
-        outln!("{}", serde_json::to_string_pretty(r).expect("json"));
+        print_json(r);
         return;
     }
     let name = |d: &retention::Decided| {
@@ -579,7 +579,7 @@ pub fn restore_cmd(
         }
     };
     if out.json {
-        outln!("{}", serde_json::to_string_pretty(&preview).expect("json"));
+        print_json(&preview);
     } else {
         outln!(
             "{} {} (made {}).",
