@@ -881,10 +881,10 @@ fn user_row(c: &Ctx, cells: &HashMap<&str, &str>, seen: &mut HashMap<String, u64
         Some(u) => {
             // A password follows the Users screen's rules: only another user's, and
             // their sessions end (users::update_tx).
-            let new_password = match (password, hash.as_deref(), c.commit) {
-                (None, _, _) => None,
-                (Some(_), Some(hash), Some(sessions)) => Some(NewPassword::Hash { hash, sessions }),
-                (Some(_), _, _) => Some(NewPassword::Planned),
+            // (A hash is made only when importing, so the preview plans it.)
+            let new_password = match (hash.as_deref(), c.commit) {
+                (Some(hash), Some(sessions)) => Some(NewPassword::Hash { hash, sessions }),
+                _ => password.map(|_| NewPassword::Planned),
             };
             users::update_tx(c.tx, c.now, c.actor, &u, role, active, new_password)
                 .map_err(|e| c.err(e))?;
